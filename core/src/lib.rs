@@ -1,4 +1,17 @@
-//! Switchyard engine.
+//! Switchyard engine: routes, retries, falls back, caches and meters LLM calls in-process.
+//!
+//! Callers speak OpenAI's wire shapes ([`types`]); [`providers`] translate to each
+//! upstream API; [`Client`] runs the request pipeline over a [`config::Config`].
+
+pub mod client;
+pub mod config;
+pub mod error;
+pub mod providers;
+pub mod types;
+pub mod validate;
+
+pub use client::{CallMeta, CallOptions, ChatOutcome, Client, ClientBuilder};
+pub use error::{Error, ErrorKind, Result};
 
 /// The crate version, reported by every binding and the server.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

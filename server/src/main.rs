@@ -2,5 +2,8 @@
 //! only reports its version so the workspace and CI carry it from the start.
 
 fn main() {
-    println!("switchyard {} (management server: not built yet)", switchyard::VERSION);
+    println!(
+        "switchyard {} (management server: not built yet)",
+        switchyard::VERSION
+    );
 }

@@ -1,1 +1,3 @@
-fn main() { println!("{}", switchyard::VERSION); }
+fn main() {
+    println!("{}", switchyard::VERSION);
+}

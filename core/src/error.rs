@@ -1,0 +1,239 @@
+//! One error taxonomy for every provider and every step of the pipeline.
+//!
+//! Bindings map [`ErrorKind`] to their own exception/error types by [`Error::code`], so the
+//! codes are part of the public contract: add kinds, never rename them.
+
+use std::fmt;
+use std::time::Duration;
+
+/// What went wrong, independent of which provider said it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The provider throttled us; `retry_after` is what it asked us to wait, if it said.
+    RateLimited { retry_after: Option<Duration> },
+    /// The prompt (plus requested output) does not fit the model's context window.
+    ContextWindowExceeded,
+    /// The provider refused the input or the output on policy grounds.
+    ContentPolicy,
+    /// An attempt or the whole call ran past its time limit.
+    Timeout,
+    /// The provider failed in a way not covered above, with the HTTP status it sent.
+    /// A 2xx status means the body could not be understood.
+    Upstream { status: u16 },
+    /// The credentials were missing, wrong, or not allowed to do this.
+    Auth,
+    /// The request is invalid; `field` names the offending field where known.
+    BadRequest { field: Option<String> },
+    /// The connection failed, was reset, or a stream ended before its terminal event.
+    Network,
+    /// The caller gave up on the call.
+    Canceled,
+}
+
+impl ErrorKind {
+    /// The stable, snake_case name bindings and the wire use.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ErrorKind::RateLimited { .. } => "rate_limited",
+            ErrorKind::ContextWindowExceeded => "context_window_exceeded",
+            ErrorKind::ContentPolicy => "content_policy",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Upstream { .. } => "upstream",
+            ErrorKind::Auth => "auth",
+            ErrorKind::BadRequest { .. } => "bad_request",
+            ErrorKind::Network => "network",
+            ErrorKind::Canceled => "canceled",
+        }
+    }
+}
+
+/// A failed call: the kind, a human message, and where it happened.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct Error {
+    kind: ErrorKind,
+    message: String,
+    provider: Option<String>,
+    deployment: Option<String>,
+    request_id: Option<String>,
+}
+
+/// Result alias used throughout the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error {
+            kind,
+            message: message.into(),
+            provider: None,
+            deployment: None,
+            request_id: None,
+        }
+    }
+
+    /// A `bad_request` naming the offending field, raised before any network call.
+    pub fn bad_request(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::new(
+            ErrorKind::BadRequest {
+                field: Some(field.into()),
+            },
+            message,
+        )
+    }
+
+    pub fn network(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Network, message)
+    }
+
+    pub fn timeout(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Timeout, message)
+    }
+
+    pub fn canceled() -> Self {
+        Self::new(ErrorKind::Canceled, "the call was canceled")
+    }
+
+    /// The provider answered 2xx with a body we could not understand.
+    pub fn malformed(status: u16, message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Upstream { status }, message)
+    }
+
+    pub fn with_provider(mut self, provider: impl Into<String>) -> Self {
+        self.provider = Some(provider.into());
+        self
+    }
+
+    pub fn with_deployment(mut self, deployment: impl Into<String>) -> Self {
+        self.deployment = Some(deployment.into());
+        self
+    }
+
+    pub fn with_request_id(mut self, request_id: Option<String>) -> Self {
+        if request_id.is_some() {
+            self.request_id = request_id;
+        }
+        self
+    }
+
+    pub fn kind(&self) -> &ErrorKind {
+        &self.kind
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.kind.code()
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    pub fn provider(&self) -> Option<&str> {
+        self.provider.as_deref()
+    }
+
+    pub fn deployment(&self) -> Option<&str> {
+        self.deployment.as_deref()
+    }
+
+    pub fn request_id(&self) -> Option<&str> {
+        self.request_id.as_deref()
+    }
+
+    /// The HTTP status the provider sent, where one explains the error.
+    pub fn status(&self) -> Option<u16> {
+        match self.kind {
+            ErrorKind::Upstream { status } => Some(status),
+            ErrorKind::RateLimited { .. } => Some(429),
+            _ => None,
+        }
+    }
+
+    /// How long the provider asked us to wait before trying again.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self.kind {
+            ErrorKind::RateLimited { retry_after } => retry_after,
+            _ => None,
+        }
+    }
+
+    /// The field a `bad_request` names.
+    pub fn field(&self) -> Option<&str> {
+        match &self.kind {
+            ErrorKind::BadRequest { field } => field.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Whether the same request may succeed if sent again (here or to another deployment).
+    ///
+    /// Server errors, 408/409, unreadable 2xx bodies, throttling, timeouts and broken
+    /// connections are transient; everything the caller or its input caused is not.
+    pub fn is_retryable(&self) -> bool {
+        match self.kind {
+            ErrorKind::RateLimited { .. } | ErrorKind::Timeout | ErrorKind::Network => true,
+            ErrorKind::Upstream { status } => {
+                status >= 500 || status == 408 || status == 409 || (200..300).contains(&status)
+            }
+            ErrorKind::ContextWindowExceeded
+            | ErrorKind::ContentPolicy
+            | ErrorKind::Auth
+            | ErrorKind::BadRequest { .. }
+            | ErrorKind::Canceled => false,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.kind.code())?;
+        match &self.kind {
+            ErrorKind::Upstream { status } => write!(f, " (HTTP {status})")?,
+            ErrorKind::BadRequest { field: Some(field) } => write!(f, " ({field})")?,
+            ErrorKind::RateLimited {
+                retry_after: Some(after),
+            } => write!(f, " (retry after {:.3}s)", after.as_secs_f64())?,
+            _ => {}
+        }
+        write!(f, ": {}", self.message)?;
+        if let Some(deployment) = &self.deployment {
+            write!(f, " [deployment {deployment}]")?;
+        } else if let Some(provider) = &self.provider {
+            write!(f, " [provider {provider}]")?;
+        }
+        if let Some(id) = &self.request_id {
+            write!(f, " [request {id}]")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retryable_kinds() {
+        let upstream = |status| Error::new(ErrorKind::Upstream { status }, "x");
+        assert!(upstream(500).is_retryable());
+        assert!(upstream(503).is_retryable());
+        assert!(upstream(529).is_retryable());
+        assert!(upstream(408).is_retryable());
+        assert!(upstream(200).is_retryable());
+        assert!(!upstream(404).is_retryable());
+        assert!(Error::network("reset").is_retryable());
+        assert!(!Error::bad_request("messages", "empty").is_retryable());
+        assert!(!Error::new(ErrorKind::Auth, "no").is_retryable());
+        assert!(!Error::canceled().is_retryable());
+    }
+
+    #[test]
+    fn display_names_kind_field_and_deployment() {
+        let e = Error::bad_request("messages[0].role", "unknown role").with_deployment("gpt-a");
+        assert_eq!(
+            e.to_string(),
+            "bad_request (messages[0].role): unknown role [deployment gpt-a]"
+        );
+        assert_eq!(e.field(), Some("messages[0].role"));
+    }
+}

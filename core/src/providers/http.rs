@@ -1,0 +1,162 @@
+//! The one HTTP client every provider shares, and the send/receive steps they all take:
+//! per-attempt timeouts, transport errors classified, error bodies mapped, context attached.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use bytes::Bytes;
+use reqwest::header::HeaderMap;
+use reqwest::{RequestBuilder, Response};
+use serde::de::DeserializeOwned;
+
+use super::Target;
+use crate::error::{Error, ErrorKind, Result};
+
+/// Connection behaviour of the shared client. Per-attempt and total limits are per call.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    pub connect_timeout: Duration,
+    pub pool_idle_timeout: Duration,
+    pub pool_max_idle_per_host: usize,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        HttpSettings {
+            connect_timeout: Duration::from_secs(10),
+            pool_idle_timeout: Duration::from_secs(90),
+            pool_max_idle_per_host: 256,
+        }
+    }
+}
+
+static SHARED: OnceLock<reqwest::Client> = OnceLock::new();
+
+/// The process-wide pooled client: rustls, HTTP/2 when the server offers it by ALPN,
+/// `HTTP(S)_PROXY`/`NO_PROXY` honoured (reqwest reads them).
+pub fn shared_client() -> Result<reqwest::Client> {
+    if let Some(client) = SHARED.get() {
+        return Ok(client.clone());
+    }
+    let client = build_client(&HttpSettings::default())?;
+    Ok(SHARED.get_or_init(|| client).clone())
+}
+
+pub fn build_client(settings: &HttpSettings) -> Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .connect_timeout(settings.connect_timeout)
+        .pool_idle_timeout(settings.pool_idle_timeout)
+        .pool_max_idle_per_host(settings.pool_max_idle_per_host)
+        .tcp_nodelay(true)
+        .user_agent(concat!("switchyard/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| Error::network(format!("cannot build the HTTP client: {e}")))
+}
+
+/// Maps a non-2xx answer (status, headers, body) to the taxonomy, per provider.
+pub type ErrorMapper = fn(u16, &HeaderMap, &[u8]) -> Error;
+
+/// Largest error body we read; real ones are a few hundred bytes.
+const MAX_ERROR_BODY: usize = 64 * 1024;
+
+/// One attempt against one deployment: knows where errors came from.
+pub struct Exchange<'a> {
+    pub provider: &'a str,
+    pub target: &'a Target<'a>,
+    pub map_error: ErrorMapper,
+    pub request_id_header: &'static str,
+}
+
+impl Exchange<'_> {
+    /// Sends and decodes a whole JSON answer within the attempt timeout.
+    pub async fn json<T: DeserializeOwned>(&self, request: RequestBuilder) -> Result<T> {
+        let request = match self.target.timeout {
+            Some(limit) => request.timeout(limit),
+            None => request,
+        };
+        let response = self.send(request).await?;
+        let status = response.status().as_u16();
+        let request_id = self.request_id(response.headers());
+        let body: Bytes = response
+            .bytes()
+            .await
+            .map_err(|e| self.context(transport_error(e), None))?;
+        serde_json::from_slice(&body).map_err(|e| {
+            self.context(
+                Error::malformed(status, format!("unreadable response body: {e}")),
+                request_id,
+            )
+        })
+    }
+
+    /// Sends a streaming request; the attempt timeout bounds the wait for the headers.
+    pub async fn stream(&self, request: RequestBuilder) -> Result<Response> {
+        match self.target.timeout {
+            Some(limit) => tokio::time::timeout(limit, self.send(request))
+                .await
+                .map_err(|_| {
+                    self.context(
+                        Error::timeout("no response headers within the attempt timeout"),
+                        None,
+                    )
+                })?,
+            None => self.send(request).await,
+        }
+    }
+
+    async fn send(&self, request: RequestBuilder) -> Result<Response> {
+        let response = request
+            .send()
+            .await
+            .map_err(|e| self.context(transport_error(e), None))?;
+        if response.status().is_success() {
+            return Ok(response);
+        }
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = read_capped(response, MAX_ERROR_BODY).await;
+        let request_id = self.request_id(&headers);
+        Err(self.context((self.map_error)(status, &headers, &body), request_id))
+    }
+
+    pub fn request_id(&self, headers: &HeaderMap) -> Option<String> {
+        headers
+            .get(self.request_id_header)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    }
+
+    /// Attaches provider, deployment and request id to an error from this attempt.
+    pub fn context(&self, error: Error, request_id: Option<String>) -> Error {
+        error
+            .with_provider(self.provider)
+            .with_deployment(self.target.deployment)
+            .with_request_id(request_id)
+    }
+}
+
+async fn read_capped(mut response: Response, cap: usize) -> Vec<u8> {
+    let mut body = Vec::new();
+    while let Ok(Some(chunk)) = response.chunk().await {
+        body.extend_from_slice(&chunk[..chunk.len().min(cap - body.len())]);
+        if body.len() >= cap {
+            break;
+        }
+    }
+    body
+}
+
+/// Classifies a reqwest failure: our timeout, or a broken/refused connection.
+pub fn transport_error(error: reqwest::Error) -> Error {
+    if error.is_timeout() {
+        return Error::timeout(format!("the attempt timed out: {error}"));
+    }
+    let mut message = error.to_string();
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    Error::new(ErrorKind::Network, message)
+}

@@ -1,0 +1,75 @@
+//! Provider adapters: one file per wire format, all behind one [`Provider`] trait, so the
+//! pipeline never knows whose API it is talking to.
+
+mod anthropic;
+mod event_stream;
+mod gemini;
+pub mod http;
+mod openai;
+pub mod retry_after;
+pub mod sse;
+
+use std::fmt;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures_util::Stream;
+
+pub use anthropic::AnthropicProvider;
+pub use gemini::GeminiProvider;
+pub use openai::OpenAiProvider;
+
+use crate::config::{ProviderConfig, ProviderKind};
+use crate::error::Result;
+use crate::types::{ChatChunk, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse};
+
+/// A stream of chunks. It ends cleanly only after the provider's terminal event; a broken
+/// stream yields an `Err` item and then ends.
+pub type ChatStream = Pin<Box<dyn Stream<Item = Result<ChatChunk>> + Send>>;
+
+/// Where one attempt goes: the deployment (for errors and metrics), the upstream model
+/// name, and the attempt's time limit.
+#[derive(Debug, Clone, Copy)]
+pub struct Target<'a> {
+    pub deployment: &'a str,
+    pub model: &'a str,
+    pub timeout: Option<Duration>,
+}
+
+/// One upstream API. Requests arrive in OpenAI's shape with the caller's alias as `model`;
+/// the adapter sends `target.model` upstream and answers in OpenAI's shape.
+#[async_trait]
+pub trait Provider: Send + Sync + fmt::Debug {
+    /// The provider's name in the config.
+    fn name(&self) -> &str;
+    fn kind(&self) -> ProviderKind;
+    async fn chat(&self, request: &ChatRequest, target: &Target<'_>) -> Result<ChatResponse>;
+    async fn chat_stream(&self, request: &ChatRequest, target: &Target<'_>) -> Result<ChatStream>;
+    async fn embed(
+        &self,
+        request: &EmbeddingRequest,
+        target: &Target<'_>,
+    ) -> Result<EmbeddingResponse>;
+}
+
+/// Builds the adapter a provider entry of the config describes.
+pub fn build(name: &str, config: &ProviderConfig) -> Result<Arc<dyn Provider>> {
+    let client = http::shared_client()?;
+    Ok(match config.kind {
+        ProviderKind::OpenAi | ProviderKind::Azure => {
+            Arc::new(OpenAiProvider::new(name, config, client))
+        }
+        ProviderKind::Anthropic => Arc::new(AnthropicProvider::new(name, config, client)),
+        ProviderKind::Gemini => Arc::new(GeminiProvider::new(name, config, client)),
+    })
+}
+
+/// Seconds since the epoch, for `created` fields of answers we synthesise.
+pub(crate) fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}

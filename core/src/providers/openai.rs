@@ -1,0 +1,301 @@
+//! OpenAI and every OpenAI-compatible API, plus the Azure OpenAI variant (deployment in the
+//! path, `api-version` query, `api-key` header).
+
+use async_trait::async_trait;
+use reqwest::header::HeaderMap;
+use reqwest::{Client, RequestBuilder};
+use serde::Deserialize;
+
+use super::event_stream::{StreamDecoder, StreamOrigin, chunk_stream};
+use super::http::Exchange;
+use super::sse::SseEvent;
+use super::{ChatStream, Provider, Target, retry_after::retry_after};
+use crate::config::{ProviderConfig, ProviderKind};
+use crate::error::{Error, ErrorKind, Result};
+use crate::types::{ChatChunk, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse};
+
+/// Azure's default `api-version` when the config names none.
+const AZURE_API_VERSION: &str = "2024-10-21";
+
+#[derive(Debug)]
+pub struct OpenAiProvider {
+    name: String,
+    kind: ProviderKind,
+    base_url: String,
+    api_key: Option<crate::config::Secret>,
+    api_version: String,
+    headers: Vec<(String, String)>,
+    stream_usage: bool,
+    client: Client,
+}
+
+impl OpenAiProvider {
+    pub fn new(name: &str, config: &ProviderConfig, client: Client) -> Self {
+        OpenAiProvider {
+            name: name.to_owned(),
+            kind: config.kind,
+            base_url: config.resolved_base_url(),
+            api_key: config.api_key.clone(),
+            api_version: config
+                .api_version
+                .clone()
+                .unwrap_or_else(|| AZURE_API_VERSION.to_owned()),
+            headers: config
+                .headers
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            stream_usage: config.stream_usage,
+            client,
+        }
+    }
+
+    fn is_azure(&self) -> bool {
+        self.kind == ProviderKind::Azure
+    }
+
+    fn post(&self, operation: &str, target: &Target<'_>) -> RequestBuilder {
+        let builder = if self.is_azure() {
+            let url = format!(
+                "{}/openai/deployments/{}/{operation}",
+                self.base_url, target.model
+            );
+            self.client
+                .post(url)
+                .query(&[("api-version", self.api_version.as_str())])
+        } else {
+            self.client.post(format!("{}/{operation}", self.base_url))
+        };
+        let builder = match self.api_key.as_ref().and_then(|k| k.resolve()) {
+            Some(key) if self.is_azure() => builder.header("api-key", key),
+            Some(key) => builder.bearer_auth(key),
+            None => builder,
+        };
+        self.headers.iter().fold(builder, |b, (name, value)| {
+            b.header(name.as_str(), value.as_str())
+        })
+    }
+
+    fn exchange<'a>(&'a self, target: &'a Target<'a>) -> Exchange<'a> {
+        Exchange {
+            provider: &self.name,
+            target,
+            map_error: map_error,
+            request_id_header: "x-request-id",
+        }
+    }
+
+    /// The request as the upstream wants it: its model name, and the stream flags.
+    fn upstream_request(
+        &self,
+        request: &ChatRequest,
+        target: &Target<'_>,
+        stream: bool,
+    ) -> ChatRequest {
+        let mut upstream = request.clone();
+        upstream.model = target.model.to_owned();
+        upstream.stream = stream.then_some(true);
+        upstream.stream_options = if stream && self.stream_usage {
+            let mut options = request.stream_options.clone().unwrap_or_default();
+            options.include_usage = Some(true);
+            Some(options)
+        } else {
+            None
+        };
+        upstream
+    }
+}
+
+#[async_trait]
+impl Provider for OpenAiProvider {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn kind(&self) -> ProviderKind {
+        self.kind
+    }
+
+    async fn chat(&self, request: &ChatRequest, target: &Target<'_>) -> Result<ChatResponse> {
+        let body = self.upstream_request(request, target, false);
+        let http = self.post("chat/completions", target).json(&body);
+        self.exchange(target).json(http).await
+    }
+
+    async fn chat_stream(&self, request: &ChatRequest, target: &Target<'_>) -> Result<ChatStream> {
+        let body = self.upstream_request(request, target, true);
+        let exchange = self.exchange(target);
+        let response = exchange
+            .stream(self.post("chat/completions", target).json(&body))
+            .await?;
+        let origin = StreamOrigin {
+            provider: self.name.clone(),
+            deployment: target.deployment.to_owned(),
+            request_id: exchange.request_id(response.headers()),
+        };
+        Ok(chunk_stream(
+            response,
+            OpenAiDecoder::default(),
+            origin,
+            target.timeout,
+        ))
+    }
+
+    async fn embed(
+        &self,
+        request: &EmbeddingRequest,
+        target: &Target<'_>,
+    ) -> Result<EmbeddingResponse> {
+        let mut body = request.clone();
+        body.model = target.model.to_owned();
+        let http = self.post("embeddings", target).json(&body);
+        self.exchange(target).json(http).await
+    }
+}
+
+/// OpenAI streams are chunk objects, then `data: [DONE]`. Compatible servers may instead
+/// send an `{"error": ...}` object mid-stream.
+#[derive(Default)]
+struct OpenAiDecoder {
+    done: bool,
+}
+
+impl StreamDecoder for OpenAiDecoder {
+    fn decode(&mut self, event: SseEvent, out: &mut Vec<ChatChunk>) -> Result<()> {
+        let data = event.data.trim();
+        if data == "[DONE]" {
+            self.done = true;
+            return Ok(());
+        }
+        if event.event.as_deref() == Some("error") || data.starts_with("{\"error\"") {
+            return Err(map_error(500, &HeaderMap::new(), data.as_bytes()));
+        }
+        let chunk: ChatChunk = serde_json::from_str(data)
+            .map_err(|e| Error::malformed(200, format!("unreadable stream chunk: {e}")))?;
+        out.push(chunk);
+        Ok(())
+    }
+
+    fn is_done(&self) -> bool {
+        self.done
+    }
+}
+
+#[derive(Deserialize)]
+struct ErrorEnvelope {
+    error: ErrorBody,
+}
+
+#[derive(Deserialize, Default)]
+struct ErrorBody {
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
+    #[serde(default)]
+    param: Option<String>,
+    #[serde(default)]
+    code: Option<serde_json::Value>,
+    /// Azure content-filter errors carry details here.
+    #[serde(default)]
+    innererror: Option<serde_json::Value>,
+}
+
+/// Maps OpenAI's (and Azure's, and compatible servers') error answers to the taxonomy.
+fn map_error(status: u16, headers: &HeaderMap, body: &[u8]) -> Error {
+    let parsed: ErrorBody = serde_json::from_slice::<ErrorEnvelope>(body)
+        .map(|e| e.error)
+        .unwrap_or_default();
+    let message = parsed
+        .message
+        .clone()
+        .unwrap_or_else(|| String::from_utf8_lossy(body).chars().take(500).collect());
+    let code = parsed
+        .code
+        .as_ref()
+        .and_then(|c| c.as_str())
+        .unwrap_or_default();
+    let kind = parsed.kind.as_deref().unwrap_or_default();
+    let lower = message.to_ascii_lowercase();
+
+    let error_kind = if code == "context_length_exceeded"
+        || lower.contains("maximum context length")
+        || lower.contains("context window")
+    {
+        ErrorKind::ContextWindowExceeded
+    } else if code == "content_filter"
+        || code == "content_policy_violation"
+        || kind == "content_filter"
+        || parsed.innererror.is_some()
+    {
+        ErrorKind::ContentPolicy
+    } else {
+        match status {
+            401 | 403 => ErrorKind::Auth,
+            408 => ErrorKind::Timeout,
+            429 if code == "insufficient_quota" => ErrorKind::Upstream { status },
+            429 => ErrorKind::RateLimited {
+                retry_after: retry_after(headers),
+            },
+            400 | 422 => ErrorKind::BadRequest {
+                field: parsed.param,
+            },
+            _ => ErrorKind::Upstream { status },
+        }
+    };
+    Error::new(error_kind, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(status: u16, body: &str) -> Error {
+        map_error(status, &HeaderMap::new(), body.as_bytes())
+    }
+
+    #[test]
+    fn maps_real_error_bodies() {
+        let context = map(
+            400,
+            r#"{"error":{"message":"This model's maximum context length is 128000 tokens.","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}}"#,
+        );
+        assert_eq!(context.kind(), &ErrorKind::ContextWindowExceeded);
+
+        let bad = map(
+            400,
+            r#"{"error":{"message":"Invalid value for 'temperature'","type":"invalid_request_error","param":"temperature","code":null}}"#,
+        );
+        assert_eq!(bad.field(), Some("temperature"));
+
+        let auth = map(
+            401,
+            r#"{"error":{"message":"Incorrect API key provided","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}"#,
+        );
+        assert_eq!(auth.kind(), &ErrorKind::Auth);
+
+        let azure_filter = map(
+            400,
+            r#"{"error":{"message":"The response was filtered","type":null,"param":"prompt","code":"content_filter","status":400,"innererror":{"code":"ResponsibleAIPolicyViolation"}}}"#,
+        );
+        assert_eq!(azure_filter.kind(), &ErrorKind::ContentPolicy);
+
+        let quota = map(
+            429,
+            r#"{"error":{"message":"You exceeded your current quota","type":"insufficient_quota","param":null,"code":"insufficient_quota"}}"#,
+        );
+        assert!(!quota.is_retryable());
+
+        let server = map(503, "<html>Service Unavailable</html>");
+        assert_eq!(server.kind(), &ErrorKind::Upstream { status: 503 });
+        assert!(server.message().contains("Service Unavailable"));
+    }
+
+    #[test]
+    fn rate_limit_carries_retry_after() {
+        let mut headers = HeaderMap::new();
+        headers.insert("retry-after", "3".parse().unwrap());
+        let e = map_error(429, &headers, br#"{"error":{"message":"Rate limit reached","type":"requests","code":"rate_limit_exceeded"}}"#);
+        assert_eq!(e.retry_after(), Some(std::time::Duration::from_secs(3)));
+    }
+}
