@@ -29,6 +29,14 @@ pub enum ErrorKind {
     Network,
     /// The caller gave up on the call.
     Canceled,
+    /// A hard budget would be overspent by this call.
+    BudgetExceeded { budget: String },
+    /// No deployment can take the call now: every circuit is open or cooling down.
+    Unavailable,
+    /// An in-process resource (the local model's context pool) is full.
+    Overloaded,
+    /// The configuration is invalid; `path` names where.
+    Config { path: String },
 }
 
 impl ErrorKind {
@@ -44,6 +52,10 @@ impl ErrorKind {
             ErrorKind::BadRequest { .. } => "bad_request",
             ErrorKind::Network => "network",
             ErrorKind::Canceled => "canceled",
+            ErrorKind::BudgetExceeded { .. } => "budget_exceeded",
+            ErrorKind::Unavailable => "unavailable",
+            ErrorKind::Overloaded => "overloaded",
+            ErrorKind::Config { .. } => "config",
         }
     }
 }
@@ -157,10 +169,11 @@ impl Error {
         }
     }
 
-    /// The field a `bad_request` names.
+    /// The field a `bad_request` (or the path a `config` error) names.
     pub fn field(&self) -> Option<&str> {
         match &self.kind {
             ErrorKind::BadRequest { field } => field.as_deref(),
+            ErrorKind::Config { path } => Some(path),
             _ => None,
         }
     }
@@ -171,7 +184,11 @@ impl Error {
     /// connections are transient; everything the caller or its input caused is not.
     pub fn is_retryable(&self) -> bool {
         match self.kind {
-            ErrorKind::RateLimited { .. } | ErrorKind::Timeout | ErrorKind::Network => true,
+            ErrorKind::RateLimited { .. }
+            | ErrorKind::Timeout
+            | ErrorKind::Network
+            | ErrorKind::Unavailable
+            | ErrorKind::Overloaded => true,
             ErrorKind::Upstream { status } => {
                 status >= 500 || status == 408 || status == 409 || (200..300).contains(&status)
             }
@@ -179,8 +196,21 @@ impl Error {
             | ErrorKind::ContentPolicy
             | ErrorKind::Auth
             | ErrorKind::BadRequest { .. }
-            | ErrorKind::Canceled => false,
+            | ErrorKind::Canceled
+            | ErrorKind::BudgetExceeded { .. }
+            | ErrorKind::Config { .. } => false,
         }
+    }
+}
+
+impl From<crate::config::ConfigError> for Error {
+    fn from(error: crate::config::ConfigError) -> Self {
+        Error::new(
+            ErrorKind::Config {
+                path: error.first_path().to_owned(),
+            },
+            error.to_string(),
+        )
     }
 }
 
@@ -190,6 +220,8 @@ impl fmt::Display for Error {
         match &self.kind {
             ErrorKind::Upstream { status } => write!(f, " (HTTP {status})")?,
             ErrorKind::BadRequest { field: Some(field) } => write!(f, " ({field})")?,
+            ErrorKind::BudgetExceeded { budget } => write!(f, " ({budget})")?,
+            ErrorKind::Config { path } if !path.is_empty() => write!(f, " ({path})")?,
             ErrorKind::RateLimited {
                 retry_after: Some(after),
             } => write!(f, " (retry after {:.3}s)", after.as_secs_f64())?,

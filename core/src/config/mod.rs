@@ -2,7 +2,9 @@
 //! exactly this schema, so it lives here, with its validator.
 
 mod error;
+mod limits;
 mod model;
+mod policy;
 mod provider;
 mod secret;
 
@@ -12,13 +14,21 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 pub use error::{ConfigError, ConfigIssue};
-pub use model::{DeploymentConfig, ModelConfig, ModelType};
+pub use limits::{
+    BudgetAction, BudgetConfig, BudgetMode, LimitAction, Period, RateLimitConfig, ScopeKind,
+};
+pub use model::{Capacity, DeploymentConfig, ModelConfig, ModelType, Price, Strategy};
+pub use policy::{
+    CacheMode, CachePolicy, FallbackPolicy, HealthPolicy, RetryPolicy, Rollout, StickyKey,
+    StreamErrorPolicy,
+};
 pub use provider::{ProviderConfig, ProviderKind};
 pub use secret::Secret;
 
 /// The only schema version this build reads.
 pub const CONFIG_VERSION: u32 = 1;
 
+/// The whole document. Unknown fields are rejected, so a typo is an error, not a no-op.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
@@ -28,6 +38,45 @@ pub struct Config {
     /// Logical models by the alias callers use.
     #[serde(default)]
     pub models: BTreeMap<String, ModelConfig>,
+    /// Who this client calls as: the tenant and app its budgets, limits and usage count against.
+    #[serde(default)]
+    pub identity: Identity,
+    #[serde(default)]
+    pub cache: CacheSettings,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub budgets: Vec<BudgetConfig>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rate_limits: Vec<RateLimitConfig>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Identity {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app: Option<String>,
+}
+
+/// The in-process response cache, shared by every model that enables caching.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CacheSettings {
+    /// Upper bound on the bytes the cached answers take.
+    pub max_bytes: u64,
+    pub default_ttl_secs: u64,
+    /// Applies to models without a `cache` policy of their own.
+    pub mode: CacheMode,
+}
+
+impl Default for CacheSettings {
+    fn default() -> Self {
+        CacheSettings {
+            max_bytes: 64 * 1024 * 1024,
+            default_ttl_secs: 300,
+            mode: CacheMode::Deterministic,
+        }
+    }
 }
 
 impl Config {
@@ -82,7 +131,28 @@ impl Config {
             }
         }
         for (alias, model) in &self.models {
-            model.validate(&format!("models.{alias}"), &self.providers, &mut issues);
+            model.validate(
+                &format!("models.{alias}"),
+                &self.providers,
+                &self.models,
+                &mut issues,
+            );
+        }
+        if self.cache.max_bytes == 0 {
+            issues.push(ConfigIssue::new("cache.max_bytes", "must be > 0"));
+        }
+        let mut budget_names = std::collections::HashSet::new();
+        for (i, budget) in self.budgets.iter().enumerate() {
+            budget.validate(&format!("budgets[{i}]"), &self.models, &mut issues);
+            if !budget_names.insert(&budget.name) {
+                issues.push(ConfigIssue::new(
+                    format!("budgets[{i}].name"),
+                    "duplicate budget name",
+                ));
+            }
+        }
+        for (i, limit) in self.rate_limits.iter().enumerate() {
+            limit.validate(&format!("rate_limits[{i}]"), &mut issues);
         }
         issues
     }
