@@ -7,6 +7,8 @@ pub mod client;
 pub mod config;
 pub mod error;
 pub mod providers;
+pub mod retry;
+pub mod telemetry;
 pub mod types;
 pub mod validate;
 

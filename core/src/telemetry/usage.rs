@@ -1,0 +1,73 @@
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+
+/// How a call ended: `ok`, or the error's code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallStatus {
+    Ok,
+    Error { code: String },
+}
+
+/// One record per call, for billing, reports and the server's usage ingestion.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UsageEvent {
+    pub id: String,
+    /// Unix milliseconds at the start of the call.
+    pub time_ms: u64,
+    pub tenant: Option<String>,
+    pub app: Option<String>,
+    pub user: Option<String>,
+    /// The logical model the caller named.
+    pub model: String,
+    /// The deployment that answered (for a cache hit: the one that answered originally).
+    pub deployment: Option<String>,
+    pub provider: Option<String>,
+    pub upstream_model: Option<String>,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    pub cached_tokens: u64,
+    pub cost_usd: f64,
+    pub latency_ms: f64,
+    pub ttft_ms: Option<f64>,
+    pub status: CallStatus,
+    pub cache_hit: bool,
+    pub attempts: u32,
+    /// The model a fallback moved the call to, when one did.
+    pub fallback: Option<String>,
+    /// Answered by the in-process model.
+    pub local: bool,
+    pub stream: bool,
+    pub tags: Vec<String>,
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// Receives every usage event. Called on the request path: implementations must not block
+/// (buffer and ship in the background).
+pub trait UsageSink: Send + Sync {
+    fn record(&self, event: &UsageEvent);
+    /// Ship what is buffered; called by `Client::shutdown`.
+    fn flush(&self) {}
+}
+
+/// Keeps events in memory: for tests and for reading recent usage in-process.
+#[derive(Debug, Default)]
+pub struct MemorySink {
+    events: Mutex<Vec<UsageEvent>>,
+}
+
+impl MemorySink {
+    pub fn events(&self) -> Vec<UsageEvent> {
+        self.events.lock().map(|e| e.clone()).unwrap_or_default()
+    }
+}
+
+impl UsageSink for MemorySink {
+    fn record(&self, event: &UsageEvent) {
+        if let Ok(mut events) = self.events.lock() {
+            events.push(event.clone());
+        }
+    }
+}
