@@ -1078,6 +1078,31 @@ mod tests {
     }
 
     #[test]
+    fn translates_the_shared_fixture() {
+        let raw = include_str!("../../tests/fixtures/anthropic_message.json");
+        let response = from_anthropic(serde_json::from_str(raw).unwrap());
+        assert_eq!(response.id, "msg_01Aq9w938a90dw8q");
+        assert_eq!(
+            response.text(),
+            "I'll check the current weather in San Francisco for you."
+        );
+        let usage = response.usage.as_ref().unwrap();
+        assert_eq!(usage.prompt_tokens, 2095 + 1024);
+        assert_eq!(usage.cached_tokens(), 1024);
+        assert_eq!(usage.completion_tokens, 503);
+        let calls = response.choices[0].message.tool_calls.as_ref().unwrap();
+        assert_eq!(
+            calls[0].function.arguments,
+            r#"{"location":"San Francisco, CA","unit":"celsius"}"#
+        );
+        assert!(response.extra.contains_key("container"));
+        // What we hand back is valid OpenAI-shaped JSON that decodes to the same value.
+        let encoded = serde_json::to_value(&response).unwrap();
+        let again: ChatResponse = serde_json::from_value(encoded).unwrap();
+        assert_eq!(again, response);
+    }
+
+    #[test]
     fn stop_reasons() {
         assert_eq!(finish_reason("end_turn"), FinishReason::Stop);
         assert_eq!(finish_reason("stop_sequence"), FinishReason::Stop);

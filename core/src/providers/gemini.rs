@@ -1118,6 +1118,25 @@ mod tests {
     }
 
     #[test]
+    fn translates_the_shared_fixture() {
+        let raw = include_str!("../../tests/fixtures/gemini_response.json");
+        let response = from_gemini(serde_json::from_str(raw).unwrap(), "fallback").unwrap();
+        assert_eq!(response.id, "hC1xaOj4Kc6n1PIPpJm3iAM");
+        assert_eq!(response.model, "gemini-2.5-flash");
+        assert_eq!(response.text(), "Let me look that up.");
+        let choice = &response.choices[0];
+        assert_eq!(choice.finish_reason, Some(FinishReason::ToolCalls));
+        assert_eq!(choice.extra["avgLogprobs"], json!(-0.0534));
+        let calls = choice.message.tool_calls.as_ref().unwrap();
+        assert_eq!(calls[0].function.arguments, r#"{"location":"Boston, MA"}"#);
+        let usage = response.usage.as_ref().unwrap();
+        assert_eq!((usage.prompt_tokens, usage.completion_tokens), (62, 18));
+        let encoded = serde_json::to_value(&response).unwrap();
+        let again: ChatResponse = serde_json::from_value(encoded).unwrap();
+        assert_eq!(again, response);
+    }
+
+    #[test]
     fn finish_reasons_and_blocked_prompts() {
         assert_eq!(finish_reason("STOP", false), FinishReason::Stop);
         assert_eq!(finish_reason("MAX_TOKENS", false), FinishReason::Length);
