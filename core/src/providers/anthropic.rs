@@ -942,6 +942,29 @@ mod tests {
     }
 
     #[test]
+    fn tool_results_lead_their_user_turn() {
+        // A user remark between the call and its result still merges into one user turn,
+        // and Anthropic wants the tool_result blocks first in it.
+        let req = request(vec![
+            Message::user("Look it up"),
+            assistant_calling("toolu_9", "lookup", "{}"),
+            Message::user("(take your time)"),
+            Message::tool("toolu_9", "found"),
+        ]);
+        let body = to_anthropic(&req, "m", false).unwrap();
+        let messages = body["messages"].as_array().unwrap();
+        assert_eq!(messages.len(), 3);
+        assert_eq!(messages[1]["content"][0]["input"], json!({}));
+        assert_eq!(
+            messages[2]["content"],
+            json!([
+                {"type": "tool_result", "tool_use_id": "toolu_9", "content": "found"},
+                {"type": "text", "text": "(take your time)"},
+            ])
+        );
+    }
+
+    #[test]
     fn tool_choice_modes() {
         let choice = |c: ToolChoice| {
             let mut req = request(vec![Message::user("x")]);
