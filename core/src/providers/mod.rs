@@ -73,3 +73,23 @@ pub(crate) fn unix_now() -> u64 {
         .map(|d| d.as_secs())
         .unwrap_or(0)
 }
+
+/// Splits a `data:<mime>;base64,<data>` URL into its media type and payload; `None` for any
+/// other URL. Providers that take inline images want the two apart.
+pub(crate) fn parse_data_url(url: &str) -> Option<(&str, &str)> {
+    let rest = url.strip_prefix("data:")?;
+    let (meta, data) = rest.split_once(',')?;
+    let mime = meta.strip_suffix(";base64")?;
+    Some((mime, data))
+}
+
+/// Parses a tool call's JSON-encoded `arguments` into the object providers want. An empty
+/// string means "no arguments"; anything that is not JSON is the caller's mistake.
+pub(crate) fn parse_tool_arguments(arguments: &str, field: String) -> Result<serde_json::Value> {
+    if arguments.trim().is_empty() {
+        return Ok(serde_json::Value::Object(serde_json::Map::new()));
+    }
+    serde_json::from_str(arguments).map_err(|e| {
+        crate::error::Error::bad_request(field, format!("tool call arguments are not JSON: {e}"))
+    })
+}

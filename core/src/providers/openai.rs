@@ -80,7 +80,7 @@ impl OpenAiProvider {
         Exchange {
             provider: &self.name,
             target,
-            map_error: map_error,
+            map_error,
             request_id_header: "x-request-id",
         }
     }
