@@ -7,6 +7,7 @@ pub mod client;
 pub mod config;
 pub mod error;
 pub mod providers;
+pub mod routing;
 pub mod types;
 pub mod validate;
 
