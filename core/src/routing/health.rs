@@ -489,3 +489,286 @@ impl HealthRegistry {
         self.len() == 0
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Barrier;
+    use std::sync::atomic::AtomicUsize;
+
+    use super::*;
+
+    fn policy() -> HealthPolicy {
+        HealthPolicy {
+            consecutive_failures: 3,
+            error_ratio: 0.5,
+            window_secs: 10,
+            min_calls: 10,
+            open_secs: 30,
+            cooldown_ms: 1_000,
+            probe_interval_secs: None,
+        }
+    }
+
+    fn upstream(status: u16) -> Error {
+        Error::new(ErrorKind::Upstream { status }, "x")
+    }
+
+    fn rate_limited(after: Option<Duration>) -> Error {
+        Error::new(ErrorKind::RateLimited { retry_after: after }, "slow down")
+    }
+
+    const MS: Duration = Duration::from_millis(1);
+
+    #[test]
+    fn opens_after_n_consecutive_failures_and_a_success_resets_the_streak() {
+        let h = DeploymentHealth::new("d", &policy());
+        let t0 = Instant::now();
+        h.record_failure_at(&upstream(500), t0);
+        h.record_failure_at(&Error::timeout("slow"), t0);
+        h.record_success_at(MS, t0);
+        h.record_failure_at(&Error::network("reset"), t0);
+        h.record_failure_at(&upstream(503), t0);
+        assert_eq!(h.circuit(), CircuitState::Closed);
+        assert!(h.is_available(t0));
+        h.record_failure_at(&Error::new(ErrorKind::Auth, "bad key"), t0);
+        assert_eq!(h.circuit(), CircuitState::Open);
+        assert!(!h.is_available(t0));
+        assert!(!h.is_available(t0 + Duration::from_secs(29)));
+        assert_eq!(h.available_at(), Some(t0 + Duration::from_secs(30)));
+    }
+
+    #[test]
+    fn error_ratio_opens_with_min_calls() {
+        let p = HealthPolicy {
+            consecutive_failures: 100,
+            ..policy()
+        };
+        let h = DeploymentHealth::new("d", &p);
+        let t0 = Instant::now();
+        // Alternate: 50% errors, never 2 in a row. Opens on the 10th call, not before.
+        for i in 0..9 {
+            if i % 2 == 0 {
+                h.record_failure_at(&upstream(502), t0);
+            } else {
+                h.record_success_at(MS, t0);
+            }
+        }
+        assert_eq!(h.circuit(), CircuitState::Closed, "9 calls < min_calls");
+        h.record_success_at(MS, t0);
+        h.record_failure_at(&upstream(502), t0);
+        assert_eq!(h.circuit(), CircuitState::Open);
+    }
+
+    #[test]
+    fn error_ratio_forgets_outside_the_window() {
+        let p = HealthPolicy {
+            consecutive_failures: 100,
+            min_calls: 4,
+            ..policy()
+        };
+        let h = DeploymentHealth::new("d", &p);
+        let t0 = Instant::now();
+        h.record_failure_at(&upstream(500), t0);
+        h.record_failure_at(&upstream(500), t0);
+        h.record_success_at(MS, t0);
+        // 20 s later the old failures are out of the 10 s window: 1 failure in 4 calls.
+        let later = t0 + Duration::from_secs(20);
+        for _ in 0..3 {
+            h.record_success_at(MS, later);
+        }
+        h.record_failure_at(&upstream(500), later);
+        assert_eq!(h.circuit(), CircuitState::Closed);
+    }
+
+    #[test]
+    fn half_open_lets_one_probe_through_success_closes() {
+        let h = DeploymentHealth::new("d", &policy());
+        let t0 = Instant::now();
+        for _ in 0..3 {
+            h.record_failure_at(&upstream(500), t0);
+        }
+        let due = t0 + Duration::from_secs(30);
+        assert!(h.is_available(due));
+        assert_eq!(h.circuit(), CircuitState::HalfOpen);
+        assert!(!h.is_available(due), "second caller must not get the probe");
+        assert!(!h.is_available(due + Duration::from_secs(1)));
+        h.record_success_at(MS, due);
+        assert_eq!(h.circuit(), CircuitState::Closed);
+        assert!(h.is_available(due));
+        assert!(h.is_available(due));
+    }
+
+    #[test]
+    fn failed_probe_reopens_for_another_open_period() {
+        let h = DeploymentHealth::new("d", &policy());
+        let t0 = Instant::now();
+        for _ in 0..3 {
+            h.record_failure_at(&upstream(500), t0);
+        }
+        let due = t0 + Duration::from_secs(30);
+        assert!(h.is_available(due));
+        h.record_failure_at(&Error::timeout("still slow"), due + Duration::from_secs(1));
+        assert_eq!(h.circuit(), CircuitState::Open);
+        assert!(!h.is_available(due + Duration::from_secs(30)));
+        assert!(h.is_available(due + Duration::from_secs(31)));
+    }
+
+    #[test]
+    fn a_probe_that_never_reports_frees_its_slot_after_open_secs() {
+        let h = DeploymentHealth::new("d", &policy());
+        let t0 = Instant::now();
+        for _ in 0..3 {
+            h.record_failure_at(&upstream(500), t0);
+        }
+        let due = t0 + Duration::from_secs(30);
+        assert!(h.is_available(due));
+        assert!(!h.is_available(due + Duration::from_secs(29)));
+        assert!(h.is_available(due + Duration::from_secs(30)));
+    }
+
+    #[test]
+    fn exactly_one_concurrent_caller_gets_the_probe() {
+        let h = Arc::new(DeploymentHealth::new("d", &policy()));
+        let t0 = Instant::now();
+        for _ in 0..3 {
+            h.record_failure_at(&upstream(500), t0);
+        }
+        let due = t0 + Duration::from_secs(31);
+        for _ in 0..20 {
+            // Re-open each round so every round races for a fresh slot.
+            let threads = 8;
+            let barrier = Arc::new(Barrier::new(threads));
+            let winners = Arc::new(AtomicUsize::new(0));
+            let handles: Vec<_> = (0..threads)
+                .map(|_| {
+                    let (h, barrier, winners) = (h.clone(), barrier.clone(), winners.clone());
+                    std::thread::spawn(move || {
+                        barrier.wait();
+                        for _ in 0..100 {
+                            if h.is_available(due) {
+                                winners.fetch_add(1, Ordering::SeqCst);
+                            }
+                        }
+                    })
+                })
+                .collect();
+            for handle in handles {
+                handle.join().unwrap();
+            }
+            assert_eq!(winners.load(Ordering::SeqCst), 1);
+            h.record_failure_at(&upstream(500), t0);
+            assert_eq!(h.circuit(), CircuitState::Open);
+        }
+    }
+
+    #[test]
+    fn rate_limit_cools_down_for_retry_after_without_opening() {
+        let h = DeploymentHealth::new("d", &policy());
+        let t0 = Instant::now();
+        for _ in 0..10 {
+            h.record_failure_at(&rate_limited(Some(Duration::from_secs(5))), t0);
+        }
+        assert_eq!(h.circuit(), CircuitState::Closed);
+        assert!(!h.is_available(t0 + Duration::from_millis(4_999)));
+        assert!(h.is_cooling_down(t0 + Duration::from_secs(1)));
+        assert!(h.is_available(t0 + Duration::from_secs(5)));
+        // No Retry-After: the policy's cooldown_ms.
+        let t1 = t0 + Duration::from_secs(10);
+        h.record_failure_at(&rate_limited(None), t1);
+        assert!(!h.is_available(t1 + Duration::from_millis(999)));
+        assert!(h.is_available(t1 + Duration::from_millis(1_000)));
+        // A 429 does not break a failure streak either way, nor count toward it.
+        h.record_failure_at(&upstream(500), t1);
+        h.record_failure_at(&rate_limited(None), t1);
+        h.record_failure_at(&upstream(500), t1);
+        assert_eq!(h.circuit(), CircuitState::Closed);
+    }
+
+    #[test]
+    fn caller_mistakes_do_not_count() {
+        let h = DeploymentHealth::new("d", &policy());
+        let t0 = Instant::now();
+        let errors = [
+            Error::bad_request("messages", "empty"),
+            Error::new(ErrorKind::ContextWindowExceeded, "too long"),
+            Error::new(ErrorKind::ContentPolicy, "no"),
+            Error::canceled(),
+            Error::new(
+                ErrorKind::BudgetExceeded {
+                    budget: "b".into(),
+                },
+                "spent",
+            ),
+            Error::new(ErrorKind::Config { path: "x".into() }, "bad"),
+            upstream(404),
+        ];
+        for _ in 0..20 {
+            for e in &errors {
+                assert!(!counts_against_deployment(e), "{e}");
+                h.record_failure_at(e, t0);
+            }
+        }
+        assert_eq!(h.circuit(), CircuitState::Closed);
+        assert!(h.is_available(t0));
+        assert!(counts_against_deployment(&upstream(200)));
+    }
+
+    #[test]
+    fn ewma_and_inflight() {
+        let h = Arc::new(DeploymentHealth::new("d", &policy()));
+        assert_eq!(h.latency_ewma(), None);
+        h.record_success(Duration::from_millis(100));
+        assert_eq!(h.latency_ewma(), Some(Duration::from_millis(100)));
+        h.record_success(Duration::from_millis(200));
+        let ewma = h.latency_ewma().unwrap();
+        assert!(ewma > Duration::from_millis(110) && ewma < Duration::from_millis(190));
+        let a = h.begin();
+        let b = h.begin();
+        assert_eq!(h.inflight(), 2);
+        drop(a);
+        assert_eq!(h.inflight(), 1);
+        drop(b);
+        assert_eq!(h.inflight(), 0);
+    }
+
+    #[test]
+    fn registry_shares_by_identity_updates_policy_and_forgets_dropped() {
+        let registry = HealthRegistry::new();
+        let a = registry.get("x", &policy());
+        let again = registry.get(
+            "x",
+            &HealthPolicy {
+                consecutive_failures: 1,
+                ..policy()
+            },
+        );
+        assert!(Arc::ptr_eq(&a, &again));
+        a.record_failure(&upstream(500));
+        assert_eq!(a.circuit(), CircuitState::Open, "reloaded policy applies");
+        assert_eq!(registry.len(), 1);
+        drop((a, again));
+        assert!(registry.is_empty());
+        assert_eq!(registry.get("x", &policy()).circuit(), CircuitState::Closed);
+    }
+
+    #[test]
+    fn extreme_policy_values_do_not_panic() {
+        let p = HealthPolicy {
+            consecutive_failures: 0,
+            error_ratio: f64::NAN,
+            window_secs: u64::MAX,
+            min_calls: 0,
+            open_secs: u64::MAX,
+            cooldown_ms: u64::MAX,
+            probe_interval_secs: Some(u64::MAX),
+        };
+        let h = DeploymentHealth::new("d", &p);
+        let now = Instant::now();
+        h.record_failure_at(&rate_limited(Some(Duration::MAX)), now);
+        h.record_failure_at(&upstream(500), now);
+        h.record_success_at(Duration::MAX, now);
+        assert!(!h.is_available(now));
+        let _ = h.available_at();
+        assert_eq!(h.circuit(), CircuitState::Open);
+    }
+}
