@@ -693,12 +693,7 @@ mod tests {
             Error::new(ErrorKind::ContextWindowExceeded, "too long"),
             Error::new(ErrorKind::ContentPolicy, "no"),
             Error::canceled(),
-            Error::new(
-                ErrorKind::BudgetExceeded {
-                    budget: "b".into(),
-                },
-                "spent",
-            ),
+            Error::new(ErrorKind::BudgetExceeded { budget: "b".into() }, "spent"),
             Error::new(ErrorKind::Config { path: "x".into() }, "bad"),
             upstream(404),
         ];

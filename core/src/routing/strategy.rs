@@ -39,7 +39,7 @@ pub(crate) fn next_f64() -> f64 {
 
 /// Uniform in [0, n); n must be > 0.
 pub(crate) fn below(n: u32) -> u32 {
-    ((next_u64() >> 32) * u64::from(n) >> 32) as u32
+    (((next_u64() >> 32) * u64::from(n)) >> 32) as u32
 }
 
 /// Iterates the set bits of a mask, lowest first.
