@@ -8,6 +8,7 @@ pub mod config;
 pub mod error;
 pub mod providers;
 pub mod retry;
+pub mod routing;
 pub mod stream;
 pub mod telemetry;
 pub mod types;

@@ -1,0 +1,219 @@
+//! Step 4 of the pipeline, "pick": which deployment takes the next attempt of a call.
+//!
+//! A [`Route`] is built once per config load from one model; its deployments' live health
+//! comes from a [`HealthRegistry`] that outlives reloads. [`Route::pick`] narrows to the
+//! available deployments (rollout version first, untried before tried) and lets the model's
+//! [`Strategy`] choose among them.
+
+mod health;
+mod probe;
+mod rollout;
+mod strategy;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::config::{DeploymentConfig, HealthPolicy, ModelConfig, Strategy};
+
+pub use health::{
+    CircuitState, DeploymentHealth, HealthRegistry, InflightGuard, counts_against_deployment,
+};
+pub use probe::{ProbeTask, Prober, spawn_prober};
+pub use rollout::{BUCKETS as ROLLOUT_BUCKETS, bucket_of};
+
+use health::Availability;
+use rollout::RolloutPlan;
+
+/// Deployments a route can choose among: candidate sets are bitmasks over a `u64`.
+pub const MAX_DEPLOYMENTS: usize = 64;
+
+/// One deployment of a route, with its shared live health.
+#[derive(Debug, Clone)]
+pub struct RouteDeployment {
+    pub config: DeploymentConfig,
+    /// `config.display_name()`, computed once.
+    pub name: String,
+    pub health: Arc<DeploymentHealth>,
+    /// Weight sanitised for `weighted` (non-positive or non-finite counts as 0).
+    pub(crate) weight: f64,
+    /// USD per 1M tokens for `lowest_cost`; unknown is +∞.
+    pub(crate) price: f64,
+}
+
+/// The stable key of a deployment's health: provider, upstream model and deployment name.
+pub fn identity(deployment: &DeploymentConfig) -> String {
+    format!(
+        "{}\u{1f}{}\u{1f}{}",
+        deployment.provider,
+        deployment.model,
+        deployment.display_name()
+    )
+}
+
+/// How one model's calls are spread over its deployments.
+#[derive(Debug, Clone)]
+pub struct Route {
+    alias: String,
+    strategy: Strategy,
+    health_policy: HealthPolicy,
+    deployments: Vec<RouteDeployment>,
+    /// Indexes by priority ascending (unset = 0), then listed order.
+    priority_order: Vec<usize>,
+    /// Bits of every routable deployment.
+    all: u64,
+    rollout: Option<RolloutPlan>,
+}
+
+impl Route {
+    /// `price_per_mtok` feeds `lowest_cost`; `None` means unknown, which ranks most expensive.
+    pub fn new(
+        alias: &str,
+        model: &ModelConfig,
+        registry: &HealthRegistry,
+        price_per_mtok: impl Fn(&DeploymentConfig) -> Option<f64>,
+    ) -> Route {
+        if model.deployments.len() > MAX_DEPLOYMENTS {
+            tracing::warn!(
+                model = alias,
+                deployments = model.deployments.len(),
+                "only the first {MAX_DEPLOYMENTS} deployments are routed"
+            );
+        }
+        let deployments: Vec<RouteDeployment> = model
+            .deployments
+            .iter()
+            .take(MAX_DEPLOYMENTS)
+            .map(|config| {
+                let weight = if config.weight.is_finite() && config.weight > 0.0 {
+                    config.weight
+                } else {
+                    0.0
+                };
+                let price = price_per_mtok(config)
+                    .filter(|p| p.is_finite() && *p >= 0.0)
+                    .unwrap_or(f64::INFINITY);
+                RouteDeployment {
+                    name: config.display_name(),
+                    health: registry.get(&identity(config), &model.health),
+                    config: config.clone(),
+                    weight,
+                    price,
+                }
+            })
+            .collect();
+        let mut priority_order: Vec<usize> = (0..deployments.len()).collect();
+        priority_order.sort_by_key(|&i| (deployments[i].config.priority.unwrap_or(0), i));
+        let all = match deployments.len() {
+            MAX_DEPLOYMENTS => u64::MAX,
+            n => (1u64 << n) - 1,
+        };
+        let rollout = model
+            .rollout
+            .as_ref()
+            .and_then(|r| RolloutPlan::new(alias, r, &model.deployments));
+        Route {
+            alias: alias.to_owned(),
+            strategy: model.strategy,
+            health_policy: model.health.clone(),
+            deployments,
+            priority_order,
+            all,
+            rollout,
+        }
+    }
+
+    pub fn alias(&self) -> &str {
+        &self.alias
+    }
+
+    pub fn strategy(&self) -> Strategy {
+        self.strategy
+    }
+
+    pub fn health_policy(&self) -> &HealthPolicy {
+        &self.health_policy
+    }
+
+    pub fn deployments(&self) -> &[RouteDeployment] {
+        &self.deployments
+    }
+
+    /// Picks a deployment index for one attempt. `sticky_key`: the rollout key (user/session/tenant id) if any.
+    /// `tried`: indexes already tried in this call; prefer untried ones, but a retry may reuse a tried one when
+    /// nothing else is available. None when no deployment is available (all circuits open / cooling down).
+    pub fn pick(&self, sticky_key: Option<&str>, tried: &[usize]) -> Option<usize> {
+        self.pick_at(sticky_key, tried, Instant::now())
+    }
+
+    /// [`Route::pick`] at a given time.
+    ///
+    /// Candidates are narrowed in tiers, first non-empty wins: the rollout version's untried
+    /// deployments, any untried, the version's tried ones, any tried. So a retry moves to
+    /// another deployment before it repeats one, and availability beats stickiness.
+    pub fn pick_at(
+        &self,
+        sticky_key: Option<&str>,
+        tried: &[usize],
+        now: Instant,
+    ) -> Option<usize> {
+        let mut ready = 0u64;
+        let mut probe_due = 0u64;
+        for (i, d) in self.deployments.iter().enumerate() {
+            match d.health.peek(now) {
+                Availability::Ready => ready |= 1 << i,
+                Availability::ProbeDue => probe_due |= 1 << i,
+                Availability::Unavailable => {}
+            }
+        }
+        let tried_mask = tried
+            .iter()
+            .filter(|&&i| i < self.deployments.len())
+            .fold(0u64, |m, &i| m | (1 << i));
+        let version = self
+            .rollout
+            .as_ref()
+            .map_or(self.all, |plan| plan.mask_for(plan.bucket(sticky_key)));
+        loop {
+            let available = ready | probe_due;
+            if available == 0 {
+                return None;
+            }
+            let untried = available & !tried_mask;
+            let candidates = [untried & version, untried, available & version, available]
+                .into_iter()
+                .find(|&m| m != 0)
+                .unwrap_or(available);
+            let i = self.choose(candidates)?;
+            if ready & (1 << i) != 0 {
+                return Some(i);
+            }
+            // A deployment due for its half-open probe: only the caller that claims the slot uses it.
+            if self.deployments[i].health.try_claim_probe(now) {
+                return Some(i);
+            }
+            probe_due &= !(1 << i);
+        }
+    }
+
+    fn choose(&self, mask: u64) -> Option<usize> {
+        match self.strategy {
+            Strategy::Weighted => strategy::weighted(&self.deployments, mask),
+            Strategy::LowestLatency => strategy::lowest_latency(&self.deployments, mask),
+            Strategy::LeastInflight => strategy::least_inflight(&self.deployments, mask),
+            Strategy::LowestCost => strategy::lowest_cost(&self.deployments, mask),
+            Strategy::Priority => strategy::priority(&self.priority_order, mask),
+        }
+    }
+
+    /// When the earliest cooldown or open circuit ends, so the caller can wait or fail fast.
+    /// At or before now when some deployment is available; None for a route with no deployments.
+    pub fn next_available_at(&self) -> Option<Instant> {
+        self.deployments
+            .iter()
+            .filter_map(|d| d.health.available_at())
+            .min()
+    }
+}
+
+#[cfg(test)]
+mod tests;
