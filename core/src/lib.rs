@@ -3,6 +3,7 @@
 //! Callers speak OpenAI's wire shapes ([`types`]); [`providers`] translate to each
 //! upstream API; [`Client`] runs the request pipeline over a [`config::Config`].
 
+pub mod cache;
 pub mod client;
 pub mod config;
 pub mod error;
