@@ -3,10 +3,13 @@
 //! Callers speak OpenAI's wire shapes ([`types`]); [`providers`] translate to each
 //! upstream API; [`Client`] runs the request pipeline over a [`config::Config`].
 
+pub mod budget;
 pub mod cache;
 pub mod client;
 pub mod config;
 pub mod error;
+pub mod estimate;
+pub mod pricing;
 pub mod providers;
 pub mod retry;
 pub mod routing;

@@ -1,0 +1,13 @@
+//! Spend and throughput control: budgets by scope (reserve, then settle) and rate limits.
+
+mod budgets;
+mod gcra;
+mod period;
+mod rate_limit;
+mod scope;
+mod source;
+
+pub use budgets::{BudgetEvent, BudgetRefusal, Budgets, Reservation};
+pub use rate_limit::{CapacityGate, RateLimits};
+pub use scope::CallScope;
+pub use source::{AccountKey, BudgetSource, InMemoryBudgets};
