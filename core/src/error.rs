@@ -60,9 +60,13 @@ impl ErrorKind {
     }
 }
 
-/// A failed call: the kind, a human message, and where it happened.
+/// A failed call: the kind, a human message, and where it happened. Boxed, so a
+/// `Result` costs one pointer on the success path.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub struct Error {
+pub struct Error(Box<Details>);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Details {
     kind: ErrorKind,
     message: String,
     provider: Option<String>,
@@ -75,13 +79,13 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error {
+        Error(Box::new(Details {
             kind,
             message: message.into(),
             provider: None,
             deployment: None,
             request_id: None,
-        }
+        }))
     }
 
     /// A `bad_request` naming the offending field, raised before any network call.
@@ -112,49 +116,49 @@ impl Error {
     }
 
     pub fn with_provider(mut self, provider: impl Into<String>) -> Self {
-        self.provider = Some(provider.into());
+        self.0.provider = Some(provider.into());
         self
     }
 
     pub fn with_deployment(mut self, deployment: impl Into<String>) -> Self {
-        self.deployment = Some(deployment.into());
+        self.0.deployment = Some(deployment.into());
         self
     }
 
     pub fn with_request_id(mut self, request_id: Option<String>) -> Self {
         if request_id.is_some() {
-            self.request_id = request_id;
+            self.0.request_id = request_id;
         }
         self
     }
 
     pub fn kind(&self) -> &ErrorKind {
-        &self.kind
+        &self.0.kind
     }
 
     pub fn code(&self) -> &'static str {
-        self.kind.code()
+        self.0.kind.code()
     }
 
     pub fn message(&self) -> &str {
-        &self.message
+        &self.0.message
     }
 
     pub fn provider(&self) -> Option<&str> {
-        self.provider.as_deref()
+        self.0.provider.as_deref()
     }
 
     pub fn deployment(&self) -> Option<&str> {
-        self.deployment.as_deref()
+        self.0.deployment.as_deref()
     }
 
     pub fn request_id(&self) -> Option<&str> {
-        self.request_id.as_deref()
+        self.0.request_id.as_deref()
     }
 
     /// The HTTP status the provider sent, where one explains the error.
     pub fn status(&self) -> Option<u16> {
-        match self.kind {
+        match self.0.kind {
             ErrorKind::Upstream { status } => Some(status),
             ErrorKind::RateLimited { .. } => Some(429),
             _ => None,
@@ -163,7 +167,7 @@ impl Error {
 
     /// How long the provider asked us to wait before trying again.
     pub fn retry_after(&self) -> Option<Duration> {
-        match self.kind {
+        match self.0.kind {
             ErrorKind::RateLimited { retry_after } => retry_after,
             _ => None,
         }
@@ -171,7 +175,7 @@ impl Error {
 
     /// The field a `bad_request` (or the path a `config` error) names.
     pub fn field(&self) -> Option<&str> {
-        match &self.kind {
+        match &self.0.kind {
             ErrorKind::BadRequest { field } => field.as_deref(),
             ErrorKind::Config { path } => Some(path),
             _ => None,
@@ -183,7 +187,7 @@ impl Error {
     /// Server errors, 408/409, unreadable 2xx bodies, throttling, timeouts and broken
     /// connections are transient; everything the caller or its input caused is not.
     pub fn is_retryable(&self) -> bool {
-        match self.kind {
+        match self.0.kind {
             ErrorKind::RateLimited { .. }
             | ErrorKind::Timeout
             | ErrorKind::Network
@@ -216,8 +220,8 @@ impl From<crate::config::ConfigError> for Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.kind.code())?;
-        match &self.kind {
+        write!(f, "{}", self.0.kind.code())?;
+        match &self.0.kind {
             ErrorKind::Upstream { status } => write!(f, " (HTTP {status})")?,
             ErrorKind::BadRequest { field: Some(field) } => write!(f, " ({field})")?,
             ErrorKind::BudgetExceeded { budget } => write!(f, " ({budget})")?,
@@ -227,13 +231,13 @@ impl fmt::Display for Error {
             } => write!(f, " (retry after {:.3}s)", after.as_secs_f64())?,
             _ => {}
         }
-        write!(f, ": {}", self.message)?;
-        if let Some(deployment) = &self.deployment {
+        write!(f, ": {}", self.0.message)?;
+        if let Some(deployment) = &self.0.deployment {
             write!(f, " [deployment {deployment}]")?;
-        } else if let Some(provider) = &self.provider {
+        } else if let Some(provider) = &self.0.provider {
             write!(f, " [provider {provider}]")?;
         }
-        if let Some(id) = &self.request_id {
+        if let Some(id) = &self.0.request_id {
             write!(f, " [request {id}]")?;
         }
         Ok(())

@@ -159,6 +159,12 @@ fn heuristic_tokens(text: &str) -> u64 {
     (chars / HEURISTIC_CHARS_PER_TOKEN).ceil() as u64
 }
 
+/// Tokens of a bare text by the character heuristic: for embeddings input and for the
+/// part of a stream that was generated before it broke (no usage chunk arrived).
+pub fn text_tokens(text: &str) -> u64 {
+    heuristic_tokens(text)
+}
+
 /// Output tokens to reserve: the request's cap, or [`DEFAULT_OUTPUT_TOKENS`] without one.
 /// `n` choices multiply it, since each is billed.
 pub fn output_tokens(request: &ChatRequest) -> u64 {

@@ -18,7 +18,9 @@ pub mod telemetry;
 pub mod types;
 pub mod validate;
 
-pub use client::{CallMeta, CallOptions, ChatOutcome, Client, ClientBuilder};
+pub use client::{
+    CallMeta, CallOptions, CallStream, ChatOutcome, Client, ClientBuilder, EmbedOutcome,
+};
 pub use error::{Error, ErrorKind, Result};
 
 /// The crate version, reported by every binding and the server.

@@ -1,5 +1,6 @@
 use crate::types::{
-    ChatChunk, ChatResponse, Choice, Content, Extra, FinishReason, FunctionCall, Message, Role, ToolCall, Usage,
+    ChatChunk, ChatResponse, Choice, Content, Extra, FinishReason, FunctionCall, Message, Role,
+    ToolCall, Usage,
 };
 
 /// Folds stream chunks into the response a non-streaming call would have returned.
@@ -33,7 +34,8 @@ impl Assembler {
             self.created = chunk.created;
         }
         if chunk.system_fingerprint.is_some() {
-            self.system_fingerprint.clone_from(&chunk.system_fingerprint);
+            self.system_fingerprint
+                .clone_from(&chunk.system_fingerprint);
         }
         if let Some(usage) = &chunk.usage {
             self.usage = Some(usage.clone());
@@ -48,7 +50,10 @@ impl Assembler {
                 state.text.push_str(text);
             }
             if let Some(refusal) = &choice.delta.refusal {
-                state.refusal.get_or_insert_with(String::new).push_str(refusal);
+                state
+                    .refusal
+                    .get_or_insert_with(String::new)
+                    .push_str(refusal);
             }
             for delta in choice.delta.tool_calls.iter().flatten() {
                 let at = delta.index as usize;
@@ -139,7 +144,14 @@ mod tests {
     fn folds_text_tool_calls_and_usage() {
         let mut a = Assembler::new();
         let base = ChatChunk::new("c1", "m", 5);
-        a.push(&base.clone().with_delta(0, Delta { role: Some(Role::Assistant), ..Delta::default() }, None));
+        a.push(&base.clone().with_delta(
+            0,
+            Delta {
+                role: Some(Role::Assistant),
+                ..Delta::default()
+            },
+            None,
+        ));
         a.push(&base.clone().with_delta(0, Delta::text("Hel"), None));
         a.push(&base.clone().with_delta(0, Delta::text("lo"), None));
         let call = |id: Option<&str>, name: Option<&str>, args: &str| Delta {
@@ -154,8 +166,16 @@ mod tests {
             }]),
             ..Delta::default()
         };
-        a.push(&base.clone().with_delta(0, call(Some("t1"), Some("f"), "{\"a\""), None));
-        a.push(&base.clone().with_delta(0, call(None, None, ":1}"), Some(FinishReason::ToolCalls)));
+        a.push(
+            &base
+                .clone()
+                .with_delta(0, call(Some("t1"), Some("f"), "{\"a\""), None),
+        );
+        a.push(
+            &base
+                .clone()
+                .with_delta(0, call(None, None, ":1}"), Some(FinishReason::ToolCalls)),
+        );
         let mut usage_chunk = base.clone();
         usage_chunk.usage = Some(Usage::new(7, 3));
         a.push(&usage_chunk);

@@ -14,11 +14,17 @@ stopped, without repeating any of it and without any preamble.";
 /// Anthropic continues a trailing assistant turn natively (prefill), which must not end in
 /// white space. Other APIs answer a new turn instead, so they get the partial answer as an
 /// assistant turn and a user turn asking for the rest.
-pub fn continuation_request(original: &ChatRequest, partial: &str, kind: ProviderKind) -> ChatRequest {
+pub fn continuation_request(
+    original: &ChatRequest,
+    partial: &str,
+    kind: ProviderKind,
+) -> ChatRequest {
     let mut request = original.clone();
     match kind {
         ProviderKind::Anthropic => {
-            request.messages.push(Message::assistant(partial.trim_end()));
+            request
+                .messages
+                .push(Message::assistant(partial.trim_end()));
         }
         _ => {
             request.messages.push(Message::assistant(partial));
@@ -41,7 +47,11 @@ pub fn strip_repeated_prefix(partial: &str, opening: &str) -> Option<usize> {
     let opening_trimmed = opening.trim_start();
     let lead = opening.len() - opening_trimmed.len();
     if opening_trimmed.len() < partial.len() {
-        return if partial.starts_with(opening_trimmed) { None } else { Some(0) };
+        return if partial.starts_with(opening_trimmed) {
+            None
+        } else {
+            Some(0)
+        };
     }
     if opening_trimmed.starts_with(partial) {
         Some(lead + partial.len())
@@ -72,7 +82,10 @@ mod tests {
     #[test]
     fn drops_a_restarted_answer_keeps_a_continuation() {
         assert_eq!(strip_repeated_prefix("One, two,", "One,"), None);
-        assert_eq!(strip_repeated_prefix("One, two,", "One, two, three"), Some(9));
+        assert_eq!(
+            strip_repeated_prefix("One, two,", "One, two, three"),
+            Some(9)
+        );
         assert_eq!(strip_repeated_prefix("One, two,", " three, four"), Some(0));
         assert_eq!(strip_repeated_prefix("One, two,", "Three"), Some(0));
         assert_eq!(strip_repeated_prefix("", "anything"), Some(0));

@@ -4,7 +4,11 @@ use crate::types::{ChatChunk, ChatResponse, Delta, FunctionCallDelta, Role, Tool
 /// tool calls, the finish reason, then usage. Used to answer a streaming call from a
 /// cached non-streaming answer.
 pub fn replay_chunks(response: &ChatResponse) -> Vec<ChatChunk> {
-    let base = ChatChunk::new(response.id.clone(), response.model.clone(), response.created);
+    let base = ChatChunk::new(
+        response.id.clone(),
+        response.model.clone(),
+        response.created,
+    );
     let mut chunks = Vec::new();
     for choice in &response.choices {
         let role = Delta {
@@ -14,7 +18,10 @@ pub fn replay_chunks(response: &ChatResponse) -> Vec<ChatChunk> {
         chunks.push(base.clone().with_delta(choice.index, role, None));
         let text = choice.message.text();
         if !text.is_empty() {
-            chunks.push(base.clone().with_delta(choice.index, Delta::text(text), None));
+            chunks.push(
+                base.clone()
+                    .with_delta(choice.index, Delta::text(text), None),
+            );
         }
         for (i, call) in choice.message.tool_calls.iter().flatten().enumerate() {
             let delta = Delta {
@@ -31,10 +38,11 @@ pub fn replay_chunks(response: &ChatResponse) -> Vec<ChatChunk> {
             };
             chunks.push(base.clone().with_delta(choice.index, delta, None));
         }
-        chunks.push(
-            base.clone()
-                .with_delta(choice.index, Delta::default(), choice.finish_reason.clone()),
-        );
+        chunks.push(base.clone().with_delta(
+            choice.index,
+            Delta::default(),
+            choice.finish_reason.clone(),
+        ));
     }
     if let Some(usage) = &response.usage {
         let mut last = base;

@@ -1,0 +1,116 @@
+//! What the response cache holds for a call: the answer, and who gave it and at what cost,
+//! so a hit can report where its answer came from.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::cache::CacheValue;
+use crate::stream::{Assembler, replay_chunks};
+use crate::types::{ChatChunk, ChatResponse, EmbeddingResponse};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct CachedAnswer {
+    pub body: CachedBody,
+    pub model: String,
+    pub deployment: String,
+    pub provider: String,
+    pub upstream_model: String,
+    /// What the original call cost: what a hit saved.
+    pub cost_usd: f64,
+    #[serde(skip)]
+    weight: u32,
+}
+
+/// A whole response, or the chunks of a completed stream (replayed as they came).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) enum CachedBody {
+    Chat(Arc<ChatResponse>),
+    Stream(Arc<Vec<ChatChunk>>),
+    Embedding(Arc<EmbeddingResponse>),
+}
+
+impl CachedAnswer {
+    pub fn new(
+        body: CachedBody,
+        model: &str,
+        deployment: &str,
+        provider: &str,
+        upstream_model: &str,
+        cost_usd: f64,
+    ) -> Self {
+        let mut answer = CachedAnswer {
+            body,
+            model: model.to_owned(),
+            deployment: deployment.to_owned(),
+            provider: provider.to_owned(),
+            upstream_model: upstream_model.to_owned(),
+            cost_usd,
+            weight: 0,
+        };
+        answer.weight = answer.measure();
+        answer
+    }
+
+    /// Approximate heap size: the serialised size is close and costs one pass on insert.
+    fn measure(&self) -> u32 {
+        let body = match &self.body {
+            CachedBody::Chat(r) => serde_json::to_vec(r.as_ref()).map(|v| v.len()),
+            CachedBody::Stream(c) => serde_json::to_vec(c.as_ref()).map(|v| v.len()),
+            CachedBody::Embedding(e) => serde_json::to_vec(e.as_ref()).map(|v| v.len()),
+        }
+        .unwrap_or(0);
+        let size = body
+            + self.model.len()
+            + self.deployment.len()
+            + self.provider.len()
+            + self.upstream_model.len()
+            + 64;
+        u32::try_from(size).unwrap_or(u32::MAX)
+    }
+
+    /// The answer as a whole response, whichever way it was stored.
+    pub fn chat_response(&self) -> Option<ChatResponse> {
+        match &self.body {
+            CachedBody::Chat(response) => Some(response.as_ref().clone()),
+            CachedBody::Stream(chunks) => {
+                let mut assembler = Assembler::new();
+                chunks.iter().for_each(|c| assembler.push(c));
+                Some(assembler.finish())
+            }
+            CachedBody::Embedding(_) => None,
+        }
+    }
+
+    /// The answer as stream chunks, whichever way it was stored.
+    pub fn chunks(&self) -> Option<Vec<ChatChunk>> {
+        match &self.body {
+            CachedBody::Chat(response) => Some(replay_chunks(response)),
+            CachedBody::Stream(chunks) => Some(chunks.as_ref().clone()),
+            CachedBody::Embedding(_) => None,
+        }
+    }
+
+    pub fn embedding(&self) -> Option<EmbeddingResponse> {
+        match &self.body {
+            CachedBody::Embedding(response) => Some(response.as_ref().clone()),
+            _ => None,
+        }
+    }
+}
+
+impl CacheValue for CachedAnswer {
+    fn weight_bytes(&self) -> u32 {
+        self.weight
+    }
+
+    fn to_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        let mut answer: CachedAnswer = serde_json::from_slice(bytes).ok()?;
+        answer.weight = answer.measure();
+        Some(answer)
+    }
+}

@@ -1,0 +1,566 @@
+//! A streamed call. Before the first chunk reaches the caller, failures are retried and
+//! fallen back like any call. After it, the route's `on_stream_error` decides: report the
+//! error, restart on a fallback (with a marker chunk), or continue on a fallback from the
+//! partial answer and stitch. The call settles when the stream ends or is dropped.
+
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use futures_util::Stream;
+use futures_util::stream::{self, BoxStream, StreamExt};
+use tracing::{Instrument, Span};
+
+use super::attempt::{self, CallContext, Served};
+use super::cached::{CachedAnswer, CachedBody};
+use super::options::{CallMeta, CallOptions};
+use super::report::Report;
+use super::runtime::{ModelRoute, Runtime};
+use super::{CachePlan, Inner};
+use crate::budget::Reservation;
+use crate::config::StreamErrorPolicy;
+use crate::error::{Error, Result};
+use crate::providers::ChatStream;
+use crate::stream::{Assembler, continuation_request, strip_repeated_prefix};
+use crate::telemetry::call_span;
+use crate::types::{ChatChunk, ChatRequest, Delta, Usage};
+use crate::{estimate, pricing};
+
+/// The chunks of a streamed answer, and what the pipeline did for it.
+pub struct CallStream {
+    chunks: BoxStream<'static, Result<ChatChunk>>,
+    meta: Arc<Mutex<CallMeta>>,
+}
+
+impl CallStream {
+    /// What the pipeline did so far; complete (cost included) once the stream has ended.
+    pub fn meta(&self) -> CallMeta {
+        self.meta.lock().map(|m| m.clone()).unwrap_or_default()
+    }
+}
+
+impl Stream for CallStream {
+    type Item = Result<ChatChunk>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.chunks.as_mut().poll_next(cx)
+    }
+}
+
+impl std::fmt::Debug for CallStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallStream")
+            .field("meta", &self.meta())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Steps 1 to 6 up to the first chunk; the rest happens as the caller reads.
+pub(crate) async fn start(
+    inner: Arc<Inner>,
+    request: ChatRequest,
+    options: CallOptions,
+) -> Result<CallStream> {
+    let runtime = inner.runtime.load_full();
+    let mut call = inner.begin(&runtime, &request.model, request.user.as_deref(), &options);
+    let span = call_span("chat", &request.model);
+    let opened = open(&inner, &runtime, &request, &options, &mut call)
+        .instrument(span.clone())
+        .await;
+    let opened = match opened {
+        Ok(opened) => opened,
+        Err(error) => {
+            inner.report(
+                &span,
+                Report {
+                    alias: &request.model,
+                    call: &call,
+                    options: &options,
+                    meta: None,
+                    usage: None,
+                    error: Some(&error),
+                    ttft: None,
+                    stream: true,
+                },
+            );
+            return Err(error);
+        }
+    };
+    let meta = Arc::new(Mutex::new(opened.meta.clone()));
+    let driver = Driver {
+        inner,
+        runtime,
+        request,
+        options,
+        call,
+        span,
+        route: opened.route,
+        index: opened.index,
+        upstream: opened.upstream,
+        pending: opened.first,
+        delivered: Assembler::new(),
+        segment: Assembler::new(),
+        segments_cost: 0.0,
+        segments_usage: Usage::default(),
+        chunks: Vec::new(),
+        reservation: Some(opened.reservation),
+        plan: opened.plan,
+        hit: opened.hit,
+        restarted: false,
+        stitch: None,
+        identity: None,
+        meta: meta.clone(),
+        ttft: None,
+        done: false,
+    };
+    let chunks = stream::unfold(driver, |mut driver| async move {
+        let span = driver.span.clone();
+        let item = driver.next().instrument(span).await?;
+        Some((item, driver))
+    })
+    .boxed();
+    Ok(CallStream { chunks, meta })
+}
+
+struct Opened {
+    route: Arc<ModelRoute>,
+    index: usize,
+    upstream: ChatStream,
+    first: Option<ChatChunk>,
+    reservation: Reservation,
+    plan: Option<CachePlan>,
+    hit: bool,
+    meta: CallMeta,
+}
+
+async fn open(
+    inner: &Inner,
+    runtime: &Runtime,
+    request: &ChatRequest,
+    options: &CallOptions,
+    call: &mut CallContext,
+) -> Result<Opened> {
+    // 1 resolve
+    let route = runtime.route(&request.model)?;
+    // 2 admit
+    let (route, reservation) = inner.admit(runtime, route, request, call).await?;
+    // 3 cache: a hit is replayed as the stream it was (or as the response, chunked)
+    let plan = inner.cache_plan(runtime, &route, request, options.cache);
+    if let Some(plan) = plan.as_ref().filter(|p| !p.refresh) {
+        if let Some(answer) = inner.cache.get(plan.key).await {
+            if let Some(chunks) = answer.chunks() {
+                let index = route
+                    .targets
+                    .iter()
+                    .position(|t| *t.name == answer.deployment)
+                    .unwrap_or(0);
+                let meta = meta_of(&answer, call, true);
+                let upstream: ChatStream = stream::iter(chunks.into_iter().map(Ok)).boxed();
+                return Ok(Opened {
+                    route,
+                    index,
+                    upstream,
+                    first: None,
+                    reservation,
+                    plan: None,
+                    hit: true,
+                    meta,
+                });
+            }
+        }
+    }
+    // 4-6 up to the first chunk
+    let served = open_upstream(runtime, &route, request, call).await?;
+    let target = served.target();
+    let meta = CallMeta {
+        model: served.route.alias.clone(),
+        deployment: target.name.to_string(),
+        provider: target.provider.name().to_owned(),
+        upstream_model: target.upstream_model.to_string(),
+        attempts: call.attempts,
+        cache_hit: false,
+        fallback: call.fallback.clone(),
+        cost_usd: 0.0,
+        latency: Duration::ZERO,
+        local: false,
+    };
+    let (upstream, first) = served.value;
+    Ok(Opened {
+        route: served.route,
+        index: served.index,
+        upstream,
+        first,
+        reservation,
+        plan,
+        hit: false,
+        meta,
+    })
+}
+
+/// Opens a stream and reads its first chunk inside the attempt, so that a stream failing
+/// before anything reached the caller is retried like any failed call.
+async fn open_upstream(
+    runtime: &Runtime,
+    route: &Arc<ModelRoute>,
+    request: &ChatRequest,
+    call: &mut CallContext,
+) -> Result<Served<(ChatStream, Option<ChatChunk>)>> {
+    attempt::execute(runtime, route, call, |spec| async move {
+        let mut upstream = spec.provider.chat_stream(request, &spec.target()).await?;
+        let first = upstream.next().await.transpose()?;
+        Ok((upstream, first))
+    })
+    .await
+}
+
+fn meta_of(answer: &CachedAnswer, call: &CallContext, hit: bool) -> CallMeta {
+    CallMeta {
+        model: answer.model.clone(),
+        deployment: answer.deployment.clone(),
+        provider: answer.provider.clone(),
+        upstream_model: answer.upstream_model.clone(),
+        attempts: if hit { 0 } else { call.attempts },
+        cache_hit: hit,
+        fallback: call.fallback.clone(),
+        cost_usd: 0.0,
+        latency: Duration::ZERO,
+        local: false,
+    }
+}
+
+/// While continuing: the partial answer, and the fallback's opening text held back until
+/// it is clear whether it repeats that partial answer.
+struct Stitch {
+    partial: String,
+    held: String,
+    resolved: bool,
+}
+
+/// The id, model and creation time of the first stream: continued chunks wear them, so
+/// the caller reads one stream.
+struct Identity {
+    id: String,
+    model: String,
+    created: u64,
+}
+
+struct Driver {
+    inner: Arc<Inner>,
+    runtime: Arc<Runtime>,
+    request: ChatRequest,
+    options: CallOptions,
+    call: CallContext,
+    span: Span,
+    route: Arc<ModelRoute>,
+    index: usize,
+    upstream: ChatStream,
+    pending: Option<ChatChunk>,
+    /// Everything the caller has been given.
+    delivered: Assembler,
+    /// The current upstream stream's own chunks (for its usage and cost).
+    segment: Assembler,
+    /// Cost and usage of upstream streams that broke before this one.
+    segments_cost: f64,
+    segments_usage: Usage,
+    chunks: Vec<ChatChunk>,
+    reservation: Option<Reservation>,
+    plan: Option<CachePlan>,
+    hit: bool,
+    restarted: bool,
+    stitch: Option<Stitch>,
+    identity: Option<Identity>,
+    meta: Arc<Mutex<CallMeta>>,
+    ttft: Option<Duration>,
+    done: bool,
+}
+
+impl Driver {
+    async fn next(&mut self) -> Option<Result<ChatChunk>> {
+        loop {
+            if self.done {
+                return None;
+            }
+            let item = match self.pending.take() {
+                Some(chunk) => Some(Ok(chunk)),
+                None => self.upstream.next().await,
+            };
+            match item {
+                Some(Ok(chunk)) => {
+                    self.segment.push(&chunk);
+                    if let Some(chunk) = self.stitched(chunk) {
+                        return Some(Ok(self.deliver(chunk)));
+                    }
+                }
+                None => {
+                    self.finish(None).await;
+                    return None;
+                }
+                Some(Err(error)) => {
+                    if let Some(marker) = self.recover(&error).await {
+                        match marker {
+                            Some(chunk) => return Some(Ok(self.deliver(chunk))),
+                            None => continue,
+                        }
+                    }
+                    self.finish(Some(&error)).await;
+                    return Some(Err(error));
+                }
+            }
+        }
+    }
+
+    fn deliver(&mut self, chunk: ChatChunk) -> ChatChunk {
+        if self.ttft.is_none() && !chunk.text().is_empty() {
+            self.ttft = Some(self.call.started.elapsed());
+        }
+        if self.identity.is_none() {
+            self.identity = Some(Identity {
+                id: chunk.id.clone(),
+                model: chunk.model.clone(),
+                created: chunk.created,
+            });
+        }
+        self.delivered.push(&chunk);
+        if self.plan.is_some() {
+            self.chunks.push(chunk.clone());
+        }
+        chunk
+    }
+
+    /// Passes a chunk through, or, while continuing, rewrites it to the first stream's
+    /// identity and drops any restart of the partial answer. `None` holds it back.
+    fn stitched(&mut self, mut chunk: ChatChunk) -> Option<ChatChunk> {
+        let Some(stitch) = self.stitch.as_mut() else {
+            return Some(chunk);
+        };
+        if let Some(identity) = &self.identity {
+            chunk.id.clone_from(&identity.id);
+            chunk.model.clone_from(&identity.model);
+            chunk.created = identity.created;
+        }
+        for choice in &mut chunk.choices {
+            choice.delta.role = None;
+        }
+        if !stitch.resolved {
+            if let Some(choice) = chunk.choices.first_mut() {
+                if let Some(text) = choice.delta.content.take() {
+                    stitch.held.push_str(&text);
+                    match strip_repeated_prefix(&stitch.partial, &stitch.held) {
+                        None => return None,
+                        Some(skip) => {
+                            stitch.resolved = true;
+                            let rest = stitch.held.get(skip..).unwrap_or("").to_owned();
+                            choice.delta.content = (!rest.is_empty()).then_some(rest);
+                        }
+                    }
+                }
+            }
+        }
+        let empty = chunk.usage.is_none()
+            && chunk.choices.iter().all(|c| {
+                c.finish_reason.is_none()
+                    && c.delta.content.is_none()
+                    && c.delta.tool_calls.is_none()
+            });
+        (!empty).then_some(chunk)
+    }
+
+    /// A stream broke after chunks reached the caller. Returns `None` to report the error,
+    /// `Some(marker)` when a fallback stream now continues (a marker chunk to deliver
+    /// first on restart, or nothing on continue).
+    async fn recover(&mut self, error: &Error) -> Option<Option<ChatChunk>> {
+        if self.hit {
+            return None;
+        }
+        self.route.route.deployments()[self.index]
+            .health
+            .record_failure(error);
+        let policy = self.route.config.on_stream_error;
+        if policy == StreamErrorPolicy::Error || self.call.pinned.is_some() {
+            return None;
+        }
+        tracing::warn!(error = %error, policy = ?policy, "stream broke mid-way: recovering on a fallback");
+        self.close_segment();
+        self.call.avoid = Some((self.route.alias.clone(), self.index));
+        let partial = self.delivered.text().to_owned();
+        let continuing = policy == StreamErrorPolicy::Continue && !partial.is_empty();
+        let original = self.request.clone();
+        let opened = attempt::execute(&self.runtime, &self.route, &mut self.call, |spec| {
+            let request = if continuing {
+                continuation_request(&original, &partial, spec.kind)
+            } else {
+                original.clone()
+            };
+            async move {
+                let mut upstream = spec.provider.chat_stream(&request, &spec.target()).await?;
+                let first = upstream.next().await.transpose()?;
+                Ok((upstream, first))
+            }
+        })
+        .await;
+        let served = match opened {
+            Ok(served) => served,
+            Err(next_error) => {
+                tracing::warn!(error = %next_error, "no fallback could take over the stream");
+                return None;
+            }
+        };
+        self.route = served.route.clone();
+        self.index = served.index;
+        let (upstream, first) = served.value;
+        self.upstream = upstream;
+        self.pending = first;
+        self.update_meta();
+        if continuing {
+            self.stitch = Some(Stitch {
+                partial,
+                held: String::new(),
+                resolved: false,
+            });
+            Some(None)
+        } else {
+            self.restarted = true;
+            self.delivered = Assembler::new();
+            self.chunks.clear();
+            let identity = self.identity.as_ref();
+            let mut marker = ChatChunk::new(
+                identity.map_or("", |i| i.id.as_str()),
+                identity.map_or("", |i| i.model.as_str()),
+                identity.map_or(0, |i| i.created),
+            )
+            .with_delta(0, Delta::default(), None);
+            marker
+                .extra
+                .insert("switchyard".into(), serde_json::json!({"restart": true}));
+            Some(Some(marker))
+        }
+    }
+
+    /// Books the cost of the upstream stream that just ended or broke.
+    fn close_segment(&mut self) {
+        let segment = std::mem::take(&mut self.segment);
+        let usage = match segment.usage() {
+            Some(usage) => usage.clone(),
+            None => {
+                let target = &self.route.targets[self.index];
+                Usage::new(
+                    estimate::prompt_tokens(target.kind, &target.upstream_model, &self.request),
+                    estimate::text_tokens(segment.text()),
+                )
+            }
+        };
+        if let Some(price) = self.route.targets[self.index].price {
+            self.segments_cost += pricing::cost_usd(&price, &usage);
+        }
+        self.segments_usage.prompt_tokens += usage.prompt_tokens;
+        self.segments_usage.completion_tokens += usage.completion_tokens;
+        self.segments_usage.total_tokens += usage.total_tokens;
+    }
+
+    fn update_meta(&self) {
+        if let Ok(mut meta) = self.meta.lock() {
+            let target = &self.route.targets[self.index];
+            meta.model = self.route.alias.clone();
+            meta.deployment = target.name.to_string();
+            meta.provider = target.provider.name().to_owned();
+            meta.upstream_model = target.upstream_model.to_string();
+            meta.attempts = self.call.attempts;
+            meta.fallback = self.call.fallback.clone();
+        }
+    }
+
+    /// Step 7 for a stream: settle the cost, store a clean answer, report.
+    async fn finish(&mut self, error: Option<&Error>) {
+        if self.done {
+            return;
+        }
+        self.done = true;
+        if !self.hit {
+            self.close_segment();
+        }
+        let cost = if self.hit { 0.0 } else { self.segments_cost };
+        if let Some(reservation) = self.reservation.take() {
+            for event in reservation.settle(cost) {
+                tracing::warn!(budget = %event.budget, spent_usd = event.spent_usd, "soft budget exceeded");
+            }
+        }
+        let meta = {
+            let Ok(mut meta) = self.meta.lock() else {
+                return;
+            };
+            meta.cost_usd = cost;
+            meta.latency = self.call.started.elapsed();
+            meta.clone()
+        };
+        if error.is_none() && !self.restarted && self.stitch.is_none() {
+            if let Some(plan) = self.plan.take() {
+                let target = &self.route.targets[self.index];
+                let answer = CachedAnswer::new(
+                    CachedBody::Stream(Arc::new(std::mem::take(&mut self.chunks))),
+                    &self.route.alias,
+                    &target.name,
+                    target.provider.name(),
+                    &target.upstream_model,
+                    cost,
+                );
+                self.inner.cache.insert(plan.key, answer, plan.ttl).await;
+            }
+        }
+        let usage = if self.hit {
+            self.delivered.usage().cloned()
+        } else {
+            Some(self.segments_usage.clone())
+        };
+        self.inner.report(
+            &self.span,
+            Report {
+                alias: &self.request.model,
+                call: &self.call,
+                options: &self.options,
+                meta: Some(&meta),
+                usage: usage.as_ref(),
+                error,
+                ttft: self.ttft,
+                stream: true,
+            },
+        );
+    }
+}
+
+impl Drop for Driver {
+    /// The caller dropped the stream before its end: the upstream connection closes with
+    /// the stream, and what was generated so far is still paid for and reported.
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        self.done = true;
+        if !self.hit {
+            self.close_segment();
+        }
+        let cost = if self.hit { 0.0 } else { self.segments_cost };
+        if let Some(reservation) = self.reservation.take() {
+            reservation.settle(cost);
+        }
+        let meta = self.meta.lock().map(|mut m| {
+            m.cost_usd = cost;
+            m.latency = self.call.started.elapsed();
+            m.clone()
+        });
+        let canceled = Error::canceled();
+        self.inner.report(
+            &self.span,
+            Report {
+                alias: &self.request.model,
+                call: &self.call,
+                options: &self.options,
+                meta: meta.as_ref().ok(),
+                usage: Some(&self.segments_usage),
+                error: Some(&canceled),
+                ttft: self.ttft,
+                stream: true,
+            },
+        );
+    }
+}

@@ -1,0 +1,68 @@
+//! Hot reload from the config file: polled, not inotify, because editors and config
+//! management replace files by rename and network filesystems send no events; one stat a
+//! second costs nothing. An invalid new file is reported and the running config kept.
+
+use std::path::PathBuf;
+use std::sync::Weak;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::{Duration, SystemTime};
+
+use super::Inner;
+use crate::config::Config;
+
+/// Watches one file until dropped.
+pub(crate) struct FileWatcher {
+    _stop: mpsc::Sender<()>,
+}
+
+impl FileWatcher {
+    pub fn spawn(path: PathBuf, interval: Duration, client: Weak<Inner>) -> FileWatcher {
+        let (stop, stopped) = mpsc::channel::<()>();
+        let spawned = std::thread::Builder::new()
+            .name("switchyard-config-watch".into())
+            .spawn(move || watch(path, interval, client, stopped));
+        if let Err(error) = spawned {
+            tracing::error!(%error, "cannot start the config file watcher");
+        }
+        FileWatcher { _stop: stop }
+    }
+}
+
+fn watch(path: PathBuf, interval: Duration, client: Weak<Inner>, stopped: mpsc::Receiver<()>) {
+    let mut seen = fingerprint(&path);
+    loop {
+        match stopped.recv_timeout(interval) {
+            Err(RecvTimeoutError::Timeout) => {}
+            Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
+        }
+        let Some(inner) = client.upgrade() else {
+            return;
+        };
+        let now = fingerprint(&path);
+        if now == seen {
+            continue;
+        }
+        seen = now;
+        match Config::from_file(&path)
+            .map_err(crate::Error::from)
+            .and_then(|c| inner.reload(c))
+        {
+            Ok(()) => tracing::info!(path = %path.display(), "config file reloaded"),
+            Err(error) => {
+                tracing::error!(path = %path.display(), %error, "config file rejected; keeping the running config")
+            }
+        }
+    }
+}
+
+/// Modification time, size and content hash: a same-second rewrite of the same size is
+/// still noticed.
+fn fingerprint(path: &PathBuf) -> Option<(SystemTime, u64, u64)> {
+    let meta = std::fs::metadata(path).ok()?;
+    let bytes = std::fs::read(path).ok()?;
+    Some((
+        meta.modified().ok()?,
+        meta.len(),
+        xxhash_rust::xxh3::xxh3_64(&bytes),
+    ))
+}

@@ -1,0 +1,121 @@
+//! Everything derived from one config version: providers, routes, budgets, limits. A
+//! reload builds a new one and swaps it in whole; calls in flight keep the one they began
+//! with.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::budget::{BudgetSource, Budgets, RateLimits};
+use crate::config::{Config, ModelConfig, Price, ProviderKind};
+use crate::error::{Error, Result};
+use crate::pricing;
+use crate::providers::{self, Provider};
+use crate::routing::{HealthRegistry, Route};
+
+pub(crate) struct Runtime {
+    pub config: Arc<Config>,
+    pub routes: HashMap<String, Arc<ModelRoute>>,
+    pub budgets: Budgets,
+    pub limits: RateLimits,
+}
+
+/// One logical model, ready to route: its policy, its routing state and, per deployment,
+/// the adapter, the price and the provider kind.
+pub(crate) struct ModelRoute {
+    pub alias: String,
+    pub config: ModelConfig,
+    pub route: Route,
+    pub targets: Vec<DeploymentTarget>,
+}
+
+pub(crate) struct DeploymentTarget {
+    pub name: Arc<str>,
+    pub upstream_model: Arc<str>,
+    pub provider: Arc<dyn Provider>,
+    pub kind: ProviderKind,
+    pub price: Option<Price>,
+}
+
+impl Runtime {
+    pub fn build(
+        config: Config,
+        health: &HealthRegistry,
+        budget_source: Arc<dyn BudgetSource>,
+    ) -> Result<Runtime> {
+        let issues = config.validate();
+        if !issues.is_empty() {
+            return Err(crate::config::ConfigError::new(issues).into());
+        }
+        let providers: HashMap<&str, Arc<dyn Provider>> = config
+            .providers
+            .iter()
+            .map(|(name, provider)| Ok((name.as_str(), providers::build(name, provider)?)))
+            .collect::<Result<_>>()?;
+        let mut routes = HashMap::new();
+        for (alias, model) in &config.models {
+            let mut targets = Vec::with_capacity(model.deployments.len());
+            for deployment in &model.deployments {
+                let provider = providers
+                    .get(deployment.provider.as_str())
+                    .cloned()
+                    .ok_or_else(|| {
+                        Error::bad_request(
+                            "model",
+                            format!("unknown provider '{}'", deployment.provider),
+                        )
+                    })?;
+                let kind = provider.kind();
+                targets.push(DeploymentTarget {
+                    name: deployment.display_name().into(),
+                    upstream_model: deployment.model.as_str().into(),
+                    provider,
+                    kind,
+                    price: pricing::price_for(deployment, kind),
+                });
+            }
+            let price_per_mtok = |d: &crate::config::DeploymentConfig| {
+                let kind = config.providers.get(&d.provider).map(|p| p.kind)?;
+                pricing::price_for(d, kind).map(|p| p.input + p.output)
+            };
+            let route = Route::new(alias, model, health, price_per_mtok);
+            routes.insert(
+                alias.clone(),
+                Arc::new(ModelRoute {
+                    alias: alias.clone(),
+                    config: model.clone(),
+                    route,
+                    targets,
+                }),
+            );
+        }
+        Ok(Runtime {
+            budgets: Budgets::new(&config.budgets, budget_source),
+            limits: RateLimits::new(&config.rate_limits),
+            routes,
+            config: Arc::new(config),
+        })
+    }
+
+    /// Step 1: the logical model a caller named.
+    pub fn route(&self, alias: &str) -> Result<&Arc<ModelRoute>> {
+        self.routes
+            .get(alias)
+            .ok_or_else(|| Error::bad_request("model", format!("unknown model '{alias}'")))
+    }
+}
+
+impl ModelRoute {
+    pub fn attempt_timeout(&self) -> Option<Duration> {
+        self.config.timeout_ms.map(Duration::from_millis)
+    }
+
+    /// The highest price among the deployments: what a reservation must assume, since any
+    /// of them may answer. `None` when no deployment has a known price.
+    pub fn worst_price(&self) -> Option<Price> {
+        self.targets
+            .iter()
+            .filter_map(|t| t.price)
+            .max_by(|a, b| (a.input + a.output).total_cmp(&(b.input + b.output)))
+    }
+}
