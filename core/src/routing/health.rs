@@ -627,6 +627,21 @@ mod tests {
     }
 
     #[test]
+    fn a_probe_ending_in_a_caller_error_frees_the_slot_without_a_verdict() {
+        let h = DeploymentHealth::new("d", &policy());
+        let t0 = Instant::now();
+        for _ in 0..3 {
+            h.record_failure_at(&upstream(500), t0);
+        }
+        let due = t0 + Duration::from_secs(30);
+        assert!(h.is_available(due));
+        h.record_failure_at(&Error::bad_request("messages", "empty"), due);
+        assert_eq!(h.circuit(), CircuitState::HalfOpen);
+        assert!(h.is_available(due), "next caller gets the probe");
+        assert!(!h.is_available(due));
+    }
+
+    #[test]
     fn exactly_one_concurrent_caller_gets_the_probe() {
         let h = Arc::new(DeploymentHealth::new("d", &policy()));
         let t0 = Instant::now();
