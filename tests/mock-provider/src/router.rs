@@ -444,7 +444,13 @@ fn reject(provider: Provider, rejection: Rejection, model: &str) -> Response<Bod
             let v = match provider {
                 Provider::OpenAi => openai::unauthorized(presented.as_deref()),
                 Provider::Azure => openai::azure_unauthorized(),
-                Provider::Anthropic => anthropic::error(401, None, None, model),
+                Provider::Anthropic => {
+                    let msg = match presented {
+                        None => "x-api-key header is required",
+                        Some(_) => "invalid x-api-key",
+                    };
+                    anthropic::error(401, None, Some(msg), model)
+                }
                 Provider::Gemini => gemini::unauthorized(),
             };
             respond::json_with(401, json_content_type(provider), &v)
