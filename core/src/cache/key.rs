@@ -58,10 +58,10 @@ pub fn embedding_key(alias: &str, request: &EmbeddingRequest) -> CacheKey {
 
 /// Streams the canonical JSON of `view` into xxh3-128.
 fn hash_canonical<T: Serialize>(domain: &[u8], view: &T) -> CacheKey {
-    let mut hasher = Xxh3::new();
-    hasher.update(domain);
-    match serde_json::to_writer(HashWriter(&mut hasher), view) {
-        Ok(()) => CacheKey(hasher.digest128()),
+    let mut writer = HashWriter::new();
+    writer.hasher.update(domain);
+    match serde_json::to_writer(&mut writer, view) {
+        Ok(()) => CacheKey(writer.finish()),
         Err(error) => {
             // Unreachable with today's types (string keys only); if it ever happens, a key
             // nothing else shares makes the request a miss rather than a wrong answer.
@@ -71,18 +71,51 @@ fn hash_canonical<T: Serialize>(domain: &[u8], view: &T) -> CacheKey {
     }
 }
 
-/// Feeds serialised bytes to the hasher without building the string.
-struct HashWriter<'a>(&'a mut Xxh3);
+/// Feeds serialised bytes to the hasher without building the string. serde_json writes in
+/// many tiny pieces (a quote, a colon), so they are gathered in a stack buffer first: one
+/// hasher update per 256 bytes instead of per token.
+struct HashWriter {
+    hasher: Xxh3,
+    buf: [u8; 256],
+    len: usize,
+}
 
-impl io::Write for HashWriter<'_> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.update(buf);
-        Ok(buf.len())
+impl HashWriter {
+    fn new() -> Self {
+        HashWriter {
+            hasher: Xxh3::new(),
+            buf: [0; 256],
+            len: 0,
+        }
     }
 
-    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        self.0.update(buf);
-        Ok(())
+    fn drain(&mut self) {
+        self.hasher.update(&self.buf[..self.len]);
+        self.len = 0;
+    }
+
+    fn finish(mut self) -> u128 {
+        self.drain();
+        self.hasher.digest128()
+    }
+}
+
+impl io::Write for HashWriter {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        if self.len + bytes.len() > self.buf.len() {
+            self.drain();
+        }
+        if bytes.len() >= self.buf.len() {
+            self.hasher.update(bytes);
+        } else {
+            self.buf[self.len..self.len + bytes.len()].copy_from_slice(bytes);
+            self.len += bytes.len();
+        }
+        Ok(bytes.len())
+    }
+
+    fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.write(bytes).map(drop)
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -333,6 +366,22 @@ mod tests {
             chat_key("fast", &r).as_u128(),
             xxhash_rust::xxh3::xxh3_128(&expected)
         );
+    }
+
+    #[test]
+    fn buffering_hashes_exactly_the_serialised_bytes() {
+        for len in [0, 200, 255, 256, 257, 1000, 10_000] {
+            let mut r = request();
+            r.messages.push(Message::user("y".repeat(len)));
+            let text = serde_json::to_string(&ChatKeyView::new("fast", &r)).unwrap();
+            let mut expected = CHAT_DOMAIN.to_vec();
+            expected.extend_from_slice(text.as_bytes());
+            assert_eq!(
+                chat_key("fast", &r).as_u128(),
+                xxhash_rust::xxh3::xxh3_128(&expected),
+                "len {len}"
+            );
+        }
     }
 
     #[test]

@@ -150,7 +150,9 @@ impl<V: CacheValue> ResponseCache<V> {
     /// [`Lookup::Fetched`], the others [`Lookup::Coalesced`] (they caused no upstream call).
     /// A failed fetch is not cached and every waiter gets a clone of its error; the next call
     /// fetches again. If the fetching caller is dropped (canceled), a waiter takes over with its
-    /// own `fetch`, so nobody hangs. A zero TTL neither reads, stores nor coalesces.
+    /// own `fetch`, so nobody hangs. A caller that missed but then found the value stored by a
+    /// concurrent call is reported as `Coalesced` too. A zero TTL neither reads, stores nor
+    /// coalesces. Only the fetching caller writes the shared tier.
     pub async fn get_or_fetch<F, E>(
         &self,
         key: CacheKey,
