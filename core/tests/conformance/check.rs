@@ -1,0 +1,282 @@
+//! Compares what happened with what a scenario expects, and says exactly what differs.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+use switchyard_mock_provider::{Counters, RecordedRequest};
+
+use crate::run::CallResult;
+use crate::scenario::{Expect, FinalExpect, RequestExpect};
+
+fn same<T: PartialEq + std::fmt::Debug>(
+    what: &str,
+    expected: &T,
+    actual: &T,
+) -> Result<(), String> {
+    if expected == actual {
+        Ok(())
+    } else {
+        Err(format!("{what}: expected {expected:?}, got {actual:?}"))
+    }
+}
+
+pub fn call(expect: Option<&Expect>, result: &CallResult) -> Result<(), String> {
+    let default = Expect::default();
+    let expect = expect.unwrap_or(&default);
+    match (&expect.error, &result.error) {
+        (None, Some(error)) => return Err(format!("unexpected error: {error}")),
+        (Some(e), None) => return Err(format!("expected a {} error, the call succeeded", e.kind)),
+        (Some(e), Some(error)) => {
+            same("error kind", &e.kind.as_str(), &error.code())
+                .map_err(|m| format!("{m} ({error})"))?;
+            if let Some(field) = &e.field {
+                same("error field", &Some(field.as_str()), &error.field())?;
+            }
+            if let Some(status) = e.status {
+                same("error status", &Some(status), &error.status())?;
+            }
+            if let Some(retryable) = e.retryable {
+                same("error retryable", &retryable, &error.is_retryable())?;
+            }
+            if let Some(deployment) = &e.deployment {
+                same(
+                    "error deployment",
+                    &Some(deployment.as_str()),
+                    &error.deployment(),
+                )?;
+            }
+            if let Some(part) = &e.message_contains {
+                if !error.message().contains(part.as_str()) {
+                    return Err(format!(
+                        "error message {:?} lacks {part:?}",
+                        error.message()
+                    ));
+                }
+            }
+            if let Some(min) = e.after_chunks_min {
+                if result.chunks < min {
+                    return Err(format!(
+                        "error came after {} chunks, expected at least {min}",
+                        result.chunks
+                    ));
+                }
+            }
+        }
+        (None, None) => {}
+    }
+    if let Some(content) = &expect.content {
+        same("content", content, &result.text)?;
+    }
+    if let Some(part) = &expect.content_contains {
+        if !result.text.contains(part.as_str()) {
+            return Err(format!("content {:?} lacks {part:?}", result.text));
+        }
+    }
+    if let Some(reason) = &expect.finish_reason {
+        same(
+            "finish_reason",
+            &Some(reason.as_str()),
+            &result.finish_reason.as_ref().map(|r| r.as_str()),
+        )?;
+    }
+    if let Some(calls) = &expect.tool_calls {
+        same("tool call count", &calls.len(), &result.tool_calls.len())?;
+        for (expected, actual) in calls.iter().zip(&result.tool_calls) {
+            same("tool name", &expected.name, &actual.function.name)?;
+            if actual.id.is_empty() {
+                return Err("a tool call has no id".into());
+            }
+            if let Some(arguments) = &expected.arguments {
+                let parsed: Value =
+                    serde_json::from_str(&actual.function.arguments).map_err(|e| {
+                        format!(
+                            "tool arguments are not JSON ({e}): {}",
+                            actual.function.arguments
+                        )
+                    })?;
+                same("tool arguments", arguments, &parsed)?;
+            }
+        }
+    }
+    if let Some(usage) = &expect.usage {
+        let actual = result.usage.clone().unwrap_or_default();
+        let pairs = [
+            ("prompt_tokens", usage.prompt_tokens, actual.prompt_tokens),
+            (
+                "completion_tokens",
+                usage.completion_tokens,
+                actual.completion_tokens,
+            ),
+            ("total_tokens", usage.total_tokens, actual.total_tokens),
+            ("cached_tokens", usage.cached_tokens, actual.cached_tokens()),
+        ];
+        for (name, expected, actual) in pairs {
+            if let Some(expected) = expected {
+                same(name, &expected, &actual)?;
+            }
+        }
+    }
+    if let Some((count, dims)) = result.embeddings {
+        if let Some(e) = &expect.embeddings {
+            same("embedding count", &e.count, &count)?;
+            if let Some(d) = e.dimensions {
+                same("embedding dimensions", &d, &dims)?;
+            }
+        }
+    } else if expect.embeddings.is_some() {
+        return Err("expected embeddings, got none".into());
+    }
+    if let Some(models) = &expect.models {
+        same("models", &Some(models.clone()), &result.models)?;
+    }
+    if let Some(min) = expect.chunks_min {
+        if result.chunks < min {
+            return Err(format!("{} chunks, expected at least {min}", result.chunks));
+        }
+    }
+    if let Some(restarted) = expect.restarted {
+        same("restarted", &restarted, &result.restarted)?;
+    }
+    let elapsed = result.elapsed.as_millis() as u64;
+    if let Some(min) = expect.elapsed_ms_min {
+        if elapsed < min {
+            return Err(format!("took {elapsed} ms, expected at least {min}"));
+        }
+    }
+    if let Some(max) = expect.elapsed_ms_max {
+        if elapsed > max {
+            return Err(format!("took {elapsed} ms, expected at most {max}"));
+        }
+    }
+    let meta_checks = expect.deployment.is_some()
+        || expect.model.is_some()
+        || expect.attempts.is_some()
+        || expect.cache_hit.is_some()
+        || expect.fallback.is_some()
+        || expect.fallback_taken.is_some()
+        || expect.cost_usd.is_some();
+    if !meta_checks {
+        return Ok(());
+    }
+    let meta = result.meta.as_ref().ok_or("no call metadata")?;
+    if let Some(deployment) = &expect.deployment {
+        same("deployment", deployment, &meta.deployment)?;
+    }
+    if let Some(model) = &expect.model {
+        same("model", model, &meta.model)?;
+    }
+    if let Some(attempts) = expect.attempts {
+        same("attempts", &attempts, &meta.attempts)?;
+    }
+    if let Some(hit) = expect.cache_hit {
+        same("cache_hit", &hit, &meta.cache_hit)?;
+    }
+    if let Some(fallback) = &expect.fallback {
+        same("fallback", &Some(fallback.clone()), &meta.fallback)?;
+    }
+    if let Some(taken) = expect.fallback_taken {
+        same("fallback taken", &taken, &meta.fallback.is_some())?;
+    }
+    if let Some(cost) = expect.cost_usd {
+        if (cost - meta.cost_usd).abs() > 1e-9 + cost.abs() * 1e-6 {
+            return Err(format!("cost_usd: expected {cost}, got {}", meta.cost_usd));
+        }
+    }
+    Ok(())
+}
+
+/// For concurrent or repeated calls: the count of each outcome (`ok` or an error kind).
+pub fn outcomes(expected: &BTreeMap<String, usize>, results: &[CallResult]) -> Result<(), String> {
+    let mut actual: BTreeMap<String, usize> = BTreeMap::new();
+    for result in results {
+        let key = result.error.as_ref().map_or("ok", |e| e.code());
+        *actual.entry(key.to_owned()).or_default() += 1;
+    }
+    same("outcomes", expected, &actual)
+}
+
+pub fn final_state(
+    expect: &FinalExpect,
+    counters: &Counters,
+    requests: &[RecordedRequest],
+) -> Result<(), String> {
+    if let Some(total) = expect.upstream_calls {
+        same("upstream calls", &total, &counters.total)?;
+    }
+    for (model, calls) in &expect.upstream_calls_by_model {
+        same(
+            &format!("upstream calls to {model}"),
+            calls,
+            &counters.models.get(model).copied().unwrap_or(0),
+        )?;
+    }
+    for check in &expect.requests {
+        request(check, requests)?;
+    }
+    Ok(())
+}
+
+fn request(expect: &RequestExpect, requests: &[RecordedRequest]) -> Result<(), String> {
+    let index = if expect.index < 0 {
+        requests.len() as i64 + expect.index
+    } else {
+        expect.index
+    };
+    let recorded = usize::try_from(index)
+        .ok()
+        .and_then(|i| requests.get(i))
+        .ok_or_else(|| {
+            format!(
+                "no recorded request {} (of {})",
+                expect.index,
+                requests.len()
+            )
+        })?;
+    if let Some(path) = &expect.path {
+        same("request path", path, &recorded.path)?;
+    }
+    for (name, value) in &expect.headers {
+        same(
+            &format!("request header {name}"),
+            &Some(value.as_str()),
+            &recorded.headers.get(name).map(String::as_str),
+        )?;
+    }
+    for name in &expect.headers_absent {
+        if recorded.headers.contains_key(name) {
+            return Err(format!("request header {name} should be absent"));
+        }
+    }
+    if let Some(body) = &expect.body {
+        contains(body, &recorded.body, "body")?;
+    }
+    for field in &expect.body_absent {
+        if recorded.body.get(field).is_some() {
+            return Err(format!("request body field {field} should be absent"));
+        }
+    }
+    Ok(())
+}
+
+/// `expected` ⊆ `actual`: objects by their keys, everything else exactly.
+fn contains(expected: &Value, actual: &Value, at: &str) -> Result<(), String> {
+    match (expected, actual) {
+        (Value::Object(e), Value::Object(a)) => {
+            for (key, value) in e {
+                let inner = a
+                    .get(key)
+                    .ok_or_else(|| format!("{at}.{key} is missing in {actual}"))?;
+                contains(value, inner, &format!("{at}.{key}"))?;
+            }
+            Ok(())
+        }
+        (Value::Array(e), Value::Array(a)) if e.len() == a.len() => {
+            for (i, (ev, av)) in e.iter().zip(a).enumerate() {
+                contains(ev, av, &format!("{at}[{i}]"))?;
+            }
+            Ok(())
+        }
+        _ if expected == actual => Ok(()),
+        _ => Err(format!("{at}: expected {expected}, got {actual}")),
+    }
+}

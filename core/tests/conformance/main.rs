@@ -1,0 +1,61 @@
+//! Runs every scenario in `tests/conformance/scenarios/` against the engine and the mock
+//! provider, one named test per file. Each language's SDK runs the same files.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod check;
+mod run;
+mod scenario;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, LazyLock};
+
+use libtest_mimic::{Arguments, Failed, Trial};
+use switchyard_mock_provider::MockServer;
+
+/// One runtime for every scenario: the engine's pooled HTTP client outlives any one test.
+static RUNTIME: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+});
+
+/// One mock for every scenario; each scenario gets its own session (isolated script,
+/// step positions and counters).
+static MOCK: LazyLock<Arc<MockServer>> = LazyLock::new(|| {
+    Arc::new(
+        RUNTIME
+            .block_on(MockServer::start())
+            .expect("mock provider"),
+    )
+});
+
+fn scenarios_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/conformance/scenarios")
+}
+
+fn main() {
+    let args = Arguments::from_args();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(scenarios_dir())
+        .expect("tests/conformance/scenarios")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    files.sort();
+    let trials = files
+        .into_iter()
+        .map(|path| {
+            let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+            Trial::test(name, move || {
+                let text =
+                    std::fs::read_to_string(&path).map_err(|e| Failed::from(e.to_string()))?;
+                RUNTIME
+                    .block_on(run::scenario(&MOCK, &text))
+                    .map_err(Failed::from)
+            })
+        })
+        .collect();
+    libtest_mimic::run(&args, trials).exit();
+}
