@@ -82,7 +82,13 @@ impl MasterKey {
         let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&self.key));
         let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
         let ct = cipher
-            .encrypt(&nonce, Payload { msg: plaintext.as_bytes(), aad: aad.as_bytes() })
+            .encrypt(
+                &nonce,
+                Payload {
+                    msg: plaintext.as_bytes(),
+                    aad: aad.as_bytes(),
+                },
+            )
             .map_err(|_| CryptoError::Corrupt)?;
         let mut blob = nonce.to_vec();
         blob.extend_from_slice(&ct);
@@ -91,7 +97,8 @@ impl MasterKey {
 
     pub fn open(&self, sealed: &str, aad: &str) -> Result<String, CryptoError> {
         let mut parts = sealed.splitn(3, ':');
-        let (Some("v1"), Some(key_id), Some(body)) = (parts.next(), parts.next(), parts.next()) else {
+        let (Some("v1"), Some(key_id), Some(body)) = (parts.next(), parts.next(), parts.next())
+        else {
             return Err(CryptoError::Corrupt);
         };
         if key_id != self.id {
@@ -104,7 +111,13 @@ impl MasterKey {
         let (nonce, ct) = blob.split_at(12);
         let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&self.key));
         let pt = cipher
-            .decrypt(Nonce::from_slice(nonce), Payload { msg: ct, aad: aad.as_bytes() })
+            .decrypt(
+                Nonce::from_slice(nonce),
+                Payload {
+                    msg: ct,
+                    aad: aad.as_bytes(),
+                },
+            )
             .map_err(|_| CryptoError::Corrupt)?;
         String::from_utf8(pt).map_err(|_| CryptoError::Corrupt)
     }
@@ -117,7 +130,14 @@ pub fn provider_aad(tenant_id: &str, provider_name: &str) -> String {
 
 /// A hint safe to show: the last four characters.
 pub fn hint(secret: &str) -> String {
-    let tail: String = secret.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
+    let tail: String = secret
+        .chars()
+        .rev()
+        .take(4)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
     format!("…{tail}")
 }
 
@@ -131,9 +151,15 @@ mod tests {
         let s = k.seal("sk-secret", "provider:t:openai").unwrap();
         assert!(!s.contains("sk-secret"));
         assert_eq!(k.open(&s, "provider:t:openai").unwrap(), "sk-secret");
-        assert!(matches!(k.open(&s, "provider:t:other"), Err(CryptoError::Corrupt)));
+        assert!(matches!(
+            k.open(&s, "provider:t:other"),
+            Err(CryptoError::Corrupt)
+        ));
         let other = MasterKey::from_base64(&MasterKey::generate_base64()).unwrap();
-        assert!(matches!(other.open(&s, "provider:t:openai"), Err(CryptoError::WrongKey(_))));
+        assert!(matches!(
+            other.open(&s, "provider:t:openai"),
+            Err(CryptoError::WrongKey(_))
+        ));
         assert_eq!(hint("sk-abcd1234"), "…1234");
     }
 }

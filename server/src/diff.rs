@@ -12,7 +12,11 @@ pub fn json_diff(before: &Value, after: &Value) -> Value {
 }
 
 fn join(path: &str, key: &str) -> String {
-    if path.is_empty() { key.to_owned() } else { format!("{path}.{key}") }
+    if path.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{path}.{key}")
+    }
 }
 
 fn walk(path: &str, before: &Value, after: &Value, out: &mut Vec<Value>) {
@@ -52,7 +56,12 @@ mod tests {
             &json!({"a": 1, "b": {"c": [1, 2]}, "gone": true}),
             &json!({"a": 2, "b": {"c": [1, 3]}, "new": "x"}),
         );
-        let paths: Vec<&str> = d.as_array().unwrap().iter().map(|c| c["path"].as_str().unwrap()).collect();
+        let paths: Vec<&str> = d
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["path"].as_str().unwrap())
+            .collect();
         assert_eq!(paths, ["a", "b.c[1]", "gone", "new"]);
     }
 }

@@ -143,12 +143,16 @@ pub async fn verify(conn: &mut AnyConnection) -> Result<VerifyReport> {
     let mut count = 0i64;
     for row in rows {
         let seq: i64 = row.try_get("seq")?;
-        let problem = |m: &str| Ok(VerifyReport {
-            records: count,
-            problem: Some(format!("record {seq}: {m}")),
-        });
+        let problem = |m: &str| {
+            Ok(VerifyReport {
+                records: count,
+                problem: Some(format!("record {seq}: {m}")),
+            })
+        };
         if seq != expected_seq {
-            return problem(&format!("expected sequence {expected_seq} (a record was deleted or inserted)"));
+            return problem(&format!(
+                "expected sequence {expected_seq} (a record was deleted or inserted)"
+            ));
         }
         let prev: String = row.try_get("prev_hash")?;
         if prev != expected_prev {

@@ -1,8 +1,8 @@
 //! Password hashing with argon2id (the crate's default parameters, OWASP's baseline).
 
+use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
 
 #[derive(Debug, thiserror::Error)]
 #[error("password hashing failed: {0}")]

@@ -18,7 +18,18 @@ pub struct AuditRecord {
     pub hash: String,
 }
 
-type Row = (i64, String, String, String, String, Option<String>, Option<String>, String, i64, String);
+type Row = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    i64,
+    String,
+);
 
 impl TenantStore<'_> {
     /// Newest first, optionally only one action (`app.create`…).
@@ -36,18 +47,31 @@ impl TenantStore<'_> {
         .await?;
         Ok(rows
             .into_iter()
-            .map(|(seq, actor, role, action, target, before_digest, after_digest, source, at, hash)| AuditRecord {
-                seq,
-                actor,
-                role,
-                action,
-                target,
-                before_digest,
-                after_digest,
-                source,
-                at,
-                hash,
-            })
+            .map(
+                |(
+                    seq,
+                    actor,
+                    role,
+                    action,
+                    target,
+                    before_digest,
+                    after_digest,
+                    source,
+                    at,
+                    hash,
+                )| AuditRecord {
+                    seq,
+                    actor,
+                    role,
+                    action,
+                    target,
+                    before_digest,
+                    after_digest,
+                    source,
+                    at,
+                    hash,
+                },
+            )
             .collect())
     }
 }

@@ -2,7 +2,7 @@
 //! transaction, so a failed init leaves nothing behind.
 
 use super::tenants::Tenant;
-use super::users::{insert_binding, insert_token, insert_user, TokenKind, User};
+use super::users::{TokenKind, User, insert_binding, insert_token, insert_user};
 use super::{AuditCtx, Result, Store, StoreError};
 use crate::audit::AuditEntry;
 use crate::rbac::Role;
@@ -50,14 +50,27 @@ impl Store {
         .await?;
         let user = insert_user(&mut tx.tx, &tenant.id, username, password_hash).await?;
         insert_binding(&mut tx.tx, &tenant.id, &user.id, Role::InfraAdmin, None).await?;
-        let (_, token) =
-            insert_token(&mut tx.tx, &tenant.id, &user.id, TokenKind::Personal, "init", None).await?;
+        let (_, token) = insert_token(
+            &mut tx.tx,
+            &tenant.id,
+            &user.id,
+            TokenKind::Personal,
+            "init",
+            None,
+        )
+        .await?;
         tx.audit(
-            AuditEntry::new(ctx, Some(&tenant.id), "tenant.bootstrap", &tenant.id)
-                .states(None, Some(&serde_json::json!({"tenant": &tenant, "admin": &user}))),
+            AuditEntry::new(ctx, Some(&tenant.id), "tenant.bootstrap", &tenant.id).states(
+                None,
+                Some(&serde_json::json!({"tenant": &tenant, "admin": &user})),
+            ),
         )
         .await?;
         tx.commit().await?;
-        Ok(Bootstrapped { tenant, user, token })
+        Ok(Bootstrapped {
+            tenant,
+            user,
+            token,
+        })
     }
 }

@@ -62,7 +62,16 @@ pub fn check_document(document: &Value) -> Result<Config> {
     Ok(config)
 }
 
-type Row = (String, i64, Option<String>, String, String, String, String, i64);
+type Row = (
+    String,
+    i64,
+    Option<String>,
+    String,
+    String,
+    String,
+    String,
+    i64,
+);
 const COLUMNS: &str = "id, number, label, document, digest, diff, author, created_at";
 
 fn from_row((id, number, label, document, digest, diff, author, created_at): Row) -> ConfigVersion {
@@ -87,7 +96,8 @@ impl TenantStore<'_> {
         label: Option<&str>,
     ) -> Result<ConfigVersion> {
         let config = check_document(document)?;
-        let canonical = serde_json::to_value(&config).map_err(|e| StoreError::Internal(e.to_string()))?;
+        let canonical =
+            serde_json::to_value(&config).map_err(|e| StoreError::Internal(e.to_string()))?;
         let mut tx = self.write().await?;
         let latest: Option<(i64, String)> = sqlx::query_as(
             "SELECT number, document FROM config_versions WHERE tenant_id = $1 ORDER BY number DESC LIMIT 1",
@@ -123,7 +133,12 @@ impl TenantStore<'_> {
         .bind(version.created_at)
         .execute(&mut *tx.tx)
         .await?;
-        let mut entry = AuditEntry::new(ctx, Some(&self.tenant_id), "config.version.create", &version.id);
+        let mut entry = AuditEntry::new(
+            ctx,
+            Some(&self.tenant_id),
+            "config.version.create",
+            &version.id,
+        );
         entry.after_digest = Some(version.digest.clone());
         tx.audit(entry).await?;
         tx.commit().await?;
@@ -164,14 +179,16 @@ impl TenantStore<'_> {
         .await?;
         Ok(rows
             .into_iter()
-            .map(|(id, number, label, digest, author, created_at)| ConfigVersionSummary {
-                id,
-                number,
-                label,
-                digest,
-                author,
-                created_at,
-            })
+            .map(
+                |(id, number, label, digest, author, created_at)| ConfigVersionSummary {
+                    id,
+                    number,
+                    label,
+                    digest,
+                    author,
+                    created_at,
+                },
+            )
             .collect())
     }
 
@@ -183,16 +200,22 @@ impl TenantStore<'_> {
         .bind(&self.tenant_id)
         .fetch_optional(&self.db.pool)
         .await?;
-        Ok(row.map(|(version_id, previous_version_id, activated_by, activated_at)| ActiveConfig {
-            version_id,
-            previous_version_id,
-            activated_by,
-            activated_at,
-        }))
+        Ok(row.map(
+            |(version_id, previous_version_id, activated_by, activated_at)| ActiveConfig {
+                version_id,
+                previous_version_id,
+                activated_by,
+                activated_at,
+            },
+        ))
     }
 
     /// Makes a version the active one, after validating it again with this build's core.
-    pub async fn activate(&self, ctx: &AuditCtx, id_or_number: &str) -> Result<(ActiveConfig, ConfigVersion)> {
+    pub async fn activate(
+        &self,
+        ctx: &AuditCtx,
+        id_or_number: &str,
+    ) -> Result<(ActiveConfig, ConfigVersion)> {
         let version = self.get_version(id_or_number).await?;
         check_document(&version.document)?;
         let current = self.active().await?;

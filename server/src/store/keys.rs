@@ -37,10 +37,21 @@ pub struct KeyAuth {
     pub prefix: String,
 }
 
-type Row = (String, String, String, String, String, i64, Option<i64>, Option<i64>);
+type Row = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    Option<i64>,
+    Option<i64>,
+);
 const COLUMNS: &str = "id, app_id, name, prefix, created_by, created_at, expires_at, revoked_at";
 
-fn from_row((id, app_id, name, prefix, created_by, created_at, expires_at, revoked_at): Row) -> AppKey {
+fn from_row(
+    (id, app_id, name, prefix, created_by, created_at, expires_at, revoked_at): Row,
+) -> AppKey {
     AppKey {
         id,
         app_id,

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::{AuditCtx, Page, Result, Store, StoreError, TenantStore};
 use crate::audit::AuditEntry;
-use crate::crypto::{hint, provider_aad, MasterKey};
+use crate::crypto::{MasterKey, hint, provider_aad};
 use crate::util::{new_id, now_ms};
 
 #[derive(Debug, Clone, Serialize)]
@@ -28,7 +28,15 @@ pub struct NewProvider {
     pub credential: Option<String>,
 }
 
-type Row = (String, String, String, Option<String>, Option<String>, i64, i64);
+type Row = (
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    i64,
+    i64,
+);
 const COLUMNS: &str = "id, name, kind, base_url, credential_hint, created_at, updated_at";
 
 fn from_row((id, name, kind, base_url, credential_hint, created_at, updated_at): Row) -> Provider {
@@ -60,7 +68,10 @@ impl TenantStore<'_> {
         let sealed = match &new.credential {
             Some(secret) => {
                 let key = key.ok_or_else(|| crypto_err(crate::crypto::CryptoError::Missing))?;
-                Some(key.seal(secret, &provider_aad(&self.tenant_id, &new.name)).map_err(crypto_err)?)
+                Some(
+                    key.seal(secret, &provider_aad(&self.tenant_id, &new.name))
+                        .map_err(crypto_err)?,
+                )
             }
             None => None,
         };
@@ -91,8 +102,10 @@ impl TenantStore<'_> {
         .await
         .map_err(|e| StoreError::from(e).on_field("name"))?;
         tx.audit(
-            AuditEntry::new(ctx, Some(&self.tenant_id), "provider.create", &provider.id)
-                .states(None, Some(&serde_json::to_value(&provider).unwrap_or_default())),
+            AuditEntry::new(ctx, Some(&self.tenant_id), "provider.create", &provider.id).states(
+                None,
+                Some(&serde_json::to_value(&provider).unwrap_or_default()),
+            ),
         )
         .await?;
         tx.commit().await?;
@@ -134,7 +147,10 @@ impl TenantStore<'_> {
         let sealed = match credential {
             Some(secret) => {
                 let key = key.ok_or_else(|| crypto_err(crate::crypto::CryptoError::Missing))?;
-                Some(key.seal(secret, &provider_aad(&self.tenant_id, &before.name)).map_err(crypto_err)?)
+                Some(
+                    key.seal(secret, &provider_aad(&self.tenant_id, &before.name))
+                        .map_err(crypto_err)?,
+                )
             }
             None => None,
         };
@@ -173,8 +189,10 @@ impl TenantStore<'_> {
             .execute(&mut *tx.tx)
             .await?;
         tx.audit(
-            AuditEntry::new(ctx, Some(&self.tenant_id), "provider.delete", id)
-                .states(Some(&serde_json::to_value(&before).unwrap_or_default()), None),
+            AuditEntry::new(ctx, Some(&self.tenant_id), "provider.delete", id).states(
+                Some(&serde_json::to_value(&before).unwrap_or_default()),
+                None,
+            ),
         )
         .await?;
         tx.commit().await
@@ -202,7 +220,12 @@ impl TenantStore<'_> {
 impl Store {
     /// Re-seals every credential of every tenant from `old` to `new` in one transaction:
     /// either all rows move to the new key or none do.
-    pub async fn rotate_master_key(&self, ctx: &AuditCtx, old: &MasterKey, new: &MasterKey) -> Result<usize> {
+    pub async fn rotate_master_key(
+        &self,
+        ctx: &AuditCtx,
+        old: &MasterKey,
+        new: &MasterKey,
+    ) -> Result<usize> {
         let mut tx = self.db.begin_write().await?;
         let rows: Vec<(String, String, String, String)> = sqlx::query_as(
             "SELECT id, tenant_id, name, credential FROM providers WHERE credential IS NOT NULL",

@@ -52,7 +52,13 @@ impl TenantStore<'_> {
         .await?;
         Ok(rows
             .into_iter()
-            .map(|(id, kind, subject, source, at)| SecurityEvent { id, kind, subject, source, at })
+            .map(|(id, kind, subject, source, at)| SecurityEvent {
+                id,
+                kind,
+                subject,
+                source,
+                at,
+            })
             .collect())
     }
 }

@@ -32,8 +32,10 @@ impl Store {
             .await
             .map_err(|e| StoreError::from(e).on_field("name"))?;
         tx.audit(
-            AuditEntry::new(ctx, Some(&tenant.id), "tenant.create", &tenant.id)
-                .states(None, Some(&serde_json::to_value(&tenant).unwrap_or_default())),
+            AuditEntry::new(ctx, Some(&tenant.id), "tenant.create", &tenant.id).states(
+                None,
+                Some(&serde_json::to_value(&tenant).unwrap_or_default()),
+            ),
         )
         .await?;
         tx.commit().await?;

@@ -156,7 +156,12 @@ pub(super) async fn insert_token(
 }
 
 impl TenantStore<'_> {
-    pub async fn create_user(&self, ctx: &AuditCtx, username: &str, password_hash: &str) -> Result<User> {
+    pub async fn create_user(
+        &self,
+        ctx: &AuditCtx,
+        username: &str,
+        password_hash: &str,
+    ) -> Result<User> {
         let mut tx = self.write().await?;
         let user = insert_user(&mut tx.tx, &self.tenant_id, username, password_hash).await?;
         tx.audit(
@@ -206,10 +211,19 @@ impl TenantStore<'_> {
             }
         }
         let mut tx = self.write().await?;
-        let binding = insert_binding(&mut tx.tx, &self.tenant_id, user_id, role, department_id).await?;
+        let binding =
+            insert_binding(&mut tx.tx, &self.tenant_id, user_id, role, department_id).await?;
         tx.audit(
-            AuditEntry::new(ctx, Some(&self.tenant_id), "role_binding.create", &binding.id)
-                .states(None, Some(&serde_json::to_value(&binding).unwrap_or_default())),
+            AuditEntry::new(
+                ctx,
+                Some(&self.tenant_id),
+                "role_binding.create",
+                &binding.id,
+            )
+            .states(
+                None,
+                Some(&serde_json::to_value(&binding).unwrap_or_default()),
+            ),
         )
         .await?;
         tx.commit().await?;
@@ -249,9 +263,15 @@ impl TenantStore<'_> {
     ) -> Result<(String, String)> {
         self.get_user(user_id).await?;
         let mut tx = self.write().await?;
-        let (id, secret) = insert_token(&mut tx.tx, &self.tenant_id, user_id, kind, name, expires_at).await?;
-        tx.audit(AuditEntry::new(ctx, Some(&self.tenant_id), &format!("token.create.{}", kind.as_str()), &id))
-            .await?;
+        let (id, secret) =
+            insert_token(&mut tx.tx, &self.tenant_id, user_id, kind, name, expires_at).await?;
+        tx.audit(AuditEntry::new(
+            ctx,
+            Some(&self.tenant_id),
+            &format!("token.create.{}", kind.as_str()),
+            &id,
+        ))
+        .await?;
         tx.commit().await?;
         Ok((id, secret))
     }
@@ -290,7 +310,8 @@ impl Store {
         .bind(prefix)
         .fetch_optional(&self.db.pool)
         .await?;
-        let Some((tenant_id, user_id, hash, username, expires_at, revoked_at, disabled)) = row else {
+        let Some((tenant_id, user_id, hash, username, expires_at, revoked_at, disabled)) = row
+        else {
             return Ok(None);
         };
         if !constant_time_eq(hash.as_bytes(), sha256_hex(presented.as_bytes()).as_bytes())
