@@ -9,8 +9,21 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 pub struct PasswordError(String);
 
 pub fn hash_password(password: &str) -> Result<String, PasswordError> {
+    hash_with(Argon2::default(), password)
+}
+
+/// The cheapest argon2id parameters: tests only (the hash still verifies normally).
+pub fn hash_password_cheap(password: &str) -> Result<String, PasswordError> {
+    let params = argon2::Params::new(8, 1, 1, None).map_err(|e| PasswordError(e.to_string()))?;
+    hash_with(
+        Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params),
+        password,
+    )
+}
+
+fn hash_with(argon: Argon2<'_>, password: &str) -> Result<String, PasswordError> {
     let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
+    argon
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
         .map_err(|e| PasswordError(e.to_string()))

@@ -20,7 +20,7 @@ use tokio::sync::OwnedMutexGuard;
 pub use apps::{App, NewApp, SecretsMode};
 pub use audit_log::AuditRecord;
 pub use bootstrap::Bootstrapped;
-pub use configs::{ActiveConfig, ConfigVersion, ConfigVersionSummary};
+pub use configs::{ActiveConfig, ConfigVersion, ConfigVersionSummary, check_document};
 pub use departments::Department;
 pub use keys::{AppKey, KeyAuth, NewKey};
 pub use providers::{NewProvider, Provider};

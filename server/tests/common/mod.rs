@@ -3,6 +3,8 @@
 //! PostgreSQL run is required: a missing URL fails instead of skipping.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod app;
+
 use std::str::FromStr;
 
 use sqlx::Executor;
