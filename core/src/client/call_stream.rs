@@ -206,7 +206,7 @@ async fn open_upstream(
     route: &Arc<ModelRoute>,
     request: &ChatRequest,
     call: &mut CallContext,
-) -> Result<Served<(ChatStream, Option<ChatChunk>)>> {
+) -> Result<Served<(ChatStream, Vec<ChatChunk>)>> {
     attempt::execute(runtime, route, call, |spec| async move {
         let mut upstream = spec.provider.chat_stream(request, &spec.target()).await?;
         let first = read_opening(&mut upstream).await?;
