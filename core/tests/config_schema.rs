@@ -190,6 +190,9 @@ fn schema_accepts_every_scenario_config() {
     }
 }
 
+/// Edits a valid config into an invalid one.
+type Mutation<'a> = Box<dyn Fn(&mut Value) + 'a>;
+
 #[test]
 fn schema_rejects_unknown_fields_at_every_level() {
     let (_, base) = scenario_configs().remove(0);
@@ -207,7 +210,7 @@ fn schema_rejects_unknown_fields_at_every_level() {
         .next()
         .unwrap()
         .clone();
-    let cases: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+    let cases: Vec<(&str, Mutation)> = vec![
         ("$.modles", Box::new(|c| c["modles"] = Value::Bool(true))),
         (
             "model",

@@ -3,6 +3,7 @@
 
 mod error;
 mod limits;
+mod litellm;
 mod model;
 mod policy;
 mod provider;
@@ -18,6 +19,7 @@ pub use error::{ConfigError, ConfigIssue};
 pub use limits::{
     BudgetAction, BudgetConfig, BudgetMode, LimitAction, Period, RateLimitConfig, ScopeKind,
 };
+pub use litellm::{ImportKind, ImportNote, LiteLlmImport, import_litellm};
 pub use model::{Capacity, DeploymentConfig, ModelConfig, ModelType, Price, Strategy};
 pub use policy::{
     CacheMode, CachePolicy, FallbackPolicy, HealthPolicy, RetryPolicy, Rollout, StickyKey,
