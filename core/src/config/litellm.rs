@@ -580,7 +580,7 @@ impl Importer {
         Some((
             kind,
             format!(
-                "budgets[0]: {limit_usd} USD per {}, counted for identity.tenant; {how}",
+                "budgets[0]: {limit_usd} USD per {} for identity.tenant 'default'; {how}",
                 period_name(period)
             ),
         ))
