@@ -278,3 +278,20 @@ fn schema_closes_every_object() {
     assert_eq!(secret["type"], "string");
     assert!(secret["description"].as_str().unwrap().contains("${"));
 }
+
+#[test]
+fn schema_and_engine_accept_the_documented_example() {
+    let doc = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/configuration.md"),
+    )
+    .unwrap();
+    let example = doc
+        .split("## An example")
+        .nth(1)
+        .and_then(|rest| rest.split("```yaml\n").nth(1))
+        .and_then(|block| block.split("```").next())
+        .expect("docs/configuration.md has an example block");
+    let value: Value = serde_norway::from_str(example).unwrap();
+    assert_eq!(validate(&value), None);
+    switchyard::config::Config::from_yaml(example).unwrap();
+}
