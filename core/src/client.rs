@@ -129,6 +129,7 @@ impl ClientBuilder {
             cache = cache.with_shared_tier(tier);
         }
         let runtime = Runtime::build(config, &health, budget_source.clone())?;
+        estimate::warm_up_in_background();
         let inner = Arc::new(Inner {
             runtime: ArcSwap::from_pointee(runtime),
             health,
@@ -238,10 +239,10 @@ impl Client {
             ),
         };
         // 7 settle
-        let response = answer.chat_response().ok_or_else(|| {
+        let meta = self.inner.settle(reservation, &answer, hit, call);
+        let response = answer.into_chat_response().ok_or_else(|| {
             Error::malformed(200, "the cache held a non-chat answer for a chat request")
         })?;
-        let meta = self.inner.settle(reservation, &answer, hit, call);
         Ok(ChatOutcome { response, meta })
     }
 
@@ -523,11 +524,8 @@ impl Inner {
         })
         .await?;
         let cost = served_cost(&served, served.value.usage.as_ref());
-        Ok(answer_from(
-            &served,
-            CachedBody::Chat(Arc::new(served.value.clone())),
-            cost,
-        ))
+        let (answer, served) = served.take();
+        Ok(answer_from(&served, CachedBody::Chat(Arc::new(answer)), cost))
     }
 
     async fn serve_embedding(
@@ -543,11 +541,8 @@ impl Inner {
         .await?;
         let usage = Usage::new(served.value.usage.prompt_tokens, 0);
         let cost = served_cost(&served, Some(&usage));
-        Ok(answer_from(
-            &served,
-            CachedBody::Embedding(Arc::new(served.value.clone())),
-            cost,
-        ))
+        let (answer, served) = served.take();
+        Ok(answer_from(&served, CachedBody::Embedding(Arc::new(answer)), cost))
     }
 
     /// Step 7: the actual cost against the reservation (nothing for a cache hit).

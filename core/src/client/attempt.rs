@@ -58,6 +58,16 @@ impl<T> Served<T> {
     pub fn target(&self) -> &DeploymentTarget {
         &self.route.targets[self.index]
     }
+
+    /// The answer, moved out, and where it came from.
+    pub fn take(self) -> (T, Served<()>) {
+        let origin = Served {
+            value: (),
+            route: self.route,
+            index: self.index,
+        };
+        (self.value, origin)
+    }
 }
 
 /// Runs `attempt` on `first`'s deployments with its retry policy, then on fallback models
@@ -196,6 +206,13 @@ async fn pick(
                 Some(delay) => tokio::time::sleep(delay).await,
                 None => return Ok(index),
             },
+            // Nothing available. A call that has not been told to wait (no backoff from
+            // its own last error) fails over at once: an open circuit may stay open for
+            // `open_secs`, and the fallback is the better bet. After a 429 it waits out
+            // the cooldown it was asked to respect.
+            None if backoff.is_none() && tried.is_empty() => {
+                return Err(unavailable(route));
+            }
             None => {
                 let now = Instant::now();
                 let until = route
@@ -203,12 +220,7 @@ async fn pick(
                     .next_available_at()
                     .filter(|at| waited + at.saturating_duration_since(now) <= max_wait)
                     .filter(|at| call.deadline.is_none_or(|deadline| *at < deadline))
-                    .ok_or_else(|| {
-                        Error::new(
-                            ErrorKind::Unavailable,
-                            format!("no deployment of '{}' is available", route.alias),
-                        )
-                    })?;
+                    .ok_or_else(|| unavailable(route))?;
                 let wait = until
                     .saturating_duration_since(now)
                     .max(backoff.take().unwrap_or_default())
@@ -218,6 +230,13 @@ async fn pick(
             }
         }
     }
+}
+
+fn unavailable(route: &ModelRoute) -> Error {
+    Error::new(
+        ErrorKind::Unavailable,
+        format!("no deployment of '{}' is available", route.alias),
+    )
 }
 
 /// The attempt's time limit: the model's per-attempt timeout, cut to what the deadline leaves.

@@ -82,6 +82,16 @@ impl CachedAnswer {
         }
     }
 
+    /// The answer as a whole response, without a copy when nothing else holds it (an
+    /// answer that was not stored in the cache).
+    pub fn into_chat_response(self) -> Option<ChatResponse> {
+        match self.body {
+            CachedBody::Chat(response) => Some(Arc::unwrap_or_clone(response)),
+            CachedBody::Stream(_) => self.chat_response(),
+            CachedBody::Embedding(_) => None,
+        }
+    }
+
     /// The answer as stream chunks, whichever way it was stored.
     pub fn chunks(&self) -> Option<Vec<ChatChunk>> {
         match &self.body {

@@ -3,6 +3,7 @@
 //! error, restart on a fallback (with a marker chunk), or continue on a fallback from the
 //! partial answer and stitch. The call settles when the stream ends or is dropped.
 
+use std::collections::VecDeque;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -98,7 +99,7 @@ pub(crate) async fn start(
         route: opened.route,
         index: opened.index,
         upstream: opened.upstream,
-        pending: opened.first,
+        pending: opened.first.into(),
         delivered: Assembler::new(),
         segment: Assembler::new(),
         segments_cost: 0.0,
@@ -127,7 +128,7 @@ struct Opened {
     route: Arc<ModelRoute>,
     index: usize,
     upstream: ChatStream,
-    first: Option<ChatChunk>,
+    first: Vec<ChatChunk>,
     reservation: Reservation,
     plan: Option<CachePlan>,
     hit: bool,
@@ -161,7 +162,7 @@ async fn open(
                     route,
                     index,
                     upstream,
-                    first: None,
+                    first: Vec::new(),
                     reservation,
                     plan: None,
                     hit: true,
@@ -198,20 +199,40 @@ async fn open(
     })
 }
 
-/// Opens a stream and reads its first chunk inside the attempt, so that a stream failing
+/// Opens a stream and reads its opening inside the attempt, so that a stream failing
 /// before anything reached the caller is retried like any failed call.
 async fn open_upstream(
     runtime: &Runtime,
     route: &Arc<ModelRoute>,
     request: &ChatRequest,
     call: &mut CallContext,
-) -> Result<Served<(ChatStream, Option<ChatChunk>)>> {
+) -> Result<Served<(ChatStream, Vec<ChatChunk>)>> {
     attempt::execute(runtime, route, call, |spec| async move {
         let mut upstream = spec.provider.chat_stream(request, &spec.target()).await?;
-        let first = upstream.next().await.transpose()?;
+        let first = read_opening(&mut upstream).await?;
         Ok((upstream, first))
     })
     .await
+}
+
+/// Reads a stream up to its first chunk that carries something (text, tool calls, a
+/// finish reason or usage). A stream that fails before that has shown the caller nothing
+/// but an empty role chunk, so the failure belongs to the attempt and is retried.
+async fn read_opening(upstream: &mut ChatStream) -> Result<Vec<ChatChunk>> {
+    let mut opening = Vec::new();
+    while let Some(chunk) = upstream.next().await.transpose()? {
+        let substantive = chunk.usage.is_some()
+            || chunk.choices.iter().any(|c| {
+                c.finish_reason.is_some()
+                    || c.delta.tool_calls.is_some()
+                    || c.delta.content.as_deref().is_some_and(|t| !t.is_empty())
+            });
+        opening.push(chunk);
+        if substantive {
+            break;
+        }
+    }
+    Ok(opening)
 }
 
 fn meta_of(answer: &CachedAnswer, call: &CallContext, hit: bool) -> CallMeta {
@@ -255,7 +276,8 @@ struct Driver {
     route: Arc<ModelRoute>,
     index: usize,
     upstream: ChatStream,
-    pending: Option<ChatChunk>,
+    /// Chunks read while opening an upstream stream, not yet given to the caller.
+    pending: VecDeque<ChatChunk>,
     /// Everything the caller has been given.
     delivered: Assembler,
     /// The current upstream stream's own chunks (for its usage and cost).
@@ -281,7 +303,7 @@ impl Driver {
             if self.done {
                 return None;
             }
-            let item = match self.pending.take() {
+            let item = match self.pending.pop_front() {
                 Some(chunk) => Some(Ok(chunk)),
                 None => self.upstream.next().await,
             };
@@ -394,7 +416,7 @@ impl Driver {
             };
             async move {
                 let mut upstream = spec.provider.chat_stream(&request, &spec.target()).await?;
-                let first = upstream.next().await.transpose()?;
+                let first = read_opening(&mut upstream).await?;
                 Ok((upstream, first))
             }
         })
@@ -410,7 +432,7 @@ impl Driver {
         self.index = served.index;
         let (upstream, first) = served.value;
         self.upstream = upstream;
-        self.pending = first;
+        self.pending = first.into();
         self.update_meta();
         if continuing {
             self.stitch = Some(Stitch {

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::ConfigIssue;
 
 /// Who a budget or limit applies to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ScopeKind {
     Tenant,
@@ -15,7 +15,9 @@ pub enum ScopeKind {
     Tag,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Period {
     Minute,
@@ -26,7 +28,9 @@ pub enum Period {
     Month,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum BudgetMode {
     /// Refuse (or reroute) calls that would overspend.
@@ -36,7 +40,9 @@ pub enum BudgetMode {
     Soft,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum BudgetAction {
     #[default]
@@ -46,7 +52,7 @@ pub enum BudgetAction {
 }
 
 /// USD a scope may spend per period.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BudgetConfig {
     pub name: String,
@@ -69,7 +75,9 @@ pub struct BudgetConfig {
     pub reroute_to: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum LimitAction {
     /// Wait for capacity, up to `max_wait_ms` and the call's deadline.
@@ -79,7 +87,7 @@ pub enum LimitAction {
 }
 
 /// Requests and tokens per minute for a scope (GCRA: smooth, no bursts past `burst`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RateLimitConfig {
     pub name: String,

@@ -3,9 +3,11 @@
 
 mod error;
 mod limits;
+mod litellm;
 mod model;
 mod policy;
 mod provider;
+mod schema;
 mod secret;
 
 use std::collections::BTreeMap;
@@ -17,22 +19,27 @@ pub use error::{ConfigError, ConfigIssue};
 pub use limits::{
     BudgetAction, BudgetConfig, BudgetMode, LimitAction, Period, RateLimitConfig, ScopeKind,
 };
+pub use litellm::{ImportKind, ImportNote, LiteLlmImport, import_litellm};
 pub use model::{Capacity, DeploymentConfig, ModelConfig, ModelType, Price, Strategy};
 pub use policy::{
     CacheMode, CachePolicy, FallbackPolicy, HealthPolicy, RetryPolicy, Rollout, StickyKey,
     StreamErrorPolicy,
 };
 pub use provider::{ProviderConfig, ProviderKind};
+pub use schema::{SCHEMA_ID, json_schema};
 pub use secret::Secret;
 
 /// The only schema version this build reads.
 pub const CONFIG_VERSION: u32 = 1;
 
 /// The whole document. Unknown fields are rejected, so a typo is an error, not a no-op.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// The schema version; this build reads only 1.
+    #[schemars(extend("const" = 1))]
     pub version: u32,
+    /// Upstream accounts by the name deployments refer to them with.
     #[serde(default)]
     pub providers: BTreeMap<String, ProviderConfig>,
     /// Logical models by the alias callers use.
@@ -41,29 +48,35 @@ pub struct Config {
     /// Who this client calls as: the tenant and app its budgets, limits and usage count against.
     #[serde(default)]
     pub identity: Identity,
+    /// The in-process response cache shared by every model.
     #[serde(default)]
     pub cache: CacheSettings,
+    /// USD spend limits per scope and period.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub budgets: Vec<BudgetConfig>,
+    /// Request and token rate limits per scope.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rate_limits: Vec<RateLimitConfig>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Identity {
+    /// The tenant that tenant-scoped budgets and limits count against.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tenant: Option<String>,
+    /// The application name app-scoped budgets and limits count against.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub app: Option<String>,
 }
 
 /// The in-process response cache, shared by every model that enables caching.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct CacheSettings {
     /// Upper bound on the bytes the cached answers take.
     pub max_bytes: u64,
+    /// How long an answer stays cached when its model's policy sets no `ttl_secs`.
     pub default_ttl_secs: u64,
     /// Applies to models without a `cache` policy of their own.
     pub mode: CacheMode,

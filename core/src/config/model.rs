@@ -8,7 +8,9 @@ use super::policy::{
 use super::{ConfigIssue, ProviderConfig};
 
 /// What a logical model does.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ModelType {
     #[default]
@@ -18,7 +20,9 @@ pub enum ModelType {
 }
 
 /// How a route picks among its healthy deployments.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Strategy {
     /// Random, in proportion to `weight`.
@@ -35,7 +39,7 @@ pub enum Strategy {
 }
 
 /// A logical model: the alias callers use, the deployments that can serve it, and how.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ModelConfig {
     #[serde(rename = "type", default)]
@@ -64,7 +68,7 @@ pub struct ModelConfig {
 }
 
 /// One concrete place a model runs: a provider and its upstream model name.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeploymentConfig {
     /// Unique within the model; defaults to `provider/model`.
@@ -92,7 +96,7 @@ pub struct DeploymentConfig {
 }
 
 /// Requests and tokens per minute.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Capacity {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -102,7 +106,7 @@ pub struct Capacity {
 }
 
 /// USD per one million tokens.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Price {
     pub input: f64,

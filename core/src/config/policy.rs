@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::{ConfigIssue, DeploymentConfig, ModelConfig};
 
 /// Exponential backoff with full jitter between attempts; Retry-After wins when longer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct RetryPolicy {
     /// Attempts in all (1 = no retry), across this model's deployments.
@@ -48,7 +48,7 @@ impl RetryPolicy {
 
 /// Other models to try when this one fails, by error kind; `default` covers the rest.
 /// `local` is the in-process model's route when one is configured.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FallbackPolicy {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -107,7 +107,9 @@ impl FallbackPolicy {
 }
 
 /// Which requests the response cache may answer.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum CacheMode {
     /// Only requests that ask for determinism (temperature 0, or a seed), or opt in per call.
@@ -119,7 +121,7 @@ pub enum CacheMode {
     Off,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CachePolicy {
     #[serde(default)]
@@ -137,7 +139,9 @@ impl CachePolicy {
 }
 
 /// What a rollout is sticky by: one key always gets the same version.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum StickyKey {
     #[default]
@@ -147,7 +151,7 @@ pub enum StickyKey {
 }
 
 /// A percentage split between version labels of this model's deployments.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Rollout {
     #[serde(default)]
@@ -191,7 +195,7 @@ impl Rollout {
 }
 
 /// When a deployment is taken out of rotation, and how it comes back.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct HealthPolicy {
     /// Consecutive failures that open the circuit.
@@ -247,7 +251,9 @@ impl HealthPolicy {
 }
 
 /// What happens when a stream breaks after chunks have reached the caller.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum StreamErrorPolicy {
     /// Report the error to the caller.

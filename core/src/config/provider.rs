@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::Secret;
 
 /// Which wire format a provider speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ProviderKind {
     /// OpenAI and every OpenAI-compatible server (vLLM, Ollama, DeepSeek, Groq, OpenRouter...).
@@ -39,7 +39,7 @@ impl ProviderKind {
 }
 
 /// One upstream account: where it is and how to authenticate.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProviderConfig {
     pub kind: ProviderKind,

@@ -60,6 +60,23 @@ impl Serialize for Secret {
     }
 }
 
+/// A plain string in the schema: the wrapper is a Rust concern, the document holds text.
+impl schemars::JsonSchema for Secret {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Secret".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "A credential. Prefer an environment reference such as \
+                `${OPENAI_API_KEY}`: it is resolved only when a request is sent and never \
+                written back; a literal value works but ends up wherever the config is stored.",
+            "examples": ["${OPENAI_API_KEY}"]
+        })
+    }
+}
+
 impl<'de> Deserialize<'de> for Secret {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         String::deserialize(deserializer).map(Secret)

@@ -195,6 +195,51 @@ pub fn outcomes(expected: &BTreeMap<String, usize>, results: &[CallResult]) -> R
     same("outcomes", expected, &actual)
 }
 
+/// Successful calls per deployment, each within its inclusive `[min, max]`.
+pub fn deployment_counts(
+    expected: &BTreeMap<String, [usize; 2]>,
+    results: &[CallResult],
+) -> Result<(), String> {
+    if expected.is_empty() {
+        return Ok(());
+    }
+    let mut actual: BTreeMap<&str, usize> = BTreeMap::new();
+    for meta in results
+        .iter()
+        .filter(|r| r.error.is_none())
+        .filter_map(|r| r.meta.as_ref())
+    {
+        *actual.entry(meta.deployment.as_str()).or_default() += 1;
+    }
+    for (deployment, [min, max]) in expected {
+        let n = actual.get(deployment.as_str()).copied().unwrap_or(0);
+        if n < *min || n > *max {
+            return Err(format!(
+                "deployment {deployment} answered {n} calls, expected {min}..={max} (all: {actual:?})"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Every user's successful calls were answered by a single deployment.
+pub fn sticky_by_user(results: &[CallResult]) -> Result<(), String> {
+    let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
+    for result in results.iter().filter(|r| r.error.is_none()) {
+        let (Some(user), Some(meta)) = (result.user.as_deref(), result.meta.as_ref()) else {
+            return Err("sticky_by_user: a call has no user or no metadata".into());
+        };
+        let first = *seen.entry(user).or_insert(meta.deployment.as_str());
+        if first != meta.deployment {
+            return Err(format!(
+                "user {user} was answered by {first} and by {}",
+                meta.deployment
+            ));
+        }
+    }
+    Ok(())
+}
+
 pub fn final_state(
     expect: &FinalExpect,
     counters: &Counters,

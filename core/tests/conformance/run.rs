@@ -30,6 +30,8 @@ pub struct CallResult {
     pub embeddings: Option<(usize, usize)>,
     pub models: Option<Vec<String>>,
     pub elapsed: Duration,
+    /// The `user` option the call was made with.
+    pub user: Option<String>,
 }
 
 pub async fn scenario(mock: &MockServer, text: &str) -> Result<(), String> {
@@ -88,6 +90,9 @@ fn run_step<'a>(
     base: &'a str,
 ) -> BoxFuture<'a, Result<(), String>> {
     Box::pin(async move {
+        if let Some(ms) = step.delay_ms {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+        }
         match step.op {
             Op::Sleep => {
                 tokio::time::sleep(Duration::from_millis(step.ms.unwrap_or(0))).await;
@@ -113,8 +118,12 @@ fn run_step<'a>(
             }
             Op::Chat | Op::Stream | Op::Embed | Op::Models => {
                 let mut results = Vec::new();
-                for _ in 0..step.repeat {
-                    let batch = join_all((0..step.concurrent).map(|_| call(client, step))).await;
+                for r in 0..step.repeat {
+                    let batch = join_all((0..step.concurrent).map(|c| {
+                        let options = options_of(&step.options, r * step.concurrent + c, c);
+                        async move { call(client, step, options).await }
+                    }))
+                    .await;
                     results.extend(batch);
                 }
                 for (i, result) in results.iter().enumerate() {
@@ -141,15 +150,18 @@ fn run_step<'a>(
                         ));
                     }
                 }
+                check::deployment_counts(&step.deployment_counts, &results)?;
+                if step.sticky_by_user {
+                    check::sticky_by_user(&results)?;
+                }
                 Ok(())
             }
         }
     })
 }
 
-async fn call(client: &Client, step: &Step) -> CallResult {
+async fn call(client: &Client, step: &Step, options: CallOptions) -> CallResult {
     let started = Instant::now();
-    let options = options_of(&step.options);
     let mut result = match step.op {
         Op::Chat => chat(client, step, &options).await,
         Op::Stream => stream(client, step, &options).await,
@@ -161,6 +173,7 @@ async fn call(client: &Client, step: &Step) -> CallResult {
         _ => CallResult::default(),
     };
     result.elapsed = started.elapsed();
+    result.user = options.user;
     result
 }
 
@@ -264,10 +277,19 @@ async fn embed(client: &Client, step: &Step, options: &CallOptions) -> CallResul
     }
 }
 
-fn options_of(spec: &CallOptionsSpec) -> CallOptions {
+/// The options of call `index` of a step (`copy`: its index within its concurrent batch).
+fn options_of(spec: &CallOptionsSpec, index: usize, copy: usize) -> CallOptions {
+    let user = match &spec.user_template {
+        Some(template) => Some(
+            template
+                .replace("{i}", &index.to_string())
+                .replace("{c}", &copy.to_string()),
+        ),
+        None => spec.user.clone(),
+    };
     CallOptions {
         timeout: spec.timeout_ms.map(Duration::from_millis),
-        user: spec.user.clone(),
+        user,
         session: spec.session.clone(),
         tenant: spec.tenant.clone(),
         app: spec.app.clone(),

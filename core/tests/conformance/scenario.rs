@@ -36,6 +36,9 @@ pub struct Step {
     /// `sleep`: how long.
     #[serde(default)]
     pub ms: Option<u64>,
+    /// Wait this long before running the step (to order the steps of a `parallel`).
+    #[serde(default)]
+    pub delay_ms: Option<u64>,
     /// `parallel`: steps run at the same time.
     #[serde(default)]
     pub steps: Vec<Step>,
@@ -51,6 +54,14 @@ pub struct Step {
     /// For concurrent or repeated calls: the most the successful calls may cost together.
     #[serde(default)]
     pub total_cost_max_usd: Option<f64>,
+    /// For concurrent or repeated calls: per deployment, `[min, max]` successful calls it
+    /// answered (inclusive). Deployments not listed are not checked.
+    #[serde(default)]
+    pub deployment_counts: BTreeMap<String, [usize; 2]>,
+    /// For concurrent or repeated calls: every user (see `user_template`) was answered by
+    /// one deployment each time.
+    #[serde(default)]
+    pub sticky_by_user: bool,
     #[serde(default)]
     pub expect: Option<Expect>,
 }
@@ -76,6 +87,10 @@ pub enum Op {
 pub struct CallOptionsSpec {
     pub timeout_ms: Option<u64>,
     pub user: Option<String>,
+    /// A distinct user per call: `{i}` is the call's index in the step (0-based, counting
+    /// across repeats), `{c}` its index within its concurrent batch (so `{c}` repeats the
+    /// same users in every repeat). Overrides `user`.
+    pub user_template: Option<String>,
     pub session: Option<String>,
     pub tenant: Option<String>,
     pub app: Option<String>,
