@@ -7,10 +7,12 @@ use std::sync::Mutex;
 
 use crate::db::Db;
 
+/// (method, route, status) -> (count, total seconds)
+type HttpSeries = BTreeMap<(String, String, u16), (u64, f64)>;
+
 #[derive(Default)]
 pub struct Metrics {
-    /// (method, route, status) -> (count, total seconds)
-    http: Mutex<BTreeMap<(String, String, u16), (u64, f64)>>,
+    http: Mutex<HttpSeries>,
     auth_failures: std::sync::atomic::AtomicU64,
 }
 

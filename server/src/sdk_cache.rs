@@ -62,3 +62,28 @@ impl ConfigCache {
         Ok(snapshot)
     }
 }
+
+/// Wakes long-polling clients for activations made by other replicas sharing the
+/// database: polls the newest activation time once a second.
+pub fn spawn_activation_watch(state: crate::state::AppState) {
+    tokio::spawn(async move {
+        let mut last: Option<i64> = None;
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            let latest: Result<(Option<i64>,), _> =
+                sqlx::query_as("SELECT MAX(activated_at) FROM active_configs")
+                    .fetch_one(&state.store.db.pool)
+                    .await;
+            if let Ok((latest,)) = latest {
+                if last.is_some() && latest != last {
+                    if let Ok(mut entries) = state.configs.entries.write() {
+                        entries.clear();
+                    }
+                    state.activations.send_modify(|n| *n += 1);
+                }
+                last = latest.or(Some(0));
+            }
+        }
+    });
+}

@@ -139,9 +139,8 @@ pub async fn verify(conn: &mut AnyConnection) -> Result<VerifyReport> {
     .fetch_all(&mut *conn)
     .await?;
     let mut expected_prev = "0".repeat(64);
-    let mut expected_seq = 1i64;
     let mut count = 0i64;
-    for row in rows {
+    for (expected_seq, row) in (1i64..).zip(rows) {
         let seq: i64 = row.try_get("seq")?;
         let problem = |m: &str| {
             Ok(VerifyReport {
@@ -179,7 +178,6 @@ pub async fn verify(conn: &mut AnyConnection) -> Result<VerifyReport> {
             return problem("contents do not match its hash (the record was edited)");
         }
         expected_prev = stored;
-        expected_seq += 1;
         count += 1;
     }
     if count != head_seq || expected_prev != head_hash {

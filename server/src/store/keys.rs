@@ -64,6 +64,9 @@ fn from_row(
     }
 }
 
+/// id, tenant, app, hash, expiry, revocation.
+type AuthRow = (String, String, String, String, Option<i64>, Option<i64>);
+
 pub const APP_KEY_KIND: &str = "sy";
 
 impl TenantStore<'_> {
@@ -167,7 +170,7 @@ impl Store {
         let Some(prefix) = parse(APP_KEY_KIND, presented) else {
             return Ok(None);
         };
-        let row: Option<(String, String, String, String, Option<i64>, Option<i64>)> = sqlx::query_as(
+        let row: Option<AuthRow> = sqlx::query_as(
             "SELECT id, tenant_id, app_id, hash, expires_at, revoked_at FROM app_keys WHERE prefix = $1",
         )
         .bind(prefix)

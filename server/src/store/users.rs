@@ -59,6 +59,16 @@ pub struct TokenAuth {
 }
 
 type UserRow = (String, String, i64, i64);
+/// tenant, user, hash, username, expiry, revocation, disabled.
+type TokenRow = (
+    String,
+    String,
+    String,
+    String,
+    Option<i64>,
+    Option<i64>,
+    i64,
+);
 
 fn user_from_row((id, username, disabled, created_at): UserRow) -> User {
     User {
@@ -303,7 +313,7 @@ impl Store {
         let Some(prefix) = prefix else {
             return Ok(None);
         };
-        let row: Option<(String, String, String, String, Option<i64>, Option<i64>, i64)> = sqlx::query_as(
+        let row: Option<TokenRow> = sqlx::query_as(
             "SELECT t.tenant_id, t.user_id, t.hash, u.username, t.expires_at, t.revoked_at, u.disabled \
              FROM user_tokens t JOIN users u ON u.id = t.user_id WHERE t.prefix = $1",
         )
