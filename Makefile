@@ -8,7 +8,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 MOCK_BIN := $(TARGET_DIR)/debug/switchyard-mock
 EXAMPLE_BIN := $(TARGET_DIR)/debug/switchyard-example
 
-.PHONY: run test setup build lint test-rust bench clean
+.PHONY: run test setup build lint test-rust test-server bench clean
 
 ## The main job: start the mock provider, send a demo call through the SDK, print the answer.
 run: build
@@ -19,7 +19,7 @@ run: build
 	  kill $$(cat $(RUN_DIR)/mock.pid) 2>/dev/null; rm -f $(RUN_DIR)/mock.port $(RUN_DIR)/mock.pid; exit $$status
 
 ## Everything CI runs: formatting, lints, every test in every language that has landed.
-test: setup lint test-rust
+test: setup lint test-rust test-server
 
 setup:
 	@command -v $(CARGO) >/dev/null || { echo "cargo not found: install Rust (rustup) first" >&2; exit 1; }
@@ -33,7 +33,15 @@ lint:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 test-rust:
-	$(CARGO) test --workspace
+	$(CARGO) test --workspace --exclude switchyard-server
+
+## The server's tests against SQLite and a throwaway PostgreSQL cluster on 127.0.0.1 (installed
+## from Debian's packages when missing), stopped afterwards even when the tests fail.
+test-server:
+	@pgdir=$$(mktemp -d /tmp/switchyard-pg.XXXXXX); \
+	  trap 'bash server/scripts/test-postgres.sh stop $$pgdir' EXIT; \
+	  bash server/scripts/test-postgres.sh start $$pgdir && \
+	  SWITCHYARD_TEST_POSTGRES_URL=$$(cat $$pgdir/url) $(CARGO) test -p switchyard-server
 
 ## Criterion benchmarks and load benches (not part of `make test`: they measure, not assert).
 bench:
