@@ -153,6 +153,25 @@ pub fn allows(role: Role, permission: Permission) -> bool {
     }
 }
 
+/// The matrix as the Markdown table in `docs/permissions.md` (a test keeps them equal).
+pub fn markdown_table() -> String {
+    let mut out = String::from("| permission |");
+    for role in Role::ALL {
+        out.push_str(&format!(" `{}` |", role.as_str()));
+    }
+    out.push_str("\n|---|");
+    out.push_str(&"---|".repeat(Role::ALL.len()));
+    out.push('\n');
+    for p in Permission::ALL {
+        out.push_str(&format!("| `{}` |", p.as_str()));
+        for role in Role::ALL {
+            out.push_str(if allows(role, p) { " yes |" } else { " no |" });
+        }
+        out.push('\n');
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,6 +191,20 @@ mod tests {
                 assert!(!allows(Role::SecurityEngineer, p), "{p:?}");
             }
         }
+    }
+
+    #[test]
+    fn the_docs_show_this_matrix() {
+        let doc = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../docs/permissions.md"
+        ))
+        .unwrap();
+        assert!(
+            doc.contains(&markdown_table()),
+            "docs/permissions.md is out of date:\n{}",
+            markdown_table()
+        );
     }
 
     #[test]

@@ -118,3 +118,16 @@ async fn another_tenant_gets_404_on_every_id_and_sees_nothing_in_lists() {
         assert!(failures.is_empty(), "{}", failures.join("\n"));
     }
 }
+
+#[test]
+fn the_docs_list_every_route_with_its_permission() {
+    let doc = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../docs/permissions.md"
+    ))
+    .unwrap();
+    for (method, path, permission) in ROUTES {
+        let row = format!("| {method} | `{path}` | `{}` |", permission.as_str());
+        assert!(doc.contains(&row), "docs/permissions.md lacks {row}");
+    }
+}
