@@ -48,11 +48,14 @@ pub enum ApiError {
     Internal(String),
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
-    code: &'a str,
-    message: String,
-    field: Option<&'a str>,
+/// The error body of every route.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// Stable, machine-readable: `bad_request`, `invalid`, `not_found`…
+    pub code: String,
+    pub message: String,
+    /// The offending field (`name`, `document.models.chat.deployments[0].weight`), if any.
+    pub field: Option<String>,
 }
 
 impl ApiError {
@@ -101,10 +104,10 @@ impl IntoResponse for ApiError {
             tracing::error!(error = %detail, "internal error");
         }
         let (status, code, field) = self.parts();
-        let body = Body {
-            code,
+        let body = ErrorBody {
+            code: code.to_owned(),
             message: self.to_string(),
-            field: field.filter(|f| !f.is_empty()),
+            field: field.filter(|f| !f.is_empty()).map(str::to_owned),
         };
         let mut response = (status, Json(body)).into_response();
         if status == StatusCode::TOO_MANY_REQUESTS {

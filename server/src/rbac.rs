@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 /// The six roles of ARCHITECTURE.md, bound to a user at tenant or department scope.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     InfraAdmin,

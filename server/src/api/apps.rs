@@ -12,7 +12,7 @@ use crate::rbac::Permission;
 use crate::state::AppState;
 use crate::store::{App, NewApp, Page, SecretsMode};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateApp {
     department_id: String,
@@ -23,7 +23,7 @@ pub struct CreateApp {
     secrets_mode: SecretsMode,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AppQuery {
     #[serde(default, deserialize_with = "int_param")]
@@ -35,6 +35,7 @@ pub struct AppQuery {
     department_id: Option<String>,
 }
 
+#[utoipa::path(get, path = "/api/v1/apps", tag = "apps", params(("limit" = Option<i64>, Query), ("offset" = Option<i64>, Query), ("department_id" = Option<String>, Query)), responses((status = 200, body = super::List<App>), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     p: Principal,
@@ -57,6 +58,7 @@ pub async fn list(
     Ok(List::new(items, page))
 }
 
+#[utoipa::path(post, path = "/api/v1/apps", tag = "apps", request_body = CreateApp, responses((status = 201, body = App), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
 pub async fn create(
     State(state): State<AppState>,
     p: Principal,
@@ -90,6 +92,7 @@ pub async fn create(
     Ok((StatusCode::CREATED, axum::Json(app)))
 }
 
+#[utoipa::path(get, path = "/api/v1/apps/{id}", tag = "apps", params(("id" = String, Path, description = "id")), responses((status = 200, body = App), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
 pub async fn get_one(
     State(state): State<AppState>,
     p: Principal,
@@ -103,6 +106,7 @@ pub async fn get_one(
     Ok(axum::Json(app))
 }
 
+#[utoipa::path(delete, path = "/api/v1/apps/{id}", tag = "apps", params(("id" = String, Path, description = "id")), responses((status = 204), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
 pub async fn delete(
     State(state): State<AppState>,
     p: Principal,

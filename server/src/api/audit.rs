@@ -11,7 +11,7 @@ use crate::rbac::Permission;
 use crate::state::AppState;
 use crate::store::{AuditRecord, Page, SecurityEvent};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
     #[serde(default, deserialize_with = "int_param")]
@@ -23,6 +23,7 @@ pub struct AuditQuery {
     action: Option<String>,
 }
 
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(("limit" = Option<i64>, Query), ("offset" = Option<i64>, Query), ("action" = Option<String>, Query)), responses((status = 200, body = super::List<AuditRecord>), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     p: Principal,
@@ -40,6 +41,7 @@ pub async fn list(
     ))
 }
 
+#[utoipa::path(get, path = "/api/v1/security-events", tag = "audit", params(("limit" = Option<i64>, Query, description = "1..=500, default 50"), ("offset" = Option<i64>, Query, description = "default 0")), responses((status = 200, body = super::List<SecurityEvent>), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
 pub async fn security_events(
     State(state): State<AppState>,
     p: Principal,

@@ -15,7 +15,7 @@ use crate::util::now_ms;
 
 const SESSION_MS: i64 = 12 * 3600 * 1000;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     tenant: String,
@@ -23,7 +23,7 @@ pub struct LoginRequest {
     password: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct TokenResponse {
     token: String,
     expires_at: Option<i64>,
@@ -39,6 +39,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Source {
     }
 }
 
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest, responses((status = 201, body = TokenResponse), (status = "4XX", body = crate::error::ErrorBody)))]
 pub async fn login(
     State(state): State<AppState>,
     Source(source): Source,
@@ -91,7 +92,7 @@ pub async fn login(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewToken {
     name: String,
@@ -100,6 +101,7 @@ pub struct NewToken {
 }
 
 /// A personal API token for the signed-in user, shown once.
+#[utoipa::path(post, path = "/api/v1/auth/tokens", tag = "auth", request_body = NewToken, responses((status = 201, body = TokenResponse), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
 pub async fn create_token(
     State(state): State<AppState>,
     principal: Principal,
@@ -136,7 +138,7 @@ pub async fn create_token(
     ))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Me {
     tenant_id: String,
     user_id: String,
@@ -144,6 +146,7 @@ pub struct Me {
     bindings: Vec<Binding>,
 }
 
+#[utoipa::path(get, path = "/api/v1/me", tag = "auth", responses((status = 200, body = Me), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
 pub async fn me(principal: Principal) -> axum::Json<Me> {
     axum::Json(Me {
         tenant_id: principal.tenant_id,

@@ -14,16 +14,17 @@ use crate::rbac::Permission;
 use crate::state::AppState;
 use crate::store::{ActiveConfig, ConfigVersion, ConfigVersionSummary, StoreError};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateVersion {
     /// A config document in core's schema.
-    document: Value,
+    #[schema(value_type = Object)]
+    pub(crate) document: Value,
     #[serde(default)]
     label: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Activated {
     active: ActiveConfig,
     version: ConfigVersion,
@@ -44,6 +45,7 @@ fn in_document(e: StoreError) -> ApiError {
     }
 }
 
+#[utoipa::path(get, path = "/api/v1/configs", tag = "configs", params(("limit" = Option<i64>, Query, description = "1..=500, default 50"), ("offset" = Option<i64>, Query, description = "default 0")), responses((status = 200, body = super::List<ConfigVersionSummary>), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     p: Principal,
@@ -57,6 +59,7 @@ pub async fn list(
     ))
 }
 
+#[utoipa::path(post, path = "/api/v1/configs", tag = "configs", request_body = CreateVersion, responses((status = 201, body = ConfigVersion), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
 pub async fn create(
     State(state): State<AppState>,
     p: Principal,
@@ -72,6 +75,7 @@ pub async fn create(
     Ok((StatusCode::CREATED, axum::Json(version)))
 }
 
+#[utoipa::path(get, path = "/api/v1/configs/{id}", tag = "configs", params(("id" = String, Path, description = "version id or number")), responses((status = 200, body = ConfigVersion), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
 pub async fn get_one(
     State(state): State<AppState>,
     p: Principal,
@@ -83,6 +87,7 @@ pub async fn get_one(
     ))
 }
 
+#[utoipa::path(get, path = "/api/v1/configs/active", tag = "configs", responses((status = 200, body = Activated), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
 pub async fn active(
     State(state): State<AppState>,
     p: Principal,
@@ -94,6 +99,7 @@ pub async fn active(
     Ok(axum::Json(Activated { active, version }))
 }
 
+#[utoipa::path(post, path = "/api/v1/configs/{id}/activate", tag = "configs", params(("id" = String, Path, description = "version id or number")), responses((status = 200, body = Activated), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
 pub async fn activate(
     State(state): State<AppState>,
     p: Principal,
@@ -110,6 +116,7 @@ pub async fn activate(
     Ok(axum::Json(Activated { active, version }))
 }
 
+#[utoipa::path(post, path = "/api/v1/configs/rollback", tag = "configs", responses((status = 200, body = Activated), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
 pub async fn rollback(
     State(state): State<AppState>,
     p: Principal,
@@ -126,6 +133,7 @@ pub async fn rollback(
 }
 
 /// The active version's models (type, deployments, strategy, policies), by alias.
+#[utoipa::path(get, path = "/api/v1/models", tag = "configs", responses((status = 200, body = Object), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
 pub async fn models(
     State(state): State<AppState>,
     p: Principal,

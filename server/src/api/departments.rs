@@ -12,7 +12,7 @@ use crate::rbac::Permission;
 use crate::state::AppState;
 use crate::store::Department;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewDepartment {
     name: String,
@@ -20,6 +20,7 @@ pub struct NewDepartment {
     parent_id: Option<String>,
 }
 
+#[utoipa::path(get, path = "/api/v1/departments", tag = "departments", params(("limit" = Option<i64>, Query, description = "1..=500, default 50"), ("offset" = Option<i64>, Query, description = "default 0")), responses((status = 200, body = super::List<Department>), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     p: Principal,
@@ -42,6 +43,7 @@ pub async fn list(
     Ok(List::new(items, page))
 }
 
+#[utoipa::path(post, path = "/api/v1/departments", tag = "departments", request_body = NewDepartment, responses((status = 201, body = Department), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
 pub async fn create(
     State(state): State<AppState>,
     p: Principal,
@@ -56,6 +58,7 @@ pub async fn create(
     Ok((StatusCode::CREATED, axum::Json(dept)))
 }
 
+#[utoipa::path(get, path = "/api/v1/departments/{id}", tag = "departments", params(("id" = String, Path, description = "id")), responses((status = 200, body = Department), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
 pub async fn get_one(
     State(state): State<AppState>,
     p: Principal,

@@ -76,17 +76,18 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let query = parts.uri.query().unwrap_or("");
-        let pairs: Vec<(String, String)> = url_pairs(query);
-        let map: serde_json::Map<String, serde_json::Value> = pairs
-            .into_iter()
-            .map(|(k, v)| (k, serde_json::Value::String(v)))
-            .collect();
-        let value = serde_json::Value::Object(map);
-        serde_path_to_error::deserialize(value)
-            .map(Query)
-            .map_err(|e| error_at(e.path().to_string(), e.inner()))
+        decode_query(parts.uri.query().unwrap_or("")).map(Query)
     }
+}
+
+/// Decodes a query string; a repeated parameter keeps its last value.
+pub fn decode_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    let map: serde_json::Map<String, serde_json::Value> = url_pairs(query)
+        .into_iter()
+        .map(|(k, v)| (k, serde_json::Value::String(v)))
+        .collect();
+    serde_path_to_error::deserialize(serde_json::Value::Object(map))
+        .map_err(|e| error_at(e.path().to_string(), e.inner()))
 }
 
 /// `a=1&b=x%20y` into pairs, percent-decoded.

@@ -12,7 +12,7 @@ use crate::rbac::Permission;
 use crate::state::AppState;
 use crate::store::{AppKey, NewKey};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateKey {
     name: String,
@@ -21,7 +21,7 @@ pub struct CreateKey {
     expires_at: Option<i64>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct CreatedKey {
     #[serde(flatten)]
     key: AppKey,
@@ -29,6 +29,7 @@ pub struct CreatedKey {
     secret: String,
 }
 
+#[utoipa::path(get, path = "/api/v1/apps/{id}/keys", tag = "keys", params(("id" = String, Path, description = "id")), responses((status = 200, body = Vec<AppKey>), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     p: Principal,
@@ -42,6 +43,7 @@ pub async fn list(
     Ok(axum::Json(tenant.list_keys(&app_id).await?))
 }
 
+#[utoipa::path(post, path = "/api/v1/apps/{id}/keys", tag = "keys", params(("id" = String, Path, description = "id")), request_body = CreateKey, responses((status = 201, body = CreatedKey), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
 pub async fn create(
     State(state): State<AppState>,
     p: Principal,
@@ -67,6 +69,7 @@ pub async fn create(
     Ok((StatusCode::CREATED, axum::Json(CreatedKey { key, secret })))
 }
 
+#[utoipa::path(post, path = "/api/v1/keys/{id}/revoke", tag = "keys", params(("id" = String, Path, description = "id")), responses((status = 200, body = AppKey), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
 pub async fn revoke(
     State(state): State<AppState>,
     p: Principal,

@@ -10,6 +10,7 @@ mod departments;
 pub mod extract;
 mod health;
 mod keys;
+pub mod openapi;
 mod providers;
 mod sdk;
 mod users;
@@ -104,7 +105,7 @@ impl PageQuery {
 }
 
 /// The envelope of every list.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct List<T> {
     pub items: Vec<T>,
     pub limit: i64,
@@ -118,6 +119,31 @@ impl<T> List<T> {
             limit: page.limit,
             offset: page.offset,
         })
+    }
+}
+
+/// Runs every request decoder on `data`, as a body and as a query string: the fuzz
+/// target's entry point. Decoding must fail cleanly, never panic.
+#[doc(hidden)]
+pub fn decode_everything(data: &[u8]) {
+    use extract::{decode, decode_query};
+    let _ = decode::<apps::CreateApp>(data);
+    let _ = decode::<auth::LoginRequest>(data);
+    let _ = decode::<auth::NewToken>(data);
+    let _ = decode::<departments::NewDepartment>(data);
+    let _ = decode::<keys::CreateKey>(data);
+    let _ = decode::<providers::CreateProvider>(data);
+    let _ = decode::<providers::SetCredential>(data);
+    let _ = decode::<users::CreateUser>(data);
+    let _ = decode::<users::CreateBinding>(data);
+    if let Ok(req) = decode::<configs::CreateVersion>(data) {
+        let _ = crate::store::check_document(&req.document);
+    }
+    if let Ok(text) = std::str::from_utf8(data) {
+        let _ = decode_query::<PageQuery>(text);
+        let _ = decode_query::<apps::AppQuery>(text);
+        let _ = decode_query::<audit::AuditQuery>(text);
+        let _ = decode_query::<sdk::SdkQuery>(text);
     }
 }
 
@@ -162,6 +188,8 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
+        .route("/openapi.json", get(openapi::openapi_json))
+        .route("/docs", get(openapi::docs_page))
         .route_layer(middleware::from_fn(tag_route))
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })

@@ -13,10 +13,12 @@ use crate::rbac::Permission;
 use crate::state::AppState;
 use crate::store::{NewProvider, Provider};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateProvider {
     name: String,
+    /// `openai`, `azure`, `anthropic` or `gemini`.
+    #[schema(value_type = String)]
     kind: ProviderKind,
     #[serde(default)]
     base_url: Option<String>,
@@ -24,7 +26,7 @@ pub struct CreateProvider {
     credential: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetCredential {
     /// None clears it.
@@ -38,6 +40,7 @@ fn kind_name(kind: ProviderKind) -> String {
         .unwrap_or_default()
 }
 
+#[utoipa::path(get, path = "/api/v1/providers", tag = "providers", params(("limit" = Option<i64>, Query, description = "1..=500, default 50"), ("offset" = Option<i64>, Query, description = "default 0")), responses((status = 200, body = super::List<Provider>), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     p: Principal,
@@ -55,6 +58,7 @@ pub async fn list(
     ))
 }
 
+#[utoipa::path(post, path = "/api/v1/providers", tag = "providers", request_body = CreateProvider, responses((status = 201, body = Provider), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
 pub async fn create(
     State(state): State<AppState>,
     p: Principal,
@@ -78,6 +82,7 @@ pub async fn create(
     Ok((StatusCode::CREATED, axum::Json(provider)))
 }
 
+#[utoipa::path(get, path = "/api/v1/providers/{id}", tag = "providers", params(("id" = String, Path, description = "id")), responses((status = 200, body = Provider), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
 pub async fn get_one(
     State(state): State<AppState>,
     p: Principal,
@@ -89,6 +94,7 @@ pub async fn get_one(
     ))
 }
 
+#[utoipa::path(put, path = "/api/v1/providers/{id}/credential", tag = "providers", params(("id" = String, Path, description = "id")), request_body = SetCredential, responses((status = 200, body = Provider), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
 pub async fn set_credential(
     State(state): State<AppState>,
     p: Principal,
@@ -110,6 +116,7 @@ pub async fn set_credential(
     Ok(axum::Json(provider))
 }
 
+#[utoipa::path(delete, path = "/api/v1/providers/{id}", tag = "providers", params(("id" = String, Path, description = "id")), responses((status = 204), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
 pub async fn delete(
     State(state): State<AppState>,
     p: Principal,

@@ -24,7 +24,7 @@ use crate::util::sha256_hex;
 /// The longest a client may hold a request open.
 pub const MAX_WAIT_SECS: i64 = 60;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SdkQuery {
     #[serde(default, deserialize_with = "int_param")]
@@ -106,6 +106,7 @@ fn normalise(etag: &str) -> String {
     )
 }
 
+#[utoipa::path(get, path = "/sdk/v1/config", tag = "sdk", params(("wait" = Option<i64>, Query, description = "seconds to hold the request (0..=60)"), ("etag" = Option<String>, Query, description = "the ETag the client has")), responses((status = 200, body = Object, description = "the resolved core Config"), (status = 304, description = "unchanged"), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
 pub async fn config(
     State(state): State<AppState>,
     caller: AppCaller,

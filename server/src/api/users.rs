@@ -13,14 +13,14 @@ use crate::rbac::{Permission, Role};
 use crate::state::{AppState, PasswordCost};
 use crate::store::{Binding, User};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
     username: String,
     password: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateBinding {
     role: Role,
@@ -29,13 +29,14 @@ pub struct CreateBinding {
     department_id: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct UserDetail {
     #[serde(flatten)]
     user: User,
     bindings: Vec<Binding>,
 }
 
+#[utoipa::path(get, path = "/api/v1/users", tag = "users", params(("limit" = Option<i64>, Query, description = "1..=500, default 50"), ("offset" = Option<i64>, Query, description = "default 0")), responses((status = 200, body = super::List<User>), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     p: Principal,
@@ -49,6 +50,7 @@ pub async fn list(
     ))
 }
 
+#[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = CreateUser, responses((status = 201, body = User), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
 pub async fn create(
     State(state): State<AppState>,
     p: Principal,
@@ -78,6 +80,7 @@ pub async fn create(
     Ok((StatusCode::CREATED, axum::Json(user)))
 }
 
+#[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", params(("id" = String, Path, description = "id")), responses((status = 200, body = UserDetail), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
 pub async fn get_one(
     State(state): State<AppState>,
     p: Principal,
@@ -90,6 +93,7 @@ pub async fn get_one(
     Ok(axum::Json(UserDetail { user, bindings }))
 }
 
+#[utoipa::path(post, path = "/api/v1/users/{id}/bindings", tag = "users", params(("id" = String, Path, description = "id")), request_body = CreateBinding, responses((status = 201, body = Binding), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
 pub async fn bind(
     State(state): State<AppState>,
     p: Principal,

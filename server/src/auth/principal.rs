@@ -102,7 +102,15 @@ impl FromRequestParts<AppState> for Principal {
                 source,
             }),
             None => {
-                record_failure(state, None, "auth.failed.user_token", &subject, &source).await;
+                let tenant = state.store.tenant_of_presented(token).await.ok().flatten();
+                record_failure(
+                    state,
+                    tenant.as_deref(),
+                    "auth.failed.user_token",
+                    &subject,
+                    &source,
+                )
+                .await;
                 Err(ApiError::Unauthenticated)
             }
         }
@@ -207,7 +215,15 @@ impl FromRequestParts<AppState> for AppCaller {
         match state.store.authenticate_app_key(token).await? {
             Some(key) => Ok(AppCaller { key, source }),
             None => {
-                record_failure(state, None, "auth.failed.app_key", &subject, &source).await;
+                let tenant = state.store.tenant_of_presented(token).await.ok().flatten();
+                record_failure(
+                    state,
+                    tenant.as_deref(),
+                    "auth.failed.app_key",
+                    &subject,
+                    &source,
+                )
+                .await;
                 Err(ApiError::Unauthenticated)
             }
         }

@@ -8,7 +8,7 @@ use crate::audit::AuditEntry;
 use crate::util::{new_id, now_ms};
 
 /// Whether the SDK of this app receives provider credentials.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SecretsMode {
     /// The app calls through the gateway: its config carries no provider keys.
@@ -35,7 +35,7 @@ impl SecretsMode {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct App {
     pub id: String,
     pub department_id: String,

@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use super::{Page, Result, TenantStore};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AuditRecord {
     pub seq: i64,
     pub actor: String,

@@ -11,19 +11,22 @@ use crate::audit::AuditEntry;
 use crate::diff::json_diff;
 use crate::util::{json_digest, new_id, now_ms};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ConfigVersion {
     pub id: String,
     pub number: i64,
     pub label: Option<String>,
+    #[schema(value_type = Object)]
     pub document: Value,
     pub digest: String,
+    /// `[{op, path, before?, after?}]` from the previous version.
+    #[schema(value_type = Vec<Object>)]
     pub diff: Value,
     pub author: String,
     pub created_at: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ConfigVersionSummary {
     pub id: String,
     pub number: i64,
@@ -33,7 +36,7 @@ pub struct ConfigVersionSummary {
     pub created_at: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ActiveConfig {
     pub version_id: String,
     pub previous_version_id: Option<String>,

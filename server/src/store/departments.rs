@@ -6,7 +6,7 @@ use super::{AuditCtx, Page, Result, StoreError, TenantStore};
 use crate::audit::AuditEntry;
 use crate::util::{new_id, now_ms};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Department {
     pub id: String,
     pub parent_id: Option<String>,

@@ -8,7 +8,7 @@ use crate::audit::AuditEntry;
 use crate::auth::tokens::{constant_time_eq, generate, parse};
 use crate::util::{new_id, now_ms, sha256_hex};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AppKey {
     pub id: String,
     pub app_id: String,

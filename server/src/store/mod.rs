@@ -8,7 +8,7 @@ mod audit_log;
 mod bootstrap;
 mod configs;
 mod departments;
-mod keys;
+pub(crate) mod keys;
 mod providers;
 mod security_events;
 mod tenants;

@@ -8,7 +8,7 @@ use crate::audit::AuditEntry;
 use crate::crypto::{MasterKey, hint, provider_aad};
 use crate::util::{new_id, now_ms};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Provider {
     pub id: String,
     pub name: String,

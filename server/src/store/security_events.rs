@@ -6,7 +6,7 @@ use serde::Serialize;
 use super::{Page, Result, Store, TenantStore};
 use crate::util::{new_id, now_ms};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SecurityEvent {
     pub id: String,
     pub kind: String,
@@ -60,5 +60,26 @@ impl TenantStore<'_> {
                 at,
             })
             .collect())
+    }
+}
+
+impl Store {
+    /// The tenant a presented token or key claims by its prefix, so that a failed attempt
+    /// on a real key is recorded where that tenant's security engineers see it.
+    pub async fn tenant_of_presented(&self, presented: &str) -> Result<Option<String>> {
+        use crate::auth::tokens::parse;
+        let (table, prefix) = if let Some(p) = parse(crate::store::keys::APP_KEY_KIND, presented) {
+            ("app_keys", p)
+        } else if let Some(p) = parse("sys", presented).or_else(|| parse("syp", presented)) {
+            ("user_tokens", p)
+        } else {
+            return Ok(None);
+        };
+        let row: Option<(String,)> =
+            sqlx::query_as(&format!("SELECT tenant_id FROM {table} WHERE prefix = $1"))
+                .bind(prefix)
+                .fetch_optional(&self.db.pool)
+                .await?;
+        Ok(row.map(|(t,)| t))
     }
 }

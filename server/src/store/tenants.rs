@@ -6,7 +6,7 @@ use super::{AuditCtx, Result, Store, StoreError};
 use crate::audit::AuditEntry;
 use crate::util::{new_id, now_ms};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Tenant {
     pub id: String,
     pub name: String,

@@ -10,7 +10,7 @@ use crate::auth::tokens::{constant_time_eq, generate, parse};
 use crate::rbac::Role;
 use crate::util::{new_id, now_ms, sha256_hex};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct User {
     pub id: String,
     pub username: String,
@@ -18,7 +18,7 @@ pub struct User {
     pub created_at: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Binding {
     pub id: String,
     pub user_id: String,
@@ -27,7 +27,7 @@ pub struct Binding {
     pub department_id: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TokenKind {
     Session,
