@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 N=${1:-1000}
 T=${CARGO_TARGET_DIR:-target}
-cargo build --release -p switchyard-server --bin switchyard --example fanout >/dev/null
+[ -n "${SKIP_BUILD:-}" ] || cargo build --release -p switchyard-server --bin switchyard --example fanout >/dev/null
 BIN=$T/release/switchyard
 dir=$(mktemp -d)
 export SWITCHYARD_DATABASE_URL="sqlite://$dir/sy.db"

@@ -397,6 +397,7 @@ async fn serve(url: &str, listen: SocketAddr) -> Result<(), CliError> {
     };
     let state = AppState::new(store, master_key);
     crate::sdk_cache::spawn_activation_watch(state.clone());
+    let stopping = state.shutdown.clone();
     let router = crate::api::router(state);
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let local = listener.local_addr()?;
@@ -405,7 +406,10 @@ async fn serve(url: &str, listen: SocketAddr) -> Result<(), CliError> {
         listener,
         router.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
+    .with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        stopping.send_replace(true);
+    })
     .await?;
     tracing::info!("stopped");
     Ok(())

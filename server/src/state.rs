@@ -28,6 +28,8 @@ pub struct AppState {
     pub activations: Arc<watch::Sender<u64>>,
     pub metrics: Arc<Metrics>,
     pub password_cost: PasswordCost,
+    /// Set on shutdown: long-polls answer at once instead of holding shutdown up.
+    pub shutdown: Arc<watch::Sender<bool>>,
 }
 
 impl AppState {
@@ -40,6 +42,7 @@ impl AppState {
             activations: Arc::new(watch::channel(0).0),
             metrics: Arc::new(Metrics::default()),
             password_cost: PasswordCost::Default,
+            shutdown: Arc::new(watch::channel(false).0),
         }
     }
 

@@ -684,3 +684,64 @@ async fn openapi_document_covers_every_route() {
         assert!(html.as_str().unwrap().contains("/openapi.json"));
     }
 }
+
+#[tokio::test]
+async fn an_app_sees_its_models_and_what_they_fall_back_to_only() {
+    let app = TestApp::new(&sqlite_url()).await;
+    let admin = Some(app.admin_a.as_str());
+    let mut doc = config_doc(1.0);
+    doc["models"]["chat"]["fallbacks"] = json!({"default": ["claude"]});
+    doc["models"]["embed"] = json!({"type": "embedding", "deployments": [{"provider": "openai", "model": "text-embedding-3-small"}]});
+    let (_, v) = app
+        .call(
+            "POST",
+            "/api/v1/configs",
+            admin,
+            Some(json!({"document": doc})),
+        )
+        .await;
+    app.call(
+        "POST",
+        &format!("/api/v1/configs/{}/activate", v["id"].as_str().unwrap()),
+        admin,
+        None,
+    )
+    .await;
+    let (_, a) = app
+        .call(
+            "POST",
+            "/api/v1/apps",
+            admin,
+            Some(json!({"department_id": app.root_a, "name": "a", "allowed_models": ["chat"]})),
+        )
+        .await;
+    let (_, k) = app
+        .call(
+            "POST",
+            &format!("/api/v1/apps/{}/keys", a["id"].as_str().unwrap()),
+            admin,
+            Some(json!({"name": "k"})),
+        )
+        .await;
+    let (s, body) = app
+        .call("GET", "/sdk/v1/config", k["secret"].as_str(), None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        body["models"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>(),
+        ["chat", "claude"]
+    );
+    assert_eq!(
+        body["providers"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>(),
+        ["anthropic", "openai"]
+    );
+    assert!(switchyard::config::Config::from_json_value(body).is_ok());
+}

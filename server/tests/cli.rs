@@ -200,3 +200,121 @@ async fn operator_commands_work_end_to_end() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("record 4"));
 }
+
+fn get(addr: &str, path: &str, token: Option<&str>) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).ok()?;
+    let auth = token
+        .map(|t| format!("authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nhost: x\r\n{auth}connection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    Some(out)
+}
+
+#[tokio::test]
+async fn serve_gets_ready_and_shuts_down_gracefully_with_long_polls_open() {
+    let db = common::sqlite_url();
+    let out = stdout(&run(&db, &[], &["init", "--tenant", "acme"]));
+    let token = out
+        .lines()
+        .find_map(|l| l.strip_prefix("token:    "))
+        .unwrap()
+        .to_owned();
+    let store = common::store(&db).await;
+    let t = store.tenant(&store.tenant_by_name("acme").await.unwrap().id);
+    let root = t.list_departments(Default::default()).await.unwrap()[0]
+        .id
+        .clone();
+    let app = t
+        .create_app(
+            &common::ctx(),
+            switchyard_server::store::NewApp {
+                department_id: root,
+                name: "a".into(),
+                allowed_models: None,
+                secrets_mode: Default::default(),
+            },
+        )
+        .await
+        .unwrap();
+    let (_, key) = t
+        .create_key(
+            &common::ctx(),
+            switchyard_server::store::NewKey {
+                app_id: app.id,
+                name: "k".into(),
+                expires_at: None,
+            },
+        )
+        .await
+        .unwrap();
+    let v = t
+        .create_version(&common::ctx(), &common::app::config_doc(1.0), None)
+        .await
+        .unwrap();
+    t.activate(&common::ctx(), &v.id).await.unwrap();
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let start = std::time::Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .env("SWITCHYARD_DATABASE_URL", &db)
+        .args(["serve", "--listen", &addr])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    while get(&addr, "/readyz", None).is_none_or(|r| !r.starts_with("HTTP/1.1 200")) {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(10),
+            "not ready"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    eprintln!("ready after {:?} (debug build)", start.elapsed());
+    assert!(
+        get(&addr, "/api/v1/me", Some(&token))
+            .unwrap()
+            .starts_with("HTTP/1.1 200")
+    );
+
+    // A long-poll in flight must not hold shutdown up.
+    let first = get(&addr, "/sdk/v1/config", Some(&key)).unwrap();
+    let etag = first
+        .lines()
+        .find_map(|l| l.strip_prefix("etag: "))
+        .unwrap()
+        .trim_matches('"')
+        .to_owned();
+    let (addr2, key2) = (addr.clone(), key.clone());
+    let poll = std::thread::spawn(move || {
+        get(
+            &addr2,
+            &format!("/sdk/v1/config?wait=60&etag={etag}"),
+            Some(&key2),
+        )
+    });
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let stop = std::time::Instant::now();
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    assert!(
+        stop.elapsed() < std::time::Duration::from_secs(5),
+        "shutdown took {:?}",
+        stop.elapsed()
+    );
+    assert!(poll.join().unwrap().unwrap().starts_with("HTTP/1.1 304"));
+}

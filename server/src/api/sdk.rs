@@ -50,7 +50,8 @@ async fn resolve(state: &AppState, caller: &AppCaller) -> Result<Resolved, ApiEr
         .ok_or(ApiError::NotFound)?;
     let mut config = snapshot.config.clone();
     if let Some(allowed) = &app.allowed_models {
-        config.models.retain(|alias, _| allowed.contains(alias));
+        let visible = reachable(&config, allowed);
+        config.models.retain(|alias, _| visible.contains(alias));
     }
     let used: HashSet<&str> = config
         .models
@@ -73,6 +74,10 @@ async fn resolve(state: &AppState, caller: &AppCaller) -> Result<Resolved, ApiEr
             }
         }
     }
+    let issues = config.validate();
+    if !issues.is_empty() {
+        tracing::warn!(app = %app.id, issues = ?issues, "config resolved for an app does not validate");
+    }
     let body = serde_json::to_vec(&config).map_err(|e| ApiError::Internal(e.to_string()))?;
     let etag = format!("\"{}\"", &sha256_hex(&body)[..32]);
     Ok(Resolved {
@@ -80,6 +85,41 @@ async fn resolve(state: &AppState, caller: &AppCaller) -> Result<Resolved, ApiEr
         etag,
         number: snapshot.number,
     })
+}
+
+/// The allowed models plus every model they fall back or reroute to, transitively: the
+/// SDK needs those to follow its routes, and the result still passes core's validator.
+fn reachable(config: &switchyard::config::Config, allowed: &[String]) -> HashSet<String> {
+    let mut visible: HashSet<String> = HashSet::new();
+    let mut queue: Vec<String> = allowed
+        .iter()
+        .filter(|m| config.models.contains_key(*m))
+        .cloned()
+        .collect();
+    while let Some(alias) = queue.pop() {
+        if !visible.insert(alias.clone()) {
+            continue;
+        }
+        let mut next: Vec<&String> = Vec::new();
+        if let Some(model) = config.models.get(&alias) {
+            let f = &model.fallbacks;
+            next.extend(
+                f.rate_limited
+                    .iter()
+                    .chain(&f.context_window_exceeded)
+                    .chain(&f.content_policy)
+                    .chain(&f.timeout)
+                    .chain(&f.default),
+            );
+        }
+        next.extend(config.budgets.iter().filter_map(|b| b.reroute_to.as_ref()));
+        queue.extend(
+            next.into_iter()
+                .filter(|m| config.models.contains_key(*m) && !visible.contains(*m))
+                .cloned(),
+        );
+    }
+    visible
 }
 
 fn respond(status: StatusCode, resolved: Resolved) -> Response {
@@ -141,9 +181,16 @@ pub async fn config(
         if remaining.is_zero() {
             return Ok(respond(StatusCode::NOT_MODIFIED, resolved));
         }
-        match tokio::time::timeout(remaining, activations.changed()).await {
-            Ok(Ok(())) => continue,
-            _ => return Ok(respond(StatusCode::NOT_MODIFIED, resolved)),
+        let mut shutdown = state.shutdown.subscribe();
+        tokio::select! {
+            changed = tokio::time::timeout(remaining, activations.changed()) => {
+                if !matches!(changed, Ok(Ok(()))) {
+                    return Ok(respond(StatusCode::NOT_MODIFIED, resolved));
+                }
+            }
+            _ = shutdown.wait_for(|stopping| *stopping) => {
+                return Ok(respond(StatusCode::NOT_MODIFIED, resolved));
+            }
         }
     }
 }
