@@ -1,9 +1,9 @@
 //! The active config of each tenant, parsed once and shared by every SDK request, so that
-//! waking a thousand long-polling clients costs a thousand map lookups, not queries.
+//! waking a thousand long-polling clients costs map lookups, not queries.
 //! Entries expire after a short TTL so that activations made by another replica are seen.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use switchyard::config::Config;
@@ -17,6 +17,28 @@ pub struct Snapshot {
     pub number: i64,
     pub config: Config,
     loaded: Instant,
+    /// The config as resolved for each app, made once per snapshot: a thousand clients of
+    /// one app woken by an activation share one resolution.
+    resolved: Mutex<HashMap<String, Arc<Resolved>>>,
+}
+
+/// A response body for one app, with its ETag.
+pub struct Resolved {
+    pub body: axum::body::Bytes,
+    pub etag: String,
+    pub number: i64,
+}
+
+impl Snapshot {
+    pub fn resolved_for(&self, app_id: &str) -> Option<Arc<Resolved>> {
+        self.resolved.lock().ok()?.get(app_id).cloned()
+    }
+
+    pub fn remember(&self, app_id: &str, resolved: Arc<Resolved>) {
+        if let Ok(mut memo) = self.resolved.lock() {
+            memo.insert(app_id.to_owned(), resolved);
+        }
+    }
 }
 
 #[derive(Default)]
@@ -51,6 +73,7 @@ impl ConfigCache {
                     number: version.number,
                     config,
                     loaded: Instant::now(),
+                    resolved: Mutex::new(HashMap::new()),
                 }))
             }
         };

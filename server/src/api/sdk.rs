@@ -5,6 +5,7 @@
 //! ends (304).
 
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::State;
@@ -17,6 +18,7 @@ use switchyard::config::Secret;
 use super::extract::{Query, int_param};
 use crate::auth::principal::AppCaller;
 use crate::error::ApiError;
+use crate::sdk_cache::Resolved;
 use crate::state::AppState;
 use crate::store::SecretsMode;
 use crate::util::sha256_hex;
@@ -33,21 +35,18 @@ pub struct SdkQuery {
     etag: Option<String>,
 }
 
-struct Resolved {
-    body: Vec<u8>,
-    etag: String,
-    number: i64,
-}
-
-async fn resolve(state: &AppState, caller: &AppCaller) -> Result<Resolved, ApiError> {
+async fn resolve(state: &AppState, caller: &AppCaller) -> Result<Arc<Resolved>, ApiError> {
     let tenant_id = &caller.key.tenant_id;
-    let tenant = state.store.tenant(tenant_id);
-    let app = tenant.get_app(&caller.key.app_id).await?;
     let snapshot = state
         .configs
         .get(&state.store, tenant_id)
         .await?
         .ok_or(ApiError::NotFound)?;
+    if let Some(done) = snapshot.resolved_for(&caller.key.app_id) {
+        return Ok(done);
+    }
+    let tenant = state.store.tenant(tenant_id);
+    let app = tenant.get_app(&caller.key.app_id).await?;
     let mut config = snapshot.config.clone();
     if let Some(allowed) = &app.allowed_models {
         let visible = reachable(&config, allowed);
@@ -80,11 +79,13 @@ async fn resolve(state: &AppState, caller: &AppCaller) -> Result<Resolved, ApiEr
     }
     let body = serde_json::to_vec(&config).map_err(|e| ApiError::Internal(e.to_string()))?;
     let etag = format!("\"{}\"", &sha256_hex(&body)[..32]);
-    Ok(Resolved {
-        body,
+    let resolved = Arc::new(Resolved {
+        body: body.into(),
         etag,
         number: snapshot.number,
-    })
+    });
+    snapshot.remember(&app.id, resolved.clone());
+    Ok(resolved)
 }
 
 /// The allowed models plus every model they fall back or reroute to, transitively: the
@@ -122,7 +123,7 @@ fn reachable(config: &switchyard::config::Config, allowed: &[String]) -> HashSet
     visible
 }
 
-fn respond(status: StatusCode, resolved: Resolved) -> Response {
+fn respond(status: StatusCode, resolved: &Resolved) -> Response {
     let mut headers = HeaderMap::new();
     if let Ok(v) = HeaderValue::from_str(&resolved.etag) {
         headers.insert(ETAG, v);
@@ -135,7 +136,7 @@ fn respond(status: StatusCode, resolved: Resolved) -> Response {
         return (status, headers).into_response();
     }
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    (status, headers, resolved.body).into_response()
+    (status, headers, resolved.body.clone()).into_response()
 }
 
 /// Accepts an ETag with or without its quotes.
@@ -175,21 +176,21 @@ pub async fn config(
     loop {
         let resolved = resolve(&state, &caller).await?;
         if known.as_deref() != Some(resolved.etag.as_str()) {
-            return Ok(respond(StatusCode::OK, resolved));
+            return Ok(respond(StatusCode::OK, &resolved));
         }
         let remaining = deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
-            return Ok(respond(StatusCode::NOT_MODIFIED, resolved));
+            return Ok(respond(StatusCode::NOT_MODIFIED, &resolved));
         }
         let mut shutdown = state.shutdown.subscribe();
         tokio::select! {
             changed = tokio::time::timeout(remaining, activations.changed()) => {
                 if !matches!(changed, Ok(Ok(()))) {
-                    return Ok(respond(StatusCode::NOT_MODIFIED, resolved));
+                    return Ok(respond(StatusCode::NOT_MODIFIED, &resolved));
                 }
             }
             _ = shutdown.wait_for(|stopping| *stopping) => {
-                return Ok(respond(StatusCode::NOT_MODIFIED, resolved));
+                return Ok(respond(StatusCode::NOT_MODIFIED, &resolved));
             }
         }
     }
