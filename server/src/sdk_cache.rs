@@ -44,9 +44,20 @@ impl Snapshot {
 #[derive(Default)]
 pub struct ConfigCache {
     entries: RwLock<HashMap<String, Option<Arc<Snapshot>>>>,
+    /// One reload at a time: when an activation wakes a thousand clients, one of them
+    /// loads the new version and the rest find it cached.
+    reload: tokio::sync::Mutex<()>,
 }
 
 impl ConfigCache {
+    fn fresh(&self, tenant_id: &str) -> Option<Arc<Snapshot>> {
+        let entries = self.entries.read().ok()?;
+        match entries.get(tenant_id) {
+            Some(Some(s)) if s.loaded.elapsed() < TTL => Some(s.clone()),
+            _ => None,
+        }
+    }
+
     pub fn invalidate(&self, tenant_id: &str) {
         if let Ok(mut entries) = self.entries.write() {
             entries.remove(tenant_id);
@@ -55,12 +66,12 @@ impl ConfigCache {
 
     /// The tenant's active config, `None` when no version is active.
     pub async fn get(&self, store: &Store, tenant_id: &str) -> Result<Option<Arc<Snapshot>>> {
-        if let Ok(entries) = self.entries.read() {
-            if let Some(Some(s)) = entries.get(tenant_id) {
-                if s.loaded.elapsed() < TTL {
-                    return Ok(Some(s.clone()));
-                }
-            }
+        if let Some(s) = self.fresh(tenant_id) {
+            return Ok(Some(s));
+        }
+        let _reloading = self.reload.lock().await;
+        if let Some(s) = self.fresh(tenant_id) {
+            return Ok(Some(s));
         }
         let tenant = store.tenant(tenant_id);
         let snapshot = match tenant.active().await? {
