@@ -84,12 +84,17 @@ impl Db {
     /// Applies every migration not yet recorded. Returns how many ran.
     pub async fn migrate(&self) -> Result<usize, StoreError> {
         let _guard = self.write_lock.lock().await;
-        self.pool
-            .execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, \
-                 name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
-            )
-            .await?;
+        let mut tx = self.pool.begin().await?;
+        if self.backend == Backend::Postgres {
+            // Concurrent CREATE TABLE IF NOT EXISTS can still collide on PostgreSQL.
+            tx.execute("SELECT pg_advisory_xact_lock(7420615)").await?;
+        }
+        tx.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, \
+             name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+        )
+        .await?;
+        tx.commit().await?;
         let applied: Vec<(i64,)> = sqlx::query_as("SELECT version FROM schema_migrations")
             .fetch_all(&self.pool)
             .await?;
@@ -99,17 +104,31 @@ impl Db {
                 continue;
             }
             let mut tx = self.pool.begin().await?;
-            for statement in split_statements(sql) {
-                tx.execute(statement.as_str()).await?;
+            if self.backend == Backend::Postgres {
+                // Replicas starting together queue here; the recheck below lets the later ones skip.
+                tx.execute("SELECT pg_advisory_xact_lock(7420615)").await?;
             }
-            sqlx::query(
+            // Claiming the version first takes SQLite's write lock too: of several
+            // processes migrating at once, one applies it and the others find it claimed.
+            let claimed = sqlx::query(
                 "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
             )
             .bind(*version)
             .bind(*name)
             .bind(now_ms())
             .execute(&mut *tx)
-            .await?;
+            .await;
+            match claimed {
+                Ok(_) => {}
+                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                    tx.rollback().await?;
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            }
+            for statement in split_statements(sql) {
+                tx.execute(statement.as_str()).await?;
+            }
             tx.commit().await?;
             tracing::info!(version, name, "migration applied");
             ran += 1;

@@ -276,3 +276,28 @@ async fn concurrent_writes_keep_the_chain_intact() {
         assert_eq!((report.records, report.problem), (21, None), "{backend}");
     }
 }
+
+#[tokio::test]
+async fn replicas_migrating_at_once_all_start() {
+    for (backend, url) in databases().await {
+        let mut tasks = Vec::new();
+        for _ in 0..4 {
+            let url = url.clone();
+            tasks.push(tokio::spawn(async move {
+                let db = switchyard_server::db::Db::connect(&url).await.unwrap();
+                db.migrate().await
+            }));
+        }
+        let mut applied = 0;
+        for t in tasks {
+            applied += t
+                .await
+                .unwrap()
+                .unwrap_or_else(|e| panic!("{backend}: {e}"));
+        }
+        assert_eq!(
+            applied, 1,
+            "{backend}: exactly one replica applies the migration"
+        );
+    }
+}
