@@ -282,6 +282,24 @@ async fn department_scoped_roles_reach_their_subtree_only() {
         .await;
         assert_eq!(s, StatusCode::CREATED, "{login}");
         let dev = login["token"].as_str();
+        // A second session, signed out: that token stops working, the first does not.
+        let (_, other) = app.call("POST", "/api/v1/auth/login", None, Some(json!({"tenant": "acme", "username": "dev", "password": "a long enough password"}))).await;
+        assert_eq!(
+            app.call("POST", "/api/v1/auth/logout", other["token"].as_str(), None)
+                .await
+                .0,
+            StatusCode::NO_CONTENT
+        );
+        assert_eq!(
+            app.call("GET", "/api/v1/me", other["token"].as_str(), None)
+                .await
+                .0,
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            app.call("GET", "/api/v1/me", dev, None).await.0,
+            StatusCode::OK
+        );
 
         let (_, list) = app.call("GET", "/api/v1/apps", dev, None).await;
         let names: Vec<&str> = list["items"]

@@ -138,6 +138,26 @@ pub async fn create_token(
     ))
 }
 
+/// Revokes the token this request carries: signing out of a session, or retiring a
+/// personal token.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", responses((status = 204), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
+pub async fn logout(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<StatusCode, ApiError> {
+    let ctx = AuditCtx {
+        actor: principal.username.clone(),
+        role: "user".into(),
+        source: principal.source.clone(),
+    };
+    state
+        .store
+        .tenant(&principal.tenant_id)
+        .revoke_token(&ctx, &principal.user_id, &principal.token_id)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Me {
     tenant_id: String,

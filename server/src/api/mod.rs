@@ -151,6 +151,7 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/auth/login", post(auth::login))
         .route("/auth/tokens", post(auth::create_token))
+        .route("/auth/logout", post(auth::logout))
         .route("/me", get(auth::me))
         .route(
             "/departments",

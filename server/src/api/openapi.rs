@@ -15,7 +15,7 @@ use super::{apps, audit, auth, configs, departments, health, keys, providers, sd
 #[openapi(
     info(title = "Switchyard management API", description = "Tenants, apps, keys, providers, config versions, audit; and the SDK config endpoint."),
     paths(
-        auth::login, auth::create_token, auth::me,
+        auth::login, auth::create_token, auth::logout, auth::me,
         departments::list, departments::create, departments::get_one,
         apps::list, apps::create, apps::get_one, apps::delete,
         keys::list, keys::create, keys::revoke,

@@ -73,6 +73,8 @@ pub async fn record_failure(
 /// A signed-in user of one tenant.
 #[derive(Debug, Clone)]
 pub struct Principal {
+    /// The session or personal token this request came with.
+    pub token_id: String,
     pub tenant_id: String,
     pub user_id: String,
     pub username: String,
@@ -95,6 +97,7 @@ impl FromRequestParts<AppState> for Principal {
         check_limits(state, &source, &subject)?;
         match state.store.authenticate_user_token(token).await? {
             Some(auth) => Ok(Principal {
+                token_id: auth.token_id,
                 tenant_id: auth.tenant_id,
                 user_id: auth.user_id,
                 username: auth.username,

@@ -52,6 +52,7 @@ impl TokenKind {
 /// Who a user token speaks for.
 #[derive(Debug, Clone)]
 pub struct TokenAuth {
+    pub token_id: String,
     pub tenant_id: String,
     pub user_id: String,
     pub username: String,
@@ -59,8 +60,9 @@ pub struct TokenAuth {
 }
 
 type UserRow = (String, String, i64, i64);
-/// tenant, user, hash, username, expiry, revocation, disabled.
+/// token, tenant, user, hash, username, expiry, revocation, disabled.
 type TokenRow = (
+    String,
     String,
     String,
     String,
@@ -287,6 +289,34 @@ impl TenantStore<'_> {
     }
 }
 
+impl TenantStore<'_> {
+    /// Revokes one of `user_id`'s tokens (sign-out, or a leaked personal token).
+    pub async fn revoke_token(&self, ctx: &AuditCtx, user_id: &str, token_id: &str) -> Result<()> {
+        let mut tx = self.write().await?;
+        let done = sqlx::query(
+            "UPDATE user_tokens SET revoked_at = $1 WHERE tenant_id = $2 AND user_id = $3 AND id = $4 \
+             AND revoked_at IS NULL",
+        )
+        .bind(now_ms())
+        .bind(&self.tenant_id)
+        .bind(user_id)
+        .bind(token_id)
+        .execute(&mut *tx.tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        tx.audit(AuditEntry::new(
+            ctx,
+            Some(&self.tenant_id),
+            "token.revoke",
+            token_id,
+        ))
+        .await?;
+        tx.commit().await
+    }
+}
+
 impl Store {
     /// The tenant id, user id, password hash and disabled flag for a login attempt.
     pub async fn login_record(
@@ -314,13 +344,14 @@ impl Store {
             return Ok(None);
         };
         let row: Option<TokenRow> = sqlx::query_as(
-            "SELECT t.tenant_id, t.user_id, t.hash, u.username, t.expires_at, t.revoked_at, u.disabled \
+            "SELECT t.id, t.tenant_id, t.user_id, t.hash, u.username, t.expires_at, t.revoked_at, u.disabled \
              FROM user_tokens t JOIN users u ON u.id = t.user_id WHERE t.prefix = $1",
         )
         .bind(prefix)
         .fetch_optional(&self.db.pool)
         .await?;
-        let Some((tenant_id, user_id, hash, username, expires_at, revoked_at, disabled)) = row
+        let Some((token_id, tenant_id, user_id, hash, username, expires_at, revoked_at, disabled)) =
+            row
         else {
             return Ok(None);
         };
@@ -333,6 +364,7 @@ impl Store {
         }
         let bindings = self.tenant(&tenant_id).list_bindings(&user_id).await?;
         Ok(Some(TokenAuth {
+            token_id,
             tenant_id,
             user_id,
             username,
