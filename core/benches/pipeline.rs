@@ -69,7 +69,9 @@ fn pipeline(c: &mut Criterion) {
         .build()
         .unwrap();
     let mock = runtime
-        .block_on(MockServer::start_with(Script::from_yaml("models: { '*': [ { content: Lisbon. } ] }").unwrap()))
+        .block_on(MockServer::start_with(
+            Script::from_yaml("models: { '*': [ { content: Lisbon. } ] }").unwrap(),
+        ))
         .unwrap();
     let base = mock.url();
     let client = Client::builder()
@@ -77,7 +79,10 @@ fn pipeline(c: &mut Criterion) {
         .usage_sink(Arc::new(CountingSink::default()))
         .build()
         .unwrap();
-    let http = reqwest::Client::builder().tcp_nodelay(true).build().unwrap();
+    let http = reqwest::Client::builder()
+        .tcp_nodelay(true)
+        .build()
+        .unwrap();
     let counter = AtomicU64::new(0);
     let options = CallOptions::default();
 
@@ -112,7 +117,9 @@ fn pipeline(c: &mut Criterion) {
         })
     });
     group.bench_function("pipeline_cache_hit", |b| {
-        runtime.block_on(client.chat(request(0, 0.0), &options)).unwrap();
+        runtime
+            .block_on(client.chat(request(0, 0.0), &options))
+            .unwrap();
         b.to_async(&runtime).iter(|| {
             let client = client.clone();
             let options = options.clone();

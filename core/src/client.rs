@@ -525,7 +525,11 @@ impl Inner {
         .await?;
         let cost = served_cost(&served, served.value.usage.as_ref());
         let (answer, served) = served.take();
-        Ok(answer_from(&served, CachedBody::Chat(Arc::new(answer)), cost))
+        Ok(answer_from(
+            &served,
+            CachedBody::Chat(Arc::new(answer)),
+            cost,
+        ))
     }
 
     async fn serve_embedding(
@@ -542,7 +546,11 @@ impl Inner {
         let usage = Usage::new(served.value.usage.prompt_tokens, 0);
         let cost = served_cost(&served, Some(&usage));
         let (answer, served) = served.take();
-        Ok(answer_from(&served, CachedBody::Embedding(Arc::new(answer)), cost))
+        Ok(answer_from(
+            &served,
+            CachedBody::Embedding(Arc::new(answer)),
+            cost,
+        ))
     }
 
     /// Step 7: the actual cost against the reservation (nothing for a cache hit).

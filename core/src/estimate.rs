@@ -55,18 +55,18 @@ static CL100K: LazyLock<Option<CoreBPE>> =
 /// Loads both encodings on a background thread. Parsing a BPE takes ~100 ms (far more in
 /// a debug build); doing it when a client is built keeps it off the first call's latency.
 pub fn warm_up_in_background() {
-    if LazyLock::get(&O200K).is_some() {
-        return;
-    }
-    let spawned = std::thread::Builder::new()
-        .name("switchyard-tokenizer-warm-up".into())
-        .spawn(|| {
-            LazyLock::force(&O200K);
-            LazyLock::force(&CL100K);
-        });
-    if let Err(error) = spawned {
-        tracing::debug!(%error, "tokenizer warm-up thread not started; the first call loads it");
-    }
+    static STARTED: std::sync::Once = std::sync::Once::new();
+    STARTED.call_once(|| {
+        let spawned = std::thread::Builder::new()
+            .name("switchyard-tokenizer-warm-up".into())
+            .spawn(|| {
+                LazyLock::force(&O200K);
+                LazyLock::force(&CL100K);
+            });
+        if let Err(error) = spawned {
+            tracing::debug!(%error, "tokenizer warm-up thread not started; the first call loads it");
+        }
+    });
 }
 
 fn load<E: std::fmt::Display>(name: &str, f: fn() -> Result<CoreBPE, E>) -> Option<CoreBPE> {

@@ -10,9 +10,13 @@ use switchyard::{CallOptions, Client};
 
 fn config() -> Result<Config, switchyard::config::ConfigError> {
     let (base_url, api_key) = match std::env::var("OPENAI_API_KEY") {
-        Ok(_) => ("https://api.openai.com/v1".to_owned(), "${OPENAI_API_KEY}".to_owned()),
+        Ok(_) => (
+            "https://api.openai.com/v1".to_owned(),
+            "${OPENAI_API_KEY}".to_owned(),
+        ),
         Err(_) => {
-            let mock = std::env::var("SWITCHYARD_MOCK_URL").unwrap_or_else(|_| "http://127.0.0.1:8089".into());
+            let mock = std::env::var("SWITCHYARD_MOCK_URL")
+                .unwrap_or_else(|_| "http://127.0.0.1:8089".into());
             (format!("{mock}/v1"), "sk-demo".to_owned())
         }
     };
@@ -32,7 +36,10 @@ models:
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let client = match config().map_err(switchyard::Error::from).and_then(|c| Client::builder().config(c).build()) {
+    let client = match config()
+        .map_err(switchyard::Error::from)
+        .and_then(|c| Client::builder().config(c).build())
+    {
         Ok(client) => client,
         Err(error) => {
             eprintln!("cannot build the client: {error}");
@@ -41,7 +48,9 @@ async fn main() -> ExitCode {
     };
     let request = ChatRequest::new(
         "chat",
-        vec![Message::user("What is the capital of France? Answer in one sentence.")],
+        vec![Message::user(
+            "What is the capital of France? Answer in one sentence.",
+        )],
     );
     match client.chat(request, &CallOptions::default()).await {
         Ok(outcome) => {
@@ -53,7 +62,11 @@ async fn main() -> ExitCode {
                 meta.upstream_model,
                 meta.latency.as_secs_f64() * 1000.0,
                 meta.attempts,
-                outcome.response.usage.as_ref().map_or(0, |u| u.total_tokens),
+                outcome
+                    .response
+                    .usage
+                    .as_ref()
+                    .map_or(0, |u| u.total_tokens),
                 meta.cost_usd,
             );
             ExitCode::SUCCESS
