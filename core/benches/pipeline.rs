@@ -1,7 +1,8 @@
 //! What the pipeline adds to a call: the same request against the same in-process mock,
 //! once as a bare reqwest POST + parse (the baseline), once through `Client::chat` with
 //! every feature on (budgets, rate limits, telemetry with a usage sink, the cache consulted
-//! and missed), and once as a cache hit. Compare the medians within one run.
+//! and missed), once with none of them (`pipeline_plain`), and once as a cache hit.
+//! Compare the medians within one run.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -79,6 +80,14 @@ fn pipeline(c: &mut Criterion) {
         .usage_sink(Arc::new(CountingSink::default()))
         .build()
         .unwrap();
+    let plain_config = format!(
+        "version: 1\nproviders: {{ oa: {{ kind: openai, base_url: \"{base}/v1\", api_key: sk-bench }} }}\n\
+         models: {{ chat: {{ deployments: [{{ provider: oa, model: gpt-4o-mini }}], cache: {{ mode: off }} }} }}\n"
+    );
+    let plain = Client::builder()
+        .config(Config::from_yaml(&plain_config).unwrap())
+        .build()
+        .unwrap();
     let http = reqwest::Client::builder()
         .tcp_nodelay(true)
         .build()
@@ -106,6 +115,14 @@ fn pipeline(c: &mut Criterion) {
                     .unwrap();
                 serde_json::from_slice::<ChatResponse>(&bytes).unwrap()
             }
+        })
+    });
+    group.bench_function("pipeline_plain", |b| {
+        b.to_async(&runtime).iter(|| {
+            let request = request(counter.fetch_add(1, Ordering::Relaxed), 0.7);
+            let plain = plain.clone();
+            let options = options.clone();
+            async move { plain.chat(request, &options).await.unwrap() }
         })
     });
     group.bench_function("pipeline_cache_miss", |b| {
