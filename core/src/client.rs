@@ -114,6 +114,7 @@ impl ClientBuilder {
     }
 
     pub fn build(self) -> Result<Client> {
+        let watched = self.config_file.as_deref().map(reload::fingerprint);
         let config = match (self.config, &self.config_file) {
             (Some(config), _) => config,
             (None, Some(path)) => Config::from_file(path)?,
@@ -143,8 +144,10 @@ impl ClientBuilder {
             sink: self.sink,
             watcher: Mutex::new(None),
         });
-        if let (Some(path), Some(interval)) = (self.config_file, self.watch_interval) {
-            let watcher = reload::FileWatcher::spawn(path, interval, Arc::downgrade(&inner));
+        if let (Some(path), Some(interval), Some(seen)) =
+            (self.config_file, self.watch_interval, watched)
+        {
+            let watcher = reload::FileWatcher::spawn(path, seen, interval, Arc::downgrade(&inner));
             if let Ok(mut slot) = inner.watcher.lock() {
                 *slot = Some(watcher);
             }
