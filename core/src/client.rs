@@ -18,6 +18,7 @@ mod attempt;
 mod cached;
 mod call_stream;
 mod options;
+mod probe;
 mod reload;
 mod report;
 mod runtime;
