@@ -5,6 +5,8 @@ SHELL := /bin/bash
 CARGO ?= cargo
 RUN_DIR := .run
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
+# One feature set for every Rust step of `make test`, so nothing is built twice.
+FEATURES := switchyard/otlp
 MOCK_BIN := $(TARGET_DIR)/debug/switchyard-mock
 EXAMPLE_BIN := $(TARGET_DIR)/debug/switchyard-example
 
@@ -30,10 +32,10 @@ build: setup
 
 lint:
 	$(CARGO) fmt --all --check
-	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy --workspace --all-targets --features $(FEATURES) -- -D warnings
 
 test-rust:
-	$(CARGO) test --workspace
+	$(CARGO) test --workspace --features $(FEATURES)
 
 ## Criterion benchmarks and load benches (not part of `make test`: they measure, not assert).
 bench:

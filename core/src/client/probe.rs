@@ -39,7 +39,10 @@ impl Prober for ClientProber {
                 provider.embed(&request, &target).await.map(|_| ())
             }
             ModelType::Chat | ModelType::Completion => {
-                let mut request = ChatRequest::new(deployment.config.model.as_str(), vec![Message::user("ping")]);
+                let mut request = ChatRequest::new(
+                    deployment.config.model.as_str(),
+                    vec![Message::user("ping")],
+                );
                 request.max_tokens = Some(1);
                 provider.chat(&request, &target).await.map(|_| ())
             }

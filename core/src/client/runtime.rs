@@ -86,7 +86,10 @@ impl Runtime {
             let route = Arc::new(Route::new(alias, model, health, price_per_mtok));
             if model.health.probe_interval_secs.is_some() {
                 let prober = ClientProber {
-                    providers: providers.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect(),
+                    providers: providers
+                        .iter()
+                        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+                        .collect(),
                     kind: model.kind,
                 };
                 probes.extend(spawn_prober(&route, Arc::new(prober)));
