@@ -16,8 +16,11 @@ use switchyard::{CallOptions, Client};
 use switchyard_mock_provider::{MockServer, Script};
 use tracing_subscriber::layer::SubscriberExt;
 
-/// Accepts HTTP/1.1 requests one connection at a time and keeps each (head, body).
-fn capture_server() -> (String, Arc<Mutex<Vec<(String, Vec<u8>)>>>) {
+/// Each request received: its lowercased head and its body.
+type Captured = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+
+/// Accepts HTTP/1.1 requests one connection at a time and keeps each.
+fn capture_server() -> (String, Captured) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/v1/traces", listener.local_addr().unwrap());
     let seen = Arc::new(Mutex::new(Vec::new()));
