@@ -10,6 +10,7 @@ use reqwest::{RequestBuilder, Response};
 use serde::de::DeserializeOwned;
 
 use super::Target;
+use crate::config::Secret;
 use crate::error::{Error, ErrorKind, Result};
 
 /// Connection behaviour of the shared client. Per-attempt and total limits are per call.
@@ -51,6 +52,26 @@ pub fn build_client(settings: &HttpSettings) -> Result<reqwest::Client> {
         .user_agent(concat!("switchyard/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| Error::network(format!("cannot build the HTTP client: {e}")))
+}
+
+/// The key to send, if one is configured. A key configured as `${VAR}` with `VAR` unset
+/// is an `auth` error raised here, before any request leaves the process: sending the
+/// request without it would only earn a 401, and the route can fall back at once.
+pub fn credential(provider: &str, secret: Option<&Secret>) -> Result<Option<String>> {
+    let Some(secret) = secret else {
+        return Ok(None);
+    };
+    match secret.resolve() {
+        Some(key) => Ok(Some(key)),
+        None => Err(Error::new(
+            ErrorKind::Auth,
+            format!(
+                "the API key comes from {}, which is not set or empty",
+                secret.masked()
+            ),
+        )
+        .with_provider(provider)),
+    }
 }
 
 /// Maps a non-2xx answer (status, headers, body) to the taxonomy, per provider.
