@@ -1,0 +1,72 @@
+"""Switchyard: route, retry, fall back, cache and meter LLM calls in-process.
+
+>>> from switchyard import Switchyard
+>>> client = Switchyard(config="switchyard.yaml")
+>>> r = client.chat.completions.create(model="chat", messages=[{"role": "user", "content": "hi"}])
+>>> r.choices[0].message.content, r.switchyard.deployment
+"""
+
+from typing import TYPE_CHECKING, Any
+
+from ._client import Stream, Switchyard
+from ._errors import (
+    APIConnectionError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    BudgetExceededError,
+    CanceledError,
+    ConfigError,
+    ContentPolicyError,
+    ContextWindowExceededError,
+    InternalError,
+    NetworkError,
+    NotSupportedError,
+    OverloadedError,
+    RateLimitError,
+    SwitchyardError,
+    TimeoutError,
+    UnavailableError,
+    UpstreamError,
+)
+from ._native import __version__
+from . import types
+
+if TYPE_CHECKING:
+    from ._async import AsyncStream, AsyncSwitchyard
+
+__all__ = [
+    "Switchyard",
+    "AsyncSwitchyard",
+    "Stream",
+    "AsyncStream",
+    "types",
+    "__version__",
+    "SwitchyardError",
+    "RateLimitError",
+    "ContextWindowExceededError",
+    "ContentPolicyError",
+    "TimeoutError",
+    "UpstreamError",
+    "AuthenticationError",
+    "BadRequestError",
+    "NetworkError",
+    "CanceledError",
+    "BudgetExceededError",
+    "UnavailableError",
+    "OverloadedError",
+    "ConfigError",
+    "InternalError",
+    "NotSupportedError",
+    "APITimeoutError",
+    "APIConnectionError",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # asyncio costs ~10 ms to import: only programs that use the async client pay for it.
+    if name in ("AsyncSwitchyard", "AsyncStream"):
+        from . import _async
+
+        return getattr(_async, name)
+    raise AttributeError(f"module 'switchyard' has no attribute {name!r}")
