@@ -125,6 +125,7 @@ class AsyncCompletions:
         messages: Iterable[Mapping[str, Any]],
         stream: Literal[False] = False,
         timeout: Optional[float] = None,
+        end_user: Optional[str] = None,
         tags: Optional[List[str]] = None,
         metadata: Optional[Dict[str, str]] = None,
         tenant: Optional[str] = None,
@@ -144,6 +145,7 @@ class AsyncCompletions:
         messages: Iterable[Mapping[str, Any]],
         stream: Literal[True],
         timeout: Optional[float] = None,
+        end_user: Optional[str] = None,
         tags: Optional[List[str]] = None,
         metadata: Optional[Dict[str, str]] = None,
         tenant: Optional[str] = None,
@@ -162,6 +164,7 @@ class AsyncCompletions:
         messages: Iterable[Mapping[str, Any]],
         stream: bool = False,
         timeout: Optional[float] = None,
+        end_user: Optional[str] = None,
         tags: Optional[List[str]] = None,
         metadata: Optional[Dict[str, str]] = None,
         tenant: Optional[str] = None,
@@ -173,7 +176,7 @@ class AsyncCompletions:
         **params: Any,
     ) -> Union[ChatCompletion, AsyncStream]:
         request = body({"model": model, "messages": messages}, extra_body, params)
-        opts = options(timeout, tags, metadata, tenant, app, session, cache, deployment)
+        opts = options(timeout, end_user, tags, metadata, tenant, app, session, cache, deployment)
         native = self._native
         if stream:
             started = await _run(lambda cb: native.chat_stream_async(request, opts, cb))
@@ -200,6 +203,7 @@ class AsyncEmbeddings:
         model: str,
         input: Union[str, List[str], List[int], List[List[int]]],
         timeout: Optional[float] = None,
+        end_user: Optional[str] = None,
         tags: Optional[List[str]] = None,
         metadata: Optional[Dict[str, str]] = None,
         tenant: Optional[str] = None,
@@ -211,7 +215,7 @@ class AsyncEmbeddings:
         **params: Any,
     ) -> CreateEmbeddingResponse:
         request = body({"model": model, "input": input}, extra_body, params)
-        opts = options(timeout, tags, metadata, tenant, app, session, cache, deployment)
+        opts = options(timeout, end_user, tags, metadata, tenant, app, session, cache, deployment)
         native = self._native
         return CreateEmbeddingResponse(
             await _run(lambda cb: native.embed_async(request, opts, cb))

@@ -88,6 +88,7 @@ class Completions:
         messages: Iterable[Mapping[str, Any]],
         stream: Literal[False] = False,
         timeout: Optional[float] = None,
+        end_user: Optional[str] = None,
         tags: Optional[List[str]] = None,
         metadata: Optional[Dict[str, str]] = None,
         tenant: Optional[str] = None,
@@ -107,6 +108,7 @@ class Completions:
         messages: Iterable[Mapping[str, Any]],
         stream: Literal[True],
         timeout: Optional[float] = None,
+        end_user: Optional[str] = None,
         tags: Optional[List[str]] = None,
         metadata: Optional[Dict[str, str]] = None,
         tenant: Optional[str] = None,
@@ -125,6 +127,7 @@ class Completions:
         messages: Iterable[Mapping[str, Any]],
         stream: bool = False,
         timeout: Optional[float] = None,
+        end_user: Optional[str] = None,
         tags: Optional[List[str]] = None,
         metadata: Optional[Dict[str, str]] = None,
         tenant: Optional[str] = None,
@@ -138,7 +141,7 @@ class Completions:
         """A chat completion. Request fields as in OpenAI's API (``temperature``, ``tools``,
         ``user``, ...); the other keywords are Switchyard's per-call options."""
         request = body({"model": model, "messages": messages}, extra_body, params)
-        opts = options(timeout, tags, metadata, tenant, app, session, cache, deployment)
+        opts = options(timeout, end_user, tags, metadata, tenant, app, session, cache, deployment)
         if stream:
             return Stream(self._native.chat_stream(request, opts))
         return ChatCompletion(self._native.chat(request, opts))
@@ -163,6 +166,7 @@ class Embeddings:
         model: str,
         input: Union[str, List[str], List[int], List[List[int]]],
         timeout: Optional[float] = None,
+        end_user: Optional[str] = None,
         tags: Optional[List[str]] = None,
         metadata: Optional[Dict[str, str]] = None,
         tenant: Optional[str] = None,
@@ -174,7 +178,7 @@ class Embeddings:
         **params: Any,
     ) -> CreateEmbeddingResponse:
         request = body({"model": model, "input": input}, extra_body, params)
-        opts = options(timeout, tags, metadata, tenant, app, session, cache, deployment)
+        opts = options(timeout, end_user, tags, metadata, tenant, app, session, cache, deployment)
         return CreateEmbeddingResponse(self._native.embed(request, opts))
 
 

@@ -35,6 +35,7 @@ def config_arg(
 
 def options(
     timeout: Optional[float],
+    end_user: Optional[str],
     tags: Optional[List[str]],
     metadata: Optional[Dict[str, str]],
     tenant: Optional[str],
@@ -46,6 +47,7 @@ def options(
     """The per-call options as the native layer reads them (None when all are unset)."""
     if (
         timeout is None
+        and end_user is None
         and tags is None
         and metadata is None
         and tenant is None
@@ -58,6 +60,8 @@ def options(
     out: Dict[str, Any] = {}
     if timeout is not None:
         out["timeout"] = timeout
+    if end_user is not None:
+        out["user"] = end_user
     if tags is not None:
         out["tags"] = tags
     if metadata is not None:
