@@ -20,7 +20,7 @@ use switchyard::{CallMeta, CallOptions, ChatOutcome, Client, EmbedOutcome, Error
 
 use crate::convert::{self, to_py};
 use crate::errors::{self, guard, to_pyerr};
-use crate::runtime::{runtime, wait};
+use crate::runtime::{Live, runtime, wait};
 use crate::stream::NativeStream;
 
 /// Where the config came from, so a forked child can build the same client.
@@ -35,6 +35,7 @@ enum Source {
 struct Owned {
     pid: u32,
     client: Option<Client>,
+    closed: bool,
 }
 
 impl Drop for Owned {
@@ -248,7 +249,9 @@ where
     T: Send + 'static,
 {
     let runtime = runtime()?;
+    let live = Live::new();
     let handle = runtime.spawn(async move {
+        let _live = live;
         let out = AssertUnwindSafe(future).catch_unwind().await;
         Python::attach(|py| {
             let (ok, value): (bool, Py<PyAny>) = match out {
@@ -282,6 +285,12 @@ impl NativeClient {
     fn client(&self) -> PyResult<Client> {
         let pid = std::process::id();
         let mut owned = self.owned.lock().unwrap_or_else(|p| p.into_inner());
+        if owned.closed {
+            return Err(to_pyerr(&Error::new(
+                switchyard::ErrorKind::Unavailable,
+                "the client is closed",
+            )));
+        }
         if owned.pid != pid || owned.client.is_none() {
             let source = self
                 .source
@@ -292,6 +301,7 @@ impl NativeClient {
             *owned = Owned {
                 pid,
                 client: Some(fresh),
+                closed: false,
             };
         }
         owned
@@ -313,6 +323,7 @@ impl NativeClient {
                 owned: Mutex::new(Owned {
                     pid: std::process::id(),
                     client: Some(client),
+                    closed: false,
                 }),
                 source: Mutex::new(source),
             })
@@ -456,6 +467,7 @@ impl NativeClient {
         guard(|| {
             let taken = {
                 let mut owned = self.owned.lock().unwrap_or_else(|p| p.into_inner());
+                owned.closed = true;
                 if owned.pid != std::process::id() {
                     return Ok(());
                 }
@@ -471,7 +483,7 @@ impl NativeClient {
     #[getter]
     fn closed(&self) -> bool {
         let owned = self.owned.lock().unwrap_or_else(|p| p.into_inner());
-        owned.client.is_none() && owned.pid == std::process::id()
+        owned.closed
     }
 }
 

@@ -17,5 +17,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<stream::NativeStream>()?;
     m.add_function(wrap_pyfunction!(client::parse_yaml, m)?)?;
     m.add_function(wrap_pyfunction!(client::_panic_for_test, m)?)?;
+    m.add_function(wrap_pyfunction!(runtime::_before_fork, m)?)?;
     Ok(())
 }

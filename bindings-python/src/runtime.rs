@@ -2,6 +2,7 @@
 //! loop every blocking call goes through (GIL released, Ctrl-C checked between slices).
 
 use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -17,6 +18,59 @@ const SIGNAL_CHECK: Duration = Duration::from_millis(50);
 /// the worker threads did not survive the fork, so it leaks that runtime (dropping it would
 /// wait on threads that do not exist) and builds its own.
 static RUNTIME: Mutex<Option<(u32, Arc<Runtime>)>> = Mutex::new(None);
+
+/// Calls in flight and streams open in this process (see [`before_fork`]).
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+/// Counts one call or open stream while alive.
+pub struct Live;
+
+impl Live {
+    pub fn new() -> Self {
+        LIVE.fetch_add(1, Ordering::SeqCst);
+        Live
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        LIVE.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Called (by `os.register_at_fork`) just before the process forks. The engine keeps one
+/// HTTP connection pool per process in a static; its idle connections are driven by tasks
+/// of this runtime, which a child does not inherit, so a child reusing one would wait
+/// forever. When nothing is in flight, shutting the runtime down here closes those
+/// connections in both processes; each builds a fresh runtime (and connections) on its
+/// next call. With calls in flight the runtime is left alone (see docs/sdk/python.md).
+#[pyfunction]
+pub fn _before_fork(py: Python<'_>) {
+    if LIVE.load(Ordering::SeqCst) != 0 {
+        return;
+    }
+    let taken = {
+        let mut slot = RUNTIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        match slot.take() {
+            Some((owner, runtime)) if owner == std::process::id() => Some(runtime),
+            other => {
+                *slot = other;
+                None
+            }
+        }
+    };
+    if let Some(runtime) = taken {
+        match Arc::try_unwrap(runtime) {
+            Ok(runtime) => py.detach(|| runtime.shutdown_timeout(Duration::from_secs(1))),
+            Err(shared) => {
+                let mut slot = RUNTIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                if slot.is_none() {
+                    *slot = Some((std::process::id(), shared));
+                }
+            }
+        }
+    }
+}
 
 pub fn runtime() -> PyResult<Arc<Runtime>> {
     let pid = std::process::id();
@@ -58,6 +112,7 @@ where
     F::Output: Send,
 {
     let runtime = runtime()?;
+    let _live = Live::new();
     let mut future = std::pin::pin!(future);
     loop {
         let step = py.detach(|| {

@@ -11,9 +11,15 @@ use tokio::sync::Mutex as AsyncMutex;
 use crate::client::{NativeTask, meta_to_py, spawn_call};
 use crate::convert::to_py;
 use crate::errors::{guard, internal, to_pyerr};
-use crate::runtime::{runtime, wait};
+use crate::runtime::{Live, runtime, wait};
 
-type Shared = Arc<AsyncMutex<Option<CallStream>>>;
+/// The open core stream, counted as live (a fork then leaves the runtime alone).
+struct Open {
+    stream: CallStream,
+    _live: Live,
+}
+
+type Shared = Arc<AsyncMutex<Option<Open>>>;
 
 #[pyclass(module = "switchyard._native", frozen)]
 pub struct NativeStream {
@@ -35,14 +41,14 @@ async fn next_item(
     last_meta: Arc<Mutex<Option<CallMeta>>>,
 ) -> Result<Item, switchyard::Error> {
     let mut guard = inner.lock().await;
-    let Some(stream) = guard.as_mut() else {
+    let Some(open) = guard.as_mut() else {
         return Ok(Item::End);
     };
-    let item = stream.next().await;
-    let finish = |guard: &mut Option<CallStream>| {
-        if let Some(stream) = guard.take() {
-            let meta = stream.meta();
-            drop(stream);
+    let item = open.stream.next().await;
+    let finish = |guard: &mut Option<Open>| {
+        if let Some(open) = guard.take() {
+            let meta = open.stream.meta();
+            drop(open);
             if let Ok(mut slot) = last_meta.lock() {
                 *slot = Some(meta);
             }
@@ -73,7 +79,10 @@ fn item_to_py(py: Python<'_>, item: Item) -> PyResult<Py<PyAny>> {
 impl NativeStream {
     pub fn new(stream: CallStream) -> Self {
         NativeStream {
-            inner: Arc::new(AsyncMutex::new(Some(stream))),
+            inner: Arc::new(AsyncMutex::new(Some(Open {
+                stream,
+                _live: Live::new(),
+            }))),
             last_meta: Arc::new(Mutex::new(None)),
         }
     }
@@ -104,7 +113,7 @@ impl NativeStream {
     /// What the pipeline did; complete (cost included) once the stream has ended.
     fn meta<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
         let current = match self.inner.try_lock() {
-            Ok(guard) => guard.as_ref().map(CallStream::meta),
+            Ok(guard) => guard.as_ref().map(|open| open.stream.meta()),
             Err(_) => None,
         };
         let meta = current
@@ -124,20 +133,20 @@ impl NativeStream {
                 runtime()
                     .map_err(|_| internal("no runtime to close the stream on"))?
                     .spawn(async move {
-                        if let Some(stream) = inner.lock().await.take() {
+                        if let Some(open) = inner.lock().await.take() {
                             if let Ok(mut slot) = last_meta.lock() {
-                                *slot = Some(stream.meta());
+                                *slot = Some(open.stream.meta());
                             }
                         }
                     });
                 None
             }
         };
-        if let Some(stream) = taken {
+        if let Some(open) = taken {
             if let Ok(mut slot) = self.last_meta.lock() {
-                *slot = Some(stream.meta());
+                *slot = Some(open.stream.meta());
             }
-            drop(stream);
+            drop(open);
         }
         Ok(())
     }

@@ -6,6 +6,7 @@
 >>> r.choices[0].message.content, r.switchyard.deployment
 """
 
+import os as _os
 from typing import TYPE_CHECKING, Any
 
 from ._client import Stream, Switchyard
@@ -29,8 +30,13 @@ from ._errors import (
     UnavailableError,
     UpstreamError,
 )
-from ._native import __version__
+from ._native import __version__, _before_fork
 from . import types
+
+# One tokio runtime per process: quiesced before os.fork() so that neither process is left
+# with pooled connections driven by threads the child does not have (see _native).
+if hasattr(_os, "register_at_fork"):
+    _os.register_at_fork(before=_before_fork)
 
 if TYPE_CHECKING:
     from ._async import AsyncStream, AsyncSwitchyard
