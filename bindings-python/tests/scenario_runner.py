@@ -33,6 +33,7 @@ class CallResult:
     embeddings: Optional[Tuple[int, int]] = None
     models: Optional[List[str]] = None
     elapsed_ms: float = 0.0
+    user: Optional[str] = None
 
 
 def substitute(value: Any, base: str) -> Any:
@@ -45,7 +46,7 @@ def substitute(value: Any, base: str) -> Any:
     return value
 
 
-def call_kwargs(step: Dict[str, Any]) -> Dict[str, Any]:
+def call_kwargs(step: Dict[str, Any], i: int = 0, c: int = 0) -> Dict[str, Any]:
     """The request as the SDK's keywords: model and messages/input by name, every other
     request field sent verbatim (extra_body), the step's options as call options."""
     request = dict(step.get("request") or {})
@@ -64,6 +65,8 @@ def call_kwargs(step: Dict[str, Any]) -> Dict[str, Any]:
             kwargs["end_user"] = value
         elif name in ("session", "tenant", "app", "tags", "metadata", "cache", "deployment"):
             kwargs[name] = value
+        elif name == "user_template":
+            kwargs["end_user"] = value.replace("{i}", str(i)).replace("{c}", str(c))
         elif name == "abandon_after_chunks":
             pass
         else:
@@ -258,6 +261,22 @@ def check_batch(step: Dict[str, Any], results: List[CallResult]) -> None:
         for r in results:
             if r.error is None:
                 check_call(step.get("expect"), r)
+    if "deployment_counts" in step:
+        counts: Dict[str, int] = {}
+        for r in results:
+            if r.error is None and r.meta is not None:
+                counts[r.meta["deployment"]] = counts.get(r.meta["deployment"], 0) + 1
+        for deployment, (low, high) in step["deployment_counts"].items():
+            got = counts.get(deployment, 0)
+            if not low <= got <= high:
+                raise Mismatch(f"deployment {deployment} answered {got} calls, expected {low}..={high} ({counts})")
+    if step.get("sticky_by_user"):
+        seen: Dict[Optional[str], str] = {}
+        for r in results:
+            if r.error is None and r.meta is not None:
+                first = seen.setdefault(r.user, r.meta["deployment"])
+                if first != r.meta["deployment"]:
+                    raise Mismatch(f"user {r.user!r} was answered by {first} and {r.meta['deployment']}")
     if "total_cost_max_usd" in step:
         total = sum(r.meta["cost_usd"] for r in results if r.meta is not None and r.error is None)
         if total > step["total_cost_max_usd"] + 1e-12:
@@ -313,6 +332,8 @@ class SyncRunner:
         self.base = base
 
     def step(self, step: Dict[str, Any]) -> None:
+        if step.get("delay_ms"):
+            time.sleep(step["delay_ms"] / 1000.0)
         op = step["op"]
         if op == "sleep":
             time.sleep(step.get("ms", 0) / 1000.0)
@@ -331,30 +352,31 @@ class SyncRunner:
         elif op in ("chat", "stream", "embed", "models"):
             results: List[CallResult] = []
             n = step.get("concurrent", 1)
-            for _ in range(step.get("repeat", 1)):
+            for r in range(step.get("repeat", 1)):
                 if n == 1:
-                    results.append(self.call(step))
+                    results.append(self.call(step, r * n, 0))
                 else:
                     with ThreadPoolExecutor(max_workers=n) as pool:
-                        results.extend(pool.map(lambda _: self.call(step), range(n)))
+                        results.extend(pool.map(lambda c: self.call(step, r * n + c, c), range(n)))
             check_batch(step, results)
         else:
             raise Mismatch(f"unknown op {op!r}")
 
-    def call(self, step: Dict[str, Any]) -> CallResult:
+    def call(self, step: Dict[str, Any], i: int = 0, c: int = 0) -> CallResult:
         started = time.perf_counter()
+        kwargs = call_kwargs(step, i, c) if step["op"] != "models" else {}
         try:
-            result = self._call(step)
+            result = self._call(step, kwargs)
         except SwitchyardError as exc:
             result = CallResult(error=exc)
         result.elapsed_ms = (time.perf_counter() - started) * 1000.0
+        result.user = kwargs.get("end_user")
         return result
 
-    def _call(self, step: Dict[str, Any]) -> CallResult:
+    def _call(self, step: Dict[str, Any], kwargs: Dict[str, Any]) -> CallResult:
         op = step["op"]
         if op == "models":
             return CallResult(models=[m.id for m in self.client.models.list()])
-        kwargs = call_kwargs(step)
         if op == "chat":
             return chat_result(self.client.chat.completions.create(**kwargs))
         if op == "embed":
@@ -390,6 +412,8 @@ class AsyncRunner:
         self.base = base
 
     async def step(self, step: Dict[str, Any]) -> None:
+        if step.get("delay_ms"):
+            await asyncio.sleep(step["delay_ms"] / 1000.0)
         op = step["op"]
         if op == "sleep":
             await asyncio.sleep(step.get("ms", 0) / 1000.0)
@@ -405,26 +429,27 @@ class AsyncRunner:
         elif op in ("chat", "stream", "embed", "models"):
             results: List[CallResult] = []
             n = step.get("concurrent", 1)
-            for _ in range(step.get("repeat", 1)):
-                results.extend(await asyncio.gather(*(self.call(step) for _ in range(n))))
+            for r in range(step.get("repeat", 1)):
+                results.extend(await asyncio.gather(*(self.call(step, r * n + c, c) for c in range(n))))
             check_batch(step, results)
         else:
             raise Mismatch(f"unknown op {op!r}")
 
-    async def call(self, step: Dict[str, Any]) -> CallResult:
+    async def call(self, step: Dict[str, Any], i: int = 0, c: int = 0) -> CallResult:
         started = time.perf_counter()
+        kwargs = call_kwargs(step, i, c) if step["op"] != "models" else {}
         try:
-            result = await self._call(step)
+            result = await self._call(step, kwargs)
         except SwitchyardError as exc:
             result = CallResult(error=exc)
         result.elapsed_ms = (time.perf_counter() - started) * 1000.0
+        result.user = kwargs.get("end_user")
         return result
 
-    async def _call(self, step: Dict[str, Any]) -> CallResult:
+    async def _call(self, step: Dict[str, Any], kwargs: Dict[str, Any]) -> CallResult:
         op = step["op"]
         if op == "models":
             return CallResult(models=[m.id for m in await self.client.models.list()])
-        kwargs = call_kwargs(step)
         if op == "chat":
             return chat_result(await self.client.chat.completions.create(**kwargs))
         if op == "embed":
