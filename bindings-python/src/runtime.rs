@@ -50,7 +50,9 @@ pub fn _before_fork(py: Python<'_>) {
         return;
     }
     let taken = {
-        let mut slot = RUNTIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut slot = RUNTIME
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         match slot.take() {
             Some((owner, runtime)) if owner == std::process::id() => Some(runtime),
             other => {
@@ -63,7 +65,9 @@ pub fn _before_fork(py: Python<'_>) {
         match Arc::try_unwrap(runtime) {
             Ok(runtime) => py.detach(|| runtime.shutdown_timeout(Duration::from_secs(1))),
             Err(shared) => {
-                let mut slot = RUNTIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                let mut slot = RUNTIME
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
                 if slot.is_none() {
                     *slot = Some((std::process::id(), shared));
                 }
@@ -74,7 +78,9 @@ pub fn _before_fork(py: Python<'_>) {
 
 pub fn runtime() -> PyResult<Arc<Runtime>> {
     let pid = std::process::id();
-    let mut slot = RUNTIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut slot = RUNTIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     if let Some((owner, runtime)) = slot.as_ref() {
         if *owner == pid {
             return Ok(runtime.clone());
