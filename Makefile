@@ -10,7 +10,7 @@ FEATURES := switchyard/otlp
 MOCK_BIN := $(TARGET_DIR)/debug/switchyard-mock
 EXAMPLE_BIN := $(TARGET_DIR)/debug/switchyard-example
 
-.PHONY: run test setup build lint test-rust bench clean
+.PHONY: run test setup build lint test-rust test-python python-sdk bench bench-python clean
 
 ## The main job: start the mock provider, send a demo call through the SDK, print the answer.
 run: build
@@ -21,7 +21,7 @@ run: build
 	  kill $$(cat $(RUN_DIR)/mock.pid) 2>/dev/null; rm -f $(RUN_DIR)/mock.port $(RUN_DIR)/mock.pid; exit $$status
 
 ## Everything CI runs: formatting, lints, every test in every language that has landed.
-test: setup lint test-rust
+test: setup lint test-rust test-python
 
 setup:
 	@command -v $(CARGO) >/dev/null || { echo "cargo not found: install Rust (rustup) first" >&2; exit 1; }
@@ -37,11 +37,35 @@ lint:
 test-rust:
 	$(CARGO) test --workspace --features $(FEATURES)
 
+## Python SDK: a venv (.venv, ignored) with pinned tools, the mock, the abi3 wheel, pytest
+## (conformance scenarios sync + async, the SDK's own tests, mypy on examples/python).
+PYTHON ?= python3
+VENV := .venv
+VENV_PY := $(VENV)/bin/python
+PY_TOOLS := maturin==1.16.0 pytest==8.4.2 mypy==1.18.2
+WHEEL_DIR := $(RUN_DIR)/wheels
+
+$(VENV_PY):
+	$(PYTHON) -m venv $(VENV)
+
+python-sdk: setup $(VENV_PY)
+	$(VENV_PY) -m pip install --quiet --disable-pip-version-check $(PY_TOOLS)
+	$(CARGO) build -p switchyard-mock-provider --bin switchyard-mock
+	rm -rf $(WHEEL_DIR)
+	$(VENV)/bin/maturin build --release -m bindings-python/Cargo.toml -i $(VENV_PY) -o $(WHEEL_DIR)
+	$(VENV_PY) -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps $(WHEEL_DIR)/*.whl
+
+test-python: python-sdk
+	cd bindings-python && SWITCHYARD_MOCK_BIN=$(abspath $(MOCK_BIN)) ../$(VENV_PY) -m pytest -q -p no:cacheprovider tests
+
 ## Criterion benchmarks and load benches (not part of `make test`: they measure, not assert).
 bench:
 	$(CARGO) bench -p switchyard
 	bash bench/mock-provider.sh
 
+bench-python: python-sdk
+	SWITCHYARD_MOCK_BIN=$(abspath $(TARGET_DIR))/release/switchyard-mock bash bench/python_sdk.sh
+
 clean:
 	$(CARGO) clean
-	rm -rf $(RUN_DIR)
+	rm -rf $(RUN_DIR) $(VENV)
