@@ -363,6 +363,15 @@ impl Client {
         self.inner.reload(config)
     }
 
+    /// Rebuilds every provider adapter on a fresh connection pool. Call it in a child
+    /// process after `fork()` (the Python SDK does), before the child's first call: the
+    /// parent's pooled connections belong to threads the child does not have. State that
+    /// survives a fork intact (health, budgets, the cache) is kept.
+    pub fn after_fork(&self) -> Result<()> {
+        let config = (*self.inner.runtime.load().config).clone();
+        self.inner.reload(config)
+    }
+
     /// Stops the config watcher and flushes the usage sink.
     pub async fn shutdown(&self) {
         if let Ok(mut watcher) = self.inner.watcher.lock() {

@@ -1,7 +1,7 @@
 //! The one HTTP client every provider shares, and the send/receive steps they all take:
 //! per-attempt timeouts, transport errors classified, error bodies mapped, context attached.
 
-use std::sync::OnceLock;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -31,16 +31,25 @@ impl Default for HttpSettings {
     }
 }
 
-static SHARED: OnceLock<reqwest::Client> = OnceLock::new();
+/// The pool and the process that built it. A forked child must not reuse it: its
+/// connections are driven by tasks on runtime threads that did not survive the fork, so a
+/// request on one would wait forever.
+static SHARED: Mutex<Option<(u32, reqwest::Client)>> = Mutex::new(None);
 
 /// The process-wide pooled client: rustls, HTTP/2 when the server offers it by ALPN,
-/// `HTTP(S)_PROXY`/`NO_PROXY` honoured (reqwest reads them).
+/// `HTTP(S)_PROXY`/`NO_PROXY` honoured (reqwest reads them). Taken when a config is
+/// loaded, not per call; a process forked since gets a pool of its own.
 pub fn shared_client() -> Result<reqwest::Client> {
-    if let Some(client) = SHARED.get() {
-        return Ok(client.clone());
+    let pid = std::process::id();
+    let mut shared = SHARED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some((owner, client)) = shared.as_ref() {
+        if *owner == pid {
+            return Ok(client.clone());
+        }
     }
     let client = build_client(&HttpSettings::default())?;
-    Ok(SHARED.get_or_init(|| client).clone())
+    *shared = Some((pid, client.clone()));
+    Ok(client)
 }
 
 pub fn build_client(settings: &HttpSettings) -> Result<reqwest::Client> {
