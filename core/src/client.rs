@@ -241,7 +241,8 @@ impl Client {
         let response = answer.chat_response().ok_or_else(|| {
             Error::malformed(200, "the cache held a non-chat answer for a chat request")
         })?;
-        let meta = self.inner.settle(reservation, &answer, hit, call);
+        let mut meta = self.inner.settle(reservation, &answer, hit, call);
+        meta.local = !hit && runtime.is_local_provider(&meta.provider);
         Ok(ChatOutcome { response, meta })
     }
 
