@@ -28,7 +28,7 @@ async fn main() {
     let runs: usize = args[5].parse().expect("RUNS");
 
     let yaml = format!(
-        "version: 1\nproviders:\n  local: {{ kind: local, model_path: \"{model}\", threads: {threads}, context_size: 2048, max_concurrency: 1 }}\nmodels:\n  local:\n    deployments: [{{ provider: local, model: smollm2 }}]\n"
+        "version: 1\ncache: {{ mode: off }}\nproviders:\n  local: {{ kind: local, model_path: \"{model}\", threads: {threads}, context_size: 2048, max_concurrency: 1 }}\nmodels:\n  local:\n    deployments: [{{ provider: local, model: smollm2 }}]\n"
     );
     let client = Client::builder()
         .config(Config::from_yaml(&yaml).expect("config"))

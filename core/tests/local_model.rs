@@ -40,7 +40,7 @@ fn client_with(model_path: &str, settings: &str) -> Client {
 version: 1
 cache: {{ mode: off }}
 providers:
-  local: {{ kind: local, model_path: "{model_path}", threads: 2, {settings} }}
+  local: {{ kind: local, model_path: "{model_path}", threads: 1, {settings} }}
 models:
   local:
     deployments: [{{ provider: local, model: smollm2-135m-instruct }}]
