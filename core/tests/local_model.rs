@@ -338,7 +338,34 @@ async fn missing_and_corrupt_model_files_are_typed_errors() {
     assert!(matches!(error.kind(), ErrorKind::Config { .. }), "{error}");
     assert!(error.message().contains("corrupt"), "{error}");
 
+    // A well-formed GGUF of an architecture llama.cpp does not know.
+    let alien = dir.join("alien.gguf");
+    std::fs::write(&alien, gguf_with_architecture("no-such-arch")).unwrap();
+    let error = client_with(alien.to_str().unwrap(), "context_size: 512")
+        .chat(greedy("hi", 4), &CallOptions::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(error.kind(), ErrorKind::Config { .. }), "{error}");
+    assert!(error.message().contains("`no-such-arch`"), "{error}");
+    assert!(error.message().contains("not supported"), "{error}");
+
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A GGUF v3 file with one metadata key, `general.architecture`, and no tensors.
+fn gguf_with_architecture(architecture: &str) -> Vec<u8> {
+    let string = |out: &mut Vec<u8>, s: &str| {
+        out.extend((s.len() as u64).to_le_bytes());
+        out.extend(s.as_bytes());
+    };
+    let mut out = b"GGUF".to_vec();
+    out.extend(3u32.to_le_bytes()); // version
+    out.extend(0u64.to_le_bytes()); // tensors
+    out.extend(1u64.to_le_bytes()); // metadata pairs
+    string(&mut out, "general.architecture");
+    out.extend(8u32.to_le_bytes()); // GGUF_TYPE_STRING
+    string(&mut out, architecture);
+    out
 }
 
 #[test]

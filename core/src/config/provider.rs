@@ -187,3 +187,43 @@ impl ProviderConfig {
             .to_owned()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+
+    fn issues(yaml: &str) -> String {
+        Config::from_yaml(yaml)
+            .map(|_| String::new())
+            .unwrap_or_else(|e| e.to_string())
+    }
+
+    #[test]
+    fn local_providers_need_a_model_path_and_sane_settings() {
+        let e = issues(
+            "version: 1\nproviders:\n  lm: { kind: local, threads: 0, context_size: 10, max_concurrency: 0 }\n",
+        );
+        for path in [
+            "providers.lm.model_path",
+            "providers.lm.threads",
+            "providers.lm.context_size",
+            "providers.lm.max_concurrency",
+        ] {
+            assert!(e.contains(path), "{path} missing from: {e}");
+        }
+        let e = issues(
+            "version: 1\nproviders:\n  lm: { kind: local, model_path: m.gguf, base_url: http://x }\n",
+        );
+        assert!(e.contains("providers.lm.base_url"), "{e}");
+        let ok = issues(
+            "version: 1\nproviders:\n  lm: { kind: local, model_path: m.gguf, threads: 2, context_size: 2048, max_concurrency: 2, max_queue: 8 }\n",
+        );
+        assert_eq!(ok, "");
+    }
+
+    #[test]
+    fn local_fields_are_refused_on_remote_kinds() {
+        let e = issues("version: 1\nproviders:\n  oa: { kind: openai, threads: 2 }\n");
+        assert!(e.contains("providers.oa.threads"), "{e}");
+    }
+}

@@ -238,8 +238,8 @@ impl Pool {
             Error::new(
                 ErrorKind::Overloaded,
                 format!(
-                    "the local model is busy ({} calls generating, max_concurrency {}): {why}",
-                    self.key.max_concurrency, self.key.max_concurrency
+                    "the local model is busy (all {} contexts generating): {why}",
+                    self.key.max_concurrency
                 ),
             )
         };
