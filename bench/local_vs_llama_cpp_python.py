@@ -55,15 +55,19 @@ PY_BENCH = textwrap.dedent(
     for _ in range(runs):
         llm.reset()
         start = time.perf_counter()
-        first, n = None, 0
+        first, n, finish = None, 0, None
         for chunk in llm.create_completion(text, max_tokens=gen, temperature=0.0, top_k=1,
                                            logit_bias=bias, stream=True):
             n += 1
+            finish = chunk["choices"][0].get("finish_reason") or finish
             if first is None:
                 first = time.perf_counter() - start
                 if cold is None:
                     cold = time.perf_counter() - t0
         total = time.perf_counter() - start
+        # Chunks can merge tokens (held-back UTF-8); with EOS suppressed it ran to max_tokens.
+        if finish == "length":
+            n = gen
         n_prompt = len(llm.tokenize(text.encode(), add_bos=False, special=True))
         results.append({"prompt_tokens": n_prompt, "completion_tokens": n, "ttft_s": first,
                         "prompt_tps": n_prompt / first, "gen_tps": (n - 1) / (total - first)})
