@@ -186,7 +186,7 @@ async fn open(
         fallback: call.fallback.clone(),
         cost_usd: 0.0,
         latency: Duration::ZERO,
-        local: false,
+        local: target.kind == crate::config::ProviderKind::Local,
     };
     let (upstream, first) = served.value;
     Ok(Opened {
