@@ -1,0 +1,60 @@
+//! `/api/v1/audit` and `/api/v1/security-events`: security_engineer and infra_admin only.
+
+use axum::extract::State;
+use serde::Deserialize;
+
+use super::extract::{Query, int_param};
+use super::{List, PageQuery};
+use crate::auth::principal::Principal;
+use crate::error::ApiError;
+use crate::rbac::Permission;
+use crate::state::AppState;
+use crate::store::{AuditRecord, Page, SecurityEvent};
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    #[serde(default, deserialize_with = "int_param")]
+    limit: Option<i64>,
+    #[serde(default, deserialize_with = "int_param")]
+    offset: Option<i64>,
+    /// Only this action, e.g. `config.activate`.
+    #[serde(default)]
+    action: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(("limit" = Option<i64>, Query), ("offset" = Option<i64>, Query), ("action" = Option<String>, Query)), responses((status = 200, body = super::List<AuditRecord>), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
+pub async fn list(
+    State(state): State<AppState>,
+    p: Principal,
+    Query(q): Query<AuditQuery>,
+) -> Result<axum::Json<List<AuditRecord>>, ApiError> {
+    p.authorize(Permission::AuditRead)?;
+    let page = Page::new(q.limit, q.offset)?;
+    Ok(List::new(
+        state
+            .store
+            .tenant(&p.tenant_id)
+            .list_audit(q.action.as_deref(), page)
+            .await?,
+        page,
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/security-events", tag = "audit", params(("limit" = Option<i64>, Query, description = "1..=500, default 50"), ("offset" = Option<i64>, Query, description = "default 0")), responses((status = 200, body = super::List<SecurityEvent>), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
+pub async fn security_events(
+    State(state): State<AppState>,
+    p: Principal,
+    Query(q): Query<PageQuery>,
+) -> Result<axum::Json<List<SecurityEvent>>, ApiError> {
+    p.authorize(Permission::SecurityEventRead)?;
+    let page = q.page()?;
+    Ok(List::new(
+        state
+            .store
+            .tenant(&p.tenant_id)
+            .list_security_events(page)
+            .await?,
+        page,
+    ))
+}

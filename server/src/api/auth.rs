@@ -1,0 +1,157 @@
+//! Signing in (a session token for the web UI), personal API tokens, and `me`.
+
+use axum::extract::{FromRequestParts, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use serde::{Deserialize, Serialize};
+
+use super::extract::Json;
+use crate::auth::password::{dummy_hash, verify_password};
+use crate::auth::principal::{Principal, record_failure, source_of};
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store::{AuditCtx, Binding, TokenKind};
+use crate::util::now_ms;
+
+const SESSION_MS: i64 = 12 * 3600 * 1000;
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    tenant: String,
+    username: String,
+    password: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct TokenResponse {
+    token: String,
+    expires_at: Option<i64>,
+}
+
+/// The caller's address, for handlers that run before authentication.
+pub struct Source(String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Source {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        Ok(Source(source_of(parts)))
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest, responses((status = 201, body = TokenResponse), (status = "4XX", body = crate::error::ErrorBody)))]
+pub async fn login(
+    State(state): State<AppState>,
+    Source(source): Source,
+    Json(req): Json<LoginRequest>,
+) -> Result<(StatusCode, axum::Json<TokenResponse>), ApiError> {
+    let subject = format!("{}/{}", req.tenant, req.username);
+    if state.limiter.is_blocked(&format!("src:{source}"))
+        || state.limiter.is_blocked(&format!("key:{subject}"))
+    {
+        return Err(ApiError::RateLimited);
+    }
+    let record = state.store.login_record(&req.tenant, &req.username).await?;
+    let hash = record
+        .as_ref()
+        .map(|r| r.2.clone())
+        .unwrap_or_else(|| dummy_hash().to_owned());
+    let password = req.password.clone();
+    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let Some((tenant_id, user_id, _, disabled)) = record else {
+        record_failure(&state, None, "auth.failed.login", &subject, &source).await;
+        return Err(ApiError::Unauthenticated);
+    };
+    if !ok || disabled {
+        record_failure(
+            &state,
+            Some(&tenant_id),
+            "auth.failed.login",
+            &subject,
+            &source,
+        )
+        .await;
+        return Err(ApiError::Unauthenticated);
+    }
+    let ctx = AuditCtx {
+        actor: req.username.clone(),
+        role: "user".into(),
+        source,
+    };
+    let expires_at = Some(now_ms() + SESSION_MS);
+    let (_, token) = state
+        .store
+        .tenant(&tenant_id)
+        .create_token(&ctx, &user_id, TokenKind::Session, "session", expires_at)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(TokenResponse { token, expires_at }),
+    ))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewToken {
+    name: String,
+    #[serde(default)]
+    expires_at: Option<i64>,
+}
+
+/// A personal API token for the signed-in user, shown once.
+#[utoipa::path(post, path = "/api/v1/auth/tokens", tag = "auth", request_body = NewToken, responses((status = 201, body = TokenResponse), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
+pub async fn create_token(
+    State(state): State<AppState>,
+    principal: Principal,
+    Json(req): Json<NewToken>,
+) -> Result<(StatusCode, axum::Json<TokenResponse>), ApiError> {
+    if req.expires_at.is_some_and(|e| e <= now_ms()) {
+        return Err(ApiError::Invalid {
+            field: Some("expires_at".into()),
+            message: "must be in the future".into(),
+        });
+    }
+    let ctx = AuditCtx {
+        actor: principal.username.clone(),
+        role: "user".into(),
+        source: principal.source.clone(),
+    };
+    let (_, token) = state
+        .store
+        .tenant(&principal.tenant_id)
+        .create_token(
+            &ctx,
+            &principal.user_id,
+            TokenKind::Personal,
+            &req.name,
+            req.expires_at,
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(TokenResponse {
+            token,
+            expires_at: req.expires_at,
+        }),
+    ))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Me {
+    tenant_id: String,
+    user_id: String,
+    username: String,
+    bindings: Vec<Binding>,
+}
+
+#[utoipa::path(get, path = "/api/v1/me", tag = "auth", responses((status = 200, body = Me), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
+pub async fn me(principal: Principal) -> axum::Json<Me> {
+    axum::Json(Me {
+        tenant_id: principal.tenant_id,
+        user_id: principal.user_id,
+        username: principal.username,
+        bindings: principal.bindings,
+    })
+}

@@ -1,0 +1,154 @@
+//! `/api/v1/configs`: immutable config versions in core's schema; activate, roll back;
+//! and `/api/v1/models`, the catalogue as the active version defines it.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::extract::{Json, Query};
+use super::{List, PageQuery};
+use crate::auth::principal::Principal;
+use crate::error::ApiError;
+use crate::rbac::Permission;
+use crate::state::AppState;
+use crate::store::{ActiveConfig, ConfigVersion, ConfigVersionSummary, StoreError};
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateVersion {
+    /// A config document in core's schema.
+    #[schema(value_type = Object)]
+    pub(crate) document: Value,
+    #[serde(default)]
+    label: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Activated {
+    active: ActiveConfig,
+    version: ConfigVersion,
+}
+
+/// Core names paths inside the document; the request field is `document.<path>`.
+fn in_document(e: StoreError) -> ApiError {
+    match e {
+        StoreError::Invalid { field, message } => ApiError::Invalid {
+            field: Some(if field.is_empty() {
+                "document".into()
+            } else {
+                format!("document.{field}")
+            }),
+            message,
+        },
+        other => other.into(),
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/configs", tag = "configs", params(("limit" = Option<i64>, Query, description = "1..=500, default 50"), ("offset" = Option<i64>, Query, description = "default 0")), responses((status = 200, body = super::List<ConfigVersionSummary>), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
+pub async fn list(
+    State(state): State<AppState>,
+    p: Principal,
+    Query(q): Query<PageQuery>,
+) -> Result<axum::Json<List<ConfigVersionSummary>>, ApiError> {
+    p.authorize(Permission::ConfigRead)?;
+    let page = q.page()?;
+    Ok(List::new(
+        state.store.tenant(&p.tenant_id).list_versions(page).await?,
+        page,
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/configs", tag = "configs", request_body = CreateVersion, responses((status = 201, body = ConfigVersion), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
+pub async fn create(
+    State(state): State<AppState>,
+    p: Principal,
+    Json(req): Json<CreateVersion>,
+) -> Result<(StatusCode, axum::Json<ConfigVersion>), ApiError> {
+    let role = p.authorize(Permission::ConfigWrite)?;
+    let version = state
+        .store
+        .tenant(&p.tenant_id)
+        .create_version(&p.audit(role), &req.document, req.label.as_deref())
+        .await
+        .map_err(in_document)?;
+    Ok((StatusCode::CREATED, axum::Json(version)))
+}
+
+#[utoipa::path(get, path = "/api/v1/configs/{id}", tag = "configs", params(("id" = String, Path, description = "version id or number")), responses((status = 200, body = ConfigVersion), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
+pub async fn get_one(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<String>,
+) -> Result<axum::Json<ConfigVersion>, ApiError> {
+    p.authorize(Permission::ConfigRead)?;
+    Ok(axum::Json(
+        state.store.tenant(&p.tenant_id).get_version(&id).await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/configs/active", tag = "configs", responses((status = 200, body = Activated), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
+pub async fn active(
+    State(state): State<AppState>,
+    p: Principal,
+) -> Result<axum::Json<Activated>, ApiError> {
+    p.authorize(Permission::ConfigRead)?;
+    let tenant = state.store.tenant(&p.tenant_id);
+    let active = tenant.active().await?.ok_or(ApiError::NotFound)?;
+    let version = tenant.get_version(&active.version_id).await?;
+    Ok(axum::Json(Activated { active, version }))
+}
+
+#[utoipa::path(post, path = "/api/v1/configs/{id}/activate", tag = "configs", params(("id" = String, Path, description = "version id or number")), responses((status = 200, body = Activated), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
+pub async fn activate(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<String>,
+) -> Result<axum::Json<Activated>, ApiError> {
+    let role = p.authorize(Permission::ConfigActivate)?;
+    let (active, version) = state
+        .store
+        .tenant(&p.tenant_id)
+        .activate(&p.audit(role), &id)
+        .await
+        .map_err(in_document)?;
+    state.config_changed(&p.tenant_id);
+    Ok(axum::Json(Activated { active, version }))
+}
+
+#[utoipa::path(post, path = "/api/v1/configs/rollback", tag = "configs", responses((status = 200, body = Activated), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
+pub async fn rollback(
+    State(state): State<AppState>,
+    p: Principal,
+) -> Result<axum::Json<Activated>, ApiError> {
+    let role = p.authorize(Permission::ConfigActivate)?;
+    let (active, version) = state
+        .store
+        .tenant(&p.tenant_id)
+        .rollback(&p.audit(role))
+        .await
+        .map_err(in_document)?;
+    state.config_changed(&p.tenant_id);
+    Ok(axum::Json(Activated { active, version }))
+}
+
+/// The active version's models (type, deployments, strategy, policies), by alias.
+#[utoipa::path(get, path = "/api/v1/models", tag = "configs", responses((status = 200, body = Object), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
+pub async fn models(
+    State(state): State<AppState>,
+    p: Principal,
+) -> Result<axum::Json<Value>, ApiError> {
+    p.authorize(Permission::ConfigRead)?;
+    let tenant = state.store.tenant(&p.tenant_id);
+    let Some(active) = tenant.active().await? else {
+        return Ok(axum::Json(Value::Object(Default::default())));
+    };
+    let version = tenant.get_version(&active.version_id).await?;
+    Ok(axum::Json(
+        version
+            .document
+            .get("models")
+            .cloned()
+            .unwrap_or(Value::Object(Default::default())),
+    ))
+}

@@ -1,0 +1,245 @@
+//! The HTTP surface: `/api/v1` (management, users), `/sdk/v1` (app keys), and the
+//! operational endpoints. [`ROUTES`] lists every management route with the permission it
+//! needs; the route × role test walks it against the matrix in `rbac.rs`.
+
+mod apps;
+mod audit;
+mod auth;
+mod configs;
+mod departments;
+pub mod extract;
+mod health;
+mod keys;
+pub mod openapi;
+mod providers;
+mod sdk;
+mod users;
+
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
+
+use crate::error::ApiError;
+use crate::rbac::Permission;
+use crate::state::AppState;
+use crate::store::Page;
+
+/// Request bodies above this are refused with 413 before they are read in full.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Every permission-checked route: (method, path, permission).
+pub const ROUTES: &[(&str, &str, Permission)] = &[
+    ("GET", "/api/v1/departments", Permission::DepartmentRead),
+    ("POST", "/api/v1/departments", Permission::DepartmentWrite),
+    (
+        "GET",
+        "/api/v1/departments/{id}",
+        Permission::DepartmentRead,
+    ),
+    ("GET", "/api/v1/apps", Permission::AppRead),
+    ("POST", "/api/v1/apps", Permission::AppWrite),
+    ("GET", "/api/v1/apps/{id}", Permission::AppRead),
+    ("DELETE", "/api/v1/apps/{id}", Permission::AppWrite),
+    ("GET", "/api/v1/apps/{id}/keys", Permission::KeyRead),
+    ("POST", "/api/v1/apps/{id}/keys", Permission::KeyWrite),
+    ("POST", "/api/v1/keys/{id}/revoke", Permission::KeyWrite),
+    ("GET", "/api/v1/users", Permission::UserRead),
+    ("POST", "/api/v1/users", Permission::UserWrite),
+    ("GET", "/api/v1/users/{id}", Permission::UserRead),
+    ("POST", "/api/v1/users/{id}/bindings", Permission::UserWrite),
+    ("GET", "/api/v1/providers", Permission::ProviderRead),
+    ("POST", "/api/v1/providers", Permission::ProviderWrite),
+    ("GET", "/api/v1/providers/{id}", Permission::ProviderRead),
+    (
+        "PUT",
+        "/api/v1/providers/{id}/credential",
+        Permission::ProviderWrite,
+    ),
+    (
+        "DELETE",
+        "/api/v1/providers/{id}",
+        Permission::ProviderWrite,
+    ),
+    ("GET", "/api/v1/configs", Permission::ConfigRead),
+    ("POST", "/api/v1/configs", Permission::ConfigWrite),
+    ("GET", "/api/v1/configs/active", Permission::ConfigRead),
+    ("GET", "/api/v1/configs/{id}", Permission::ConfigRead),
+    (
+        "POST",
+        "/api/v1/configs/{id}/activate",
+        Permission::ConfigActivate,
+    ),
+    (
+        "POST",
+        "/api/v1/configs/rollback",
+        Permission::ConfigActivate,
+    ),
+    ("GET", "/api/v1/models", Permission::ConfigRead),
+    ("GET", "/api/v1/audit", Permission::AuditRead),
+    (
+        "GET",
+        "/api/v1/security-events",
+        Permission::SecurityEventRead,
+    ),
+];
+
+/// `limit` / `offset` on every list.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    #[serde(default, deserialize_with = "extract::int_param")]
+    pub limit: Option<i64>,
+    #[serde(default, deserialize_with = "extract::int_param")]
+    pub offset: Option<i64>,
+}
+
+impl PageQuery {
+    pub fn page(&self) -> Result<Page, ApiError> {
+        Ok(Page::new(self.limit, self.offset)?)
+    }
+}
+
+/// The envelope of every list.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct List<T> {
+    pub items: Vec<T>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+impl<T> List<T> {
+    pub fn new(items: Vec<T>, page: Page) -> axum::Json<List<T>> {
+        axum::Json(List {
+            items,
+            limit: page.limit,
+            offset: page.offset,
+        })
+    }
+}
+
+/// Runs every request decoder on `data`, as a body and as a query string: the fuzz
+/// target's entry point. Decoding must fail cleanly, never panic.
+#[doc(hidden)]
+pub fn decode_everything(data: &[u8]) {
+    use extract::{decode, decode_query};
+    let _ = decode::<apps::CreateApp>(data);
+    let _ = decode::<auth::LoginRequest>(data);
+    let _ = decode::<auth::NewToken>(data);
+    let _ = decode::<departments::NewDepartment>(data);
+    let _ = decode::<keys::CreateKey>(data);
+    let _ = decode::<providers::CreateProvider>(data);
+    let _ = decode::<providers::SetCredential>(data);
+    let _ = decode::<users::CreateUser>(data);
+    let _ = decode::<users::CreateBinding>(data);
+    if let Ok(req) = decode::<configs::CreateVersion>(data) {
+        let _ = crate::store::check_document(&req.document);
+    }
+    if let Ok(text) = std::str::from_utf8(data) {
+        let _ = decode_query::<PageQuery>(text);
+        let _ = decode_query::<apps::AppQuery>(text);
+        let _ = decode_query::<audit::AuditQuery>(text);
+        let _ = decode_query::<sdk::SdkQuery>(text);
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/auth/login", post(auth::login))
+        .route("/auth/tokens", post(auth::create_token))
+        .route("/me", get(auth::me))
+        .route(
+            "/departments",
+            get(departments::list).post(departments::create),
+        )
+        .route("/departments/{id}", get(departments::get_one))
+        .route("/apps", get(apps::list).post(apps::create))
+        .route("/apps/{id}", get(apps::get_one).delete(apps::delete))
+        .route("/apps/{id}/keys", get(keys::list).post(keys::create))
+        .route("/keys/{id}/revoke", post(keys::revoke))
+        .route("/users", get(users::list).post(users::create))
+        .route("/users/{id}", get(users::get_one))
+        .route("/users/{id}/bindings", post(users::bind))
+        .route("/providers", get(providers::list).post(providers::create))
+        .route(
+            "/providers/{id}",
+            get(providers::get_one).delete(providers::delete),
+        )
+        .route(
+            "/providers/{id}/credential",
+            axum::routing::put(providers::set_credential),
+        )
+        .route("/configs", get(configs::list).post(configs::create))
+        .route("/configs/active", get(configs::active))
+        .route("/configs/rollback", post(configs::rollback))
+        .route("/configs/{id}", get(configs::get_one))
+        .route("/configs/{id}/activate", post(configs::activate))
+        .route("/models", get(configs::models))
+        .route("/audit", get(audit::list))
+        .route("/security-events", get(audit::security_events))
+        .route_layer(middleware::from_fn(tag_route));
+    Router::new()
+        .nest("/api/v1", api)
+        .route("/sdk/v1/config", get(sdk::config))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
+        .route("/openapi.json", get(openapi::openapi_json))
+        .route("/docs", get(openapi::docs_page))
+        .route_layer(middleware::from_fn(tag_route))
+        .fallback(|| async { ApiError::NotFound })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .with_state(state)
+}
+
+/// The route template a request matched, carried out on the response for [`observe`].
+#[derive(Clone)]
+struct RouteTag(String);
+
+async fn tag_route(request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned());
+    let mut response = next.run(request).await;
+    if let Some(route) = route {
+        if response.extensions().get::<RouteTag>().is_none() {
+            response.extensions_mut().insert(RouteTag(route));
+        }
+    }
+    response
+}
+
+/// Metrics and one structured log line per request. Logs the route template, never the
+/// query string or headers, so keys and tokens cannot reach the log.
+async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = request.method().as_str().to_owned();
+    let response = next.run(request).await;
+    let route = response
+        .extensions()
+        .get::<RouteTag>()
+        .map(|t| t.0.clone())
+        .unwrap_or_else(|| "unmatched".into());
+    let elapsed = start.elapsed();
+    let status = response.status().as_u16();
+    state
+        .metrics
+        .observe(&method, &route, status, elapsed.as_secs_f64());
+    if route != "/sdk/v1/config" || elapsed < Duration::from_secs(1) {
+        tracing::info!(
+            method,
+            route,
+            status,
+            ms = elapsed.as_secs_f64() * 1000.0,
+            "request"
+        );
+    }
+    response.into_response()
+}

@@ -1,0 +1,58 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations (utoipa), served at
+//! `/openapi.json`, and a small self-contained page at `/docs` that renders it (no CDN:
+//! it works on an air-gapped network).
+
+use std::sync::OnceLock;
+
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{Html, IntoResponse};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use super::{apps, audit, auth, configs, departments, health, keys, providers, sdk, users};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Switchyard management API", description = "Tenants, apps, keys, providers, config versions, audit; and the SDK config endpoint."),
+    paths(
+        auth::login, auth::create_token, auth::me,
+        departments::list, departments::create, departments::get_one,
+        apps::list, apps::create, apps::get_one, apps::delete,
+        keys::list, keys::create, keys::revoke,
+        users::list, users::create, users::get_one, users::bind,
+        providers::list, providers::create, providers::get_one, providers::set_credential, providers::delete,
+        configs::list, configs::create, configs::active, configs::get_one, configs::activate, configs::rollback, configs::models,
+        audit::list, audit::security_events,
+        sdk::config,
+        health::healthz, health::readyz, health::metrics,
+    ),
+    components(schemas(crate::error::ErrorBody)),
+    modifiers(&Bearer)
+)]
+pub struct ApiDoc;
+
+struct Bearer;
+
+impl Modify for Bearer {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        if let Some(components) = openapi.components.as_mut() {
+            components.add_security_scheme(
+                "bearer",
+                SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+            );
+        }
+    }
+}
+
+fn document() -> &'static str {
+    static DOC: OnceLock<String> = OnceLock::new();
+    DOC.get_or_init(|| ApiDoc::openapi().to_pretty_json().unwrap_or_default())
+}
+
+pub async fn openapi_json() -> impl IntoResponse {
+    ([(CONTENT_TYPE, "application/json")], document())
+}
+
+pub async fn docs_page() -> Html<&'static str> {
+    Html(include_str!("docs.html"))
+}

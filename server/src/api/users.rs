@@ -1,0 +1,110 @@
+//! `/api/v1/users`: people of the tenant and their role bindings.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+
+use super::extract::{Json, Query};
+use super::{List, PageQuery};
+use crate::auth::password::{hash_password, hash_password_cheap};
+use crate::auth::principal::Principal;
+use crate::error::ApiError;
+use crate::rbac::{Permission, Role};
+use crate::state::{AppState, PasswordCost};
+use crate::store::{Binding, User};
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUser {
+    username: String,
+    password: String,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateBinding {
+    role: Role,
+    /// None: the whole tenant.
+    #[serde(default)]
+    department_id: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct UserDetail {
+    #[serde(flatten)]
+    user: User,
+    bindings: Vec<Binding>,
+}
+
+#[utoipa::path(get, path = "/api/v1/users", tag = "users", params(("limit" = Option<i64>, Query, description = "1..=500, default 50"), ("offset" = Option<i64>, Query, description = "default 0")), responses((status = 200, body = super::List<User>), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
+pub async fn list(
+    State(state): State<AppState>,
+    p: Principal,
+    Query(q): Query<PageQuery>,
+) -> Result<axum::Json<List<User>>, ApiError> {
+    p.authorize(Permission::UserRead)?;
+    let page = q.page()?;
+    Ok(List::new(
+        state.store.tenant(&p.tenant_id).list_users(page).await?,
+        page,
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = CreateUser, responses((status = 201, body = User), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
+pub async fn create(
+    State(state): State<AppState>,
+    p: Principal,
+    Json(req): Json<CreateUser>,
+) -> Result<(StatusCode, axum::Json<User>), ApiError> {
+    let role = p.authorize(Permission::UserWrite)?;
+    if req.password.chars().count() < 12 {
+        return Err(ApiError::Invalid {
+            field: Some("password".into()),
+            message: "must be at least 12 characters".into(),
+        });
+    }
+    let cost = state.password_cost;
+    let password = req.password;
+    let hash = tokio::task::spawn_blocking(move || match cost {
+        PasswordCost::Default => hash_password(&password),
+        PasswordCost::Test => hash_password_cheap(&password),
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?
+    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let user = state
+        .store
+        .tenant(&p.tenant_id)
+        .create_user(&p.audit(role), &req.username, &hash)
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(user)))
+}
+
+#[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", params(("id" = String, Path, description = "id")), responses((status = 200, body = UserDetail), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
+pub async fn get_one(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<String>,
+) -> Result<axum::Json<UserDetail>, ApiError> {
+    p.authorize(Permission::UserRead)?;
+    let tenant = state.store.tenant(&p.tenant_id);
+    let user = tenant.get_user(&id).await?;
+    let bindings = tenant.list_bindings(&id).await?;
+    Ok(axum::Json(UserDetail { user, bindings }))
+}
+
+#[utoipa::path(post, path = "/api/v1/users/{id}/bindings", tag = "users", params(("id" = String, Path, description = "id")), request_body = CreateBinding, responses((status = 201, body = Binding), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
+pub async fn bind(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<String>,
+    Json(req): Json<CreateBinding>,
+) -> Result<(StatusCode, axum::Json<Binding>), ApiError> {
+    let role = p.authorize(Permission::UserWrite)?;
+    let binding = state
+        .store
+        .tenant(&p.tenant_id)
+        .add_binding(&p.audit(role), &id, req.role, req.department_id.as_deref())
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(binding)))
+}

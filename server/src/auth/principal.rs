@@ -1,0 +1,231 @@
+//! Request identities. [`Principal`] is a user (session or personal token) with role
+//! bindings; [`AppCaller`] is an SDK instance holding an app key. Both extractors count
+//! failures against the source address and the presented key, refuse once either is
+//! over the limit, and record each failure as a security event.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+
+use crate::error::ApiError;
+use crate::rbac::{Permission, Role, allows};
+use crate::state::AppState;
+use crate::store::{AuditCtx, Binding, KeyAuth, StoreError, TenantStore};
+
+use super::tokens::redact;
+
+/// The client address, `unknown` when the server was not given connect info.
+pub fn source_of(parts: &Parts) -> String {
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+}
+
+/// Refuses when the source or the key is over its failure limit.
+fn check_limits(state: &AppState, source: &str, subject: &str) -> Result<(), ApiError> {
+    if state.limiter.is_blocked(&format!("src:{source}"))
+        || state.limiter.is_blocked(&format!("key:{subject}"))
+    {
+        return Err(ApiError::RateLimited);
+    }
+    Ok(())
+}
+
+/// Counts a failed attempt and writes the security event.
+pub async fn record_failure(
+    state: &AppState,
+    tenant_id: Option<&str>,
+    kind: &str,
+    subject: &str,
+    source: &str,
+) {
+    state.metrics.auth_failed();
+    let tripped_src = state.limiter.fail(&format!("src:{source}"));
+    let tripped_key = state.limiter.fail(&format!("key:{subject}"));
+    tracing::warn!(kind, subject, source, "authentication failed");
+    let store = &state.store;
+    if let Err(e) = store
+        .record_security_event(tenant_id, kind, subject, source)
+        .await
+    {
+        tracing::error!(error = %e, "cannot record security event");
+    }
+    if tripped_src || tripped_key {
+        let _ = store
+            .record_security_event(tenant_id, "auth.rate_limited", subject, source)
+            .await;
+    }
+}
+
+/// A signed-in user of one tenant.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub tenant_id: String,
+    pub user_id: String,
+    pub username: String,
+    pub bindings: Vec<Binding>,
+    pub source: String,
+}
+
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let source = source_of(parts);
+        let Some(token) = bearer(parts) else {
+            return Err(ApiError::Unauthenticated);
+        };
+        let subject = redact(token);
+        check_limits(state, &source, &subject)?;
+        match state.store.authenticate_user_token(token).await? {
+            Some(auth) => Ok(Principal {
+                tenant_id: auth.tenant_id,
+                user_id: auth.user_id,
+                username: auth.username,
+                bindings: auth.bindings,
+                source,
+            }),
+            None => {
+                let tenant = state.store.tenant_of_presented(token).await.ok().flatten();
+                record_failure(
+                    state,
+                    tenant.as_deref(),
+                    "auth.failed.user_token",
+                    &subject,
+                    &source,
+                )
+                .await;
+                Err(ApiError::Unauthenticated)
+            }
+        }
+    }
+}
+
+impl Principal {
+    /// A tenant-wide permission: needs a tenant-scoped binding whose role allows it.
+    /// Returns the role acted under, for the audit record.
+    pub fn authorize(&self, permission: Permission) -> Result<Role, ApiError> {
+        self.bindings
+            .iter()
+            .find(|b| b.department_id.is_none() && allows(b.role, permission))
+            .map(|b| b.role)
+            .ok_or(ApiError::Forbidden)
+    }
+
+    /// True when some binding, at any scope, could grant `permission`: the cheap first
+    /// check before a department-scoped lookup.
+    pub fn may_somewhere(&self, permission: Permission) -> Result<(), ApiError> {
+        let ok = self.bindings.iter().any(|b| {
+            allows(b.role, permission)
+                && (b.department_id.is_none() || permission.department_scopable())
+        });
+        if ok { Ok(()) } else { Err(ApiError::Forbidden) }
+    }
+
+    /// A permission on something inside `department_id`: a tenant-scoped binding, or a
+    /// department binding on that department or an ancestor. Outside the caller's scope
+    /// the answer is `NotFound`, as for another tenant.
+    pub async fn authorize_in(
+        &self,
+        tenant: &TenantStore<'_>,
+        permission: Permission,
+        department_id: &str,
+    ) -> Result<Role, ApiError> {
+        if let Ok(role) = self.authorize(permission) {
+            return Ok(role);
+        }
+        self.may_somewhere(permission)?;
+        let lineage = match tenant.department_lineage(department_id).await {
+            Err(StoreError::NotFound) => return Err(ApiError::NotFound),
+            other => other?,
+        };
+        self.bindings
+            .iter()
+            .find(|b| {
+                permission.department_scopable()
+                    && allows(b.role, permission)
+                    && b.department_id
+                        .as_ref()
+                        .is_some_and(|d| lineage.contains(d))
+            })
+            .map(|b| b.role)
+            .ok_or(ApiError::NotFound)
+    }
+
+    /// The departments (with descendants resolved by the caller) a department-scoped
+    /// permission reaches; `None` means the whole tenant.
+    pub fn department_scope(&self, permission: Permission) -> Option<Vec<String>> {
+        if self.authorize(permission).is_ok() {
+            return None;
+        }
+        Some(
+            self.bindings
+                .iter()
+                .filter(|b| allows(b.role, permission) && permission.department_scopable())
+                .filter_map(|b| b.department_id.clone())
+                .collect(),
+        )
+    }
+
+    pub fn audit(&self, role: Role) -> AuditCtx {
+        AuditCtx {
+            actor: self.username.clone(),
+            role: role.as_str().into(),
+            source: self.source.clone(),
+        }
+    }
+}
+
+/// An SDK instance authenticated by an app key.
+#[derive(Debug, Clone)]
+pub struct AppCaller {
+    pub key: KeyAuth,
+    pub source: String,
+}
+
+impl FromRequestParts<AppState> for AppCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let source = source_of(parts);
+        let Some(token) = bearer(parts) else {
+            return Err(ApiError::Unauthenticated);
+        };
+        let subject = redact(token);
+        check_limits(state, &source, &subject)?;
+        match state.store.authenticate_app_key(token).await? {
+            Some(key) => Ok(AppCaller { key, source }),
+            None => {
+                let tenant = state.store.tenant_of_presented(token).await.ok().flatten();
+                record_failure(
+                    state,
+                    tenant.as_deref(),
+                    "auth.failed.app_key",
+                    &subject,
+                    &source,
+                )
+                .await;
+                Err(ApiError::Unauthenticated)
+            }
+        }
+    }
+}

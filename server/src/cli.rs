@@ -1,0 +1,439 @@
+//! The `switchyard` command line: run the server, and the operator tasks that must work
+//! without it (first tenant, migrations, keys, config versions, audit verification,
+//! master key rotation). Results meant for the operator go to stdout; logs go to stderr.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::{Parser, Subcommand};
+use switchyard::config::Config;
+
+use crate::audit;
+use crate::auth::password::hash_password;
+use crate::crypto::{CryptoError, MasterKey};
+use crate::db::Db;
+use crate::state::AppState;
+use crate::store::{AuditCtx, NewKey, Page, Store, StoreError};
+use crate::util::{now_ms, random_hex};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Crypto(#[from] CryptoError),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Config(#[from] switchyard::config::ConfigError),
+    #[error("{0}")]
+    Usage(String),
+    #[error("audit chain broken: {0}")]
+    AuditBroken(String),
+}
+
+#[derive(Parser, Debug)]
+#[command(name = "switchyard", version, about = "Switchyard management server")]
+pub struct Cli {
+    /// `postgres://…`, `sqlite://PATH`, or a file path. Default: switchyard.db next to the binary.
+    #[arg(long, global = true, env = "SWITCHYARD_DATABASE_URL")]
+    pub database_url: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the server (applies migrations first).
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:8080", env = "SWITCHYARD_LISTEN")]
+        listen: SocketAddr,
+    },
+    /// Create the first tenant and its infra_admin; prints a one-time API token.
+    Init {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long, default_value = "admin")]
+        admin: String,
+        /// The admin's password; generated and printed when unset.
+        #[arg(long, env = "SWITCHYARD_ADMIN_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
+    /// Apply pending migrations and exit.
+    Migrate,
+    /// App API keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Config documents and versions.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// The audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// The master key that seals provider credentials.
+    #[command(subcommand)]
+    MasterKey(MasterKeyCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeysCommand {
+    /// Create a key for an app; prints the secret once.
+    Create {
+        #[arg(long)]
+        tenant: String,
+        /// App id or name.
+        #[arg(long)]
+        app: String,
+        #[arg(long, default_value = "cli")]
+        name: String,
+        #[arg(long)]
+        expires_in_days: Option<i64>,
+    },
+    List {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        app: String,
+    },
+    Revoke {
+        #[arg(long)]
+        tenant: String,
+        /// Key id.
+        key: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConfigCommand {
+    /// Validate a config file (YAML or JSON) with core's validator.
+    Validate { file: PathBuf },
+    /// Convert a LiteLLM config.yaml; prints the result, or stores it as a version with --tenant.
+    ImportLitellm {
+        file: PathBuf,
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// Store a config file as a new version of a tenant (not activated).
+    Push {
+        file: PathBuf,
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        label: Option<String>,
+    },
+    /// Activate a version (id or number).
+    Activate {
+        #[arg(long)]
+        tenant: String,
+        version: String,
+    },
+    /// Re-activate the previously active version.
+    Rollback {
+        #[arg(long)]
+        tenant: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Walk the hash chain; exit non-zero if any record was edited, inserted or deleted.
+    Verify,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum MasterKeyCommand {
+    /// Print a new random key (base64).
+    Generate,
+    /// Re-seal every credential from the current key (env) to the key in FILE.
+    Rotate {
+        #[arg(long)]
+        new_key_file: PathBuf,
+    },
+}
+
+/// The default database: `switchyard.db` beside the executable.
+pub fn default_database_url() -> String {
+    let dir = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(|d| d.to_path_buf()))
+        .unwrap_or_else(|| PathBuf::from("."));
+    format!("sqlite://{}", dir.join("switchyard.db").display())
+}
+
+async fn open(url: &str) -> Result<Store, CliError> {
+    let db = Db::connect(url).await?;
+    db.migrate().await?;
+    Ok(Store::new(db))
+}
+
+fn operator() -> AuditCtx {
+    AuditCtx::cli(&std::env::var("USER").unwrap_or_else(|_| "operator".into()))
+}
+
+fn print_json(value: &impl serde::Serialize) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).unwrap_or_default()
+    );
+}
+
+async fn tenant_id(store: &Store, name: &str) -> Result<String, CliError> {
+    match store.tenant_by_name(name).await {
+        Ok(t) => Ok(t.id),
+        Err(StoreError::NotFound) => Err(CliError::Usage(format!("no tenant named {name}"))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn app_id(store: &Store, tenant: &str, app: &str) -> Result<String, CliError> {
+    let t = store.tenant(tenant);
+    if let Ok(a) = t.get_app(app).await {
+        return Ok(a.id);
+    }
+    let mut offset = 0;
+    loop {
+        let page = t.list_apps(None, Page { limit: 500, offset }).await?;
+        if let Some(a) = page.iter().find(|a| a.name == app) {
+            return Ok(a.id.clone());
+        }
+        if page.len() < 500 {
+            return Err(CliError::Usage(format!("no app {app}")));
+        }
+        offset += 500;
+    }
+}
+
+pub async fn run(cli: Cli) -> Result<(), CliError> {
+    let url = cli.database_url.unwrap_or_else(default_database_url);
+    match cli.command {
+        Command::Serve { listen } => serve(&url, listen).await,
+        Command::Migrate => {
+            let db = Db::connect(&url).await?;
+            let ran = db.migrate().await?;
+            println!("{ran} migration(s) applied");
+            Ok(())
+        }
+        Command::Init {
+            tenant,
+            admin,
+            password,
+        } => {
+            let store = open(&url).await?;
+            let generated = password.is_none();
+            let password = password.unwrap_or_else(|| random_hex(12));
+            if password.chars().count() < 12 {
+                return Err(CliError::Usage(
+                    "the password must be at least 12 characters".into(),
+                ));
+            }
+            let hash = hash_password(&password).map_err(|e| CliError::Usage(e.to_string()))?;
+            let done = store.bootstrap(&operator(), &tenant, &admin, &hash).await?;
+            println!("tenant:   {} ({})", done.tenant.name, done.tenant.id);
+            println!("admin:    {} (infra_admin)", done.user.username);
+            if generated {
+                println!("password: {password}");
+            }
+            println!("token:    {}", done.token);
+            println!("(shown once: store them now)");
+            Ok(())
+        }
+        Command::Keys(cmd) => keys(&url, cmd).await,
+        Command::Config(cmd) => config(&url, cmd).await,
+        Command::Audit(AuditCommand::Verify) => {
+            let store = open(&url).await?;
+            let mut conn = store.db.pool.acquire().await.map_err(StoreError::from)?;
+            let report = audit::verify(&mut conn).await?;
+            match report.problem {
+                None => {
+                    println!("audit chain intact: {} records", report.records);
+                    Ok(())
+                }
+                Some(problem) => Err(CliError::AuditBroken(problem)),
+            }
+        }
+        Command::MasterKey(MasterKeyCommand::Generate) => {
+            println!("{}", MasterKey::generate_base64());
+            Ok(())
+        }
+        Command::MasterKey(MasterKeyCommand::Rotate { new_key_file }) => {
+            let store = open(&url).await?;
+            let old = MasterKey::from_env()?;
+            let new = MasterKey::from_file(&new_key_file)?;
+            let n = store.rotate_master_key(&operator(), &old, &new).await?;
+            println!(
+                "{n} credential(s) re-sealed from key {} to key {}",
+                old.id(),
+                new.id()
+            );
+            println!("now point SWITCHYARD_MASTER_KEY(_FILE) at the new key and restart");
+            Ok(())
+        }
+    }
+}
+
+async fn keys(url: &str, cmd: KeysCommand) -> Result<(), CliError> {
+    let store = open(url).await?;
+    match cmd {
+        KeysCommand::Create {
+            tenant,
+            app,
+            name,
+            expires_in_days,
+        } => {
+            let tenant = tenant_id(&store, &tenant).await?;
+            let app_id = app_id(&store, &tenant, &app).await?;
+            let expires_at = expires_in_days.map(|d| now_ms() + d * 86_400_000);
+            let (key, secret) = store
+                .tenant(&tenant)
+                .create_key(
+                    &operator(),
+                    NewKey {
+                        app_id,
+                        name,
+                        expires_at,
+                    },
+                )
+                .await?;
+            println!("key id: {}", key.id);
+            println!("secret: {secret}");
+            println!("(shown once)");
+        }
+        KeysCommand::List { tenant, app } => {
+            let tenant = tenant_id(&store, &tenant).await?;
+            let app_id = app_id(&store, &tenant, &app).await?;
+            print_json(&store.tenant(&tenant).list_keys(&app_id).await?);
+        }
+        KeysCommand::Revoke { tenant, key } => {
+            let tenant = tenant_id(&store, &tenant).await?;
+            let key = store.tenant(&tenant).revoke_key(&operator(), &key).await?;
+            println!("revoked {}", key.id);
+        }
+    }
+    Ok(())
+}
+
+async fn config(url: &str, cmd: ConfigCommand) -> Result<(), CliError> {
+    match cmd {
+        ConfigCommand::Validate { file } => {
+            let config = Config::from_file(&file)?;
+            println!(
+                "{}: valid ({} providers, {} models)",
+                file.display(),
+                config.providers.len(),
+                config.models.len()
+            );
+            Ok(())
+        }
+        ConfigCommand::ImportLitellm { file, tenant } => {
+            let text = std::fs::read_to_string(&file)?;
+            let imported = switchyard::config::import_litellm(&text)?;
+            for note in &imported.report {
+                eprintln!("{:?} {}: {}", note.kind, note.path, note.message);
+            }
+            let document = serde_json::to_value(&imported.config)
+                .map_err(|e| CliError::Usage(e.to_string()))?;
+            match tenant {
+                None => print_json(&document),
+                Some(tenant) => {
+                    let store = open(url).await?;
+                    let tenant = tenant_id(&store, &tenant).await?;
+                    let v = store
+                        .tenant(&tenant)
+                        .create_version(&operator(), &document, Some("import-litellm"))
+                        .await?;
+                    println!("stored as version {} ({}), not active", v.number, v.id);
+                }
+            }
+            Ok(())
+        }
+        ConfigCommand::Push {
+            file,
+            tenant,
+            label,
+        } => {
+            let config = Config::from_file(&file)?;
+            let document =
+                serde_json::to_value(&config).map_err(|e| CliError::Usage(e.to_string()))?;
+            let store = open(url).await?;
+            let tenant = tenant_id(&store, &tenant).await?;
+            let v = store
+                .tenant(&tenant)
+                .create_version(&operator(), &document, label.as_deref())
+                .await?;
+            println!("stored as version {} ({}), not active", v.number, v.id);
+            Ok(())
+        }
+        ConfigCommand::Activate { tenant, version } => {
+            let store = open(url).await?;
+            let tenant = tenant_id(&store, &tenant).await?;
+            let (_, v) = store
+                .tenant(&tenant)
+                .activate(&operator(), &version)
+                .await?;
+            println!("version {} ({}) is active", v.number, v.id);
+            Ok(())
+        }
+        ConfigCommand::Rollback { tenant } => {
+            let store = open(url).await?;
+            let tenant = tenant_id(&store, &tenant).await?;
+            let (_, v) = store.tenant(&tenant).rollback(&operator()).await?;
+            println!("rolled back: version {} ({}) is active", v.number, v.id);
+            Ok(())
+        }
+    }
+}
+
+async fn serve(url: &str, listen: SocketAddr) -> Result<(), CliError> {
+    let started = Instant::now();
+    let store = open(url).await?;
+    let master_key = match MasterKey::from_env() {
+        Ok(k) => Some(k),
+        Err(CryptoError::Missing) => {
+            tracing::warn!("no master key: provider credentials can be neither stored nor served");
+            None
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let state = AppState::new(store, master_key);
+    crate::sdk_cache::spawn_activation_watch(state.clone());
+    let stopping = state.shutdown.clone();
+    let router = crate::api::router(state);
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    let local = listener.local_addr()?;
+    tracing::info!(addr = %local, startup_ms = started.elapsed().as_secs_f64() * 1000.0, "ready");
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        stopping.send_replace(true);
+    })
+    .await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// SIGINT or SIGTERM: stop accepting, let requests in flight finish.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,17 @@
+//! The Switchyard management server: storage, identity, config versions and their
+//! distribution to SDK clients, audit, and the CLI that runs it all.
+
+pub mod api;
+pub mod audit;
+pub mod auth;
+pub mod cli;
+pub mod crypto;
+pub mod db;
+pub mod diff;
+pub mod error;
+pub mod metrics;
+pub mod rbac;
+pub mod sdk_cache;
+pub mod state;
+pub mod store;
+pub mod util;

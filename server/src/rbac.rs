@@ -1,0 +1,216 @@
+//! The permission matrix: the one place that says which role may do what. The table in
+//! `docs/permissions.md` is this matrix, and `tests/rbac_matrix.rs` walks every route with
+//! every role against it.
+
+use serde::{Deserialize, Serialize};
+
+/// The six roles of ARCHITECTURE.md, bound to a user at tenant or department scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    InfraAdmin,
+    ModelOps,
+    InterfaceDev,
+    ResourceManager,
+    SecurityEngineer,
+    AppDeveloper,
+}
+
+impl Role {
+    pub const ALL: [Role; 6] = [
+        Role::InfraAdmin,
+        Role::ModelOps,
+        Role::InterfaceDev,
+        Role::ResourceManager,
+        Role::SecurityEngineer,
+        Role::AppDeveloper,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::InfraAdmin => "infra_admin",
+            Role::ModelOps => "model_ops",
+            Role::InterfaceDev => "interface_dev",
+            Role::ResourceManager => "resource_manager",
+            Role::SecurityEngineer => "security_engineer",
+            Role::AppDeveloper => "app_developer",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+/// Everything the management API lets a user do. Each route needs exactly one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Permission {
+    DepartmentRead,
+    DepartmentWrite,
+    AppRead,
+    AppWrite,
+    KeyRead,
+    KeyWrite,
+    UserRead,
+    UserWrite,
+    ProviderRead,
+    ProviderWrite,
+    ConfigRead,
+    ConfigWrite,
+    ConfigActivate,
+    AuditRead,
+    SecurityEventRead,
+}
+
+impl Permission {
+    pub const ALL: [Permission; 15] = [
+        Permission::DepartmentRead,
+        Permission::DepartmentWrite,
+        Permission::AppRead,
+        Permission::AppWrite,
+        Permission::KeyRead,
+        Permission::KeyWrite,
+        Permission::UserRead,
+        Permission::UserWrite,
+        Permission::ProviderRead,
+        Permission::ProviderWrite,
+        Permission::ConfigRead,
+        Permission::ConfigWrite,
+        Permission::ConfigActivate,
+        Permission::AuditRead,
+        Permission::SecurityEventRead,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Permission::DepartmentRead => "department.read",
+            Permission::DepartmentWrite => "department.write",
+            Permission::AppRead => "app.read",
+            Permission::AppWrite => "app.write",
+            Permission::KeyRead => "key.read",
+            Permission::KeyWrite => "key.write",
+            Permission::UserRead => "user.read",
+            Permission::UserWrite => "user.write",
+            Permission::ProviderRead => "provider.read",
+            Permission::ProviderWrite => "provider.write",
+            Permission::ConfigRead => "config.read",
+            Permission::ConfigWrite => "config.write",
+            Permission::ConfigActivate => "config.activate",
+            Permission::AuditRead => "audit.read",
+            Permission::SecurityEventRead => "security_event.read",
+        }
+    }
+
+    /// Whether a department-scoped binding can grant this permission. Tenant-wide things
+    /// (providers, config, users, audit) need a tenant-scoped binding.
+    pub fn department_scopable(self) -> bool {
+        matches!(
+            self,
+            Permission::DepartmentRead
+                | Permission::AppRead
+                | Permission::AppWrite
+                | Permission::KeyRead
+                | Permission::KeyWrite
+        )
+    }
+}
+
+/// The matrix. Reads are listed per role; a role not named for a permission is denied.
+pub fn allows(role: Role, permission: Permission) -> bool {
+    use Permission::*;
+    use Role::*;
+    match role {
+        InfraAdmin => true,
+        // Deployments, versions, rollouts live in config versions.
+        ModelOps => matches!(
+            permission,
+            DepartmentRead | AppRead | ProviderRead | ConfigRead | ConfigWrite | ConfigActivate
+        ),
+        // Apps, API keys, gateway settings, API docs.
+        InterfaceDev => matches!(
+            permission,
+            DepartmentRead | AppRead | AppWrite | KeyRead | KeyWrite | ProviderRead | ConfigRead
+        ),
+        // Budgets, rate limits and prices are config sections: drafts them, does not activate.
+        ResourceManager => matches!(
+            permission,
+            DepartmentRead | AppRead | ConfigRead | ConfigWrite
+        ),
+        // Reads everything, changes nothing.
+        SecurityEngineer => matches!(
+            permission,
+            DepartmentRead
+                | AppRead
+                | KeyRead
+                | UserRead
+                | ProviderRead
+                | ConfigRead
+                | AuditRead
+                | SecurityEventRead
+        ),
+        // Sees its own department's apps; calls models with app keys (SDK routes).
+        AppDeveloper => matches!(permission, DepartmentRead | AppRead),
+    }
+}
+
+/// The matrix as the Markdown table in `docs/permissions.md` (a test keeps them equal).
+pub fn markdown_table() -> String {
+    let mut out = String::from("| permission |");
+    for role in Role::ALL {
+        out.push_str(&format!(" `{}` |", role.as_str()));
+    }
+    out.push_str("\n|---|");
+    out.push_str(&"---|".repeat(Role::ALL.len()));
+    out.push('\n');
+    for p in Permission::ALL {
+        out.push_str(&format!("| `{}` |", p.as_str()));
+        for role in Role::ALL {
+            out.push_str(if allows(role, p) { " yes |" } else { " no |" });
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_security_and_admin_read_audit() {
+        for role in Role::ALL {
+            let expected = matches!(role, Role::InfraAdmin | Role::SecurityEngineer);
+            assert_eq!(allows(role, Permission::AuditRead), expected, "{role:?}");
+        }
+    }
+
+    #[test]
+    fn security_engineer_changes_nothing() {
+        for p in Permission::ALL {
+            if p.as_str().ends_with(".write") || p == Permission::ConfigActivate {
+                assert!(!allows(Role::SecurityEngineer, p), "{p:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_docs_show_this_matrix() {
+        let doc = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../docs/permissions.md"
+        ))
+        .unwrap();
+        assert!(
+            doc.contains(&markdown_table()),
+            "docs/permissions.md is out of date:\n{}",
+            markdown_table()
+        );
+    }
+
+    #[test]
+    fn roles_round_trip() {
+        for role in Role::ALL {
+            assert_eq!(Role::parse(role.as_str()), Some(role));
+        }
+    }
+}

@@ -1,0 +1,54 @@
+//! What every request handler shares.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::auth::rate_limit::RateLimiter;
+use crate::crypto::MasterKey;
+use crate::metrics::Metrics;
+use crate::sdk_cache::ConfigCache;
+use crate::store::Store;
+
+/// Argon2 cost: the library default in production; tests use a cheap one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordCost {
+    Default,
+    Test,
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub master_key: Option<Arc<MasterKey>>,
+    pub limiter: Arc<RateLimiter>,
+    pub configs: Arc<ConfigCache>,
+    /// Bumped on every activation; long-polling SDK clients wait on it.
+    pub activations: Arc<watch::Sender<u64>>,
+    pub metrics: Arc<Metrics>,
+    pub password_cost: PasswordCost,
+    /// Set on shutdown: long-polls answer at once instead of holding shutdown up.
+    pub shutdown: Arc<watch::Sender<bool>>,
+}
+
+impl AppState {
+    pub fn new(store: Store, master_key: Option<MasterKey>) -> Self {
+        AppState {
+            store,
+            master_key: master_key.map(Arc::new),
+            limiter: Arc::new(RateLimiter::new(10, Duration::from_secs(60))),
+            configs: Arc::new(ConfigCache::default()),
+            activations: Arc::new(watch::channel(0).0),
+            metrics: Arc::new(Metrics::default()),
+            password_cost: PasswordCost::Default,
+            shutdown: Arc::new(watch::channel(false).0),
+        }
+    }
+
+    /// After an activation in this process: drop the cached config and wake the waiters.
+    pub fn config_changed(&self, tenant_id: &str) {
+        self.configs.invalidate(tenant_id);
+        self.activations.send_modify(|n| *n += 1);
+    }
+}

@@ -1,0 +1,208 @@
+//! The storage layer. Tenant data is reached only through [`TenantStore`], whose every
+//! query carries the tenant id: a handler cannot forget tenant scoping because it never
+//! writes a query. Every mutation runs in one [`WriteTx`] that also appends its audit
+//! record, so a change and its audit entry land together or not at all.
+
+mod apps;
+mod audit_log;
+mod bootstrap;
+mod configs;
+mod departments;
+pub(crate) mod keys;
+mod providers;
+mod security_events;
+mod tenants;
+mod users;
+
+use sqlx::{Any, Transaction};
+use tokio::sync::OwnedMutexGuard;
+
+pub use apps::{App, NewApp, SecretsMode};
+pub use audit_log::AuditRecord;
+pub use bootstrap::Bootstrapped;
+pub use configs::{ActiveConfig, ConfigVersion, ConfigVersionSummary, check_document};
+pub use departments::Department;
+pub use keys::{AppKey, KeyAuth, NewKey};
+pub use providers::{NewProvider, Provider};
+pub use security_events::SecurityEvent;
+pub use tenants::Tenant;
+pub use users::{Binding, TokenAuth, TokenKind, User};
+
+use crate::audit::{self, AuditEntry};
+use crate::db::Db;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("{message}")]
+    Conflict { field: String, message: String },
+    #[error("{message}")]
+    Invalid { field: String, message: String },
+    #[error("crypto: {0}")]
+    Crypto(String),
+    #[error("internal: {0}")]
+    Internal(String),
+    #[error("database: {0}")]
+    Db(sqlx::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::RowNotFound => StoreError::NotFound,
+            sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict {
+                field: String::new(),
+                message: "already exists".into(),
+            },
+            _ => StoreError::Db(e),
+        }
+    }
+}
+
+impl StoreError {
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        StoreError::Invalid {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    /// Names the field of a unique violation (the database does not say which, portably).
+    pub(crate) fn on_field(self, field: &str) -> Self {
+        match self {
+            StoreError::Conflict { message, .. } => StoreError::Conflict {
+                field: field.into(),
+                message,
+            },
+            other => other,
+        }
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Who is changing something, for the audit record written in the same transaction.
+#[derive(Debug, Clone)]
+pub struct AuditCtx {
+    pub actor: String,
+    pub role: String,
+    pub source: String,
+}
+
+impl AuditCtx {
+    /// The CLI acting with the database's own authority.
+    pub fn cli(action_by: &str) -> Self {
+        AuditCtx {
+            actor: action_by.into(),
+            role: "cli".into(),
+            source: "local".into(),
+        }
+    }
+}
+
+/// Page through lists: `limit` (1..=500, default 50) and `offset`.
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    pub limit: i64,
+    pub offset: i64,
+}
+
+impl Default for Page {
+    fn default() -> Self {
+        Page {
+            limit: 50,
+            offset: 0,
+        }
+    }
+}
+
+impl Page {
+    pub fn new(limit: Option<i64>, offset: Option<i64>) -> Result<Page> {
+        let limit = limit.unwrap_or(50);
+        let offset = offset.unwrap_or(0);
+        if !(1..=500).contains(&limit) {
+            return Err(StoreError::invalid("limit", "must be between 1 and 500"));
+        }
+        if offset < 0 {
+            return Err(StoreError::invalid("offset", "must be >= 0"));
+        }
+        Ok(Page { limit, offset })
+    }
+}
+
+/// The whole database. Cross-tenant operations (tenants, token lookup by hash, audit
+/// verification) live here; tenant data behind [`Store::tenant`].
+#[derive(Clone)]
+pub struct Store {
+    pub db: Db,
+}
+
+/// One tenant's view of the database.
+pub struct TenantStore<'a> {
+    db: &'a Db,
+    tenant_id: String,
+}
+
+impl Store {
+    pub fn new(db: Db) -> Self {
+        Store { db }
+    }
+
+    pub fn tenant(&self, tenant_id: &str) -> TenantStore<'_> {
+        TenantStore {
+            db: &self.db,
+            tenant_id: tenant_id.to_owned(),
+        }
+    }
+}
+
+impl TenantStore<'_> {
+    pub fn tenant_id(&self) -> &str {
+        &self.tenant_id
+    }
+
+    async fn write(&self) -> Result<WriteTx> {
+        self.db.begin_write().await
+    }
+}
+
+/// A write transaction that must append an audit record before it may commit.
+pub struct WriteTx {
+    pub(crate) tx: Transaction<'static, Any>,
+    audited: bool,
+    _guard: OwnedMutexGuard<()>,
+}
+
+impl Db {
+    /// Starts a write: takes the writer lock, opens a transaction and locks the audit head
+    /// row first (so SQLite takes its write lock up front and PostgreSQL replicas queue).
+    pub(crate) async fn begin_write(&self) -> Result<WriteTx> {
+        let guard = self.write_lock.clone().lock_owned().await;
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1")
+            .execute(&mut *tx)
+            .await?;
+        Ok(WriteTx {
+            tx,
+            audited: false,
+            _guard: guard,
+        })
+    }
+}
+
+impl WriteTx {
+    pub(crate) async fn audit(&mut self, entry: AuditEntry) -> Result<()> {
+        audit::append(&mut self.tx, entry).await?;
+        self.audited = true;
+        Ok(())
+    }
+
+    pub(crate) async fn commit(self) -> Result<()> {
+        if !self.audited {
+            return Err(StoreError::Internal("write without an audit record".into()));
+        }
+        self.tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,320 @@
+//! The `switchyard` binary: init, keys, config versions, audit verify (which must fail on
+//! a tampered log), master key rotation.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::process::{Command, Output};
+
+fn run(db: &str, env: &[(&str, &str)], args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_switchyard"));
+    cmd.env("SWITCHYARD_DATABASE_URL", db)
+        .env_remove("SWITCHYARD_MASTER_KEY")
+        .args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[tokio::test]
+async fn operator_commands_work_end_to_end() {
+    let db = common::sqlite_url();
+    let dir =
+        std::env::temp_dir().join(format!("sycli-{}", switchyard_server::util::random_hex(6)));
+    std::fs::create_dir_all(&dir).unwrap();
+
+    let out = stdout(&run(
+        &db,
+        &[],
+        &["init", "--tenant", "acme", "--admin", "alice"],
+    ));
+    assert!(out.contains("token:    syp_"), "{out}");
+    // A second init of the same tenant fails and leaves nothing half-written.
+    assert!(
+        !run(&db, &[], &["init", "--tenant", "acme", "--admin", "bob"])
+            .status
+            .success()
+    );
+
+    let store = common::store(&db).await;
+    let tenant = store.tenant_by_name("acme").await.unwrap();
+    let t = store.tenant(&tenant.id);
+    let root = t.list_departments(Default::default()).await.unwrap()[0]
+        .id
+        .clone();
+    t.create_app(
+        &common::ctx(),
+        switchyard_server::store::NewApp {
+            department_id: root,
+            name: "billing".into(),
+            allowed_models: None,
+            secrets_mode: Default::default(),
+        },
+    )
+    .await
+    .unwrap();
+    let out = stdout(&run(
+        &db,
+        &[],
+        &[
+            "keys",
+            "create",
+            "--tenant",
+            "acme",
+            "--app",
+            "billing",
+            "--expires-in-days",
+            "30",
+        ],
+    ));
+    assert!(out.contains("secret: sy_"), "{out}");
+    let key_id = out
+        .lines()
+        .next()
+        .unwrap()
+        .trim_start_matches("key id: ")
+        .to_owned();
+    let listed = stdout(&run(
+        &db,
+        &[],
+        &["keys", "list", "--tenant", "acme", "--app", "billing"],
+    ));
+    assert!(listed.contains(&key_id) && !listed.contains("\"secret\""));
+    stdout(&run(
+        &db,
+        &[],
+        &["keys", "revoke", "--tenant", "acme", &key_id],
+    ));
+
+    // Config: validate, push, activate, rollback; an invalid file names its path.
+    let good = dir.join("good.yaml");
+    std::fs::write(&good, "version: 1\nproviders:\n  openai: {kind: openai, api_key: '${OPENAI_API_KEY}'}\nmodels:\n  chat:\n    deployments: [{provider: openai, model: gpt-4o-mini}]\n").unwrap();
+    let bad = dir.join("bad.yaml");
+    std::fs::write(
+        &bad,
+        "version: 1\nmodels:\n  chat:\n    deployments: [{provider: nope, model: m}]\n",
+    )
+    .unwrap();
+    stdout(&run(
+        &db,
+        &[],
+        &["config", "validate", good.to_str().unwrap()],
+    ));
+    let o = run(&db, &[], &["config", "validate", bad.to_str().unwrap()]);
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("models.chat"));
+    stdout(&run(
+        &db,
+        &[],
+        &["config", "push", good.to_str().unwrap(), "--tenant", "acme"],
+    ));
+    stdout(&run(
+        &db,
+        &[],
+        &[
+            "config",
+            "push",
+            good.to_str().unwrap(),
+            "--tenant",
+            "acme",
+            "--label",
+            "again",
+        ],
+    ));
+    stdout(&run(
+        &db,
+        &[],
+        &["config", "activate", "--tenant", "acme", "1"],
+    ));
+    stdout(&run(
+        &db,
+        &[],
+        &["config", "activate", "--tenant", "acme", "2"],
+    ));
+    assert!(
+        stdout(&run(&db, &[], &["config", "rollback", "--tenant", "acme"])).contains("version 1")
+    );
+
+    // LiteLLM import (core's converter).
+    let litellm = dir.join("litellm.yaml");
+    std::fs::write(&litellm, "model_list:\n  - model_name: gpt\n    litellm_params:\n      model: openai/gpt-4o-mini\n      api_key: os.environ/OPENAI_API_KEY\n").unwrap();
+    let out = stdout(&run(
+        &db,
+        &[],
+        &["config", "import-litellm", litellm.to_str().unwrap()],
+    ));
+    assert!(out.contains("gpt-4o-mini"), "{out}");
+
+    // Master key rotation.
+    let k1 = stdout(&run(&db, &[], &["master-key", "generate"]))
+        .trim()
+        .to_owned();
+    let k2 = stdout(&run(&db, &[], &["master-key", "generate"]))
+        .trim()
+        .to_owned();
+    let key1 = switchyard_server::crypto::MasterKey::from_base64(&k1).unwrap();
+    t.create_provider(
+        &common::ctx(),
+        Some(&key1),
+        switchyard_server::store::NewProvider {
+            name: "openai".into(),
+            kind: "openai".into(),
+            base_url: None,
+            credential: Some("sk-x-1234".into()),
+        },
+    )
+    .await
+    .unwrap();
+    let k2_file = dir.join("k2");
+    std::fs::write(&k2_file, &k2).unwrap();
+    let out = stdout(&run(
+        &db,
+        &[("SWITCHYARD_MASTER_KEY", &k1)],
+        &[
+            "master-key",
+            "rotate",
+            "--new-key-file",
+            k2_file.to_str().unwrap(),
+        ],
+    ));
+    assert!(out.starts_with("1 credential"), "{out}");
+    let key2 = switchyard_server::crypto::MasterKey::from_base64(&k2).unwrap();
+    assert_eq!(t.open_credentials(&key2).await.unwrap()[0].1, "sk-x-1234");
+
+    // Audit: intact, then tampered.
+    assert!(stdout(&run(&db, &[], &["audit", "verify"])).contains("intact"));
+    sqlx::query("UPDATE audit_log SET target = 'elsewhere' WHERE seq = 4")
+        .execute(&store.db.pool)
+        .await
+        .unwrap();
+    let o = run(&db, &[], &["audit", "verify"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("record 4"));
+}
+
+fn get(addr: &str, path: &str, token: Option<&str>) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).ok()?;
+    let auth = token
+        .map(|t| format!("authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nhost: x\r\n{auth}connection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    Some(out)
+}
+
+#[tokio::test]
+async fn serve_gets_ready_and_shuts_down_gracefully_with_long_polls_open() {
+    let db = common::sqlite_url();
+    let out = stdout(&run(&db, &[], &["init", "--tenant", "acme"]));
+    let token = out
+        .lines()
+        .find_map(|l| l.strip_prefix("token:    "))
+        .unwrap()
+        .to_owned();
+    let store = common::store(&db).await;
+    let t = store.tenant(&store.tenant_by_name("acme").await.unwrap().id);
+    let root = t.list_departments(Default::default()).await.unwrap()[0]
+        .id
+        .clone();
+    let app = t
+        .create_app(
+            &common::ctx(),
+            switchyard_server::store::NewApp {
+                department_id: root,
+                name: "a".into(),
+                allowed_models: None,
+                secrets_mode: Default::default(),
+            },
+        )
+        .await
+        .unwrap();
+    let (_, key) = t
+        .create_key(
+            &common::ctx(),
+            switchyard_server::store::NewKey {
+                app_id: app.id,
+                name: "k".into(),
+                expires_at: None,
+            },
+        )
+        .await
+        .unwrap();
+    let v = t
+        .create_version(&common::ctx(), &common::app::config_doc(1.0), None)
+        .await
+        .unwrap();
+    t.activate(&common::ctx(), &v.id).await.unwrap();
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let start = std::time::Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .env("SWITCHYARD_DATABASE_URL", &db)
+        .args(["serve", "--listen", &addr])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    while get(&addr, "/readyz", None).is_none_or(|r| !r.starts_with("HTTP/1.1 200")) {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(10),
+            "not ready"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    eprintln!("ready after {:?} (debug build)", start.elapsed());
+    assert!(
+        get(&addr, "/api/v1/me", Some(&token))
+            .unwrap()
+            .starts_with("HTTP/1.1 200")
+    );
+
+    // A long-poll in flight must not hold shutdown up.
+    let first = get(&addr, "/sdk/v1/config", Some(&key)).unwrap();
+    let etag = first
+        .lines()
+        .find_map(|l| l.strip_prefix("etag: "))
+        .unwrap()
+        .trim_matches('"')
+        .to_owned();
+    let (addr2, key2) = (addr.clone(), key.clone());
+    let poll = std::thread::spawn(move || {
+        get(
+            &addr2,
+            &format!("/sdk/v1/config?wait=60&etag={etag}"),
+            Some(&key2),
+        )
+    });
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let stop = std::time::Instant::now();
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    assert!(
+        stop.elapsed() < std::time::Duration::from_secs(5),
+        "shutdown took {:?}",
+        stop.elapsed()
+    );
+    assert!(poll.join().unwrap().unwrap().starts_with("HTTP/1.1 304"));
+}

@@ -1,0 +1,259 @@
+//! An in-process server for API tests: the router driven with `oneshot`, two tenants,
+//! one user per role in tenant A, and helpers to build requests.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashMap;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use serde_json::{Value, json};
+use switchyard_server::crypto::MasterKey;
+use switchyard_server::rbac::Role;
+use switchyard_server::state::{AppState, PasswordCost};
+use switchyard_server::store::{NewApp, NewKey, NewProvider, Page, SecretsMode, Store, TokenKind};
+use tower::ServiceExt;
+
+use super::{ctx, store};
+
+pub struct TestApp {
+    pub router: Router,
+    pub state: AppState,
+    pub store: Store,
+    pub tenant_a: String,
+    pub tenant_b: String,
+    pub root_a: String,
+    /// Personal tokens of tenant A's users, one per role (tenant-scoped bindings).
+    pub tokens: HashMap<Role, String>,
+    /// Tenant B's infra_admin.
+    pub token_b: String,
+    pub admin_a: String,
+}
+
+pub fn config_doc(weight: f64) -> Value {
+    json!({
+        "version": 1,
+        "providers": {
+            "openai": {"kind": "openai", "api_key": "${OPENAI_API_KEY}"},
+            "anthropic": {"kind": "anthropic"}
+        },
+        "models": {
+            "chat": {"deployments": [{"provider": "openai", "model": "gpt-4o-mini", "weight": weight}]},
+            "claude": {"deployments": [{"provider": "anthropic", "model": "claude-3-5-haiku"}]}
+        }
+    })
+}
+
+impl TestApp {
+    pub async fn new(url: &str) -> TestApp {
+        let store = store(url).await;
+        let key = MasterKey::from_base64(&MasterKey::generate_base64()).unwrap();
+        let mut state = AppState::new(store.clone(), Some(key));
+        state.password_cost = PasswordCost::Test;
+        let router = switchyard_server::api::router(state.clone());
+        let a = store.bootstrap(&ctx(), "acme", "admin", "x").await.unwrap();
+        let b = store
+            .bootstrap(&ctx(), "globex", "admin", "x")
+            .await
+            .unwrap();
+        let root_a = store
+            .tenant(&a.tenant.id)
+            .list_departments(Page::default())
+            .await
+            .unwrap()[0]
+            .id
+            .clone();
+        let mut tokens = HashMap::new();
+        for role in Role::ALL {
+            let t = store.tenant(&a.tenant.id);
+            let user = t.create_user(&ctx(), role.as_str(), "x").await.unwrap();
+            t.add_binding(&ctx(), &user.id, role, None).await.unwrap();
+            let (_, token) = t
+                .create_token(&ctx(), &user.id, TokenKind::Personal, "t", None)
+                .await
+                .unwrap();
+            tokens.insert(role, token);
+        }
+        TestApp {
+            router,
+            state,
+            store,
+            tenant_a: a.tenant.id,
+            tenant_b: b.tenant.id,
+            root_a,
+            tokens,
+            token_b: b.token,
+            admin_a: a.token,
+        }
+    }
+
+    pub async fn send(&self, req: Request<Body>) -> (StatusCode, Value, axum::http::HeaderMap) {
+        let response = self.router.clone().oneshot(req).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        };
+        (status, body, headers)
+    }
+
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let (s, b, _) = self.send(request(method, path, token, body)).await;
+        (s, b)
+    }
+
+    /// Fresh objects in tenant A for one request to act on.
+    pub async fn fixture(&self, n: usize) -> Fixture {
+        let t = self.store.tenant(&self.tenant_a);
+        let dept = t
+            .create_department(&ctx(), &format!("dept{n}"), Some(&self.root_a))
+            .await
+            .unwrap();
+        let app = t
+            .create_app(
+                &ctx(),
+                NewApp {
+                    department_id: dept.id.clone(),
+                    name: format!("app{n}"),
+                    allowed_models: None,
+                    secrets_mode: SecretsMode::None,
+                },
+            )
+            .await
+            .unwrap();
+        let (key, secret) = t
+            .create_key(
+                &ctx(),
+                NewKey {
+                    app_id: app.id.clone(),
+                    name: "k".into(),
+                    expires_at: None,
+                },
+            )
+            .await
+            .unwrap();
+        let user = t
+            .create_user(&ctx(), &format!("user{n}"), "x")
+            .await
+            .unwrap();
+        let provider = t
+            .create_provider(
+                &ctx(),
+                self.state.master_key.as_deref(),
+                NewProvider {
+                    name: format!("prov{n}"),
+                    kind: "openai".into(),
+                    base_url: None,
+                    credential: Some("sk-fixture-9999".into()),
+                },
+            )
+            .await
+            .unwrap();
+        let v1 = t
+            .create_version(&ctx(), &config_doc(1.0), None)
+            .await
+            .unwrap();
+        t.activate(&ctx(), &v1.id).await.unwrap();
+        let v2 = t
+            .create_version(&ctx(), &config_doc(2.0), None)
+            .await
+            .unwrap();
+        t.activate(&ctx(), &v2.id).await.unwrap();
+        Fixture {
+            n,
+            dept: dept.id,
+            app: app.id,
+            key: key.id,
+            key_secret: secret,
+            user: user.id,
+            provider: provider.id,
+            version: v1.id,
+        }
+    }
+}
+
+pub struct Fixture {
+    pub n: usize,
+    pub dept: String,
+    pub app: String,
+    pub key: String,
+    pub key_secret: String,
+    pub user: String,
+    pub provider: String,
+    /// An inactive version.
+    pub version: String,
+}
+
+impl Fixture {
+    /// The id a route's `{id}` stands for.
+    pub fn id_for(&self, path: &str) -> &str {
+        if path.starts_with("/api/v1/departments") {
+            &self.dept
+        } else if path.starts_with("/api/v1/apps") {
+            &self.app
+        } else if path.starts_with("/api/v1/keys") {
+            &self.key
+        } else if path.starts_with("/api/v1/users") {
+            &self.user
+        } else if path.starts_with("/api/v1/providers") {
+            &self.provider
+        } else {
+            &self.version
+        }
+    }
+
+    /// A valid body for a write route.
+    pub fn body_for(&self, method: &str, path: &str) -> Option<Value> {
+        let n = self.n;
+        Some(match (method, path) {
+            ("POST", "/api/v1/departments") => json!({"name": format!("new{n}")}),
+            ("POST", "/api/v1/apps") => {
+                json!({"department_id": self.dept, "name": format!("newapp{n}")})
+            }
+            ("POST", "/api/v1/apps/{id}/keys") => json!({"name": "ci"}),
+            ("POST", "/api/v1/users") => {
+                json!({"username": format!("newuser{n}"), "password": "a long enough password"})
+            }
+            ("POST", "/api/v1/users/{id}/bindings") => json!({"role": "model_ops"}),
+            ("POST", "/api/v1/providers") => {
+                json!({"name": format!("newprov{n}"), "kind": "openai", "credential": "sk-abc-1234"})
+            }
+            ("PUT", "/api/v1/providers/{id}/credential") => {
+                json!({"credential": "sk-rotated-5678"})
+            }
+            ("POST", "/api/v1/configs") => json!({"document": config_doc(3.0), "label": "x"}),
+            _ => return None,
+        })
+    }
+}
+
+pub fn request(
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> Request<Body> {
+    let mut builder = Request::builder().method(method).uri(path);
+    if let Some(token) = token {
+        builder = builder.header("authorization", format!("Bearer {token}"));
+    }
+    match body {
+        Some(body) => builder
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap(),
+        None => builder.body(Body::empty()).unwrap(),
+    }
+}
