@@ -41,7 +41,9 @@ static SHARED: Mutex<Option<(u32, reqwest::Client)>> = Mutex::new(None);
 /// loaded, not per call; a process forked since gets a pool of its own.
 pub fn shared_client() -> Result<reqwest::Client> {
     let pid = std::process::id();
-    let mut shared = SHARED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut shared = SHARED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     if let Some((owner, client)) = shared.as_ref() {
         if *owner == pid {
             return Ok(client.clone());
