@@ -13,16 +13,27 @@ FEATURES := --features switchyard/local,switchyard/otlp
 
 .PHONY: run test setup model build lint test-rust test-python python-sdk test-server bench bench-python clean
 
-## The main job: start the mock provider, send a demo call through the SDK, print the answer.
-run: build
-	@mkdir -p $(RUN_DIR)
-	@$(MOCK_BIN) --addr 127.0.0.1:0 --port-file $(RUN_DIR)/mock.port > $(RUN_DIR)/mock.log 2>&1 & echo $$! > $(RUN_DIR)/mock.pid
-	@for i in $$(seq 1 50); do [ -s $(RUN_DIR)/mock.port ] && break; sleep 0.1; done
-	@SWITCHYARD_MOCK_URL=http://127.0.0.1:$$(cat $(RUN_DIR)/mock.port) $(EXAMPLE_BIN); status=$$?; \
-	  kill $$(cat $(RUN_DIR)/mock.pid) 2>/dev/null; rm -f $(RUN_DIR)/mock.port $(RUN_DIR)/mock.pid; exit $$status
+## The main job: the management server on its embedded SQLite with a demo tenant (its
+## config pushed and activated), and a demo call through the SDK on that config, answered
+## by the in-process model when no OPENAI_API_KEY is set.
+SERVER_BIN := $(TARGET_DIR)/debug/switchyard
+DEMO_DB := sqlite://$(RUN_DIR)/demo.db
+DEMO_LISTEN ?= 127.0.0.1:8787
+DEMO_CONFIG := examples/rust/switchyard.yaml
+
+run: build model
+	@mkdir -p $(RUN_DIR) && rm -f $(RUN_DIR)/demo.db*
+	@$(SERVER_BIN) --database-url $(DEMO_DB) init --tenant demo --password demo-password-123 > $(RUN_DIR)/init.log
+	@$(SERVER_BIN) --database-url $(DEMO_DB) config push $(DEMO_CONFIG) --tenant demo --label demo > /dev/null
+	@$(SERVER_BIN) --database-url $(DEMO_DB) config activate --tenant demo 1 > /dev/null
+	@$(SERVER_BIN) --database-url $(DEMO_DB) serve --listen $(DEMO_LISTEN) > $(RUN_DIR)/server.log 2>&1 & echo $$! > $(RUN_DIR)/server.pid
+	@for i in $$(seq 1 50); do curl -sf http://$(DEMO_LISTEN)/readyz > /dev/null && break; sleep 0.1; done
+	@echo "server: http://$(DEMO_LISTEN) on $(DEMO_DB): tenant demo, config version 1 active (API docs at /docs; admin token in $(RUN_DIR)/init.log)"
+	@$(EXAMPLE_BIN) $(DEMO_CONFIG); status=$$?; \
+	  kill $$(cat $(RUN_DIR)/server.pid) 2>/dev/null; rm -f $(RUN_DIR)/server.pid; exit $$status
 
 ## Everything CI runs: formatting, lints, every test of every part that has landed.
-test: setup model lint test-rust test-python test-server
+test: setup model lint test-rust test-python
 
 setup:
 	@command -v $(CARGO) >/dev/null || { echo "cargo not found: install Rust (rustup) first" >&2; exit 1; }
@@ -46,8 +57,15 @@ lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets $(FEATURES) -- -D warnings
 
+## Every Rust test in one workspace build (the server's included), with a throwaway
+## PostgreSQL cluster on 127.0.0.1 for the server's PostgreSQL runs, stopped even on failure.
 test-rust: model
-	$(CARGO) test --workspace $(FEATURES)
+	@$(call with_postgres,$(CARGO) test --workspace $(FEATURES))
+
+with_postgres = pgdir=$$(mktemp -d /tmp/switchyard-pg.XXXXXX); \
+	  trap 'bash server/scripts/test-postgres.sh stop $$pgdir' EXIT; \
+	  bash server/scripts/test-postgres.sh start $$pgdir && \
+	  SWITCHYARD_TEST_POSTGRES_URL=$$(cat $$pgdir/url) $(1)
 
 ## Python SDK: a venv (.venv, ignored) with pinned tools, the mock, the abi3 wheel, pytest
 ## (conformance scenarios sync + async, the SDK's own tests, mypy on examples/python).
@@ -71,13 +89,9 @@ python-sdk: setup $(VENV_PY)
 test-python: python-sdk
 	cd bindings-python && SWITCHYARD_MOCK_BIN=$(abspath $(MOCK_BIN)) ../$(VENV_PY) -m pytest -q -p no:cacheprovider tests
 
-## Management server: its tests against SQLite and a throwaway PostgreSQL cluster on
-## 127.0.0.1, stopped even when the tests fail.
+## The management server's tests alone (also part of test-rust).
 test-server:
-	@pgdir=$$(mktemp -d /tmp/switchyard-pg.XXXXXX); \
-	  trap 'bash server/scripts/test-postgres.sh stop $$pgdir' EXIT; \
-	  bash server/scripts/test-postgres.sh start $$pgdir && \
-	  SWITCHYARD_TEST_POSTGRES_URL=$$(cat $$pgdir/url) $(CARGO) test -p switchyard-server $(FEATURES)
+	@$(call with_postgres,$(CARGO) test -p switchyard-server $(FEATURES))
 
 ## Criterion benchmarks and load benches (not part of `make test`: they measure, not assert).
 bench: model
