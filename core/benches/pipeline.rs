@@ -1,7 +1,8 @@
 //! What the pipeline adds to a call: the same request against the same in-process mock,
 //! once as a bare reqwest POST + parse (the baseline), once through `Client::chat` with
 //! every feature on (budgets, rate limits, telemetry with a usage sink, the cache consulted
-//! and missed), and once as a cache hit. Compare the medians within one run.
+//! and missed), once with none of them (`pipeline_plain`), and once as a cache hit.
+//! Compare the medians within one run.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -69,7 +70,9 @@ fn pipeline(c: &mut Criterion) {
         .build()
         .unwrap();
     let mock = runtime
-        .block_on(MockServer::start_with(Script::from_yaml("models: { '*': [ { content: Lisbon. } ] }").unwrap()))
+        .block_on(MockServer::start_with(
+            Script::from_yaml("models: { '*': [ { content: Lisbon. } ] }").unwrap(),
+        ))
         .unwrap();
     let base = mock.url();
     let client = Client::builder()
@@ -77,7 +80,18 @@ fn pipeline(c: &mut Criterion) {
         .usage_sink(Arc::new(CountingSink::default()))
         .build()
         .unwrap();
-    let http = reqwest::Client::builder().tcp_nodelay(true).build().unwrap();
+    let plain_config = format!(
+        "version: 1\nproviders: {{ oa: {{ kind: openai, base_url: \"{base}/v1\", api_key: sk-bench }} }}\n\
+         models: {{ chat: {{ deployments: [{{ provider: oa, model: gpt-4o-mini }}], cache: {{ mode: off }} }} }}\n"
+    );
+    let plain = Client::builder()
+        .config(Config::from_yaml(&plain_config).unwrap())
+        .build()
+        .unwrap();
+    let http = reqwest::Client::builder()
+        .tcp_nodelay(true)
+        .build()
+        .unwrap();
     let counter = AtomicU64::new(0);
     let options = CallOptions::default();
 
@@ -103,6 +117,14 @@ fn pipeline(c: &mut Criterion) {
             }
         })
     });
+    group.bench_function("pipeline_plain", |b| {
+        b.to_async(&runtime).iter(|| {
+            let request = request(counter.fetch_add(1, Ordering::Relaxed), 0.7);
+            let plain = plain.clone();
+            let options = options.clone();
+            async move { plain.chat(request, &options).await.unwrap() }
+        })
+    });
     group.bench_function("pipeline_cache_miss", |b| {
         b.to_async(&runtime).iter(|| {
             let request = request(counter.fetch_add(1, Ordering::Relaxed), 0.7);
@@ -112,7 +134,9 @@ fn pipeline(c: &mut Criterion) {
         })
     });
     group.bench_function("pipeline_cache_hit", |b| {
-        runtime.block_on(client.chat(request(0, 0.0), &options)).unwrap();
+        runtime
+            .block_on(client.chat(request(0, 0.0), &options))
+            .unwrap();
         b.to_async(&runtime).iter(|| {
             let client = client.clone();
             let options = options.clone();

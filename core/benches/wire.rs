@@ -14,8 +14,12 @@ fn typical_request() -> ChatRequest {
     let mut request = ChatRequest::new(
         "chat",
         vec![
-            Message::system("You are a concise assistant for a travel booking product. Answer in one sentence."),
-            Message::user("Suggest one European city to visit in spring, and say why in a few words."),
+            Message::system(
+                "You are a concise assistant for a travel booking product. Answer in one sentence.",
+            ),
+            Message::user(
+                "Suggest one European city to visit in spring, and say why in a few words.",
+            ),
         ],
     );
     request.temperature = Some(0.2);

@@ -15,11 +15,17 @@ use switchyard::{CallOptions, Client};
 use switchyard_mock_provider::{MockServer, Script};
 
 fn arg(index: usize, default: u64) -> u64 {
-    std::env::args().nth(index).and_then(|a| a.parse().ok()).unwrap_or(default)
+    std::env::args()
+        .nth(index)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(default)
 }
 
 fn request(n: u64) -> ChatRequest {
-    let mut request = ChatRequest::new("chat", vec![Message::user(format!("Say hi to caller {n}."))]);
+    let mut request = ChatRequest::new(
+        "chat",
+        vec![Message::user(format!("Say hi to caller {n}."))],
+    );
     request.max_tokens = Some(16);
     request
 }

@@ -2,18 +2,23 @@
 //!
 //! ```text
 //! 1 resolve   logical model -> route                          runtime.route
-//! 2 admit     rate limits, budget reservation                 admit
 //! 3 cache     exact-match lookup, identical misses coalesced  cache_plan + ResponseCache
+//! 2 admit     rate limits, budget reservation (on a miss)     admit
 //! 4 pick      strategy + health + rollout                     attempt::execute
 //! 5 call      provider adapter, timeouts, retries             attempt::execute
 //! 6 fall back by error kind, then the next model              attempt::execute
 //! 7 settle    actual cost against the reservation, telemetry  settle + report
 //! ```
+//!
+//! The cache comes before admission: a hit spends nothing upstream, so it needs neither a
+//! rate-limit slot nor budget, and coalesced callers are admitted once, by the one call
+//! that goes upstream.
 
 mod attempt;
 mod cached;
 mod call_stream;
 mod options;
+mod probe;
 mod reload;
 mod report;
 mod runtime;
@@ -110,6 +115,7 @@ impl ClientBuilder {
     }
 
     pub fn build(self) -> Result<Client> {
+        let watched = self.config_file.as_deref().map(reload::fingerprint);
         let config = match (self.config, &self.config_file) {
             (Some(config), _) => config,
             (None, Some(path)) => Config::from_file(path)?,
@@ -139,8 +145,10 @@ impl ClientBuilder {
             sink: self.sink,
             watcher: Mutex::new(None),
         });
-        if let (Some(path), Some(interval)) = (self.config_file, self.watch_interval) {
-            let watcher = reload::FileWatcher::spawn(path, interval, Arc::downgrade(&inner));
+        if let (Some(path), Some(interval), Some(seen)) =
+            (self.config_file, self.watch_interval, watched)
+        {
+            let watcher = reload::FileWatcher::spawn(path, seen, interval, Arc::downgrade(&inner));
             if let Ok(mut slot) = inner.watcher.lock() {
                 *slot = Some(watcher);
             }
@@ -203,43 +211,34 @@ impl Client {
     ) -> Result<ChatOutcome> {
         // 1 resolve
         let route = runtime.route(&request.model)?;
-        // 2 admit
-        let (route, reservation) = self.inner.admit(runtime, route, request, call).await?;
-        // 3 cache
+        // 3 cache, looked up before admission: a hit spends nothing upstream, so it takes
+        // no rate-limit slot and no budget, and coalesced callers are admitted once.
         let plan = self
             .inner
-            .cache_plan(runtime, &route, request, options.cache);
-        // 4-6 pick, call, fall back (inside `serve_chat`, run on a miss)
+            .cache_plan(runtime, route, request, options.cache);
+        // 2 admit, 4-6 pick, call, fall back, 7 settle the reservation: `serve_chat`,
+        // run only on a miss
+        let serve = self.inner.serve_chat(runtime, route, request, call);
         let (answer, hit) = match plan {
             Some(plan) if !plan.refresh => {
-                let fetch = self.inner.serve_chat(runtime, &route, request, call);
                 let (answer, lookup) = self
                     .inner
                     .cache
-                    .get_or_fetch(plan.key, plan.ttl, fetch)
+                    .get_or_fetch(plan.key, plan.ttl, serve)
                     .await?;
                 (answer, lookup != Lookup::Fetched)
             }
             Some(plan) => {
-                let answer = self
-                    .inner
-                    .serve_chat(runtime, &route, request, call)
-                    .await?;
+                let answer = serve.await?;
                 self.inner
                     .cache
                     .insert(plan.key, answer.clone(), plan.ttl)
                     .await;
                 (answer, false)
             }
-            None => (
-                self.inner
-                    .serve_chat(runtime, &route, request, call)
-                    .await?,
-                false,
-            ),
+            None => (serve.await?, false),
         };
-        // 7 settle
-        let meta = self.inner.settle(reservation, &answer, hit, call);
+        let meta = self.inner.meta(&answer, hit, call);
         let response = answer.into_chat_response().ok_or_else(|| {
             Error::malformed(200, "the cache held a non-chat answer for a chat request")
         })?;
@@ -305,19 +304,6 @@ impl Client {
         call: &mut CallContext,
     ) -> Result<EmbedOutcome> {
         let route = runtime.route(&request.model)?.clone();
-        let texts = request.input.texts().unwrap_or_default();
-        let tokens: u64 = texts.iter().map(|t| estimate::text_tokens(t)).sum();
-        runtime
-            .limits
-            .admit(&call.scope, tokens, call.deadline)
-            .await?;
-        let estimate_usd = route
-            .worst_price()
-            .map_or(0.0, |p| pricing::cost_usd(&p, &Usage::new(tokens, 0)));
-        let reservation = runtime
-            .budgets
-            .reserve(&call.scope, estimate_usd, SystemTime::now())
-            .map_err(|refusal| refusal.into_error())?;
         let mode = route
             .config
             .cache
@@ -343,7 +329,7 @@ impl Client {
         let response = answer
             .embedding()
             .ok_or_else(|| Error::malformed(200, "the cache held a non-embedding answer"))?;
-        let meta = self.inner.settle(reservation, &answer, hit, call);
+        let meta = self.inner.meta(&answer, hit, call);
         Ok(EmbedOutcome { response, meta })
     }
 
@@ -374,6 +360,15 @@ impl Client {
     /// Swaps in a new config atomically. Calls in flight finish on the old one; an invalid
     /// config is rejected with every issue named, and the old one stays.
     pub fn reload(&self, config: Config) -> Result<()> {
+        self.inner.reload(config)
+    }
+
+    /// Rebuilds every provider adapter on a fresh connection pool. Call it in a child
+    /// process after `fork()` (the Python SDK does), before the child's first call: the
+    /// parent's pooled connections belong to threads the child does not have. State that
+    /// survives a fork intact (health, budgets, the cache) is kept.
+    pub fn after_fork(&self) -> Result<()> {
+        let config = (*self.inner.runtime.load().config).clone();
         self.inner.reload(config)
     }
 
@@ -511,7 +506,9 @@ impl Inner {
         })
     }
 
-    /// Steps 4-6 for a chat call, packaged as what the cache stores.
+    /// Steps 2 and 4 to 7 for a chat call that the cache did not answer: admission, the
+    /// attempts, and the actual cost settled against the reservation. Packaged as what
+    /// the cache stores.
     async fn serve_chat(
         &self,
         runtime: &Runtime,
@@ -519,13 +516,19 @@ impl Inner {
         request: &ChatRequest,
         call: &mut CallContext,
     ) -> Result<CachedAnswer> {
-        let served = attempt::execute(runtime, route, call, |spec| async move {
+        let (route, reservation) = self.admit(runtime, route, request, call).await?;
+        let served = attempt::execute(runtime, &route, call, |spec| async move {
             spec.provider.chat(request, &spec.target()).await
         })
         .await?;
         let cost = served_cost(&served, served.value.usage.as_ref());
+        settle(reservation, cost);
         let (answer, served) = served.take();
-        Ok(answer_from(&served, CachedBody::Chat(Arc::new(answer)), cost))
+        Ok(answer_from(
+            &served,
+            CachedBody::Chat(Arc::new(answer)),
+            cost,
+        ))
     }
 
     async fn serve_embedding(
@@ -535,34 +538,37 @@ impl Inner {
         request: &EmbeddingRequest,
         call: &mut CallContext,
     ) -> Result<CachedAnswer> {
+        let texts = request.input.texts().unwrap_or_default();
+        let tokens: u64 = texts.iter().map(|t| estimate::text_tokens(t)).sum();
+        runtime
+            .limits
+            .admit(&call.scope, tokens, call.deadline)
+            .await?;
+        let estimate_usd = route
+            .worst_price()
+            .map_or(0.0, |p| pricing::cost_usd(&p, &Usage::new(tokens, 0)));
+        let reservation = runtime
+            .budgets
+            .reserve(&call.scope, estimate_usd, SystemTime::now())
+            .map_err(|refusal| refusal.into_error())?;
         let served = attempt::execute(runtime, route, call, |spec| async move {
             spec.provider.embed(request, &spec.target()).await
         })
         .await?;
         let usage = Usage::new(served.value.usage.prompt_tokens, 0);
         let cost = served_cost(&served, Some(&usage));
+        settle(reservation, cost);
         let (answer, served) = served.take();
-        Ok(answer_from(&served, CachedBody::Embedding(Arc::new(answer)), cost))
+        Ok(answer_from(
+            &served,
+            CachedBody::Embedding(Arc::new(answer)),
+            cost,
+        ))
     }
 
-    /// Step 7: the actual cost against the reservation (nothing for a cache hit).
-    fn settle(
-        &self,
-        reservation: Reservation,
-        answer: &CachedAnswer,
-        hit: bool,
-        call: &CallContext,
-    ) -> CallMeta {
-        let cost_usd = if hit { 0.0 } else { answer.cost_usd };
-        for event in reservation.settle(cost_usd) {
-            tracing::warn!(
-                budget = %event.budget,
-                scope = %event.scope_value,
-                spent_usd = event.spent_usd,
-                limit_usd = event.limit_usd,
-                "soft budget exceeded"
-            );
-        }
+    /// What the pipeline did for a call, from the answer and the call's state. A hit
+    /// cost nothing and made no attempt.
+    fn meta(&self, answer: &CachedAnswer, hit: bool, call: &CallContext) -> CallMeta {
         CallMeta {
             model: answer.model.clone(),
             deployment: answer.deployment.clone(),
@@ -571,7 +577,7 @@ impl Inner {
             attempts: if hit { 0 } else { call.attempts },
             cache_hit: hit,
             fallback: call.fallback.clone(),
-            cost_usd,
+            cost_usd: if hit { 0.0 } else { answer.cost_usd },
             latency: call.started.elapsed(),
             local: false,
         }
@@ -579,6 +585,19 @@ impl Inner {
 
     fn report(&self, span: &tracing::Span, report: Report<'_>) {
         report::report(&self.metrics, self.sink.as_deref(), span, report);
+    }
+}
+
+/// Step 7 for spend: the actual cost replaces the reservation.
+pub(crate) fn settle(reservation: Reservation, cost_usd: f64) {
+    for event in reservation.settle(cost_usd) {
+        tracing::warn!(
+            budget = %event.budget,
+            scope = %event.scope_value,
+            spent_usd = event.spent_usd,
+            limit_usd = event.limit_usd,
+            "soft budget exceeded"
+        );
     }
 }
 

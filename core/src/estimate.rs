@@ -55,18 +55,18 @@ static CL100K: LazyLock<Option<CoreBPE>> =
 /// Loads both encodings on a background thread. Parsing a BPE takes ~100 ms (far more in
 /// a debug build); doing it when a client is built keeps it off the first call's latency.
 pub fn warm_up_in_background() {
-    if LazyLock::get(&O200K).is_some() {
-        return;
-    }
-    let spawned = std::thread::Builder::new()
-        .name("switchyard-tokenizer-warm-up".into())
-        .spawn(|| {
-            LazyLock::force(&O200K);
-            LazyLock::force(&CL100K);
-        });
-    if let Err(error) = spawned {
-        tracing::debug!(%error, "tokenizer warm-up thread not started; the first call loads it");
-    }
+    static STARTED: std::sync::Once = std::sync::Once::new();
+    STARTED.call_once(|| {
+        let spawned = std::thread::Builder::new()
+            .name("switchyard-tokenizer-warm-up".into())
+            .spawn(|| {
+                LazyLock::force(&O200K);
+                LazyLock::force(&CL100K);
+            });
+        if let Err(error) = spawned {
+            tracing::debug!(%error, "tokenizer warm-up thread not started; the first call loads it");
+        }
+    });
 }
 
 fn load<E: std::fmt::Display>(name: &str, f: fn() -> Result<CoreBPE, E>) -> Option<CoreBPE> {
@@ -122,7 +122,7 @@ pub fn prompt_tokens(kind: ProviderKind, upstream_model: &str, request: &ChatReq
     let bpe = bpe_for(kind, upstream_model);
     let count = |text: &str| -> u64 {
         match bpe {
-            Some(bpe) => bpe.encode_ordinary(text).len() as u64,
+            Some(bpe) => counted(bpe, text),
             None => heuristic_tokens(text),
         }
     };
@@ -142,6 +142,35 @@ pub fn prompt_tokens(kind: ProviderKind, upstream_model: &str, request: &ChatReq
         total = total.saturating_add(count(&json));
     }
     total
+}
+
+/// Texts shorter than this are tokenized every time: a lookup would cost about as much
+/// (tiktoken spends ~20k instructions even on a sentence, a lookup ~1k).
+const MEMO_MIN_BYTES: usize = 16;
+/// How many text counts are remembered.
+const MEMO_ENTRIES: u64 = 65_536;
+
+/// Token counts of texts seen recently, by encoding and a 128-bit hash of the text.
+/// Tokenizing is the costliest step of admission (~10 µs for a paragraph), and real
+/// traffic repeats its long texts: the system prompt of every call, and every earlier
+/// turn of a conversation, re-sent with each new one.
+static MEMO: LazyLock<moka::sync::Cache<(usize, u128), u64>> =
+    LazyLock::new(|| moka::sync::Cache::new(MEMO_ENTRIES));
+
+fn counted(bpe: &'static CoreBPE, text: &str) -> u64 {
+    if text.len() < MEMO_MIN_BYTES {
+        return bpe.encode_ordinary(text).len() as u64;
+    }
+    let key = (
+        std::ptr::from_ref(bpe) as usize,
+        xxhash_rust::xxh3::xxh3_128(text.as_bytes()),
+    );
+    if let Some(tokens) = MEMO.get(&key) {
+        return tokens;
+    }
+    let tokens = bpe.encode_ordinary(text).len() as u64;
+    MEMO.insert(key, tokens);
+    tokens
 }
 
 fn message_tokens(message: &Message, count: &dyn Fn(&str) -> u64) -> u64 {

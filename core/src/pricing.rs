@@ -35,11 +35,12 @@ enum PriceProvider {
 }
 
 impl PriceProvider {
-    fn of(kind: ProviderKind) -> Self {
+    fn of(kind: ProviderKind) -> Option<Self> {
         match kind {
-            ProviderKind::OpenAi | ProviderKind::Azure => PriceProvider::OpenAi,
-            ProviderKind::Anthropic => PriceProvider::Anthropic,
-            ProviderKind::Gemini => PriceProvider::Gemini,
+            ProviderKind::OpenAi | ProviderKind::Azure => Some(PriceProvider::OpenAi),
+            ProviderKind::Anthropic => Some(PriceProvider::Anthropic),
+            ProviderKind::Gemini => Some(PriceProvider::Gemini),
+            ProviderKind::Local => None,
         }
     }
 }
@@ -118,7 +119,7 @@ impl PriceTable {
     /// `claude-sonnet-4-5-latest`, `gemini-2.0-flash-001`). `gpt-4o` never prices
     /// `gpt-4o-mini-...`: what follows the entry must be only a version.
     pub fn lookup(&self, kind: ProviderKind, model: &str) -> Option<Price> {
-        let provider = PriceProvider::of(kind);
+        let provider = PriceProvider::of(kind)?;
         let mut best: Option<&Entry> = None;
         for e in self.entries.iter().filter(|e| e.provider == provider) {
             if e.model == model {
@@ -168,8 +169,16 @@ pub fn cost_usd(price: &Price, usage: &Usage) -> f64 {
     if usd.is_finite() { usd.max(0.0) } else { 0.0 }
 }
 
-/// The price of a deployment: its own `price` override, else the shipped table.
+/// The price of a deployment: its own `price` override, else the shipped table. A local
+/// (in-process) model costs nothing unless its deployment says otherwise.
 pub fn price_for(deployment: &DeploymentConfig, kind: ProviderKind) -> Option<Price> {
+    if kind == ProviderKind::Local {
+        return Some(deployment.price.unwrap_or(Price {
+            input: 0.0,
+            output: 0.0,
+            cached_input: None,
+        }));
+    }
     deployment
         .price
         .or_else(|| PriceTable::builtin().lookup(kind, &deployment.model))

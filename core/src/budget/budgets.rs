@@ -140,7 +140,11 @@ impl Budgets {
                     period_start: self.period_start(i, rule, value, now),
                 };
                 let reserved = match rule.mode {
+                    // Nothing to hold for a call estimated to cost nothing (an in-process or
+                    // unpriced model): it cannot overspend, even a budget already over its
+                    // limit, which is exactly when a reroute to such a model must get through.
                     BudgetMode::Soft => 0.0,
+                    BudgetMode::Hard if estimate <= 0.0 => 0.0,
                     BudgetMode::Hard => {
                         if !self.source.try_reserve(&key, rule.limit_usd, estimate) {
                             let spent_usd = self.source.spent(&key);
@@ -288,6 +292,21 @@ mod tests {
         // Another user has their own account; the next day starts afresh.
         assert!(b.reserve(&user("b"), 0.5, at(NOW)).is_ok());
         assert!(b.reserve(&user("a"), 0.5, at(NOW + 86_400)).is_ok());
+    }
+
+    #[test]
+    fn a_call_that_costs_nothing_passes_an_overspent_budget() {
+        let b = budgets(&[budget("daily", ScopeKind::User, 1.0)]);
+        // The one call in flight pushed spend past the limit.
+        b.reserve(&user("a"), 0.9, at(NOW)).unwrap().settle(1.2);
+        assert!(b.reserve(&user("a"), 0.01, at(NOW)).is_err());
+        // A reroute to the in-process model estimates $0: it must get through, and what it
+        // is charged (nothing) is settled like any call.
+        let free = b
+            .reserve(&user("a"), 0.0, at(NOW))
+            .expect("a $0 call is never refused");
+        assert!(free.settle(0.0).is_empty());
+        assert!(b.reserve(&user("a"), 0.01, at(NOW)).is_err());
     }
 
     #[test]

@@ -163,6 +163,15 @@ where
             }
             Err(error) => error,
         };
+        // Errors raised before the network (a missing key, a request the adapter refused)
+        // still say where they happened.
+        let error = if error.deployment().is_none() {
+            error
+                .with_provider(target.provider.name())
+                .with_deployment(target.name.to_string())
+        } else {
+            error
+        };
         span.record("error.type", error.code());
         health.record_failure(&error);
         tracing::debug!(deployment = %target.name, attempt = call.attempts, error = %error, "attempt failed");

@@ -52,20 +52,49 @@ impl CachedAnswer {
         answer
     }
 
-    /// Approximate heap size: the serialised size is close and costs one pass on insert.
+    /// Approximate heap size: the text the answer carries plus a fixed allowance per
+    /// choice, chunk and vector, without serialising it.
     fn measure(&self) -> u32 {
+        const PER_ITEM: usize = 96;
         let body = match &self.body {
-            CachedBody::Chat(r) => serde_json::to_vec(r.as_ref()).map(|v| v.len()),
-            CachedBody::Stream(c) => serde_json::to_vec(c.as_ref()).map(|v| v.len()),
-            CachedBody::Embedding(e) => serde_json::to_vec(e.as_ref()).map(|v| v.len()),
-        }
-        .unwrap_or(0);
+            CachedBody::Chat(response) => response_size(response),
+            CachedBody::Stream(chunks) => chunks
+                .iter()
+                .map(|c| {
+                    PER_ITEM
+                        + c.id.len()
+                        + c.model.len()
+                        + c.choices
+                            .iter()
+                            .map(|choice| {
+                                PER_ITEM
+                                    + choice.delta.content.as_ref().map_or(0, String::len)
+                                    + choice
+                                        .delta
+                                        .tool_calls
+                                        .iter()
+                                        .flatten()
+                                        .map(tool_delta_size)
+                                        .sum::<usize>()
+                            })
+                            .sum::<usize>()
+                })
+                .sum(),
+            CachedBody::Embedding(response) => {
+                response
+                    .data
+                    .iter()
+                    .map(|e| PER_ITEM + e.embedding.len() * 4)
+                    .sum::<usize>()
+                    + response.model.len()
+            }
+        };
         let size = body
             + self.model.len()
             + self.deployment.len()
             + self.provider.len()
             + self.upstream_model.len()
-            + 64;
+            + 2 * PER_ITEM;
         u32::try_from(size).unwrap_or(u32::MAX)
     }
 
@@ -123,4 +152,33 @@ impl CacheValue for CachedAnswer {
         answer.weight = answer.measure();
         Some(answer)
     }
+}
+
+fn response_size(response: &ChatResponse) -> usize {
+    let choices: usize = response
+        .choices
+        .iter()
+        .map(|c| {
+            let message = &c.message;
+            let calls: usize = message
+                .tool_calls
+                .iter()
+                .flatten()
+                .map(|t| 96 + t.id.len() + t.function.name.len() + t.function.arguments.len())
+                .sum();
+            96 + message.text().len() + calls
+        })
+        .sum();
+    response.id.len() + response.model.len() + choices + 256
+}
+
+fn tool_delta_size(delta: &crate::types::ToolCallDelta) -> usize {
+    let function = delta.function.as_ref();
+    96 + delta.id.as_ref().map_or(0, String::len)
+        + function
+            .and_then(|f| f.name.as_ref())
+            .map_or(0, String::len)
+        + function
+            .and_then(|f| f.arguments.as_ref())
+            .map_or(0, String::len)
 }

@@ -105,7 +105,7 @@ pub(crate) async fn start(
         segments_cost: 0.0,
         segments_usage: Usage::default(),
         chunks: Vec::new(),
-        reservation: Some(opened.reservation),
+        reservation: opened.reservation,
         plan: opened.plan,
         hit: opened.hit,
         restarted: false,
@@ -129,7 +129,7 @@ struct Opened {
     index: usize,
     upstream: ChatStream,
     first: Vec<ChatChunk>,
-    reservation: Reservation,
+    reservation: Option<Reservation>,
     plan: Option<CachePlan>,
     hit: bool,
     meta: CallMeta,
@@ -144,13 +144,13 @@ async fn open(
 ) -> Result<Opened> {
     // 1 resolve
     let route = runtime.route(&request.model)?;
-    // 2 admit
-    let (route, reservation) = inner.admit(runtime, route, request, call).await?;
-    // 3 cache: a hit is replayed as the stream it was (or as the response, chunked)
-    let plan = inner.cache_plan(runtime, &route, request, options.cache);
+    // 3 cache, before admission (a hit spends nothing): replayed as the stream it was,
+    // or as the stored response, chunked
+    let plan = inner.cache_plan(runtime, route, request, options.cache);
     if let Some(plan) = plan.as_ref().filter(|p| !p.refresh) {
         if let Some(answer) = inner.cache.get(plan.key).await {
             if let Some(chunks) = answer.chunks() {
+                let route = route.clone();
                 let index = route
                     .targets
                     .iter()
@@ -163,7 +163,7 @@ async fn open(
                     index,
                     upstream,
                     first: Vec::new(),
-                    reservation,
+                    reservation: None,
                     plan: None,
                     hit: true,
                     meta,
@@ -171,6 +171,8 @@ async fn open(
             }
         }
     }
+    // 2 admit
+    let (route, reservation) = inner.admit(runtime, route, request, call).await?;
     // 4-6 up to the first chunk
     let served = open_upstream(runtime, &route, request, call).await?;
     let target = served.target();
@@ -184,7 +186,7 @@ async fn open(
         fallback: call.fallback.clone(),
         cost_usd: 0.0,
         latency: Duration::ZERO,
-        local: false,
+        local: target.kind == crate::config::ProviderKind::Local,
     };
     let (upstream, first) = served.value;
     Ok(Opened {
@@ -192,7 +194,7 @@ async fn open(
         index: served.index,
         upstream,
         first,
-        reservation,
+        reservation: Some(reservation),
         plan,
         hit: false,
         meta,

@@ -2,7 +2,7 @@
 //! management replace files by rename and network filesystems send no events; one stat a
 //! second costs nothing. An invalid new file is reported and the running config kept.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Weak;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, SystemTime};
@@ -16,11 +16,19 @@ pub(crate) struct FileWatcher {
 }
 
 impl FileWatcher {
-    pub fn spawn(path: PathBuf, interval: Duration, client: Weak<Inner>) -> FileWatcher {
+    /// Watches `path` for changes after `seen`, the fingerprint taken before the running
+    /// config was read from it: taking it in the thread instead would miss a change made
+    /// before the thread first ran.
+    pub fn spawn(
+        path: PathBuf,
+        seen: Fingerprint,
+        interval: Duration,
+        client: Weak<Inner>,
+    ) -> FileWatcher {
         let (stop, stopped) = mpsc::channel::<()>();
         let spawned = std::thread::Builder::new()
             .name("switchyard-config-watch".into())
-            .spawn(move || watch(path, interval, client, stopped));
+            .spawn(move || watch(path, seen, interval, client, stopped));
         if let Err(error) = spawned {
             tracing::error!(%error, "cannot start the config file watcher");
         }
@@ -28,8 +36,13 @@ impl FileWatcher {
     }
 }
 
-fn watch(path: PathBuf, interval: Duration, client: Weak<Inner>, stopped: mpsc::Receiver<()>) {
-    let mut seen = fingerprint(&path);
+fn watch(
+    path: PathBuf,
+    mut seen: Fingerprint,
+    interval: Duration,
+    client: Weak<Inner>,
+    stopped: mpsc::Receiver<()>,
+) {
     loop {
         match stopped.recv_timeout(interval) {
             Err(RecvTimeoutError::Timeout) => {}
@@ -55,9 +68,11 @@ fn watch(path: PathBuf, interval: Duration, client: Weak<Inner>, stopped: mpsc::
     }
 }
 
-/// Modification time, size and content hash: a same-second rewrite of the same size is
-/// still noticed.
-fn fingerprint(path: &PathBuf) -> Option<(SystemTime, u64, u64)> {
+/// Modification time, size and content hash of a file, `None` when unreadable.
+pub(crate) type Fingerprint = Option<(SystemTime, u64, u64)>;
+
+/// A same-second rewrite of the same size is still noticed, by the content hash.
+pub(crate) fn fingerprint(path: &Path) -> Fingerprint {
     let meta = std::fs::metadata(path).ok()?;
     let bytes = std::fs::read(path).ok()?;
     Some((

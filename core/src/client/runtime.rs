@@ -11,13 +11,17 @@ use crate::config::{Config, ModelConfig, Price, ProviderKind};
 use crate::error::{Error, Result};
 use crate::pricing;
 use crate::providers::{self, Provider};
-use crate::routing::{HealthRegistry, Route};
+use crate::routing::{HealthRegistry, ProbeTask, Route, spawn_prober};
+
+use super::probe::ClientProber;
 
 pub(crate) struct Runtime {
     pub config: Arc<Config>,
     pub routes: HashMap<String, Arc<ModelRoute>>,
     pub budgets: Budgets,
     pub limits: RateLimits,
+    /// Background health probes of this config's routes; they stop when it is replaced.
+    _probes: Vec<ProbeTask>,
 }
 
 /// One logical model, ready to route: its policy, its routing state and, per deployment,
@@ -25,7 +29,7 @@ pub(crate) struct Runtime {
 pub(crate) struct ModelRoute {
     pub alias: String,
     pub config: ModelConfig,
-    pub route: Route,
+    pub route: Arc<Route>,
     pub targets: Vec<DeploymentTarget>,
 }
 
@@ -38,6 +42,14 @@ pub(crate) struct DeploymentTarget {
 }
 
 impl Runtime {
+    /// Whether the provider named `name` runs in-process (`kind: local`).
+    pub fn is_local_provider(&self, name: &str) -> bool {
+        self.config
+            .providers
+            .get(name)
+            .is_some_and(|p| p.kind == ProviderKind::Local)
+    }
+
     pub fn build(
         config: Config,
         health: &HealthRegistry,
@@ -53,6 +65,7 @@ impl Runtime {
             .map(|(name, provider)| Ok((name.as_str(), providers::build(name, provider)?)))
             .collect::<Result<_>>()?;
         let mut routes = HashMap::new();
+        let mut probes = Vec::new();
         for (alias, model) in &config.models {
             let mut targets = Vec::with_capacity(model.deployments.len());
             for deployment in &model.deployments {
@@ -78,7 +91,17 @@ impl Runtime {
                 let kind = config.providers.get(&d.provider).map(|p| p.kind)?;
                 pricing::price_for(d, kind).map(|p| p.input + p.output)
             };
-            let route = Route::new(alias, model, health, price_per_mtok);
+            let route = Arc::new(Route::new(alias, model, health, price_per_mtok));
+            if model.health.probe_interval_secs.is_some() {
+                let prober = ClientProber {
+                    providers: providers
+                        .iter()
+                        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+                        .collect(),
+                    kind: model.kind,
+                };
+                probes.extend(spawn_prober(&route, Arc::new(prober)));
+            }
             routes.insert(
                 alias.clone(),
                 Arc::new(ModelRoute {
@@ -92,6 +115,7 @@ impl Runtime {
         Ok(Runtime {
             budgets: Budgets::new(&config.budgets, budget_source),
             limits: RateLimits::new(&config.rate_limits),
+            _probes: probes,
             routes,
             config: Arc::new(config),
         })

@@ -136,6 +136,7 @@ impl Config {
             ));
         }
         for (name, provider) in &self.providers {
+            provider.validate(&format!("providers.{name}"), &mut issues);
             if provider.kind == ProviderKind::Azure && provider.base_url.is_none() {
                 issues.push(ConfigIssue::new(
                     format!("providers.{name}.base_url"),

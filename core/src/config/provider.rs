@@ -15,6 +15,8 @@ pub enum ProviderKind {
     Azure,
     Anthropic,
     Gemini,
+    /// A GGUF model run in-process by llama.cpp (cargo feature `local`): no network, cost 0.
+    Local,
 }
 
 impl ProviderKind {
@@ -25,6 +27,7 @@ impl ProviderKind {
             ProviderKind::Azure => "az.ai.openai",
             ProviderKind::Anthropic => "anthropic",
             ProviderKind::Gemini => "gcp.gemini",
+            ProviderKind::Local => "local",
         }
     }
 
@@ -33,7 +36,7 @@ impl ProviderKind {
             ProviderKind::OpenAi => Some("https://api.openai.com/v1"),
             ProviderKind::Anthropic => Some("https://api.anthropic.com/v1"),
             ProviderKind::Gemini => Some("https://generativelanguage.googleapis.com/v1beta"),
-            ProviderKind::Azure => None,
+            ProviderKind::Azure | ProviderKind::Local => None,
         }
     }
 }
@@ -58,6 +61,22 @@ pub struct ProviderConfig {
     /// OpenAI-compatible servers that reject `stream_options` can turn usage-in-stream off.
     #[serde(default = "default_true", skip_serializing_if = "is_true")]
     pub stream_usage: bool,
+    /// `kind: local`: the GGUF file. Relative paths resolve against the process's current
+    /// directory; the `SWITCHYARD_LOCAL_MODEL` environment variable overrides it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_path: Option<String>,
+    /// `kind: local`: llama.cpp threads per call (default: available cores, at most 4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threads: Option<u32>,
+    /// `kind: local`: the context window in tokens (default 2048, capped at the model's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context_size: Option<u32>,
+    /// `kind: local`: calls generating at once; each holds one context (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_concurrency: Option<u32>,
+    /// `kind: local`: calls allowed to wait for a context; more fail `overloaded` (default 64).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_queue: Option<u32>,
 }
 
 fn default_true() -> bool {
@@ -77,6 +96,84 @@ impl ProviderConfig {
             api_version: None,
             headers: BTreeMap::new(),
             stream_usage: true,
+            model_path: None,
+            threads: None,
+            context_size: None,
+            max_concurrency: None,
+            max_queue: None,
+        }
+    }
+
+    /// A `kind: local` provider serving the GGUF file at `model_path`.
+    pub fn local(model_path: impl Into<String>) -> Self {
+        ProviderConfig {
+            model_path: Some(model_path.into()),
+            ..ProviderConfig::new(ProviderKind::Local)
+        }
+    }
+
+    /// The problems of this entry (at `path`, e.g. `providers.local`) that depend on its kind.
+    pub(crate) fn validate(&self, path: &str, issues: &mut Vec<super::ConfigIssue>) {
+        let local_only = [
+            ("model_path", self.model_path.is_some()),
+            ("threads", self.threads.is_some()),
+            ("context_size", self.context_size.is_some()),
+            ("max_concurrency", self.max_concurrency.is_some()),
+            ("max_queue", self.max_queue.is_some()),
+        ];
+        if self.kind != ProviderKind::Local {
+            for (field, set) in local_only {
+                if set {
+                    issues.push(super::ConfigIssue::new(
+                        format!("{path}.{field}"),
+                        "only for kind: local",
+                    ));
+                }
+            }
+            return;
+        }
+        match self.model_path.as_deref() {
+            None => issues.push(super::ConfigIssue::new(
+                format!("{path}.model_path"),
+                "required for local (the GGUF file, e.g. models/SmolLM2-135M-Instruct.Q4_1.gguf)",
+            )),
+            Some(p) if p.trim().is_empty() => issues.push(super::ConfigIssue::new(
+                format!("{path}.model_path"),
+                "must not be empty",
+            )),
+            Some(_) => {}
+        }
+        let positive = [
+            ("threads", self.threads, 256),
+            ("context_size", self.context_size, 1 << 20),
+            ("max_concurrency", self.max_concurrency, 256),
+        ];
+        for (field, value, max) in positive {
+            if let Some(v) = value
+                && (v == 0 || v > max)
+            {
+                issues.push(super::ConfigIssue::new(
+                    format!("{path}.{field}"),
+                    format!("must be between 1 and {max}"),
+                ));
+            }
+        }
+        if matches!(self.context_size, Some(n) if n < 64) {
+            issues.push(super::ConfigIssue::new(
+                format!("{path}.context_size"),
+                "must be at least 64 tokens",
+            ));
+        }
+        for (field, set) in [
+            ("base_url", self.base_url.is_some()),
+            ("api_key", self.api_key.is_some()),
+        ] {
+            if set {
+                issues.push(super::ConfigIssue::new(
+                    format!("{path}.{field}"),
+                    "not used by kind: local",
+                ));
+            }
         }
     }
 
@@ -88,5 +185,45 @@ impl ProviderConfig {
             .unwrap_or_default()
             .trim_end_matches('/')
             .to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+
+    fn issues(yaml: &str) -> String {
+        Config::from_yaml(yaml)
+            .map(|_| String::new())
+            .unwrap_or_else(|e| e.to_string())
+    }
+
+    #[test]
+    fn local_providers_need_a_model_path_and_sane_settings() {
+        let e = issues(
+            "version: 1\nproviders:\n  lm: { kind: local, threads: 0, context_size: 10, max_concurrency: 0 }\n",
+        );
+        for path in [
+            "providers.lm.model_path",
+            "providers.lm.threads",
+            "providers.lm.context_size",
+            "providers.lm.max_concurrency",
+        ] {
+            assert!(e.contains(path), "{path} missing from: {e}");
+        }
+        let e = issues(
+            "version: 1\nproviders:\n  lm: { kind: local, model_path: m.gguf, base_url: http://x }\n",
+        );
+        assert!(e.contains("providers.lm.base_url"), "{e}");
+        let ok = issues(
+            "version: 1\nproviders:\n  lm: { kind: local, model_path: m.gguf, threads: 2, context_size: 2048, max_concurrency: 2, max_queue: 8 }\n",
+        );
+        assert_eq!(ok, "");
+    }
+
+    #[test]
+    fn local_fields_are_refused_on_remote_kinds() {
+        let e = issues("version: 1\nproviders:\n  oa: { kind: openai, threads: 2 }\n");
+        assert!(e.contains("providers.oa.threads"), "{e}");
     }
 }

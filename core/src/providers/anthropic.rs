@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::event_stream::{StreamDecoder, StreamOrigin, chunk_stream};
-use super::http::Exchange;
+use super::http::{Exchange, credential};
 use super::sse::SseEvent;
 use super::{
     ChatStream, Provider, Target, parse_data_url, parse_tool_arguments, retry_after::retry_after,
@@ -61,19 +61,19 @@ impl AnthropicProvider {
         }
     }
 
-    fn post(&self) -> RequestBuilder {
+    fn post(&self) -> Result<RequestBuilder> {
         let builder = self
             .client
             .post(format!("{}/messages", self.base_url))
             .header("anthropic-version", self.api_version.as_str())
             .header("content-type", "application/json");
-        let builder = match self.api_key.as_ref().and_then(Secret::resolve) {
+        let builder = match credential(&self.name, self.api_key.as_ref())? {
             Some(key) => builder.header("x-api-key", key),
             None => builder,
         };
-        self.headers.iter().fold(builder, |b, (name, value)| {
+        Ok(self.headers.iter().fold(builder, |b, (name, value)| {
             b.header(name.as_str(), value.as_str())
-        })
+        }))
     }
 
     fn exchange<'a>(&'a self, target: &'a Target<'a>) -> Exchange<'a> {
@@ -98,14 +98,15 @@ impl Provider for AnthropicProvider {
 
     async fn chat(&self, request: &ChatRequest, target: &Target<'_>) -> Result<ChatResponse> {
         let body = to_anthropic(request, target.model, false)?;
-        let message: AnthropicMessage = self.exchange(target).json(self.post().json(&body)).await?;
+        let message: AnthropicMessage =
+            self.exchange(target).json(self.post()?.json(&body)).await?;
         Ok(from_anthropic(message))
     }
 
     async fn chat_stream(&self, request: &ChatRequest, target: &Target<'_>) -> Result<ChatStream> {
         let body = to_anthropic(request, target.model, true)?;
         let exchange = self.exchange(target);
-        let response = exchange.stream(self.post().json(&body)).await?;
+        let response = exchange.stream(self.post()?.json(&body)).await?;
         let origin = StreamOrigin {
             provider: self.name.clone(),
             deployment: target.deployment.to_owned(),

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::event_stream::{StreamDecoder, StreamOrigin, chunk_stream};
-use super::http::Exchange;
+use super::http::{Exchange, credential};
 use super::sse::SseEvent;
 use super::{
     ChatStream, Provider, Target, parse_data_url, parse_tool_arguments, retry_after::retry_after,
@@ -51,18 +51,18 @@ impl GeminiProvider {
     }
 
     /// `POST {base}/models/{model}:{method}`; a `models/` prefix on the name is tolerated.
-    fn post(&self, model: &str, method: &str) -> RequestBuilder {
+    fn post(&self, model: &str, method: &str) -> Result<RequestBuilder> {
         let model = model.strip_prefix("models/").unwrap_or(model);
         let builder = self
             .client
             .post(format!("{}/models/{model}:{method}", self.base_url));
-        let builder = match self.api_key.as_ref().and_then(Secret::resolve) {
+        let builder = match credential(&self.name, self.api_key.as_ref())? {
             Some(key) => builder.header("x-goog-api-key", key),
             None => builder,
         };
-        self.headers.iter().fold(builder, |b, (name, value)| {
+        Ok(self.headers.iter().fold(builder, |b, (name, value)| {
             b.header(name.as_str(), value.as_str())
-        })
+        }))
     }
 
     fn exchange<'a>(&'a self, target: &'a Target<'a>) -> Exchange<'a> {
@@ -89,7 +89,7 @@ impl Provider for GeminiProvider {
     async fn chat(&self, request: &ChatRequest, target: &Target<'_>) -> Result<ChatResponse> {
         let body = to_gemini(request)?;
         let exchange = self.exchange(target);
-        let http = self.post(target.model, "generateContent").json(&body);
+        let http = self.post(target.model, "generateContent")?.json(&body);
         let response: GeminiResponse = exchange.json(http).await?;
         from_gemini(response, target.model).map_err(|e| exchange.context(e, None))
     }
@@ -98,7 +98,7 @@ impl Provider for GeminiProvider {
         let body = to_gemini(request)?;
         let exchange = self.exchange(target);
         let http = self
-            .post(target.model, "streamGenerateContent")
+            .post(target.model, "streamGenerateContent")?
             .query(&[("alt", "sse")])
             .json(&body);
         let response = exchange.stream(http).await?;
@@ -121,7 +121,7 @@ impl Provider for GeminiProvider {
         target: &Target<'_>,
     ) -> Result<EmbeddingResponse> {
         let body = to_batch_embed(request, target.model)?;
-        let http = self.post(target.model, "batchEmbedContents").json(&body);
+        let http = self.post(target.model, "batchEmbedContents")?.json(&body);
         let response: BatchEmbedResponse = self.exchange(target).json(http).await?;
         Ok(from_batch_embed(response, target.model))
     }

@@ -1,7 +1,7 @@
 //! The one HTTP client every provider shares, and the send/receive steps they all take:
 //! per-attempt timeouts, transport errors classified, error bodies mapped, context attached.
 
-use std::sync::OnceLock;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -10,6 +10,7 @@ use reqwest::{RequestBuilder, Response};
 use serde::de::DeserializeOwned;
 
 use super::Target;
+use crate::config::Secret;
 use crate::error::{Error, ErrorKind, Result};
 
 /// Connection behaviour of the shared client. Per-attempt and total limits are per call.
@@ -30,16 +31,27 @@ impl Default for HttpSettings {
     }
 }
 
-static SHARED: OnceLock<reqwest::Client> = OnceLock::new();
+/// The pool and the process that built it. A forked child must not reuse it: its
+/// connections are driven by tasks on runtime threads that did not survive the fork, so a
+/// request on one would wait forever.
+static SHARED: Mutex<Option<(u32, reqwest::Client)>> = Mutex::new(None);
 
 /// The process-wide pooled client: rustls, HTTP/2 when the server offers it by ALPN,
-/// `HTTP(S)_PROXY`/`NO_PROXY` honoured (reqwest reads them).
+/// `HTTP(S)_PROXY`/`NO_PROXY` honoured (reqwest reads them). Taken when a config is
+/// loaded, not per call; a process forked since gets a pool of its own.
 pub fn shared_client() -> Result<reqwest::Client> {
-    if let Some(client) = SHARED.get() {
-        return Ok(client.clone());
+    let pid = std::process::id();
+    let mut shared = SHARED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some((owner, client)) = shared.as_ref() {
+        if *owner == pid {
+            return Ok(client.clone());
+        }
     }
     let client = build_client(&HttpSettings::default())?;
-    Ok(SHARED.get_or_init(|| client).clone())
+    *shared = Some((pid, client.clone()));
+    Ok(client)
 }
 
 pub fn build_client(settings: &HttpSettings) -> Result<reqwest::Client> {
@@ -51,6 +63,26 @@ pub fn build_client(settings: &HttpSettings) -> Result<reqwest::Client> {
         .user_agent(concat!("switchyard/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| Error::network(format!("cannot build the HTTP client: {e}")))
+}
+
+/// The key to send, if one is configured. A key configured as `${VAR}` with `VAR` unset
+/// is an `auth` error raised here, before any request leaves the process: sending the
+/// request without it would only earn a 401, and the route can fall back at once.
+pub fn credential(provider: &str, secret: Option<&Secret>) -> Result<Option<String>> {
+    let Some(secret) = secret else {
+        return Ok(None);
+    };
+    match secret.resolve() {
+        Some(key) => Ok(Some(key)),
+        None => Err(Error::new(
+            ErrorKind::Auth,
+            format!(
+                "the API key comes from {}, which is not set or empty",
+                secret.masked()
+            ),
+        )
+        .with_provider(provider)),
+    }
 }
 
 /// Maps a non-2xx answer (status, headers, body) to the taxonomy, per provider.

@@ -5,6 +5,8 @@ mod anthropic;
 mod event_stream;
 mod gemini;
 pub mod http;
+#[cfg(feature = "local")]
+pub mod local;
 mod openai;
 pub mod retry_after;
 pub mod sse;
@@ -63,6 +65,17 @@ pub fn build(name: &str, config: &ProviderConfig) -> Result<Arc<dyn Provider>> {
         }
         ProviderKind::Anthropic => Arc::new(AnthropicProvider::new(name, config, client)),
         ProviderKind::Gemini => Arc::new(GeminiProvider::new(name, config, client)),
+        #[cfg(feature = "local")]
+        ProviderKind::Local => Arc::new(local::LocalProvider::new(name, config)?),
+        #[cfg(not(feature = "local"))]
+        ProviderKind::Local => {
+            return Err(crate::error::Error::new(
+                crate::error::ErrorKind::Config {
+                    path: format!("providers.{name}.kind"),
+                },
+                "kind: local needs switchyard built with the `local` cargo feature",
+            ));
+        }
     })
 }
 

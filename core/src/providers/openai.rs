@@ -7,7 +7,7 @@ use reqwest::{Client, RequestBuilder};
 use serde::Deserialize;
 
 use super::event_stream::{StreamDecoder, StreamOrigin, chunk_stream};
-use super::http::Exchange;
+use super::http::{Exchange, credential};
 use super::sse::SseEvent;
 use super::{ChatStream, Provider, Target, retry_after::retry_after};
 use crate::config::{ProviderConfig, ProviderKind};
@@ -54,7 +54,7 @@ impl OpenAiProvider {
         self.kind == ProviderKind::Azure
     }
 
-    fn post(&self, operation: &str, target: &Target<'_>) -> RequestBuilder {
+    fn post(&self, operation: &str, target: &Target<'_>) -> Result<RequestBuilder> {
         let builder = if self.is_azure() {
             let url = format!(
                 "{}/openai/deployments/{}/{operation}",
@@ -66,14 +66,14 @@ impl OpenAiProvider {
         } else {
             self.client.post(format!("{}/{operation}", self.base_url))
         };
-        let builder = match self.api_key.as_ref().and_then(|k| k.resolve()) {
+        let builder = match credential(&self.name, self.api_key.as_ref())? {
             Some(key) if self.is_azure() => builder.header("api-key", key),
             Some(key) => builder.bearer_auth(key),
             None => builder,
         };
-        self.headers.iter().fold(builder, |b, (name, value)| {
+        Ok(self.headers.iter().fold(builder, |b, (name, value)| {
             b.header(name.as_str(), value.as_str())
-        })
+        }))
     }
 
     fn exchange<'a>(&'a self, target: &'a Target<'a>) -> Exchange<'a> {
@@ -118,7 +118,7 @@ impl Provider for OpenAiProvider {
 
     async fn chat(&self, request: &ChatRequest, target: &Target<'_>) -> Result<ChatResponse> {
         let body = self.upstream_request(request, target, false);
-        let http = self.post("chat/completions", target).json(&body);
+        let http = self.post("chat/completions", target)?.json(&body);
         self.exchange(target).json(http).await
     }
 
@@ -126,7 +126,7 @@ impl Provider for OpenAiProvider {
         let body = self.upstream_request(request, target, true);
         let exchange = self.exchange(target);
         let response = exchange
-            .stream(self.post("chat/completions", target).json(&body))
+            .stream(self.post("chat/completions", target)?.json(&body))
             .await?;
         let origin = StreamOrigin {
             provider: self.name.clone(),
@@ -148,7 +148,7 @@ impl Provider for OpenAiProvider {
     ) -> Result<EmbeddingResponse> {
         let mut body = request.clone();
         body.model = target.model.to_owned();
-        let http = self.post("embeddings", target).json(&body);
+        let http = self.post("embeddings", target)?.json(&body);
         self.exchange(target).json(http).await
     }
 }

@@ -48,13 +48,28 @@ fn main() {
         .into_iter()
         .map(|path| {
             let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+            // `local_*` scenarios need the in-process model: only with the `local` feature.
+            let skip_local = name.starts_with("local_") && !cfg!(feature = "local");
+            if skip_local {
+                eprintln!("conformance: SKIPPED {name}: needs `--features switchyard/local`");
+            }
+            let file = path.clone();
             Trial::test(name, move || {
+                if !std::path::Path::new(&run::local_model_path()).is_file()
+                    && std::fs::read_to_string(&file).is_ok_and(|t| t.contains("{{local_model}}"))
+                {
+                    return Err(Failed::from(format!(
+                        "local model {} is missing: run `make model`",
+                        run::local_model_path()
+                    )));
+                }
                 let text =
                     std::fs::read_to_string(&path).map_err(|e| Failed::from(e.to_string()))?;
                 RUNTIME
                     .block_on(run::scenario(&MOCK, &text))
                     .map_err(Failed::from)
             })
+            .with_ignored_flag(skip_local)
         })
         .collect();
     libtest_mimic::run(&args, trials).exit();

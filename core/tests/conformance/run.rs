@@ -70,9 +70,29 @@ fn config_of(value: &Value, base: &str) -> Result<Config, String> {
     Config::from_json_value(substitute(value, base)).map_err(|e| format!("config: {e}"))
 }
 
-/// Replaces `{{mock}}` in every string with the session's base URL.
+/// The local model the `local_*` scenarios run: `SWITCHYARD_LOCAL_MODEL`, else the file
+/// `make model` fetches.
+pub fn local_model_path() -> String {
+    std::env::var("SWITCHYARD_LOCAL_MODEL")
+        .ok()
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| {
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../models/SmolLM2-135M-Instruct.Q4_1.gguf"
+            )
+            .to_owned()
+        })
+}
+
+/// Replaces `{{mock}}` in every string with the session's base URL, and `{{local_model}}`
+/// with the absolute path of the local model file.
 fn substitute(value: &Value, base: &str) -> Value {
     match value {
+        Value::String(s) if s.contains("{{local_model}}") => Value::String(
+            s.replace("{{local_model}}", &local_model_path())
+                .replace("{{mock}}", base),
+        ),
         Value::String(s) => Value::String(s.replace("{{mock}}", base)),
         Value::Array(items) => Value::Array(items.iter().map(|v| substitute(v, base)).collect()),
         Value::Object(map) => Value::Object(

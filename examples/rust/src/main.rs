@@ -1,6 +1,7 @@
 //! The demo call: one chat completion through the Switchyard engine, printed with what the
-//! pipeline did for it. `make run` points it at the mock provider; with `OPENAI_API_KEY`
-//! set it calls OpenAI instead.
+//! pipeline did for it. The config file is the first argument (default
+//! `examples/rust/switchyard.yaml`); `SWITCHYARD_MOCK_URL` points the OpenAI provider at
+//! the mock provider instead of the real API.
 
 use std::process::ExitCode;
 
@@ -8,53 +9,58 @@ use switchyard::config::Config;
 use switchyard::types::{ChatRequest, Message};
 use switchyard::{CallOptions, Client};
 
-fn config() -> Result<Config, switchyard::config::ConfigError> {
-    let (base_url, api_key) = match std::env::var("OPENAI_API_KEY") {
-        Ok(_) => ("https://api.openai.com/v1".to_owned(), "${OPENAI_API_KEY}".to_owned()),
-        Err(_) => {
-            let mock = std::env::var("SWITCHYARD_MOCK_URL").unwrap_or_else(|_| "http://127.0.0.1:8089".into());
-            (format!("{mock}/v1"), "sk-demo".to_owned())
+fn config() -> Result<Config, switchyard::Error> {
+    let path = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "examples/rust/switchyard.yaml".to_owned());
+    let mut config = Config::from_file(&path)?;
+    if let Ok(mock) = std::env::var("SWITCHYARD_MOCK_URL") {
+        if let Some(openai) = config.providers.get_mut("openai") {
+            openai.base_url = Some(format!("{mock}/v1"));
+            openai.api_key = Some(switchyard::config::Secret::new("sk-mock"));
         }
-    };
-    Config::from_yaml(&format!(
-        r#"
-version: 1
-identity: {{ tenant: demo, app: example }}
-providers:
-  openai: {{ kind: openai, base_url: "{base_url}", api_key: "{api_key}" }}
-models:
-  chat:
-    deployments: [{{ provider: openai, model: gpt-4o-mini }}]
-    retry: {{ max_attempts: 3 }}
-"#
-    ))
+    }
+    Ok(config)
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let client = match config().map_err(switchyard::Error::from).and_then(|c| Client::builder().config(c).build()) {
+    let client = match config().and_then(|c| Client::builder().config(c).build()) {
         Ok(client) => client,
         Err(error) => {
             eprintln!("cannot build the client: {error}");
             return ExitCode::FAILURE;
         }
     };
-    let request = ChatRequest::new(
+    let mut request = ChatRequest::new(
         "chat",
-        vec![Message::user("What is the capital of France? Answer in one sentence.")],
+        vec![Message::user(
+            "What is the capital of France? Answer in one sentence.",
+        )],
     );
+    request.temperature = Some(0.0);
+    request.max_tokens = Some(48);
     match client.chat(request, &CallOptions::default()).await {
         Ok(outcome) => {
             let meta = &outcome.meta;
-            println!("{}", outcome.response.text());
+            println!("{}", outcome.response.text().trim());
             println!(
-                "-- answered by {} ({}) in {:.1} ms, {} attempt(s), {} tokens, ${:.6}",
+                "-- answered by {} ({}{}) in {:.0} ms, {} attempt(s), {} tokens, ${:.6}{}",
                 meta.deployment,
                 meta.upstream_model,
+                if meta.local { ", in-process" } else { "" },
                 meta.latency.as_secs_f64() * 1000.0,
                 meta.attempts,
-                outcome.response.usage.as_ref().map_or(0, |u| u.total_tokens),
+                outcome
+                    .response
+                    .usage
+                    .as_ref()
+                    .map_or(0, |u| u.total_tokens),
                 meta.cost_usd,
+                meta.fallback
+                    .as_ref()
+                    .map(|f| format!(", after falling back to {f}"))
+                    .unwrap_or_default(),
             );
             ExitCode::SUCCESS
         }

@@ -49,8 +49,10 @@ pub(crate) fn messages(r: &Reply<'_>, stream: bool) -> Payload {
             "content": content,
             "stop_reason": stop_reason(r.finish),
             "stop_sequence": null,
+            // Anthropic counts cache reads apart from `input_tokens`; the script's
+            // `prompt_tokens` is the whole prompt, as the other providers report it.
             "usage": {
-                "input_tokens": r.prompt_tokens,
+                "input_tokens": r.prompt_tokens.saturating_sub(r.cached_tokens),
                 "cache_creation_input_tokens": 0,
                 "cache_read_input_tokens": r.cached_tokens,
                 "output_tokens": r.completion_tokens,
@@ -64,7 +66,7 @@ pub(crate) fn messages(r: &Reply<'_>, stream: bool) -> Payload {
         &json!({"type": "message_start", "message": {
             "id": id, "type": "message", "role": "assistant", "model": r.model,
             "content": [], "stop_reason": null, "stop_sequence": null,
-            "usage": {"input_tokens": r.prompt_tokens, "cache_creation_input_tokens": 0,
+            "usage": {"input_tokens": r.prompt_tokens.saturating_sub(r.cached_tokens), "cache_creation_input_tokens": 0,
                       "cache_read_input_tokens": r.cached_tokens, "output_tokens": 1,
                       "service_tier": "standard"}
         }}),

@@ -1,0 +1,78 @@
+"""Switchyard: route, retry, fall back, cache and meter LLM calls in-process.
+
+>>> from switchyard import Switchyard
+>>> client = Switchyard(config="switchyard.yaml")
+>>> r = client.chat.completions.create(model="chat", messages=[{"role": "user", "content": "hi"}])
+>>> r.choices[0].message.content, r.switchyard.deployment
+"""
+
+import os as _os
+from typing import TYPE_CHECKING, Any
+
+from ._client import Stream, Switchyard
+from ._errors import (
+    APIConnectionError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    BudgetExceededError,
+    CanceledError,
+    ConfigError,
+    ContentPolicyError,
+    ContextWindowExceededError,
+    InternalError,
+    NetworkError,
+    NotSupportedError,
+    OverloadedError,
+    RateLimitError,
+    SwitchyardError,
+    TimeoutError,
+    UnavailableError,
+    UpstreamError,
+)
+from ._native import __version__, _before_fork
+from . import types
+
+# One tokio runtime per process: quiesced before os.fork() so that neither process is left
+# with pooled connections driven by threads the child does not have (see _native).
+if hasattr(_os, "register_at_fork"):
+    _os.register_at_fork(before=_before_fork)
+
+if TYPE_CHECKING:
+    from ._async import AsyncStream, AsyncSwitchyard
+
+__all__ = [
+    "Switchyard",
+    "AsyncSwitchyard",
+    "Stream",
+    "AsyncStream",
+    "types",
+    "__version__",
+    "SwitchyardError",
+    "RateLimitError",
+    "ContextWindowExceededError",
+    "ContentPolicyError",
+    "TimeoutError",
+    "UpstreamError",
+    "AuthenticationError",
+    "BadRequestError",
+    "NetworkError",
+    "CanceledError",
+    "BudgetExceededError",
+    "UnavailableError",
+    "OverloadedError",
+    "ConfigError",
+    "InternalError",
+    "NotSupportedError",
+    "APITimeoutError",
+    "APIConnectionError",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # asyncio costs ~10 ms to import: only programs that use the async client pay for it.
+    if name in ("AsyncSwitchyard", "AsyncStream"):
+        from . import _async
+
+        return getattr(_async, name)
+    raise AttributeError(f"module 'switchyard' has no attribute {name!r}")
