@@ -579,7 +579,7 @@ impl Inner {
             fallback: call.fallback.clone(),
             cost_usd: if hit { 0.0 } else { answer.cost_usd },
             latency: call.started.elapsed(),
-            local: false,
+            local: !hit && answer.local,
         }
     }
 
@@ -611,14 +611,16 @@ fn served_cost<T>(served: &Served<T>, usage: Option<&Usage>) -> f64 {
 
 fn answer_from<T>(served: &Served<T>, body: CachedBody, cost_usd: f64) -> CachedAnswer {
     let target = served.target();
-    CachedAnswer::new(
+    let mut answer = CachedAnswer::new(
         body,
         &served.route.alias,
         &target.name,
         target.provider.name(),
         &target.upstream_model,
         cost_usd,
-    )
+    );
+    answer.local = target.kind == crate::config::ProviderKind::Local;
+    answer
 }
 
 #[cfg(test)]

@@ -18,6 +18,9 @@ pub(crate) struct CachedAnswer {
     pub upstream_model: String,
     /// What the original call cost: what a hit saved.
     pub cost_usd: f64,
+    /// Answered by an in-process deployment.
+    #[serde(default)]
+    pub local: bool,
     #[serde(skip)]
     weight: u32,
 }
@@ -46,6 +49,7 @@ impl CachedAnswer {
             provider: provider.to_owned(),
             upstream_model: upstream_model.to_owned(),
             cost_usd,
+            local: false,
             weight: 0,
         };
         answer.weight = answer.measure();

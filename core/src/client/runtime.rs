@@ -42,14 +42,6 @@ pub(crate) struct DeploymentTarget {
 }
 
 impl Runtime {
-    /// Whether the provider named `name` runs in-process (`kind: local`).
-    pub fn is_local_provider(&self, name: &str) -> bool {
-        self.config
-            .providers
-            .get(name)
-            .is_some_and(|p| p.kind == ProviderKind::Local)
-    }
-
     pub fn build(
         config: Config,
         health: &HealthRegistry,
