@@ -14,11 +14,10 @@ fn config() -> Result<Config, switchyard::Error> {
         .nth(1)
         .unwrap_or_else(|| "examples/rust/switchyard.yaml".to_owned());
     let mut config = Config::from_file(&path)?;
-    if let Ok(mock) = std::env::var("SWITCHYARD_MOCK_URL") {
-        if let Some(openai) = config.providers.get_mut("openai") {
-            openai.base_url = Some(format!("{mock}/v1"));
-            openai.api_key = Some(switchyard::config::Secret::new("sk-mock"));
-        }
+    let mock = std::env::var("SWITCHYARD_MOCK_URL");
+    if let (Ok(mock), Some(openai)) = (mock, config.providers.get_mut("openai")) {
+        openai.base_url = Some(format!("{mock}/v1"));
+        openai.api_key = Some(switchyard::config::Secret::new("sk-mock"));
     }
     Ok(config)
 }
