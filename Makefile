@@ -60,7 +60,7 @@ lint:
 ## Every Rust test in one workspace build (the server's included), with a throwaway
 ## PostgreSQL cluster on 127.0.0.1 for the server's PostgreSQL runs, stopped even on failure.
 test-rust: model
-	@$(call with_postgres,$(CARGO) test --workspace $(FEATURES))
+	@$(call with_postgres,$(CARGO) test --workspace --no-fail-fast $(FEATURES))
 
 with_postgres = pgdir=$$(mktemp -d /tmp/switchyard-pg.XXXXXX); \
 	  trap 'bash server/scripts/test-postgres.sh stop $$pgdir' EXIT; \
