@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 import switchyard
@@ -36,9 +38,18 @@ class CallResult:
     user: Optional[str] = None
 
 
+def local_model_path() -> str:
+    """The model the `local_*` scenarios run: $SWITCHYARD_LOCAL_MODEL, else `make model`'s file."""
+    configured = os.environ.get("SWITCHYARD_LOCAL_MODEL")
+    if configured:
+        return configured
+    root = Path(__file__).resolve().parents[2]
+    return str(root / "models" / "SmolLM2-135M-Instruct.Q4_1.gguf")
+
+
 def substitute(value: Any, base: str) -> Any:
     if isinstance(value, str):
-        return value.replace("{{mock}}", base)
+        return value.replace("{{mock}}", base).replace("{{local_model}}", local_model_path())
     if isinstance(value, list):
         return [substitute(v, base) for v in value]
     if isinstance(value, dict):
