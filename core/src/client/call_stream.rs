@@ -494,43 +494,24 @@ impl Driver {
         }
     }
 
-    /// Step 7 for a stream: settle the cost, store a clean answer, report.
-    async fn finish(&mut self, error: Option<&Error>) {
-        if self.done {
-            return;
-        }
+    /// Step 7 for a stream, whichever way it ended: the cost of every upstream stream it
+    /// used settles the reservation (nothing for a cache hit) and goes into the metadata.
+    fn settle_spend(&mut self) -> Option<CallMeta> {
         self.done = true;
         if !self.hit {
             self.close_segment();
         }
         let cost = if self.hit { 0.0 } else { self.segments_cost };
         if let Some(reservation) = self.reservation.take() {
-            for event in reservation.settle(cost) {
-                tracing::warn!(budget = %event.budget, spent_usd = event.spent_usd, "soft budget exceeded");
-            }
+            super::settle(reservation, cost);
         }
-        let meta = {
-            let Ok(mut meta) = self.meta.lock() else {
-                return;
-            };
-            meta.cost_usd = cost;
-            meta.latency = self.call.started.elapsed();
-            meta.clone()
-        };
-        if error.is_none() && !self.restarted && self.stitch.is_none() {
-            if let Some(plan) = self.plan.take() {
-                let target = &self.route.targets[self.index];
-                let answer = CachedAnswer::new(
-                    CachedBody::Stream(Arc::new(std::mem::take(&mut self.chunks))),
-                    &self.route.alias,
-                    &target.name,
-                    target.provider.name(),
-                    &target.upstream_model,
-                    cost,
-                );
-                self.inner.cache.insert(plan.key, answer, plan.ttl).await;
-            }
-        }
+        let mut meta = self.meta.lock().ok()?;
+        meta.cost_usd = cost;
+        meta.latency = self.call.started.elapsed();
+        Some(meta.clone())
+    }
+
+    fn report_end(&self, meta: Option<&CallMeta>, error: Option<&Error>) {
         let usage = if self.hit {
             self.delivered.usage().cloned()
         } else {
@@ -542,13 +523,37 @@ impl Driver {
                 alias: &self.request.model,
                 call: &self.call,
                 options: &self.options,
-                meta: Some(&meta),
+                meta,
                 usage: usage.as_ref(),
                 error,
                 ttft: self.ttft,
                 stream: true,
             },
         );
+    }
+
+    /// The stream ended (cleanly or with `error`): settle, store a clean answer, report.
+    async fn finish(&mut self, error: Option<&Error>) {
+        if self.done {
+            return;
+        }
+        let meta = self.settle_spend();
+        if error.is_none() && !self.restarted && self.stitch.is_none() {
+            if let Some(plan) = self.plan.take() {
+                let target = &self.route.targets[self.index];
+                let cost = meta.as_ref().map_or(0.0, |m| m.cost_usd);
+                let answer = CachedAnswer::new(
+                    CachedBody::Stream(Arc::new(std::mem::take(&mut self.chunks))),
+                    &self.route.alias,
+                    &target.name,
+                    target.provider.name(),
+                    &target.upstream_model,
+                    cost,
+                );
+                self.inner.cache.insert(plan.key, answer, plan.ttl).await;
+            }
+        }
+        self.report_end(meta.as_ref(), error);
     }
 }
 
@@ -559,32 +564,7 @@ impl Drop for Driver {
         if self.done {
             return;
         }
-        self.done = true;
-        if !self.hit {
-            self.close_segment();
-        }
-        let cost = if self.hit { 0.0 } else { self.segments_cost };
-        if let Some(reservation) = self.reservation.take() {
-            reservation.settle(cost);
-        }
-        let meta = self.meta.lock().map(|mut m| {
-            m.cost_usd = cost;
-            m.latency = self.call.started.elapsed();
-            m.clone()
-        });
-        let canceled = Error::canceled();
-        self.inner.report(
-            &self.span,
-            Report {
-                alias: &self.request.model,
-                call: &self.call,
-                options: &self.options,
-                meta: meta.as_ref().ok(),
-                usage: Some(&self.segments_usage),
-                error: Some(&canceled),
-                ttft: self.ttft,
-                stream: true,
-            },
-        );
+        let meta = self.settle_spend();
+        self.report_end(meta.as_ref(), Some(&Error::canceled()));
     }
 }
