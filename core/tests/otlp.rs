@@ -55,10 +55,11 @@ fn capture_server() -> (String, Captured) {
                 }
                 break (head, buffer[end + 4..].to_vec());
             };
+            // Kept before answering, so an exporter that has its answer finds it stored.
+            store.lock().unwrap().push((head, body));
             stream
                 .write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\n\r\n")
                 .ok();
-            store.lock().unwrap().push((head, body));
         }
     });
     (url, seen)
@@ -93,6 +94,12 @@ fn spans_reach_the_collector_with_gen_ai_attributes() {
     });
     drop(default);
     drop(guard);
+    // The shutdown flushes; should the exporter give up waiting for the answer first,
+    // the request is still on its way, so allow it a moment.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while seen.lock().unwrap().is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let exports = seen.lock().unwrap();
     let (head, body) = exports.first().expect("no OTLP export arrived");
     assert!(head.starts_with("post /v1/traces"), "{head}");
