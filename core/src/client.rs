@@ -17,6 +17,7 @@
 mod attempt;
 mod cached;
 mod call_stream;
+mod config_server;
 mod options;
 mod probe;
 mod reload;
@@ -31,6 +32,7 @@ use arc_swap::ArcSwap;
 use tracing::Instrument;
 
 pub use call_stream::CallStream;
+pub use config_server::ConfigServer;
 pub use options::{CallMeta, CallOptions, ChatOutcome, EmbedOutcome};
 
 use self::attempt::{CallContext, Served};
@@ -59,7 +61,30 @@ pub(crate) struct Inner {
     cache: ResponseCache<CachedAnswer>,
     metrics: Metrics,
     sink: Option<Arc<dyn UsageSink>>,
-    watcher: Mutex<Option<reload::FileWatcher>>,
+    /// Where the config comes from, so a forked child can watch it again.
+    source: ConfigSource,
+    watcher: Mutex<Option<Watcher>>,
+}
+
+/// Where a client's config comes from, and whether it is followed.
+#[derive(Clone)]
+enum ConfigSource {
+    Given,
+    File {
+        path: PathBuf,
+        watch: Option<Duration>,
+    },
+    Server(ConfigServer),
+}
+
+/// Follows the config source until dropped.
+enum Watcher {
+    File {
+        _watcher: reload::FileWatcher,
+    },
+    Server {
+        _poller: config_server::ConfigPoller,
+    },
 }
 
 impl std::fmt::Debug for Client {
@@ -74,6 +99,7 @@ pub struct ClientBuilder {
     config: Option<Config>,
     config_file: Option<PathBuf>,
     watch_interval: Option<Duration>,
+    server: Option<ConfigServer>,
     sink: Option<Arc<dyn UsageSink>>,
     budget_source: Option<Arc<dyn BudgetSource>>,
     shared_cache: Option<Arc<dyn SharedCache>>,
@@ -97,6 +123,13 @@ impl ClientBuilder {
         self
     }
 
+    /// Take the config from the management server, and follow each version activated
+    /// there. `build` waits for the first one (or the server's cache file).
+    pub fn server(mut self, server: ConfigServer) -> Self {
+        self.server = Some(server);
+        self
+    }
+
     pub fn usage_sink(mut self, sink: Arc<dyn UsageSink>) -> Self {
         self.sink = Some(sink);
         self
@@ -116,10 +149,21 @@ impl ClientBuilder {
 
     pub fn build(self) -> Result<Client> {
         let watched = self.config_file.as_deref().map(reload::fingerprint);
-        let config = match (self.config, &self.config_file) {
-            (Some(config), _) => config,
-            (None, Some(path)) => Config::from_file(path)?,
-            (None, None) => {
+        let (config, source, etag) = match (self.config, self.config_file, self.server) {
+            (Some(config), _, _) => (config, ConfigSource::Given, None),
+            (None, Some(path), _) => (
+                Config::from_file(&path)?,
+                ConfigSource::File {
+                    path,
+                    watch: self.watch_interval,
+                },
+                None,
+            ),
+            (None, None, Some(server)) => {
+                let (config, etag) = config_server::first_config(&server)?;
+                (config, ConfigSource::Server(server), etag)
+            }
+            (None, None, None) => {
                 return Err(Error::from(crate::config::ConfigError::single(
                     "",
                     "no config given",
@@ -143,16 +187,10 @@ impl ClientBuilder {
             cache,
             metrics: Metrics::default(),
             sink: self.sink,
+            source,
             watcher: Mutex::new(None),
         });
-        if let (Some(path), Some(interval), Some(seen)) =
-            (self.config_file, self.watch_interval, watched)
-        {
-            let watcher = reload::FileWatcher::spawn(path, seen, interval, Arc::downgrade(&inner));
-            if let Ok(mut slot) = inner.watcher.lock() {
-                *slot = Some(watcher);
-            }
-        }
+        inner.follow(watched.flatten(), etag);
         Ok(Client { inner })
     }
 }
@@ -369,7 +407,17 @@ impl Client {
     /// survives a fork intact (health, budgets, the cache) is kept.
     pub fn after_fork(&self) -> Result<()> {
         let config = (*self.inner.runtime.load().config).clone();
-        self.inner.reload(config)
+        self.inner.reload(config)?;
+        // The watcher's thread stayed in the parent; the child follows the source anew.
+        if let Ok(mut watcher) = self.inner.watcher.lock() {
+            std::mem::forget(watcher.take());
+        }
+        let seen = match &self.inner.source {
+            ConfigSource::File { path, .. } => reload::fingerprint(path),
+            _ => None,
+        };
+        self.inner.follow(seen, None);
+        Ok(())
     }
 
     /// Stops the config watcher and flushes the usage sink.
@@ -384,6 +432,27 @@ impl Client {
 }
 
 impl Inner {
+    /// Starts following the config source: the file from its fingerprint `seen`, the
+    /// server from `etag`.
+    fn follow(self: &Arc<Self>, seen: reload::Fingerprint, etag: Option<String>) {
+        let watcher = match &self.source {
+            ConfigSource::Given => None,
+            ConfigSource::File { path, watch } => watch.map(|interval| {
+                let watcher =
+                    reload::FileWatcher::spawn(path.clone(), seen, interval, Arc::downgrade(self));
+                Watcher::File { _watcher: watcher }
+            }),
+            ConfigSource::Server(server) => {
+                let poller =
+                    config_server::ConfigPoller::spawn(server.clone(), etag, Arc::downgrade(self));
+                Some(Watcher::Server { _poller: poller })
+            }
+        };
+        if let Ok(mut slot) = self.watcher.lock() {
+            *slot = watcher;
+        }
+    }
+
     fn reload(&self, config: Config) -> Result<()> {
         let runtime = Runtime::build(config, &self.health, self.budget_source.clone())?;
         self.runtime.store(Arc::new(runtime));

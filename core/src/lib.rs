@@ -19,7 +19,8 @@ pub mod types;
 pub mod validate;
 
 pub use client::{
-    CallMeta, CallOptions, CallStream, ChatOutcome, Client, ClientBuilder, EmbedOutcome,
+    CallMeta, CallOptions, CallStream, ChatOutcome, Client, ClientBuilder, ConfigServer,
+    EmbedOutcome,
 };
 pub use error::{Error, ErrorKind, Result};
 
