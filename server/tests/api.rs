@@ -510,7 +510,9 @@ async fn sdk_config_is_resolved_per_app_with_etag_and_long_poll() {
                 .collect::<Vec<_>>(),
             ["openai"]
         );
-        assert!(body["providers"]["openai"].get("api_key").is_none());
+        // The env reference stays (the SDK's host supplies the key); no stored key is sent.
+        assert_eq!(body["providers"]["openai"]["api_key"], "${OPENAI_API_KEY}");
+        assert!(!body.to_string().contains("sk-live"));
         assert_eq!(body["identity"]["app"], "gw");
         switchyard::config::Config::from_json_value(body.clone()).unwrap();
         let etag = headers["etag"].to_str().unwrap().to_owned();

@@ -1,6 +1,6 @@
 //! `GET /sdk/v1/config`: the config an app's SDK runs with, resolved for that app (only
 //! the models it may use and the providers they need; provider keys only for apps in
-//! `direct` mode), with an ETag. With `wait=SECONDS` and the current ETag (`etag=` or
+//! `direct` mode, `${VAR}` references for every app), with an ETag. With `wait=SECONDS` and the current ETag (`etag=` or
 //! `If-None-Match`), the request is held until a new version is activated or the wait
 //! ends (304).
 
@@ -62,7 +62,12 @@ async fn resolve(state: &AppState, caller: &AppCaller) -> Result<Arc<Resolved>, 
     config.identity.tenant = Some(tenant_id.clone());
     config.identity.app = Some(app.name.clone());
     match app.secrets_mode {
-        SecretsMode::None => config.providers.values_mut().for_each(|p| p.api_key = None),
+        // An env reference is not a secret: it names a variable on the SDK's own host.
+        SecretsMode::None => config
+            .providers
+            .values_mut()
+            .filter(|p| p.api_key.as_ref().is_some_and(|k| k.env_var().is_none()))
+            .for_each(|p| p.api_key = None),
         SecretsMode::Direct => {
             if let Some(key) = state.master_key.as_deref() {
                 for (name, secret) in tenant.open_credentials(key).await? {
