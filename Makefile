@@ -67,8 +67,9 @@ with_postgres = pgdir=$$(mktemp -d /tmp/switchyard-pg.XXXXXX); \
 	  bash server/scripts/test-postgres.sh start $$pgdir && \
 	  SWITCHYARD_TEST_POSTGRES_URL=$$(cat $$pgdir/url) $(1)
 
-## Python SDK: a venv (.venv, ignored) with pinned tools, the mock, the abi3 wheel, pytest
-## (conformance scenarios sync + async, the SDK's own tests, mypy on examples/python).
+## Python SDK: a venv (.venv, ignored) with pinned tools, the mock and the server binaries,
+## the abi3 wheel, pytest (conformance scenarios sync + async, the SDK's own tests, server
+## mode against the real server, mypy on examples/python).
 ## Tests use a debug wheel, which reuses the build above; the bench builds a release one.
 PYTHON ?= python3
 VENV := .venv
@@ -81,13 +82,16 @@ $(VENV_PY):
 
 python-sdk: setup $(VENV_PY)
 	$(VENV_PY) -m pip install --quiet --disable-pip-version-check $(PY_TOOLS)
-	$(CARGO) build -p switchyard-mock-provider --bin switchyard-mock
+	@# The mock and server binaries, from the very build test-rust makes (a no-op after it;
+	@# `cargo build` would resolve features differently and rebuild llama.cpp).
+	$(CARGO) test --workspace --no-run $(FEATURES)
 	rm -rf $(WHEEL_DIR)
 	$(VENV)/bin/maturin build $(MATURIN_PROFILE) -m bindings-python/Cargo.toml -i $(VENV_PY) -o $(WHEEL_DIR)
 	$(VENV_PY) -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps $(WHEEL_DIR)/*.whl
 
 test-python: python-sdk
-	cd bindings-python && SWITCHYARD_MOCK_BIN=$(abspath $(MOCK_BIN)) ../$(VENV_PY) -m pytest -q -p no:cacheprovider tests
+	cd bindings-python && SWITCHYARD_MOCK_BIN=$(abspath $(MOCK_BIN)) SWITCHYARD_SERVER_BIN=$(abspath $(SERVER_BIN)) \
+	  ../$(VENV_PY) -m pytest -q -p no:cacheprovider tests
 
 ## The management server's tests alone (also part of test-rust).
 test-server:

@@ -16,7 +16,7 @@ use switchyard::cache::CacheControl;
 use switchyard::config::Config;
 use switchyard::types::{ChatRequest, EmbeddingRequest};
 use switchyard::validate::decode;
-use switchyard::{CallMeta, CallOptions, ChatOutcome, Client, EmbedOutcome, Error};
+use switchyard::{CallMeta, CallOptions, ChatOutcome, Client, ConfigServer, EmbedOutcome, Error};
 
 use crate::convert::{self, to_py};
 use crate::errors::{self, guard, to_pyerr};
@@ -28,6 +28,7 @@ use crate::stream::NativeStream;
 enum Source {
     Value(Config),
     File(PathBuf, Option<Duration>),
+    Server(ConfigServer),
 }
 
 /// A core client and the process it belongs to. In a forked child it is leaked, never
@@ -65,6 +66,7 @@ fn build(source: &Source) -> PyResult<Client> {
                 None => builder,
             }
         }
+        Source::Server(server) => Client::builder().server(server.clone()),
     };
     builder.build().map_err(|e| to_pyerr(&e))
 }
@@ -313,12 +315,36 @@ impl NativeClient {
 
 #[pymethods]
 impl NativeClient {
+    /// From a config (path or mapping), or from the management server (`server` URL and
+    /// `api_key`; `config_cache` keeps the last config on disk for starts while it is down).
     #[new]
-    #[pyo3(signature = (config, watch=None))]
-    fn new(config: &Bound<'_, PyAny>, watch: Option<f64>) -> PyResult<Self> {
+    #[pyo3(signature = (config=None, watch=None, server=None, api_key=None, config_cache=None))]
+    fn new(
+        py: Python<'_>,
+        config: Option<&Bound<'_, PyAny>>,
+        watch: Option<f64>,
+        server: Option<String>,
+        api_key: Option<String>,
+        config_cache: Option<PathBuf>,
+    ) -> PyResult<Self> {
         guard(|| {
-            let source = config_source(config, watch)?;
-            let client = build(&source)?;
+            let source = match (config, server, api_key) {
+                (Some(config), None, None) => config_source(config, watch)?,
+                (None, Some(url), Some(key)) => {
+                    let mut server = ConfigServer::new(url, key);
+                    if let Some(path) = config_cache {
+                        server = server.cache_file(path);
+                    }
+                    Source::Server(server)
+                }
+                _ => {
+                    return Err(PyTypeError::new_err(
+                        "pass config=, or server= with api_key=",
+                    ));
+                }
+            };
+            // The first fetch from a server waits on the network: let other threads run.
+            let client = py.detach(|| build(&source))?;
             Ok(NativeClient {
                 owned: Mutex::new(Owned {
                     pid: std::process::id(),

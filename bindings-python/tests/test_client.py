@@ -169,11 +169,7 @@ def test_bad_request_names_the_field(mock: Mock) -> None:
     assert s.counters()["total"] == 0  # nothing was sent
 
 
-def test_server_mode_is_not_supported_yet() -> None:
-    with pytest.raises(switchyard.NotSupportedError) as info:
-        Switchyard(server="http://127.0.0.1:1", api_key="k")
-    assert isinstance(info.value, NotImplementedError)
-    assert "management server" in str(info.value)
+def test_an_invalid_config_is_a_config_error() -> None:
     with pytest.raises(switchyard.ConfigError):
         Switchyard(config={"version": 1, "models": {"m": {"deployments": [{"provider": "nope", "model": "x"}]}}})
 

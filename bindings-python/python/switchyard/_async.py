@@ -8,6 +8,7 @@ the call in the engine (the upstream request is dropped).
 from __future__ import annotations
 
 import asyncio
+import os
 from types import TracebackType
 from typing import (
     Any,
@@ -26,7 +27,7 @@ from typing import (
 
 from . import _native
 from ._client import CacheOption
-from ._common import ConfigInput, body, config_arg, options
+from ._common import ConfigInput, body, config_arg, options, source_args
 from ._types import (
     CallInfo,
     ChatCompletion,
@@ -242,8 +243,11 @@ class AsyncSwitchyard:
         server: Optional[str] = None,
         api_key: Optional[str] = None,
         watch: Optional[float] = None,
+        config_cache: Optional[Union[str, "os.PathLike[str]"]] = None,
     ) -> None:
-        self._native = _native.NativeClient(config_arg(config, server, api_key), watch)
+        self._native = _native.NativeClient(
+            **source_args(config, server, api_key, watch, config_cache)
+        )
         self.chat = AsyncChat(self._native)
         self.embeddings = AsyncEmbeddings(self._native)
         self.models = AsyncModels(self._native)
@@ -255,7 +259,7 @@ class AsyncSwitchyard:
         return self._native.config()
 
     def reload(self, config: ConfigInput) -> None:
-        self._native.reload(config_arg(config, None, None))
+        self._native.reload(config_arg(config))
 
     async def close(self) -> None:
         self._native.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from types import TracebackType
 from typing import (
     Any,
@@ -18,7 +19,7 @@ from typing import (
 )
 
 from . import _native
-from ._common import ConfigInput, body, config_arg, options
+from ._common import ConfigInput, body, config_arg, options, source_args
 from ._types import (
     CallInfo,
     ChatCompletion,
@@ -208,8 +209,11 @@ class Switchyard:
         server: Optional[str] = None,
         api_key: Optional[str] = None,
         watch: Optional[float] = None,
+        config_cache: Optional[Union[str, "os.PathLike[str]"]] = None,
     ) -> None:
-        self._native = _native.NativeClient(config_arg(config, server, api_key), watch)
+        self._native = _native.NativeClient(
+            **source_args(config, server, api_key, watch, config_cache)
+        )
         self.chat = Chat(self._native)
         self.embeddings = Embeddings(self._native)
         self.models = Models(self._native)
@@ -224,7 +228,7 @@ class Switchyard:
 
     def reload(self, config: ConfigInput) -> None:
         """Swap in a new config (path or dict). Invalid -> ``ConfigError``, old one stays."""
-        self._native.reload(config_arg(config, None, None))
+        self._native.reload(config_arg(config))
 
     def close(self) -> None:
         """Stop the config watcher and flush usage. Calls after this raise."""

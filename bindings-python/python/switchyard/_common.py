@@ -5,27 +5,53 @@ from __future__ import annotations
 import os
 from typing import Any, Dict, List, Mapping, Optional, Union
 
-from ._errors import ConfigError, NotSupportedError
+from ._errors import ConfigError
 
 ConfigInput = Union[str, "os.PathLike[str]", Mapping[str, Any]]
 
 
-def config_arg(
-    config: Optional[ConfigInput], server: Optional[str], api_key: Optional[str]
-) -> Union[str, Mapping[str, Any]]:
-    if server is not None or api_key is not None:
-        raise NotSupportedError(
-            "server=/api_key= need the Switchyard management server, which this release does "
-            "not have yet: pass config= (a YAML/JSON file path or a dict) instead",
-            code="not_supported",
+def source_args(
+    config: Optional[ConfigInput],
+    server: Optional[str],
+    api_key: Optional[str],
+    watch: Optional[float],
+    config_cache: Optional[Union[str, "os.PathLike[str]"]],
+) -> Dict[str, Any]:
+    """The native client's constructor arguments: a config, or a server and its key.
+
+    With neither given, ``SWITCHYARD_CONFIG`` names a config file, else ``SWITCHYARD_SERVER``
+    and ``SWITCHYARD_API_KEY`` name the server.
+    """
+    if config is not None and (server is not None or api_key is not None):
+        raise TypeError("pass config= or server=/api_key=, not both")
+    if config is None and server is None and api_key is None:
+        from_env = os.environ.get("SWITCHYARD_CONFIG")
+        if from_env:
+            config = from_env
+        else:
+            server = os.environ.get("SWITCHYARD_SERVER") or None
+            api_key = os.environ.get("SWITCHYARD_API_KEY") or None
+    if config is not None:
+        return {"config": config_arg(config), "watch": watch}
+    if server is None and api_key is None:
+        raise ConfigError(
+            "no config given: pass config= (a file path or a dict) or server= with api_key=, "
+            "or set SWITCHYARD_CONFIG (or SWITCHYARD_SERVER and SWITCHYARD_API_KEY)",
+            code="config",
         )
-    if config is None:
-        config = os.environ.get("SWITCHYARD_CONFIG")
-        if not config:
-            raise ConfigError(
-                "no config given: pass config= (a file path or a dict) or set SWITCHYARD_CONFIG",
-                code="config",
-            )
+    if server is None or api_key is None:
+        raise TypeError("server= and api_key= go together")
+    if not isinstance(server, str) or not isinstance(api_key, str):
+        raise TypeError("server and api_key must be str")
+    return {
+        "server": server,
+        "api_key": api_key,
+        "config_cache": None if config_cache is None else os.fspath(config_cache),
+    }
+
+
+def config_arg(config: ConfigInput) -> Union[str, Mapping[str, Any]]:
+    """A config as the native layer reads it: a path string or a dict."""
     if isinstance(config, os.PathLike):
         return os.fspath(config)
     if isinstance(config, (str, Mapping)):

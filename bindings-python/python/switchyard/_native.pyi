@@ -20,7 +20,12 @@ class NativeStream:
 
 class NativeClient:
     def __init__(
-        self, config: Union[str, Mapping[str, Any]], watch: Optional[float] = None
+        self,
+        config: Optional[Union[str, Mapping[str, Any]]] = None,
+        watch: Optional[float] = None,
+        server: Optional[str] = None,
+        api_key: Optional[str] = None,
+        config_cache: Optional[str] = None,
     ) -> None: ...
     def chat(self, request: Any, options: Optional[Dict[str, Any]] = None) -> Dict[str, Any]: ...
     def chat_stream(
