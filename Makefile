@@ -6,7 +6,6 @@ CARGO ?= cargo
 RUN_DIR := .run
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 MOCK_BIN := $(TARGET_DIR)/debug/switchyard-mock
-EXAMPLE_BIN := $(TARGET_DIR)/debug/switchyard-example
 # One feature set for every cargo step of `make test`, so nothing is built twice (llama.cpp
 # least of all: minutes on 2 cores): the in-process model and OTLP export are on.
 FEATURES := --features switchyard/local,switchyard/otlp
@@ -14,23 +13,14 @@ FEATURES := --features switchyard/local,switchyard/otlp
 .PHONY: run test setup model build lint test-rust test-python python-sdk test-server bench bench-python clean
 
 ## The main job: the management server on its embedded SQLite with a demo tenant (its
-## config pushed and activated), and a demo call through the SDK on that config, answered
-## by the in-process model when no OPENAI_API_KEY is set.
+## config pushed and activated, an app key made), and a demo call through the SDK with the
+## config fetched from the server, answered by the in-process model when no OPENAI_API_KEY
+## is set (scripts/demo.sh).
 SERVER_BIN := $(TARGET_DIR)/debug/switchyard
-DEMO_DB := sqlite://$(RUN_DIR)/demo.db
 DEMO_LISTEN ?= 127.0.0.1:8787
-DEMO_CONFIG := examples/rust/switchyard.yaml
 
 run: build model
-	@mkdir -p $(RUN_DIR) && rm -f $(RUN_DIR)/demo.db*
-	@$(SERVER_BIN) --database-url $(DEMO_DB) init --tenant demo --password demo-password-123 > $(RUN_DIR)/init.log
-	@$(SERVER_BIN) --database-url $(DEMO_DB) config push $(DEMO_CONFIG) --tenant demo --label demo > /dev/null
-	@$(SERVER_BIN) --database-url $(DEMO_DB) config activate --tenant demo 1 > /dev/null
-	@$(SERVER_BIN) --database-url $(DEMO_DB) serve --listen $(DEMO_LISTEN) > $(RUN_DIR)/server.log 2>&1 & echo $$! > $(RUN_DIR)/server.pid
-	@for i in $$(seq 1 50); do curl -sf http://$(DEMO_LISTEN)/readyz > /dev/null && break; sleep 0.1; done
-	@echo "server: http://$(DEMO_LISTEN) on $(DEMO_DB): tenant demo, config version 1 active (API docs at /docs; admin token in $(RUN_DIR)/init.log)"
-	@$(EXAMPLE_BIN) $(DEMO_CONFIG); status=$$?; \
-	  kill $$(cat $(RUN_DIR)/server.pid) 2>/dev/null; rm -f $(RUN_DIR)/server.pid; exit $$status
+	@DEMO_LISTEN=$(DEMO_LISTEN) bash scripts/demo.sh
 
 ## Everything CI runs: formatting, lints, every test of every part that has landed.
 test: setup model lint test-rust test-python

@@ -1,15 +1,19 @@
 //! The demo call: one chat completion through the Switchyard engine, printed with what the
-//! pipeline did for it. The config file is the first argument (default
-//! `examples/rust/switchyard.yaml`); `SWITCHYARD_MOCK_URL` points the OpenAI provider at
-//! the mock provider instead of the real API.
+//! pipeline did for it.
+//!
+//! The config comes from the management server when `SWITCHYARD_SERVER` and
+//! `SWITCHYARD_API_KEY` are set (what `make run` does), else from the file given as the
+//! first argument (default `examples/rust/switchyard.yaml`). With a file,
+//! `SWITCHYARD_MOCK_URL` points the OpenAI provider at the mock provider instead of the
+//! real API.
 
 use std::process::ExitCode;
 
 use switchyard::config::Config;
 use switchyard::types::{ChatRequest, Message};
-use switchyard::{CallOptions, Client};
+use switchyard::{CallOptions, Client, ConfigServer};
 
-fn config() -> Result<Config, switchyard::Error> {
+fn config_file() -> Result<Config, switchyard::Error> {
     let path = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "examples/rust/switchyard.yaml".to_owned());
@@ -22,9 +26,24 @@ fn config() -> Result<Config, switchyard::Error> {
     Ok(config)
 }
 
+/// With a server, `build` waits (on a thread of its own) for the first config.
+fn client() -> Result<Client, switchyard::Error> {
+    let server = std::env::var("SWITCHYARD_SERVER").ok();
+    let key = std::env::var("SWITCHYARD_API_KEY").ok();
+    match (server, key) {
+        (Some(url), Some(key)) => {
+            println!("config: from the management server at {url}");
+            Client::builder()
+                .server(ConfigServer::new(url, key))
+                .build()
+        }
+        _ => Client::builder().config(config_file()?).build(),
+    }
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
-    let client = match config().and_then(|c| Client::builder().config(c).build()) {
+    let client = match client() {
         Ok(client) => client,
         Err(error) => {
             eprintln!("cannot build the client: {error}");

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The main job (`make run`): the management server on a fresh embedded SQLite file with a
+# demo tenant, whose config (examples/rust/switchyard.yaml) is pushed and activated, an app
+# and its key created through the REST API, and the demo call made through the SDK with
+# its config fetched from the server by that key. Without OPENAI_API_KEY the OpenAI
+# deployment fails at once and the in-process model answers.
+set -euo pipefail
+
+target=${CARGO_TARGET_DIR:-target}
+server=$target/debug/switchyard
+example=$target/debug/switchyard-example
+run=.run
+listen=${DEMO_LISTEN:-127.0.0.1:8787}
+url=http://$listen
+db=sqlite://$run/demo.db
+config=examples/rust/switchyard.yaml
+
+mkdir -p "$run"
+rm -f "$run"/demo.db*
+"$server" --database-url "$db" init --tenant demo --password demo-password-123 > "$run/init.log"
+token=$(sed -n 's/^token: *//p' "$run/init.log")
+"$server" --database-url "$db" config push "$config" --tenant demo --label demo > /dev/null
+"$server" --database-url "$db" config activate --tenant demo 1 > /dev/null
+
+"$server" --database-url "$db" serve --listen "$listen" > "$run/server.log" 2>&1 &
+server_pid=$!
+trap 'kill $server_pid 2>/dev/null; wait $server_pid 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+  curl -sf "$url/readyz" > /dev/null && break
+  sleep 0.1
+done
+curl -sf "$url/readyz" > /dev/null || { echo "the server did not get ready; see $run/server.log" >&2; exit 1; }
+
+api() { # METHOD PATH [JSON] -> the response body
+  curl -sf -X "$1" "$url$2" -H "authorization: Bearer $token" -H 'content-type: application/json' ${3:+-d "$3"}
+}
+field() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+
+department=$(api GET /api/v1/departments | field '["items"][0]["id"]')
+app=$(api POST /api/v1/apps "{\"department_id\":\"$department\",\"name\":\"example\"}" | field '["id"]')
+key=$(api POST "/api/v1/apps/$app/keys" '{"name":"demo"}' | field '["secret"]')
+
+echo "server: $url on $db: tenant demo, config version 1 active, app 'example' with a key"
+echo "        (API docs at $url/docs; the admin's one-time token is in $run/init.log)"
+SWITCHYARD_SERVER=$url SWITCHYARD_API_KEY=$key "$example"
