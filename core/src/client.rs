@@ -518,9 +518,15 @@ impl Inner {
         request: &ChatRequest,
         call: &mut CallContext,
     ) -> Result<(Arc<ModelRoute>, Reservation)> {
-        let first = &route.targets[0];
-        let prompt_tokens = estimate::prompt_tokens(first.kind, &first.upstream_model, request);
-        let output_tokens = estimate::output_tokens(request);
+        let (prompt_tokens, output_tokens) = if runtime.needs_token_estimate(route, &call.scope) {
+            let first = &route.targets[0];
+            (
+                estimate::prompt_tokens(first.kind, &first.upstream_model, request),
+                estimate::output_tokens(request),
+            )
+        } else {
+            (0, 0)
+        };
         runtime
             .limits
             .admit(&call.scope, prompt_tokens + output_tokens, call.deadline)
@@ -607,8 +613,12 @@ impl Inner {
         request: &EmbeddingRequest,
         call: &mut CallContext,
     ) -> Result<CachedAnswer> {
-        let texts = request.input.texts().unwrap_or_default();
-        let tokens: u64 = texts.iter().map(|t| estimate::text_tokens(t)).sum();
+        let tokens: u64 = if runtime.needs_token_estimate(route, &call.scope) {
+            let texts = request.input.texts().unwrap_or_default();
+            texts.iter().map(|t| estimate::text_tokens(t)).sum()
+        } else {
+            0
+        };
         runtime
             .limits
             .admit(&call.scope, tokens, call.deadline)

@@ -7,8 +7,13 @@
 //! ~11 µs, the heuristic ~45 ns. We keep tiktoken for OpenAI models anyway: it is <0.01%
 //! of any upstream call, the output reservation dominates short prompts' estimates, and
 //! exact counts keep TPM admission in step with the provider's own TPM accounting. Long
-//! prompts cost proportionally more (it is linear in the text); revisit if a profile of
-//! the whole pipeline shows it.
+//! prompts cost proportionally more (it is linear in the text). A profile of the whole
+//! pipeline did show it (~4% of a call's CPU against an in-process mock), so admission
+//! counts only when a TPM limit or a priced hard budget applies to the call
+//! (`Runtime::needs_token_estimate`), and repeated texts are looked up, not re-tokenized
+//! (`memo`).
+
+mod memo;
 
 use std::sync::LazyLock;
 
@@ -144,32 +149,25 @@ pub fn prompt_tokens(kind: ProviderKind, upstream_model: &str, request: &ChatReq
     total
 }
 
-/// Texts shorter than this are tokenized every time: a lookup would cost about as much
-/// (tiktoken spends ~20k instructions even on a sentence, a lookup ~1k).
+/// Texts shorter than this are tokenized every time: hashing them would cost about as
+/// much.
 const MEMO_MIN_BYTES: usize = 16;
-/// How many text counts are remembered.
-const MEMO_ENTRIES: u64 = 65_536;
 
-/// Token counts of texts seen recently, by encoding and a 128-bit hash of the text.
 /// Tokenizing is the costliest step of admission (~10 µs for a paragraph), and real
 /// traffic repeats its long texts: the system prompt of every call, and every earlier
-/// turn of a conversation, re-sent with each new one.
-static MEMO: LazyLock<moka::sync::Cache<(usize, u128), u64>> =
-    LazyLock::new(|| moka::sync::Cache::new(MEMO_ENTRIES));
-
+/// turn of a conversation, re-sent with each new one. So counts are remembered by a
+/// 128-bit hash of the text, seeded by the encoding.
 fn counted(bpe: &'static CoreBPE, text: &str) -> u64 {
     if text.len() < MEMO_MIN_BYTES {
         return bpe.encode_ordinary(text).len() as u64;
     }
-    let key = (
-        std::ptr::from_ref(bpe) as usize,
-        xxhash_rust::xxh3::xxh3_128(text.as_bytes()),
-    );
-    if let Some(tokens) = MEMO.get(&key) {
+    let seed = std::ptr::from_ref(bpe) as u64;
+    let hash = xxhash_rust::xxh3::xxh3_128_with_seed(text.as_bytes(), seed);
+    if let Some(tokens) = memo::get(hash) {
         return tokens;
     }
     let tokens = bpe.encode_ordinary(text).len() as u64;
-    MEMO.insert(key, tokens);
+    memo::put(hash, tokens);
     tokens
 }
 

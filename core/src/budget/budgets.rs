@@ -21,8 +21,9 @@ use super::source::{AccountKey, BudgetSource, sane};
 pub struct Budgets {
     rules: Vec<BudgetConfig>,
     source: Arc<dyn BudgetSource>,
-    /// First use of each rolling (non-calendar) budget per scope value, in this process.
-    anchors: Mutex<HashMap<(usize, String), i64>>,
+    /// First use of each rolling (non-calendar) budget per scope value, in this process;
+    /// one map per rule, so a lookup by `&str` allocates nothing.
+    anchors: Mutex<Vec<HashMap<String, i64>>>,
 }
 
 /// A hard budget said no.
@@ -96,7 +97,7 @@ impl Budgets {
         Budgets {
             rules: configs.to_vec(),
             source,
-            anchors: Mutex::new(HashMap::new()),
+            anchors: Mutex::new(vec![HashMap::new(); configs.len()]),
         }
     }
 
@@ -104,14 +105,26 @@ impl Budgets {
         self.rules.is_empty()
     }
 
+    /// Whether a hard budget applies to `scope`: only then does the estimate matter, so
+    /// the caller can skip counting tokens when none does.
+    pub fn holds_for(&self, scope: &CallScope) -> bool {
+        self.rules.iter().any(|rule| {
+            rule.mode == BudgetMode::Hard
+                && !scope.values(rule.scope, rule.value.as_deref()).is_empty()
+        })
+    }
+
     fn period_start(&self, i: usize, rule: &BudgetConfig, value: &str, now: i64) -> i64 {
         if rule.calendar_aligned {
             return calendar_start(rule.period, now);
         }
         let mut anchors = self.anchors.lock().unwrap_or_else(|e| e.into_inner());
-        let anchor = match anchors.get(&(i, value.to_owned())) {
+        let Some(rule_anchors) = anchors.get_mut(i) else {
+            return rolling_start(rule.period, now, now);
+        };
+        let anchor = match rule_anchors.get(value) {
             Some(a) => *a,
-            None => *anchors.entry((i, value.to_owned())).or_insert(now),
+            None => *rule_anchors.entry(value.to_owned()).or_insert(now),
         };
         rolling_start(rule.period, anchor, now)
     }

@@ -129,6 +129,17 @@ impl RateLimits {
         self.limits.is_empty()
     }
 
+    /// Whether a tokens-per-minute limit applies to `scope`: only then is the call's
+    /// token estimate needed for admission.
+    pub fn counts_tokens(&self, scope: &CallScope) -> bool {
+        self.limits.iter().any(|limit| {
+            limit.config.tpm.is_some()
+                && !scope
+                    .values(limit.config.scope, limit.config.value.as_deref())
+                    .is_empty()
+        })
+    }
+
     fn now_ns(&self, now: Instant) -> u64 {
         u64::try_from(now.saturating_duration_since(self.base).as_nanos()).unwrap_or(u64::MAX)
     }

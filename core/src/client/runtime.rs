@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::budget::{BudgetSource, Budgets, RateLimits};
+use crate::budget::{BudgetSource, Budgets, CallScope, RateLimits};
 use crate::config::{Config, ModelConfig, Price, ProviderKind};
 use crate::error::{Error, Result};
 use crate::pricing;
@@ -42,6 +42,14 @@ pub(crate) struct DeploymentTarget {
 }
 
 impl Runtime {
+    /// Whether admission needs the call's token estimate: only for a TPM limit or a hard
+    /// budget over a priced route. Tokenizing is the costliest step of admission, so a
+    /// call that neither needs is admitted on zero.
+    pub fn needs_token_estimate(&self, route: &ModelRoute, scope: &CallScope) -> bool {
+        self.limits.counts_tokens(scope)
+            || (route.worst_price().is_some() && self.budgets.holds_for(scope))
+    }
+
     pub fn build(
         config: Config,
         health: &HealthRegistry,
