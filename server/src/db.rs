@@ -15,8 +15,14 @@ use crate::store::StoreError;
 use crate::util::now_ms;
 
 /// Migrations, in order. Applied at start, each in its own transaction.
-const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "init", include_str!("../migrations/0001_init.sql"))];
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("../migrations/0001_init.sql")),
+    (
+        2,
+        "users_operator_display_name",
+        include_str!("../migrations/0002_users_operator_display_name.sql"),
+    ),
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

@@ -41,7 +41,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
     }
 }
 
-/// Decodes JSON, naming the offending field (for an unknown field: that field itself).
+/// Decodes JSON, naming the offending field (for an unknown or missing field: that field
+/// itself).
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value: T = serde_path_to_error::deserialize(&mut de)
@@ -54,10 +55,11 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 fn error_at(path: String, inner: &serde_json::Error) -> ApiError {
     let message = inner.to_string();
     let mut field = if path == "." { String::new() } else { path };
-    if let Some(name) = message
-        .strip_prefix("unknown field `")
-        .and_then(|r| r.split('`').next())
-    {
+    let named = ["unknown field `", "missing field `"]
+        .iter()
+        .find_map(|p| message.strip_prefix(p))
+        .and_then(|r| r.split('`').next());
+    if let Some(name) = named {
         if !field.ends_with(name) {
             field = if field.is_empty() {
                 name.to_owned()
@@ -136,4 +138,25 @@ pub fn int_param<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, 
             .map_err(|_| serde::de::Error::custom(format!("expected an integer, got `{t}`")))
     })
     .transpose()
+}
+
+/// A PATCH field that can be set but not cleared: absent leaves it alone (`None`), and
+/// `null` is refused naming the field. `#[serde(default, deserialize_with = "present")]`.
+pub fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
+}
+
+/// A PATCH field that can be cleared: absent is `None` (leave it), `null` is
+/// `Some(None)` (clear it), a value is `Some(Some(v))`.
+/// `#[serde(default, deserialize_with = "nullable")]`.
+pub fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
 }

@@ -5,6 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
+use super::apps::app_within_reach;
 use super::extract::Json;
 use crate::auth::principal::Principal;
 use crate::error::ApiError;
@@ -35,11 +36,8 @@ pub async fn list(
     p: Principal,
     Path(app_id): Path<String>,
 ) -> Result<axum::Json<Vec<AppKey>>, ApiError> {
-    p.may_somewhere(Permission::KeyRead)?;
     let tenant = state.store.tenant(&p.tenant_id);
-    let app = tenant.get_app(&app_id).await?;
-    p.authorize_in(&tenant, Permission::KeyRead, &app.department_id)
-        .await?;
+    app_within_reach(&p, &tenant, &app_id, Permission::KeyRead).await?;
     Ok(axum::Json(tenant.list_keys(&app_id).await?))
 }
 
@@ -50,12 +48,8 @@ pub async fn create(
     Path(app_id): Path<String>,
     Json(req): Json<CreateKey>,
 ) -> Result<(StatusCode, axum::Json<CreatedKey>), ApiError> {
-    p.may_somewhere(Permission::KeyWrite)?;
     let tenant = state.store.tenant(&p.tenant_id);
-    let app = tenant.get_app(&app_id).await?;
-    let role = p
-        .authorize_in(&tenant, Permission::KeyWrite, &app.department_id)
-        .await?;
+    let (_, role) = app_within_reach(&p, &tenant, &app_id, Permission::KeyWrite).await?;
     let (key, secret) = tenant
         .create_key(
             &p.audit(role),
@@ -78,10 +72,7 @@ pub async fn revoke(
     p.may_somewhere(Permission::KeyWrite)?;
     let tenant = state.store.tenant(&p.tenant_id);
     let key = tenant.get_key(&key_id).await?;
-    let app = tenant.get_app(&key.app_id).await?;
-    let role = p
-        .authorize_in(&tenant, Permission::KeyWrite, &app.department_id)
-        .await?;
+    let (_, role) = app_within_reach(&p, &tenant, &key.app_id, Permission::KeyWrite).await?;
     Ok(axum::Json(
         tenant.revoke_key(&p.audit(role), &key_id).await?,
     ))

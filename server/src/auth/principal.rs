@@ -78,6 +78,8 @@ pub struct Principal {
     pub tenant_id: String,
     pub user_id: String,
     pub username: String,
+    /// The server-operator flag: tenant creation and the tenant list (no role grants it).
+    pub operator: bool,
     pub bindings: Vec<Binding>,
     pub source: String,
 }
@@ -101,6 +103,7 @@ impl FromRequestParts<AppState> for Principal {
                 tenant_id: auth.tenant_id,
                 user_id: auth.user_id,
                 username: auth.username,
+                operator: auth.operator,
                 bindings: auth.bindings,
                 source,
             }),
@@ -129,6 +132,19 @@ impl Principal {
             .find(|b| b.department_id.is_none() && allows(b.role, permission))
             .map(|b| b.role)
             .ok_or(ApiError::Forbidden)
+    }
+
+    /// A server-level permission: held through the operator flag, whatever the roles.
+    /// Returns the audit context of an operator act.
+    pub fn authorize_operator(&self, permission: Permission) -> Result<AuditCtx, ApiError> {
+        if !(permission.operator_only() && self.operator) {
+            return Err(ApiError::Forbidden);
+        }
+        Ok(AuditCtx {
+            actor: self.username.clone(),
+            role: "operator".into(),
+            source: self.source.clone(),
+        })
     }
 
     /// True when some binding, at any scope, could grant `permission`: the cheap first

@@ -16,6 +16,9 @@ use tower::ServiceExt;
 
 use super::{ctx, store};
 
+/// The password of users made through the API in tests.
+pub const PASSWORD: &str = "a long enough password";
+
 pub struct TestApp {
     pub router: Router,
     pub state: AppState,
@@ -66,7 +69,10 @@ impl TestApp {
         let mut tokens = HashMap::new();
         for role in Role::ALL {
             let t = store.tenant(&a.tenant.id);
-            let user = t.create_user(&ctx(), role.as_str(), "x").await.unwrap();
+            let user = t
+                .create_user(&ctx(), role.as_str(), "x", None)
+                .await
+                .unwrap();
             t.add_binding(&ctx(), &user.id, role, None).await.unwrap();
             let (_, token) = t
                 .create_token(&ctx(), &user.id, TokenKind::Personal, "t", None)
@@ -114,6 +120,39 @@ impl TestApp {
         (s, b)
     }
 
+    /// Signs in with a password: `(status, {token, expires_at})`.
+    pub async fn login(&self, tenant: &str, username: &str, password: &str) -> (StatusCode, Value) {
+        self.call(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"tenant": tenant, "username": username, "password": password})),
+        )
+        .await
+    }
+
+    /// A new user of tenant A, made through the API by its admin, holding `bindings`
+    /// (`[{role, department_id?}]`), signed in: its session token.
+    pub async fn user_with(&self, username: &str, bindings: Value) -> String {
+        let admin = Some(self.admin_a.as_str());
+        let (s, user) = self
+            .call(
+                "POST",
+                "/api/v1/users",
+                admin,
+                Some(json!({"username": username, "password": PASSWORD})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{user}");
+        let path = format!("/api/v1/users/{}", user["id"].as_str().unwrap());
+        let (s, b) = self
+            .call("PATCH", &path, admin, Some(json!({"bindings": bindings})))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        let (_, login) = self.login("acme", username, PASSWORD).await;
+        login["token"].as_str().unwrap().to_owned()
+    }
+
     /// Fresh objects in tenant A for one request to act on.
     pub async fn fixture(&self, n: usize) -> Fixture {
         let t = self.store.tenant(&self.tenant_a);
@@ -145,7 +184,7 @@ impl TestApp {
             .await
             .unwrap();
         let user = t
-            .create_user(&ctx(), &format!("user{n}"), "x")
+            .create_user(&ctx(), &format!("user{n}"), "x", None)
             .await
             .unwrap();
         let provider = t
@@ -234,6 +273,16 @@ impl Fixture {
                 json!({"credential": "sk-rotated-5678"})
             }
             ("POST", "/api/v1/configs") => json!({"document": config_doc(3.0), "label": "x"}),
+            ("PATCH", "/api/v1/departments/{id}") => json!({"name": format!("renamed{n}")}),
+            ("PATCH", "/api/v1/apps/{id}") => {
+                json!({"name": format!("renamed{n}"), "allowed_models": ["chat"]})
+            }
+            ("PATCH", "/api/v1/users/{id}") => {
+                json!({"display_name": format!("User {n}"), "bindings": [{"role": "model_ops"}]})
+            }
+            ("POST", "/api/v1/tenants") => {
+                json!({"tenant": format!("tenant{n}"), "username": "boss"})
+            }
             _ => return None,
         })
     }
