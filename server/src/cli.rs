@@ -4,13 +4,16 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
 
 use clap::{Parser, Subcommand};
+use ipnet::IpNet;
 use switchyard::config::Config;
 
 use crate::audit;
 use crate::auth::password::hash_password;
+use crate::client_addr::{ProxyHeader, TrustedProxies, parse_net};
 use crate::crypto::{CryptoError, MasterKey};
 use crate::db::Db;
 use crate::state::AppState;
@@ -49,6 +52,13 @@ pub enum Command {
     Serve {
         #[arg(long, default_value = "127.0.0.1:8080", env = "SWITCHYARD_LISTEN")]
         listen: SocketAddr,
+        /// A reverse proxy (address or CIDR network) whose forwarding header names the
+        /// client; repeatable. None by default: the peer address is the client.
+        #[arg(long = "trusted-proxy", value_name = "CIDR", value_parser = parse_net, env = "SWITCHYARD_TRUSTED_PROXIES", value_delimiter = ',')]
+        trusted_proxies: Vec<IpNet>,
+        /// The header the trusted proxies write (only that one is read).
+        #[arg(long, value_enum, default_value_t = ProxyHeader::XForwardedFor, env = "SWITCHYARD_PROXY_HEADER")]
+        proxy_header: ProxyHeader,
     },
     /// Create a tenant and its infra_admin; prints a one-time API token. The first
     /// tenant's admin is a server operator (may create tenants through the API).
@@ -232,7 +242,18 @@ async fn app_id(store: &Store, tenant: &str, app: &str) -> Result<String, CliErr
 pub async fn run(cli: Cli) -> Result<(), CliError> {
     let url = cli.database_url.unwrap_or_else(default_database_url);
     match cli.command {
-        Command::Serve { listen } => serve(&url, listen).await,
+        Command::Serve {
+            listen,
+            trusted_proxies,
+            proxy_header,
+        } => {
+            serve(
+                &url,
+                listen,
+                TrustedProxies::new(trusted_proxies, proxy_header),
+            )
+            .await
+        }
         Command::Migrate => {
             let db = Db::connect(&url).await?;
             let ran = db.migrate().await?;
@@ -442,7 +463,7 @@ async fn config(url: &str, cmd: ConfigCommand) -> Result<(), CliError> {
     }
 }
 
-async fn serve(url: &str, listen: SocketAddr) -> Result<(), CliError> {
+async fn serve(url: &str, listen: SocketAddr, proxies: TrustedProxies) -> Result<(), CliError> {
     let started = Instant::now();
     let store = open(url).await?;
     let master_key = match MasterKey::from_env() {
@@ -453,7 +474,11 @@ async fn serve(url: &str, listen: SocketAddr) -> Result<(), CliError> {
         }
         Err(e) => return Err(e.into()),
     };
-    let state = AppState::new(store, master_key);
+    let mut state = AppState::new(store, master_key);
+    if !proxies.is_empty() {
+        tracing::info!(?proxies, "client addresses taken from trusted proxies");
+    }
+    state.proxies = Arc::new(proxies);
     crate::sdk_cache::spawn_activation_watch(state.clone());
     let stopping = state.shutdown.clone();
     let router = crate::api::router(state);

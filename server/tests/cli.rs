@@ -377,3 +377,18 @@ async fn the_first_init_makes_an_operator_and_the_flag_is_set_only_by_the_cli() 
     assert!(String::from_utf8_lossy(&o.stderr).contains("no user nobody"));
     assert!(stdout(&run(&db, &[], &["audit", "verify"])).contains("intact"));
 }
+
+#[test]
+fn a_trusted_proxy_must_be_an_address_or_network() {
+    let o = run(
+        &common::sqlite_url(),
+        &[],
+        &["serve", "--trusted-proxy", "proxy.local"],
+    );
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("not an IP address or CIDR network"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}

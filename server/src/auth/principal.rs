@@ -3,11 +3,10 @@
 //! failures against the source address and the presented key, refuse once either is
 //! over the limit, and record each failure as a security event.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
+use crate::client_addr::ClientAddr;
 use crate::error::ApiError;
 use crate::rbac::{Permission, Role, allows};
 use crate::state::AppState;
@@ -15,12 +14,13 @@ use crate::store::{AuditCtx, Binding, KeyAuth, StoreError, TenantStore};
 
 use super::tokens::redact;
 
-/// The client address, `unknown` when the server was not given connect info.
+/// The client address (behind trusted proxies, the one they name; see
+/// [`crate::client_addr`]), `unknown` when the server was not given connect info.
 pub fn source_of(parts: &Parts) -> String {
     parts
         .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
+        .get::<ClientAddr>()
+        .map(|c| c.0.to_string())
         .unwrap_or_else(|| "unknown".into())
 }
 

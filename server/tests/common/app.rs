@@ -8,6 +8,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use serde_json::{Value, json};
+use switchyard_server::client_addr::TrustedProxies;
 use switchyard_server::crypto::MasterKey;
 use switchyard_server::rbac::Role;
 use switchyard_server::state::{AppState, PasswordCost};
@@ -91,6 +92,13 @@ impl TestApp {
             token_b: b.token,
             admin_a: a.token,
         }
+    }
+
+    /// The same app, with `proxies` trusted for forwarding headers.
+    pub fn behind(mut self, proxies: TrustedProxies) -> TestApp {
+        self.state.proxies = std::sync::Arc::new(proxies);
+        self.router = switchyard_server::api::router(self.state.clone());
+        self
     }
 
     pub async fn send(&self, req: Request<Body>) -> (StatusCode, Value, axum::http::HeaderMap) {
@@ -305,4 +313,12 @@ pub fn request(
             .unwrap(),
         None => builder.body(Body::empty()).unwrap(),
     }
+}
+
+/// `req` as if it came over a connection from `peer` (an IP address).
+pub fn from_peer(peer: &str, mut req: Request<Body>) -> Request<Body> {
+    let addr = std::net::SocketAddr::new(peer.parse().unwrap(), 40000);
+    req.extensions_mut()
+        .insert(axum::extract::ConnectInfo(addr));
+    req
 }
