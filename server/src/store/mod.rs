@@ -45,6 +45,13 @@ pub enum StoreError {
     Internal(String),
     #[error("database: {0}")]
     Db(sqlx::Error),
+    /// The database connection's TLS failed (bad or unknown certificate, host mismatch,
+    /// server without TLS): said as such, since the driver reports some of these as I/O.
+    #[error(
+        "TLS to the database failed: {0} (check sslmode, sslrootcert, and that the server's \
+         certificate names the host)"
+    )]
+    Tls(String),
 }
 
 impl From<sqlx::Error> for StoreError {
