@@ -1,11 +1,11 @@
 //! `/api/v1/apps`: business modules, scoped by department.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 
 use super::List;
-use super::extract::{Json, Query, int_param, nullable, present};
+use super::extract::{Id, Json, Query, int_param, nullable, present};
 use crate::auth::principal::Principal;
 use crate::error::ApiError;
 use crate::rbac::{Permission, Role};
@@ -137,7 +137,7 @@ async fn writable_department(
 pub async fn get_one(
     State(state): State<AppState>,
     p: Principal,
-    Path(id): Path<String>,
+    Id(id): Id,
 ) -> Result<axum::Json<App>, ApiError> {
     let tenant = state.store.tenant(&p.tenant_id);
     let (app, _) = app_within_reach(&p, &tenant, &id, Permission::AppRead).await?;
@@ -148,7 +148,7 @@ pub async fn get_one(
 pub async fn delete(
     State(state): State<AppState>,
     p: Principal,
-    Path(id): Path<String>,
+    Id(id): Id,
 ) -> Result<StatusCode, ApiError> {
     let tenant = state.store.tenant(&p.tenant_id);
     let (_, role) = app_within_reach(&p, &tenant, &id, Permission::AppWrite).await?;
@@ -162,7 +162,7 @@ pub async fn delete(
 pub async fn update(
     State(state): State<AppState>,
     p: Principal,
-    Path(id): Path<String>,
+    Id(id): Id,
     Json(req): Json<PatchApp>,
 ) -> Result<axum::Json<App>, ApiError> {
     let tenant = state.store.tenant(&p.tenant_id);

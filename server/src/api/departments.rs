@@ -1,10 +1,10 @@
 //! `/api/v1/departments`: the tenant's nested departments.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 
-use super::extract::{Json, Query, nullable, present};
+use super::extract::{Id, Json, Query, nullable, present};
 use super::{List, PageQuery};
 use crate::auth::principal::Principal;
 use crate::error::ApiError;
@@ -75,7 +75,7 @@ pub async fn create(
 pub async fn get_one(
     State(state): State<AppState>,
     p: Principal,
-    Path(id): Path<String>,
+    Id(id): Id,
 ) -> Result<axum::Json<Department>, ApiError> {
     p.may_somewhere(Permission::DepartmentRead)?;
     let tenant = state.store.tenant(&p.tenant_id);
@@ -89,7 +89,7 @@ pub async fn get_one(
 pub async fn update(
     State(state): State<AppState>,
     p: Principal,
-    Path(id): Path<String>,
+    Id(id): Id,
     Json(req): Json<PatchDepartment>,
 ) -> Result<axum::Json<Department>, ApiError> {
     let role = p.authorize(Permission::DepartmentWrite)?;

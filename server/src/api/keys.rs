@@ -1,12 +1,12 @@
 //! App API keys: `/api/v1/apps/{id}/keys` and `/api/v1/keys/{id}/revoke`. The secret is in
 //! the creation response only.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
 use super::apps::app_within_reach;
-use super::extract::Json;
+use super::extract::{Id, Json};
 use crate::auth::principal::Principal;
 use crate::error::ApiError;
 use crate::rbac::Permission;
@@ -34,7 +34,7 @@ pub struct CreatedKey {
 pub async fn list(
     State(state): State<AppState>,
     p: Principal,
-    Path(app_id): Path<String>,
+    Id(app_id): Id,
 ) -> Result<axum::Json<Vec<AppKey>>, ApiError> {
     let tenant = state.store.tenant(&p.tenant_id);
     app_within_reach(&p, &tenant, &app_id, Permission::KeyRead).await?;
@@ -45,7 +45,7 @@ pub async fn list(
 pub async fn create(
     State(state): State<AppState>,
     p: Principal,
-    Path(app_id): Path<String>,
+    Id(app_id): Id,
     Json(req): Json<CreateKey>,
 ) -> Result<(StatusCode, axum::Json<CreatedKey>), ApiError> {
     let tenant = state.store.tenant(&p.tenant_id);
@@ -67,7 +67,7 @@ pub async fn create(
 pub async fn revoke(
     State(state): State<AppState>,
     p: Principal,
-    Path(key_id): Path<String>,
+    Id(key_id): Id,
 ) -> Result<axum::Json<AppKey>, ApiError> {
     p.may_somewhere(Permission::KeyWrite)?;
     let tenant = state.store.tenant(&p.tenant_id);

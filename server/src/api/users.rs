@@ -1,10 +1,10 @@
 //! `/api/v1/users`: people of the tenant and their role bindings.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
-use super::extract::{Json, Query, nullable, present};
+use super::extract::{Id, Json, Query, nullable, present};
 use super::{List, PageQuery};
 use crate::auth::password::{hash_password, hash_password_cheap};
 use crate::auth::principal::Principal;
@@ -106,7 +106,7 @@ pub async fn create(
 pub async fn get_one(
     State(state): State<AppState>,
     p: Principal,
-    Path(id): Path<String>,
+    Id(id): Id,
 ) -> Result<axum::Json<UserDetail>, ApiError> {
     p.authorize(Permission::UserRead)?;
     let tenant = state.store.tenant(&p.tenant_id);
@@ -119,7 +119,7 @@ pub async fn get_one(
 pub async fn bind(
     State(state): State<AppState>,
     p: Principal,
-    Path(id): Path<String>,
+    Id(id): Id,
     Json(req): Json<NewBinding>,
 ) -> Result<(StatusCode, axum::Json<Binding>), ApiError> {
     let role = p.authorize(Permission::UserWrite)?;
@@ -138,7 +138,7 @@ pub async fn bind(
 pub async fn update(
     State(state): State<AppState>,
     p: Principal,
-    Path(id): Path<String>,
+    Id(id): Id,
     Json(req): Json<PatchUser>,
 ) -> Result<axum::Json<UserDetail>, ApiError> {
     let role = p.authorize(Permission::UserWrite)?;
