@@ -4,17 +4,20 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
 
 use clap::{Parser, Subcommand};
+use ipnet::IpNet;
 use switchyard::config::Config;
 
 use crate::audit;
 use crate::auth::password::hash_password;
+use crate::client_addr::{ProxyHeader, TrustedProxies, parse_net};
 use crate::crypto::{CryptoError, MasterKey};
 use crate::db::Db;
 use crate::state::AppState;
-use crate::store::{AuditCtx, NewKey, Page, Store, StoreError};
+use crate::store::{AuditCtx, NewKey, NewTenant, Page, Store, StoreError};
 use crate::util::{now_ms, random_hex};
 
 #[derive(Debug, thiserror::Error)]
@@ -49,8 +52,16 @@ pub enum Command {
     Serve {
         #[arg(long, default_value = "127.0.0.1:8080", env = "SWITCHYARD_LISTEN")]
         listen: SocketAddr,
+        /// A reverse proxy (address or CIDR network) whose forwarding header names the
+        /// client; repeatable. None by default: the peer address is the client.
+        #[arg(long = "trusted-proxy", value_name = "CIDR", value_parser = parse_net, env = "SWITCHYARD_TRUSTED_PROXIES", value_delimiter = ',')]
+        trusted_proxies: Vec<IpNet>,
+        /// The header the trusted proxies write (only that one is read).
+        #[arg(long, value_enum, default_value_t = ProxyHeader::XForwardedFor, env = "SWITCHYARD_PROXY_HEADER")]
+        proxy_header: ProxyHeader,
     },
-    /// Create the first tenant and its infra_admin; prints a one-time API token.
+    /// Create a tenant and its infra_admin; prints a one-time API token. The first
+    /// tenant's admin is a server operator (may create tenants through the API).
     Init {
         #[arg(long)]
         tenant: String,
@@ -59,7 +70,13 @@ pub enum Command {
         /// The admin's password; generated and printed when unset.
         #[arg(long, env = "SWITCHYARD_ADMIN_PASSWORD", hide_env_values = true)]
         password: Option<String>,
+        /// Make the admin a server operator even if this is not the first tenant.
+        #[arg(long)]
+        operator: bool,
     },
+    /// The server-operator flag of a user (tenant creation and listing).
+    #[command(subcommand)]
+    Operator(OperatorCommand),
     /// Apply pending migrations and exit.
     Migrate,
     /// App API keys.
@@ -101,6 +118,24 @@ pub enum KeysCommand {
         tenant: String,
         /// Key id.
         key: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum OperatorCommand {
+    /// Make a user a server operator.
+    Grant {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        user: String,
+    },
+    /// Withdraw the operator flag.
+    Revoke {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        user: String,
     },
 }
 
@@ -167,7 +202,7 @@ async fn open(url: &str) -> Result<Store, CliError> {
     Ok(Store::new(db))
 }
 
-fn operator() -> AuditCtx {
+fn cli_actor() -> AuditCtx {
     AuditCtx::cli(&std::env::var("USER").unwrap_or_else(|_| "operator".into()))
 }
 
@@ -207,7 +242,18 @@ async fn app_id(store: &Store, tenant: &str, app: &str) -> Result<String, CliErr
 pub async fn run(cli: Cli) -> Result<(), CliError> {
     let url = cli.database_url.unwrap_or_else(default_database_url);
     match cli.command {
-        Command::Serve { listen } => serve(&url, listen).await,
+        Command::Serve {
+            listen,
+            trusted_proxies,
+            proxy_header,
+        } => {
+            serve(
+                &url,
+                listen,
+                TrustedProxies::new(trusted_proxies, proxy_header),
+            )
+            .await
+        }
         Command::Migrate => {
             let db = Db::connect(&url).await?;
             let ran = db.migrate().await?;
@@ -218,6 +264,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             tenant,
             admin,
             password,
+            operator,
         } => {
             let store = open(&url).await?;
             let generated = password.is_none();
@@ -228,9 +275,23 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 ));
             }
             let hash = hash_password(&password).map_err(|e| CliError::Usage(e.to_string()))?;
-            let done = store.bootstrap(&operator(), &tenant, &admin, &hash).await?;
+            let done = store
+                .create_tenant(
+                    &cli_actor(),
+                    NewTenant {
+                        name: &tenant,
+                        admin: &admin,
+                        password_hash: &hash,
+                        operator,
+                    },
+                )
+                .await?;
             println!("tenant:   {} ({})", done.tenant.name, done.tenant.id);
-            println!("admin:    {} (infra_admin)", done.user.username);
+            let operator_note = if done.user.operator { ", operator" } else { "" };
+            println!(
+                "admin:    {} (infra_admin{operator_note})",
+                done.user.username
+            );
             if generated {
                 println!("password: {password}");
             }
@@ -238,6 +299,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             println!("(shown once: store them now)");
             Ok(())
         }
+        Command::Operator(cmd) => operators(&url, cmd).await,
         Command::Keys(cmd) => keys(&url, cmd).await,
         Command::Config(cmd) => config(&url, cmd).await,
         Command::Audit(AuditCommand::Verify) => {
@@ -260,7 +322,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             let store = open(&url).await?;
             let old = MasterKey::from_env()?;
             let new = MasterKey::from_file(&new_key_file)?;
-            let n = store.rotate_master_key(&operator(), &old, &new).await?;
+            let n = store.rotate_master_key(&cli_actor(), &old, &new).await?;
             println!(
                 "{n} credential(s) re-sealed from key {} to key {}",
                 old.id(),
@@ -270,6 +332,23 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
     }
+}
+
+async fn operators(url: &str, cmd: OperatorCommand) -> Result<(), CliError> {
+    let store = open(url).await?;
+    let (tenant, user, grant) = match cmd {
+        OperatorCommand::Grant { tenant, user } => (tenant, user, true),
+        OperatorCommand::Revoke { tenant, user } => (tenant, user, false),
+    };
+    let tenant = tenant_id(&store, &tenant).await?;
+    let t = store.tenant(&tenant);
+    let found = match t.user_by_username(&user).await {
+        Err(StoreError::NotFound) => return Err(CliError::Usage(format!("no user {user}"))),
+        other => other?,
+    };
+    let done = t.set_operator(&cli_actor(), &found.id, grant).await?;
+    println!("{}: operator = {}", done.username, done.operator);
+    Ok(())
 }
 
 async fn keys(url: &str, cmd: KeysCommand) -> Result<(), CliError> {
@@ -287,7 +366,7 @@ async fn keys(url: &str, cmd: KeysCommand) -> Result<(), CliError> {
             let (key, secret) = store
                 .tenant(&tenant)
                 .create_key(
-                    &operator(),
+                    &cli_actor(),
                     NewKey {
                         app_id,
                         name,
@@ -306,7 +385,7 @@ async fn keys(url: &str, cmd: KeysCommand) -> Result<(), CliError> {
         }
         KeysCommand::Revoke { tenant, key } => {
             let tenant = tenant_id(&store, &tenant).await?;
-            let key = store.tenant(&tenant).revoke_key(&operator(), &key).await?;
+            let key = store.tenant(&tenant).revoke_key(&cli_actor(), &key).await?;
             println!("revoked {}", key.id);
         }
     }
@@ -340,7 +419,7 @@ async fn config(url: &str, cmd: ConfigCommand) -> Result<(), CliError> {
                     let tenant = tenant_id(&store, &tenant).await?;
                     let v = store
                         .tenant(&tenant)
-                        .create_version(&operator(), &document, Some("import-litellm"))
+                        .create_version(&cli_actor(), &document, Some("import-litellm"))
                         .await?;
                     println!("stored as version {} ({}), not active", v.number, v.id);
                 }
@@ -359,7 +438,7 @@ async fn config(url: &str, cmd: ConfigCommand) -> Result<(), CliError> {
             let tenant = tenant_id(&store, &tenant).await?;
             let v = store
                 .tenant(&tenant)
-                .create_version(&operator(), &document, label.as_deref())
+                .create_version(&cli_actor(), &document, label.as_deref())
                 .await?;
             println!("stored as version {} ({}), not active", v.number, v.id);
             Ok(())
@@ -369,7 +448,7 @@ async fn config(url: &str, cmd: ConfigCommand) -> Result<(), CliError> {
             let tenant = tenant_id(&store, &tenant).await?;
             let (_, v) = store
                 .tenant(&tenant)
-                .activate(&operator(), &version)
+                .activate(&cli_actor(), &version)
                 .await?;
             println!("version {} ({}) is active", v.number, v.id);
             Ok(())
@@ -377,14 +456,14 @@ async fn config(url: &str, cmd: ConfigCommand) -> Result<(), CliError> {
         ConfigCommand::Rollback { tenant } => {
             let store = open(url).await?;
             let tenant = tenant_id(&store, &tenant).await?;
-            let (_, v) = store.tenant(&tenant).rollback(&operator()).await?;
+            let (_, v) = store.tenant(&tenant).rollback(&cli_actor()).await?;
             println!("rolled back: version {} ({}) is active", v.number, v.id);
             Ok(())
         }
     }
 }
 
-async fn serve(url: &str, listen: SocketAddr) -> Result<(), CliError> {
+async fn serve(url: &str, listen: SocketAddr, proxies: TrustedProxies) -> Result<(), CliError> {
     let started = Instant::now();
     let store = open(url).await?;
     let master_key = match MasterKey::from_env() {
@@ -395,7 +474,11 @@ async fn serve(url: &str, listen: SocketAddr) -> Result<(), CliError> {
         }
         Err(e) => return Err(e.into()),
     };
-    let state = AppState::new(store, master_key);
+    let mut state = AppState::new(store, master_key);
+    if !proxies.is_empty() {
+        tracing::info!(?proxies, "client addresses taken from trusted proxies");
+    }
+    state.proxies = Arc::new(proxies);
     crate::sdk_cache::spawn_activation_watch(state.clone());
     let stopping = state.shutdown.clone();
     let router = crate::api::router(state);

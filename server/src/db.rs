@@ -12,11 +12,17 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
 use crate::store::StoreError;
-use crate::util::now_ms;
+use crate::util::{now_ms, percent_decode};
 
 /// Migrations, in order. Applied at start, each in its own transaction.
-const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "init", include_str!("../migrations/0001_init.sql"))];
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("../migrations/0001_init.sql")),
+    (
+        2,
+        "users_operator_display_name",
+        include_str!("../migrations/0002_users_operator_display_name.sql"),
+    ),
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -57,6 +63,9 @@ impl Db {
         } else {
             Backend::Postgres
         };
+        if backend == Backend::Postgres {
+            check_root_cert(&url)?;
+        }
         let options = AnyConnectOptions::from_str(&url)?;
         let pool = AnyPoolOptions::new()
             .max_connections(if backend == Backend::Sqlite { 8 } else { 16 })
@@ -73,7 +82,8 @@ impl Db {
                 })
             })
             .connect_with(options)
-            .await?;
+            .await
+            .map_err(|e| connect_error(backend, e))?;
         Ok(Db {
             pool,
             backend,
@@ -140,6 +150,39 @@ impl Db {
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+}
+
+/// A CA file named by `sslrootcert` must be readable: said before connecting, since the
+/// driver reports a missing one as a bare I/O error that names no file.
+fn check_root_cert(url: &str) -> Result<(), StoreError> {
+    let query = url.split_once('?').map_or("", |(_, q)| q);
+    for path in query
+        .split('&')
+        .filter_map(|p| p.strip_prefix("sslrootcert="))
+    {
+        let path = percent_decode(path);
+        if let Err(e) = std::fs::File::open(&path) {
+            return Err(StoreError::Tls(format!(
+                "cannot read sslrootcert {path}: {e}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A failed first connection. TLS failures are named: the driver reports a handshake
+/// that fails (a certificate signed by another CA, say) as invalid data on the socket,
+/// which nothing else on a fresh PostgreSQL connection produces.
+fn connect_error(backend: Backend, e: sqlx::Error) -> StoreError {
+    match e {
+        sqlx::Error::Tls(inner) => StoreError::Tls(inner.to_string()),
+        sqlx::Error::Io(io)
+            if backend == Backend::Postgres && io.kind() == std::io::ErrorKind::InvalidData =>
+        {
+            StoreError::Tls(io.to_string())
+        }
+        other => other.into(),
     }
 }
 

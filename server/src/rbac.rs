@@ -60,10 +60,14 @@ pub enum Permission {
     ConfigActivate,
     AuditRead,
     SecurityEventRead,
+    /// Server-level: the list of tenants. Operators only.
+    TenantRead,
+    /// Server-level: a new tenant with its first admin. Operators only.
+    TenantCreate,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 15] = [
+    pub const ALL: [Permission; 17] = [
         Permission::DepartmentRead,
         Permission::DepartmentWrite,
         Permission::AppRead,
@@ -79,6 +83,8 @@ impl Permission {
         Permission::ConfigActivate,
         Permission::AuditRead,
         Permission::SecurityEventRead,
+        Permission::TenantRead,
+        Permission::TenantCreate,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -98,7 +104,15 @@ impl Permission {
             Permission::ConfigActivate => "config.activate",
             Permission::AuditRead => "audit.read",
             Permission::SecurityEventRead => "security_event.read",
+            Permission::TenantRead => "tenant.read",
+            Permission::TenantCreate => "tenant.create",
         }
+    }
+
+    /// Above any one tenant: granted by the user's server-operator flag, never by a role,
+    /// since every role acts inside its own tenant only.
+    pub fn operator_only(self) -> bool {
+        matches!(self, Permission::TenantRead | Permission::TenantCreate)
     }
 
     /// Whether a department-scoped binding can grant this permission. Tenant-wide things
@@ -116,11 +130,12 @@ impl Permission {
 }
 
 /// The matrix. Reads are listed per role; a role not named for a permission is denied.
+/// No role holds an operator-only permission.
 pub fn allows(role: Role, permission: Permission) -> bool {
     use Permission::*;
     use Role::*;
     match role {
-        InfraAdmin => true,
+        InfraAdmin => !permission.operator_only(),
         // Deployments, versions, rollouts live in config versions.
         ModelOps => matches!(
             permission,
@@ -153,20 +168,23 @@ pub fn allows(role: Role, permission: Permission) -> bool {
     }
 }
 
-/// The matrix as the Markdown table in `docs/permissions.md` (a test keeps them equal).
+/// The matrix as the Markdown table in `docs/permissions.md` (a test keeps them equal),
+/// with a last column for what the server-operator flag grants.
 pub fn markdown_table() -> String {
+    let yes_no = |b: bool| if b { " yes |" } else { " no |" };
     let mut out = String::from("| permission |");
     for role in Role::ALL {
         out.push_str(&format!(" `{}` |", role.as_str()));
     }
-    out.push_str("\n|---|");
-    out.push_str(&"---|".repeat(Role::ALL.len()));
+    out.push_str(" operator |\n|---|");
+    out.push_str(&"---|".repeat(Role::ALL.len() + 1));
     out.push('\n');
     for p in Permission::ALL {
         out.push_str(&format!("| `{}` |", p.as_str()));
         for role in Role::ALL {
-            out.push_str(if allows(role, p) { " yes |" } else { " no |" });
+            out.push_str(yes_no(allows(role, p)));
         }
+        out.push_str(yes_no(p.operator_only()));
         out.push('\n');
     }
     out
@@ -205,6 +223,16 @@ mod tests {
             "docs/permissions.md is out of date:\n{}",
             markdown_table()
         );
+    }
+
+    #[test]
+    fn no_role_reaches_above_its_tenant() {
+        for role in Role::ALL {
+            for p in Permission::ALL.into_iter().filter(|p| p.operator_only()) {
+                assert!(!allows(role, p), "{role:?} {p:?}");
+            }
+        }
+        assert!(allows(Role::InfraAdmin, Permission::UserWrite));
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::auth::rate_limit::RateLimiter;
+use crate::client_addr::TrustedProxies;
 use crate::crypto::MasterKey;
 use crate::metrics::Metrics;
 use crate::sdk_cache::ConfigCache;
@@ -23,6 +24,8 @@ pub struct AppState {
     pub store: Store,
     pub master_key: Option<Arc<MasterKey>>,
     pub limiter: Arc<RateLimiter>,
+    /// Whose forwarding headers name the client (none by default).
+    pub proxies: Arc<TrustedProxies>,
     pub configs: Arc<ConfigCache>,
     /// Bumped on every activation; long-polling SDK clients wait on it.
     pub activations: Arc<watch::Sender<u64>>,
@@ -38,6 +41,7 @@ impl AppState {
             store,
             master_key: master_key.map(Arc::new),
             limiter: Arc::new(RateLimiter::new(10, Duration::from_secs(60))),
+            proxies: Arc::new(TrustedProxies::default()),
             configs: Arc::new(ConfigCache::default()),
             activations: Arc::new(watch::channel(0).0),
             metrics: Arc::new(Metrics::default()),

@@ -158,6 +158,93 @@ async fn bad_input_is_a_4xx_naming_the_field_and_writes_nothing() {
     }
 }
 
+/// Found by inputs to the router fuzz target on PostgreSQL: a NUL in any text reached
+/// the database, which refuses it (500); an id that is not UTF-8 got axum's plain-text 400.
+#[tokio::test]
+async fn nul_characters_and_non_utf8_ids_are_refused_in_the_error_shape() {
+    for (backend, url) in databases().await {
+        let app = TestApp::new(&url).await;
+        let admin = Some(app.admin_a.as_str());
+        let fx = app.fixture(1).await;
+        let shape = |r: (StatusCode, serde_json::Value)| {
+            (
+                r.0,
+                r.1["code"].as_str().map(str::to_owned),
+                r.1["field"].as_str().map(str::to_owned),
+            )
+        };
+        let not_found = (StatusCode::NOT_FOUND, Some("not_found".to_owned()), None);
+        for path in [
+            "/api/v1/apps/%FF",
+            "/api/v1/apps/%00",
+            "/api/v1/users/a%00b",
+        ] {
+            assert_eq!(
+                shape(app.call("GET", path, admin, None).await),
+                not_found,
+                "{backend} {path}"
+            );
+        }
+        let r = app
+            .call(
+                "PATCH",
+                "/api/v1/apps/%00",
+                admin,
+                Some(json!({"name": "x"})),
+            )
+            .await;
+        assert_eq!(shape(r), not_found, "{backend}");
+        let bad = |field: &str| {
+            (
+                StatusCode::BAD_REQUEST,
+                Some("bad_request".to_owned()),
+                Some(field.to_owned()),
+            )
+        };
+        let r = app
+            .call(
+                "POST",
+                "/api/v1/apps",
+                admin,
+                Some(json!({"department_id": app.root_a, "name": "a\u{0}b"})),
+            )
+            .await;
+        assert_eq!(shape(r), bad("name"), "{backend}");
+        let r = app
+            .call(
+                "PATCH",
+                &format!("/api/v1/users/{}", fx.user),
+                admin,
+                Some(json!({"bindings": [{"role": "model_ops", "department_id": "\u{0}"}]})),
+            )
+            .await;
+        assert_eq!(shape(r), bad("bindings[0].department_id"), "{backend}");
+        for (path, field) in [
+            ("/api/v1/apps?department_id=%00", "department_id"),
+            ("/api/v1/audit?action=x%00", "action"),
+        ] {
+            assert_eq!(
+                shape(app.call("GET", path, admin, None).await),
+                bad(field),
+                "{backend} {path}"
+            );
+        }
+        // The text `\u0000` (an escaped backslash, then `u0000`) is no NUL.
+        let (s, b) = app
+            .call(
+                "POST",
+                "/api/v1/apps",
+                admin,
+                Some(json!({"department_id": app.root_a, "name": "\\u0000"})),
+            )
+            .await;
+        assert_eq!(
+            (s, b["name"].as_str()),
+            (StatusCode::CREATED, Some("\\u0000"))
+        );
+    }
+}
+
 #[tokio::test]
 async fn pagination_and_filtering() {
     for app in apps().await {

@@ -318,3 +318,77 @@ async fn serve_gets_ready_and_shuts_down_gracefully_with_long_polls_open() {
     );
     assert!(poll.join().unwrap().unwrap().starts_with("HTTP/1.1 304"));
 }
+
+#[tokio::test]
+async fn the_first_init_makes_an_operator_and_the_flag_is_set_only_by_the_cli() {
+    let db = common::sqlite_url();
+    let admin_line = |out: &str| {
+        out.lines()
+            .find(|l| l.starts_with("admin:"))
+            .unwrap()
+            .to_owned()
+    };
+    let first = stdout(&run(&db, &[], &["init", "--tenant", "acme"]));
+    assert!(
+        admin_line(&first).ends_with("(infra_admin, operator)"),
+        "{first}"
+    );
+    let second = stdout(&run(&db, &[], &["init", "--tenant", "globex"]));
+    assert!(admin_line(&second).ends_with("(infra_admin)"), "{second}");
+    let third = stdout(&run(
+        &db,
+        &[],
+        &["init", "--tenant", "initech", "--operator"],
+    ));
+    assert!(admin_line(&third).contains("operator"), "{third}");
+
+    let store = common::store(&db).await;
+    let is_operator = |tenant: &'static str| {
+        let store = store.clone();
+        async move {
+            let t = store.tenant_by_name(tenant).await.unwrap();
+            store
+                .tenant(&t.id)
+                .user_by_username("admin")
+                .await
+                .unwrap()
+                .operator
+        }
+    };
+    assert!(!is_operator("globex").await);
+    stdout(&run(
+        &db,
+        &[],
+        &["operator", "grant", "--tenant", "globex", "--user", "admin"],
+    ));
+    assert!(is_operator("globex").await);
+    stdout(&run(
+        &db,
+        &[],
+        &["operator", "revoke", "--tenant", "acme", "--user", "admin"],
+    ));
+    assert!(!is_operator("acme").await);
+    let o = run(
+        &db,
+        &[],
+        &["operator", "grant", "--tenant", "acme", "--user", "nobody"],
+    );
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no user nobody"));
+    assert!(stdout(&run(&db, &[], &["audit", "verify"])).contains("intact"));
+}
+
+#[test]
+fn a_trusted_proxy_must_be_an_address_or_network() {
+    let o = run(
+        &common::sqlite_url(),
+        &[],
+        &["serve", "--trusted-proxy", "proxy.local"],
+    );
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("not an IP address or CIDR network"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}

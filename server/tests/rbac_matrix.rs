@@ -44,13 +44,35 @@ async fn every_route_allows_and_denies_exactly_as_the_matrix_says() {
                 }
             }
         }
+        assert_eq!(n, ROUTES.len() * 6);
+        // Operator-only routes: the operator flag allows them (tenant A's first admin has
+        // it); tenant B's infra_admin, without the flag, is refused like every role.
+        for (method, path, permission) in ROUTES.iter().filter(|r| r.2.operator_only()) {
+            n += 1;
+            let fx = app.fixture(n).await;
+            let body = fx.body_for(method, path);
+            let (status, b) = app
+                .call(method, path, Some(&app.admin_a), body.clone())
+                .await;
+            if !status.is_success() {
+                failures.push(format!(
+                    "{backend} {method} {path} ({}) as operator: {status} {b}",
+                    permission.as_str()
+                ));
+            }
+            let (status, b) = app.call(method, path, Some(&app.token_b), body).await;
+            if status != StatusCode::FORBIDDEN {
+                failures.push(format!(
+                    "{backend} {method} {path} as a non-operator infra_admin: {status} {b}"
+                ));
+            }
+        }
         assert!(
             failures.is_empty(),
             "{} mismatches:\n{}",
             failures.len(),
             failures.join("\n")
         );
-        assert_eq!(n, ROUTES.len() * 6);
     }
 }
 

@@ -1,16 +1,16 @@
 //! `/api/v1/apps`: business modules, scoped by department.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 
 use super::List;
-use super::extract::{Json, Query, int_param};
+use super::extract::{Id, Json, Query, int_param, nullable, present};
 use crate::auth::principal::Principal;
 use crate::error::ApiError;
-use crate::rbac::Permission;
+use crate::rbac::{Permission, Role};
 use crate::state::AppState;
-use crate::store::{App, NewApp, Page, SecretsMode};
+use crate::store::{App, AppPatch, NewApp, Page, SecretsMode, TenantStore};
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -21,6 +21,23 @@ pub struct CreateApp {
     allowed_models: Option<Vec<String>>,
     #[serde(default)]
     secrets_mode: SecretsMode,
+}
+
+/// Only the fields present change.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchApp {
+    #[serde(default, deserialize_with = "present")]
+    name: Option<String>,
+    /// Moves the app, with its keys, to another department.
+    #[serde(default, deserialize_with = "present")]
+    department_id: Option<String>,
+    /// `null`: every model.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<Vec<String>>)]
+    allowed_models: Option<Option<Vec<String>>>,
+    #[serde(default, deserialize_with = "present")]
+    secrets_mode: Option<SecretsMode>,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -66,18 +83,7 @@ pub async fn create(
 ) -> Result<(StatusCode, axum::Json<App>), ApiError> {
     p.may_somewhere(Permission::AppWrite)?;
     let tenant = state.store.tenant(&p.tenant_id);
-    let role = match p
-        .authorize_in(&tenant, Permission::AppWrite, &req.department_id)
-        .await
-    {
-        Err(ApiError::NotFound) => {
-            return Err(ApiError::Invalid {
-                field: Some("department_id".into()),
-                message: "no such department".into(),
-            });
-        }
-        other => other?,
-    };
+    let role = writable_department(&p, &tenant, &req.department_id).await?;
     let app = tenant
         .create_app(
             &p.audit(role),
@@ -92,17 +98,49 @@ pub async fn create(
     Ok((StatusCode::CREATED, axum::Json(app)))
 }
 
+/// The app `id`, when `p` holds `permission` where it lives, and the role that grants it.
+/// An app outside the caller's reach is 404, as one of another tenant.
+pub(super) async fn app_within_reach(
+    p: &Principal,
+    tenant: &TenantStore<'_>,
+    id: &str,
+    permission: Permission,
+) -> Result<(App, Role), ApiError> {
+    p.may_somewhere(permission)?;
+    let app = tenant.get_app(id).await?;
+    let role = p
+        .authorize_in(tenant, permission, &app.department_id)
+        .await?;
+    Ok((app, role))
+}
+
+/// The role under which `p` may put an app into `department_id`. A department the caller
+/// cannot see is refused as if it did not exist: 422 naming `department_id`.
+async fn writable_department(
+    p: &Principal,
+    tenant: &TenantStore<'_>,
+    department_id: &str,
+) -> Result<Role, ApiError> {
+    match p
+        .authorize_in(tenant, Permission::AppWrite, department_id)
+        .await
+    {
+        Err(ApiError::NotFound) => Err(ApiError::Invalid {
+            field: Some("department_id".into()),
+            message: "no such department".into(),
+        }),
+        other => other,
+    }
+}
+
 #[utoipa::path(get, path = "/api/v1/apps/{id}", tag = "apps", params(("id" = String, Path, description = "id")), responses((status = 200, body = App), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
 pub async fn get_one(
     State(state): State<AppState>,
     p: Principal,
-    Path(id): Path<String>,
+    Id(id): Id,
 ) -> Result<axum::Json<App>, ApiError> {
-    p.may_somewhere(Permission::AppRead)?;
     let tenant = state.store.tenant(&p.tenant_id);
-    let app = tenant.get_app(&id).await?;
-    p.authorize_in(&tenant, Permission::AppRead, &app.department_id)
-        .await?;
+    let (app, _) = app_within_reach(&p, &tenant, &id, Permission::AppRead).await?;
     Ok(axum::Json(app))
 }
 
@@ -110,14 +148,44 @@ pub async fn get_one(
 pub async fn delete(
     State(state): State<AppState>,
     p: Principal,
-    Path(id): Path<String>,
+    Id(id): Id,
 ) -> Result<StatusCode, ApiError> {
-    p.may_somewhere(Permission::AppWrite)?;
     let tenant = state.store.tenant(&p.tenant_id);
-    let app = tenant.get_app(&id).await?;
-    let role = p
-        .authorize_in(&tenant, Permission::AppWrite, &app.department_id)
-        .await?;
+    let (_, role) = app_within_reach(&p, &tenant, &id, Permission::AppWrite).await?;
     tenant.delete_app(&p.audit(role), &id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Renames an app, moves it to another department (the caller needs `app.write` in both),
+/// or changes what its SDK receives; SDK clients see the change on their next fetch.
+#[utoipa::path(patch, path = "/api/v1/apps/{id}", tag = "apps", params(("id" = String, Path, description = "id")), request_body = PatchApp, responses((status = 200, body = App), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
+pub async fn update(
+    State(state): State<AppState>,
+    p: Principal,
+    Id(id): Id,
+    Json(req): Json<PatchApp>,
+) -> Result<axum::Json<App>, ApiError> {
+    let tenant = state.store.tenant(&p.tenant_id);
+    let (app, role) = app_within_reach(&p, &tenant, &id, Permission::AppWrite).await?;
+    if let Some(target) = req
+        .department_id
+        .as_deref()
+        .filter(|d| *d != app.department_id)
+    {
+        writable_department(&p, &tenant, target).await?;
+    }
+    let app = tenant
+        .update_app(
+            &p.audit(role),
+            &id,
+            AppPatch {
+                name: req.name,
+                department_id: req.department_id,
+                allowed_models: req.allowed_models,
+                secrets_mode: req.secrets_mode,
+            },
+        )
+        .await?;
+    state.config_changed(&p.tenant_id);
+    Ok(axum::Json(app))
 }

@@ -163,6 +163,8 @@ pub struct Me {
     tenant_id: String,
     user_id: String,
     username: String,
+    /// May create and list tenants.
+    operator: bool,
     bindings: Vec<Binding>,
 }
 
@@ -172,6 +174,7 @@ pub async fn me(principal: Principal) -> axum::Json<Me> {
         tenant_id: principal.tenant_id,
         user_id: principal.user_id,
         username: principal.username,
+        operator: principal.operator,
         bindings: principal.bindings,
     })
 }

@@ -1,12 +1,12 @@
 //! `/api/v1/configs`: immutable config versions in core's schema; activate, roll back;
 //! and `/api/v1/models`, the catalogue as the active version defines it.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::extract::{Json, Query};
+use super::extract::{Id, Json, Query};
 use super::{List, PageQuery};
 use crate::auth::principal::Principal;
 use crate::error::ApiError;
@@ -79,7 +79,7 @@ pub async fn create(
 pub async fn get_one(
     State(state): State<AppState>,
     p: Principal,
-    Path(id): Path<String>,
+    Id(id): Id,
 ) -> Result<axum::Json<ConfigVersion>, ApiError> {
     p.authorize(Permission::ConfigRead)?;
     Ok(axum::Json(
@@ -103,7 +103,7 @@ pub async fn active(
 pub async fn activate(
     State(state): State<AppState>,
     p: Principal,
-    Path(id): Path<String>,
+    Id(id): Id,
 ) -> Result<axum::Json<Activated>, ApiError> {
     let role = p.authorize(Permission::ConfigActivate)?;
     let (active, version) = state

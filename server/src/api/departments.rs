@@ -1,16 +1,16 @@
 //! `/api/v1/departments`: the tenant's nested departments.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 
-use super::extract::{Json, Query};
+use super::extract::{Id, Json, Query, nullable, present};
 use super::{List, PageQuery};
 use crate::auth::principal::Principal;
 use crate::error::ApiError;
 use crate::rbac::Permission;
 use crate::state::AppState;
-use crate::store::Department;
+use crate::store::{Department, DepartmentPatch};
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -18,6 +18,19 @@ pub struct NewDepartment {
     name: String,
     #[serde(default)]
     parent_id: Option<String>,
+}
+
+/// Only the fields present change.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchDepartment {
+    #[serde(default, deserialize_with = "present")]
+    name: Option<String>,
+    /// Moves the department (with everything below it); `null`: top level. A move under
+    /// itself or a descendant is refused (422).
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    parent_id: Option<Option<String>>,
 }
 
 #[utoipa::path(get, path = "/api/v1/departments", tag = "departments", params(("limit" = Option<i64>, Query, description = "1..=500, default 50"), ("offset" = Option<i64>, Query, description = "default 0")), responses((status = 200, body = super::List<Department>), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
@@ -62,12 +75,35 @@ pub async fn create(
 pub async fn get_one(
     State(state): State<AppState>,
     p: Principal,
-    Path(id): Path<String>,
+    Id(id): Id,
 ) -> Result<axum::Json<Department>, ApiError> {
     p.may_somewhere(Permission::DepartmentRead)?;
     let tenant = state.store.tenant(&p.tenant_id);
     let dept = tenant.get_department(&id).await?;
     p.authorize_in(&tenant, Permission::DepartmentRead, &dept.id)
+        .await?;
+    Ok(axum::Json(dept))
+}
+
+#[utoipa::path(patch, path = "/api/v1/departments/{id}", tag = "departments", params(("id" = String, Path, description = "id")), request_body = PatchDepartment, responses((status = 200, body = Department), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
+pub async fn update(
+    State(state): State<AppState>,
+    p: Principal,
+    Id(id): Id,
+    Json(req): Json<PatchDepartment>,
+) -> Result<axum::Json<Department>, ApiError> {
+    let role = p.authorize(Permission::DepartmentWrite)?;
+    let dept = state
+        .store
+        .tenant(&p.tenant_id)
+        .update_department(
+            &p.audit(role),
+            &id,
+            DepartmentPatch {
+                name: req.name,
+                parent_id: req.parent_id,
+            },
+        )
         .await?;
     Ok(axum::Json(dept))
 }

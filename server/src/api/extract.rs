@@ -1,6 +1,7 @@
 //! Strict request decoding: JSON bodies only as `application/json`, within the size
 //! limit, into types that reject unknown fields; every failure names the field. Query
-//! strings likewise.
+//! strings and path ids likewise. No text may hold a NUL character: PostgreSQL cannot
+//! store one, so it is refused here as bad input rather than failing in the database.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -10,6 +11,7 @@ use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
+use crate::util::percent_decode;
 
 /// A JSON body of `T`.
 pub struct Json<T>(pub T);
@@ -41,8 +43,18 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
     }
 }
 
-/// Decodes JSON, naming the offending field (for an unknown field: that field itself).
+/// Decodes JSON, naming the offending field (for an unknown or missing field: that field
+/// itself; for a string holding NUL, that string's field).
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // JSON can carry NUL only as the escape `\u0000`: the full walk runs only when it appears.
+    if bytes.windows(6).any(|w| w == b"\\u0000") {
+        if let Some(path) = serde_json::from_slice::<serde_json::Value>(bytes)
+            .ok()
+            .and_then(|v| nul_at(&v, ""))
+        {
+            return Err(ApiError::bad(path, NUL_MESSAGE));
+        }
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value: T = serde_path_to_error::deserialize(&mut de)
         .map_err(|e| error_at(e.path().to_string(), e.inner()))?;
@@ -51,13 +63,41 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     Ok(value)
 }
 
+const NUL_MESSAGE: &str = "must not contain NUL characters";
+
+/// The path (`bindings[0].role`) of the first string or key holding NUL, if any.
+fn nul_at(value: &serde_json::Value, path: &str) -> Option<String> {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => s.contains('\0').then(|| path.to_owned()),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| nul_at(v, &format!("{path}[{i}]"))),
+        Value::Object(map) => map.iter().find_map(|(k, v)| {
+            let here = if path.is_empty() {
+                k.clone()
+            } else {
+                format!("{path}.{k}")
+            };
+            if k.contains('\0') {
+                Some(path.to_owned())
+            } else {
+                nul_at(v, &here)
+            }
+        }),
+        _ => None,
+    }
+}
+
 fn error_at(path: String, inner: &serde_json::Error) -> ApiError {
     let message = inner.to_string();
     let mut field = if path == "." { String::new() } else { path };
-    if let Some(name) = message
-        .strip_prefix("unknown field `")
-        .and_then(|r| r.split('`').next())
-    {
+    let named = ["unknown field `", "missing field `"]
+        .iter()
+        .find_map(|p| message.strip_prefix(p))
+        .and_then(|r| r.split('`').next());
+    if let Some(name) = named {
         if !field.ends_with(name) {
             field = if field.is_empty() {
                 name.to_owned()
@@ -67,6 +107,26 @@ fn error_at(path: String, inner: &serde_json::Error) -> ApiError {
         }
     }
     ApiError::bad(field, message)
+}
+
+/// The `{id}` of a route. An id that is not UTF-8 or holds NUL names nothing that can
+/// exist: 404, as any unknown id (axum's own rejection would be a plain-text 400, and a
+/// NUL would reach PostgreSQL, which refuses it).
+pub struct Id(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Id {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::extract::Path(id) =
+            axum::extract::Path::<String>::from_request_parts(parts, state)
+                .await
+                .map_err(|_| ApiError::NotFound)?;
+        if id.contains('\0') {
+            return Err(ApiError::NotFound);
+        }
+        Ok(Id(id))
+    }
 }
 
 /// Query parameters of `T`, rejected with the offending parameter named.
@@ -82,7 +142,15 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
 
 /// Decodes a query string; a repeated parameter keeps its last value.
 pub fn decode_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
-    let map: serde_json::Map<String, serde_json::Value> = url_pairs(query)
+    let pairs = url_pairs(query);
+    if let Some((k, _)) = pairs
+        .iter()
+        .find(|(k, v)| k.contains('\0') || v.contains('\0'))
+    {
+        let field = if k.contains('\0') { "" } else { k.as_str() };
+        return Err(ApiError::bad(field, NUL_MESSAGE));
+    }
+    let map: serde_json::Map<String, serde_json::Value> = pairs
         .into_iter()
         .map(|(k, v)| (k, serde_json::Value::String(v)))
         .collect();
@@ -102,32 +170,6 @@ fn url_pairs(query: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                match u8::from_str_radix(
-                    std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"),
-                    16,
-                ) {
-                    Ok(b) => {
-                        out.push(b);
-                        i += 2;
-                    }
-                    Err(_) => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// For numeric query parameters, which arrive as text: `#[serde(deserialize_with = ...)]`.
 pub fn int_param<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
     let text: Option<String> = serde::Deserialize::deserialize(d)?;
@@ -136,4 +178,25 @@ pub fn int_param<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, 
             .map_err(|_| serde::de::Error::custom(format!("expected an integer, got `{t}`")))
     })
     .transpose()
+}
+
+/// A PATCH field that can be set but not cleared: absent leaves it alone (`None`), and
+/// `null` is refused naming the field. `#[serde(default, deserialize_with = "present")]`.
+pub fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
+}
+
+/// A PATCH field that can be cleared: absent is `None` (leave it), `null` is
+/// `Some(None)` (clear it), a value is `Some(Some(v))`.
+/// `#[serde(default, deserialize_with = "nullable")]`.
+pub fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
 }

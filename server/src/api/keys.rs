@@ -1,11 +1,12 @@
 //! App API keys: `/api/v1/apps/{id}/keys` and `/api/v1/keys/{id}/revoke`. The secret is in
 //! the creation response only.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
-use super::extract::Json;
+use super::apps::app_within_reach;
+use super::extract::{Id, Json};
 use crate::auth::principal::Principal;
 use crate::error::ApiError;
 use crate::rbac::Permission;
@@ -33,13 +34,10 @@ pub struct CreatedKey {
 pub async fn list(
     State(state): State<AppState>,
     p: Principal,
-    Path(app_id): Path<String>,
+    Id(app_id): Id,
 ) -> Result<axum::Json<Vec<AppKey>>, ApiError> {
-    p.may_somewhere(Permission::KeyRead)?;
     let tenant = state.store.tenant(&p.tenant_id);
-    let app = tenant.get_app(&app_id).await?;
-    p.authorize_in(&tenant, Permission::KeyRead, &app.department_id)
-        .await?;
+    app_within_reach(&p, &tenant, &app_id, Permission::KeyRead).await?;
     Ok(axum::Json(tenant.list_keys(&app_id).await?))
 }
 
@@ -47,15 +45,11 @@ pub async fn list(
 pub async fn create(
     State(state): State<AppState>,
     p: Principal,
-    Path(app_id): Path<String>,
+    Id(app_id): Id,
     Json(req): Json<CreateKey>,
 ) -> Result<(StatusCode, axum::Json<CreatedKey>), ApiError> {
-    p.may_somewhere(Permission::KeyWrite)?;
     let tenant = state.store.tenant(&p.tenant_id);
-    let app = tenant.get_app(&app_id).await?;
-    let role = p
-        .authorize_in(&tenant, Permission::KeyWrite, &app.department_id)
-        .await?;
+    let (_, role) = app_within_reach(&p, &tenant, &app_id, Permission::KeyWrite).await?;
     let (key, secret) = tenant
         .create_key(
             &p.audit(role),
@@ -73,15 +67,12 @@ pub async fn create(
 pub async fn revoke(
     State(state): State<AppState>,
     p: Principal,
-    Path(key_id): Path<String>,
+    Id(key_id): Id,
 ) -> Result<axum::Json<AppKey>, ApiError> {
     p.may_somewhere(Permission::KeyWrite)?;
     let tenant = state.store.tenant(&p.tenant_id);
     let key = tenant.get_key(&key_id).await?;
-    let app = tenant.get_app(&key.app_id).await?;
-    let role = p
-        .authorize_in(&tenant, Permission::KeyWrite, &app.department_id)
-        .await?;
+    let (_, role) = app_within_reach(&p, &tenant, &key.app_id, Permission::KeyWrite).await?;
     Ok(axum::Json(
         tenant.revoke_key(&p.audit(role), &key_id).await?,
     ))

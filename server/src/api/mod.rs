@@ -13,17 +13,20 @@ mod keys;
 pub mod openapi;
 mod providers;
 mod sdk;
+mod tenants;
 mod users;
 
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 
+use crate::client_addr::ClientAddr;
 use crate::error::ApiError;
 use crate::rbac::Permission;
 use crate::state::AppState;
@@ -41,9 +44,15 @@ pub const ROUTES: &[(&str, &str, Permission)] = &[
         "/api/v1/departments/{id}",
         Permission::DepartmentRead,
     ),
+    (
+        "PATCH",
+        "/api/v1/departments/{id}",
+        Permission::DepartmentWrite,
+    ),
     ("GET", "/api/v1/apps", Permission::AppRead),
     ("POST", "/api/v1/apps", Permission::AppWrite),
     ("GET", "/api/v1/apps/{id}", Permission::AppRead),
+    ("PATCH", "/api/v1/apps/{id}", Permission::AppWrite),
     ("DELETE", "/api/v1/apps/{id}", Permission::AppWrite),
     ("GET", "/api/v1/apps/{id}/keys", Permission::KeyRead),
     ("POST", "/api/v1/apps/{id}/keys", Permission::KeyWrite),
@@ -51,6 +60,7 @@ pub const ROUTES: &[(&str, &str, Permission)] = &[
     ("GET", "/api/v1/users", Permission::UserRead),
     ("POST", "/api/v1/users", Permission::UserWrite),
     ("GET", "/api/v1/users/{id}", Permission::UserRead),
+    ("PATCH", "/api/v1/users/{id}", Permission::UserWrite),
     ("POST", "/api/v1/users/{id}/bindings", Permission::UserWrite),
     ("GET", "/api/v1/providers", Permission::ProviderRead),
     ("POST", "/api/v1/providers", Permission::ProviderWrite),
@@ -86,6 +96,8 @@ pub const ROUTES: &[(&str, &str, Permission)] = &[
         "/api/v1/security-events",
         Permission::SecurityEventRead,
     ),
+    ("GET", "/api/v1/tenants", Permission::TenantRead),
+    ("POST", "/api/v1/tenants", Permission::TenantCreate),
 ];
 
 /// `limit` / `offset` on every list.
@@ -131,11 +143,15 @@ pub fn decode_everything(data: &[u8]) {
     let _ = decode::<auth::LoginRequest>(data);
     let _ = decode::<auth::NewToken>(data);
     let _ = decode::<departments::NewDepartment>(data);
+    let _ = decode::<departments::PatchDepartment>(data);
+    let _ = decode::<apps::PatchApp>(data);
     let _ = decode::<keys::CreateKey>(data);
     let _ = decode::<providers::CreateProvider>(data);
     let _ = decode::<providers::SetCredential>(data);
     let _ = decode::<users::CreateUser>(data);
-    let _ = decode::<users::CreateBinding>(data);
+    let _ = decode::<crate::store::NewBinding>(data);
+    let _ = decode::<users::PatchUser>(data);
+    let _ = decode::<tenants::CreateTenant>(data);
     if let Ok(req) = decode::<configs::CreateVersion>(data) {
         let _ = crate::store::check_document(&req.document);
     }
@@ -157,13 +173,19 @@ pub fn router(state: AppState) -> Router {
             "/departments",
             get(departments::list).post(departments::create),
         )
-        .route("/departments/{id}", get(departments::get_one))
+        .route(
+            "/departments/{id}",
+            get(departments::get_one).patch(departments::update),
+        )
         .route("/apps", get(apps::list).post(apps::create))
-        .route("/apps/{id}", get(apps::get_one).delete(apps::delete))
+        .route(
+            "/apps/{id}",
+            get(apps::get_one).patch(apps::update).delete(apps::delete),
+        )
         .route("/apps/{id}/keys", get(keys::list).post(keys::create))
         .route("/keys/{id}/revoke", post(keys::revoke))
         .route("/users", get(users::list).post(users::create))
-        .route("/users/{id}", get(users::get_one))
+        .route("/users/{id}", get(users::get_one).patch(users::update))
         .route("/users/{id}/bindings", post(users::bind))
         .route("/providers", get(providers::list).post(providers::create))
         .route(
@@ -182,6 +204,7 @@ pub fn router(state: AppState) -> Router {
         .route("/models", get(configs::models))
         .route("/audit", get(audit::list))
         .route("/security-events", get(audit::security_events))
+        .route("/tenants", get(tenants::list).post(tenants::create))
         .route_layer(middleware::from_fn(tag_route));
     Router::new()
         .nest("/api/v1", api)
@@ -196,7 +219,22 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .layer(middleware::from_fn_with_state(state.clone(), client_addr))
         .with_state(state)
+}
+
+/// Attributes the request to its client before anything else runs: the peer, or behind
+/// trusted proxies the address they name.
+async fn client_addr(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    if let Some(peer) = peer {
+        let client = state.proxies.client(peer, request.headers());
+        request.extensions_mut().insert(ClientAddr(client));
+    }
+    next.run(request).await
 }
 
 /// The route template a request matched, carried out on the response for [`observe`].

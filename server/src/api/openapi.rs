@@ -9,20 +9,23 @@ use axum::response::{Html, IntoResponse};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{apps, audit, auth, configs, departments, health, keys, providers, sdk, users};
+use super::{
+    apps, audit, auth, configs, departments, health, keys, providers, sdk, tenants, users,
+};
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Switchyard management API", description = "Tenants, apps, keys, providers, config versions, audit; and the SDK config endpoint."),
+    info(title = "Switchyard management API", description = "Tenants, departments, apps, keys, users, providers, config versions, audit; and the SDK config endpoint."),
     paths(
         auth::login, auth::create_token, auth::logout, auth::me,
-        departments::list, departments::create, departments::get_one,
-        apps::list, apps::create, apps::get_one, apps::delete,
+        departments::list, departments::create, departments::get_one, departments::update,
+        apps::list, apps::create, apps::get_one, apps::update, apps::delete,
         keys::list, keys::create, keys::revoke,
-        users::list, users::create, users::get_one, users::bind,
+        users::list, users::create, users::get_one, users::update, users::bind,
         providers::list, providers::create, providers::get_one, providers::set_credential, providers::delete,
         configs::list, configs::create, configs::active, configs::get_one, configs::activate, configs::rollback, configs::models,
         audit::list, audit::security_events,
+        tenants::list, tenants::create,
         sdk::config,
         health::healthz, health::readyz, health::metrics,
     ),

@@ -1,11 +1,11 @@
 //! `/api/v1/providers`: upstream accounts. Credentials go in, only a masked hint comes out.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use switchyard::config::ProviderKind;
 
-use super::extract::{Json, Query};
+use super::extract::{Id, Json, Query};
 use super::{List, PageQuery};
 use crate::auth::principal::Principal;
 use crate::error::ApiError;
@@ -86,7 +86,7 @@ pub async fn create(
 pub async fn get_one(
     State(state): State<AppState>,
     p: Principal,
-    Path(id): Path<String>,
+    Id(id): Id,
 ) -> Result<axum::Json<Provider>, ApiError> {
     p.authorize(Permission::ProviderRead)?;
     Ok(axum::Json(
@@ -98,7 +98,7 @@ pub async fn get_one(
 pub async fn set_credential(
     State(state): State<AppState>,
     p: Principal,
-    Path(id): Path<String>,
+    Id(id): Id,
     Json(req): Json<SetCredential>,
 ) -> Result<axum::Json<Provider>, ApiError> {
     let role = p.authorize(Permission::ProviderWrite)?;
@@ -120,7 +120,7 @@ pub async fn set_credential(
 pub async fn delete(
     State(state): State<AppState>,
     p: Principal,
-    Path(id): Path<String>,
+    Id(id): Id,
 ) -> Result<StatusCode, ApiError> {
     let role = p.authorize(Permission::ProviderWrite)?;
     state

@@ -2,6 +2,7 @@
 //! record's hash; `audit_head` holds the last sequence number and hash, so editing,
 //! inserting, deleting (even the newest record) all break verification.
 
+use serde::Serialize;
 use sqlx::{Any, AnyConnection, Row, Transaction};
 
 use crate::store::{AuditCtx, Result};
@@ -44,6 +45,13 @@ impl AuditEntry {
         self.before_digest = before.map(json_digest);
         self.after_digest = after.map(json_digest);
         self
+    }
+
+    /// [`AuditEntry::states`] for typed states: an update's before and after.
+    pub fn change(self, before: &impl Serialize, after: &impl Serialize) -> Self {
+        let before = serde_json::to_value(before).unwrap_or_default();
+        let after = serde_json::to_value(after).unwrap_or_default();
+        self.states(Some(&before), Some(&after))
     }
 }
 

@@ -3,11 +3,10 @@
 //! failures against the source address and the presented key, refuse once either is
 //! over the limit, and record each failure as a security event.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
+use crate::client_addr::ClientAddr;
 use crate::error::ApiError;
 use crate::rbac::{Permission, Role, allows};
 use crate::state::AppState;
@@ -15,12 +14,13 @@ use crate::store::{AuditCtx, Binding, KeyAuth, StoreError, TenantStore};
 
 use super::tokens::redact;
 
-/// The client address, `unknown` when the server was not given connect info.
+/// The client address (behind trusted proxies, the one they name; see
+/// [`crate::client_addr`]), `unknown` when the server was not given connect info.
 pub fn source_of(parts: &Parts) -> String {
     parts
         .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
+        .get::<ClientAddr>()
+        .map(|c| c.0.to_string())
         .unwrap_or_else(|| "unknown".into())
 }
 
@@ -78,6 +78,8 @@ pub struct Principal {
     pub tenant_id: String,
     pub user_id: String,
     pub username: String,
+    /// The server-operator flag: tenant creation and the tenant list (no role grants it).
+    pub operator: bool,
     pub bindings: Vec<Binding>,
     pub source: String,
 }
@@ -101,6 +103,7 @@ impl FromRequestParts<AppState> for Principal {
                 tenant_id: auth.tenant_id,
                 user_id: auth.user_id,
                 username: auth.username,
+                operator: auth.operator,
                 bindings: auth.bindings,
                 source,
             }),
@@ -129,6 +132,19 @@ impl Principal {
             .find(|b| b.department_id.is_none() && allows(b.role, permission))
             .map(|b| b.role)
             .ok_or(ApiError::Forbidden)
+    }
+
+    /// A server-level permission: held through the operator flag, whatever the roles.
+    /// Returns the audit context of an operator act.
+    pub fn authorize_operator(&self, permission: Permission) -> Result<AuditCtx, ApiError> {
+        if !(permission.operator_only() && self.operator) {
+            return Err(ApiError::Forbidden);
+        }
+        Ok(AuditCtx {
+            actor: self.username.clone(),
+            role: "operator".into(),
+            source: self.source.clone(),
+        })
     }
 
     /// True when some binding, at any scope, could grant `permission`: the cheap first

@@ -2,8 +2,10 @@
 //! the API keys its SDK instances use.
 
 use serde::{Deserialize, Serialize};
+use sqlx::{Any, Executor};
 
-use super::{AuditCtx, Page, Result, StoreError, TenantStore};
+use super::departments::fetch_department;
+use super::{AuditCtx, Page, Result, StoreError, TenantStore, check_name};
 use crate::audit::AuditEntry;
 use crate::util::{new_id, now_ms};
 
@@ -35,7 +37,7 @@ impl SecretsMode {
     }
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct App {
     pub id: String,
     pub department_id: String,
@@ -54,6 +56,16 @@ pub struct NewApp {
     pub secrets_mode: SecretsMode,
 }
 
+/// A partial update: `None` leaves a field alone; `allowed_models: Some(None)` lets the
+/// app see every model again.
+#[derive(Debug, Clone, Default)]
+pub struct AppPatch {
+    pub name: Option<String>,
+    pub department_id: Option<String>,
+    pub allowed_models: Option<Option<Vec<String>>>,
+    pub secrets_mode: Option<SecretsMode>,
+}
+
 type Row = (String, String, String, Option<String>, String, i64);
 
 const COLUMNS: &str = "id, department_id, name, allowed_models, secrets_mode, created_at";
@@ -69,17 +81,30 @@ fn from_row((id, department_id, name, allowed, mode, created_at): Row) -> App {
     }
 }
 
+/// `allowed_models` as stored: a JSON array, or NULL for every model.
+fn allowed_column(app: &App) -> Option<String> {
+    app.allowed_models
+        .as_ref()
+        .map(|m| serde_json::to_string(m).unwrap_or_default())
+}
+
+async fn fetch<'e>(e: impl Executor<'e, Database = Any>, tenant_id: &str, id: &str) -> Result<App> {
+    let row: Row = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM apps WHERE tenant_id = $1 AND id = $2"
+    ))
+    .bind(tenant_id)
+    .bind(id)
+    .fetch_one(e)
+    .await?;
+    Ok(from_row(row))
+}
+
 impl TenantStore<'_> {
     pub async fn create_app(&self, ctx: &AuditCtx, new: NewApp) -> Result<App> {
-        if new.name.trim().is_empty() {
-            return Err(StoreError::invalid("name", "must not be empty"));
-        }
-        if let Err(e) = self.get_department(&new.department_id).await {
-            return Err(match e {
-                StoreError::NotFound => StoreError::invalid("department_id", "no such department"),
-                other => other,
-            });
-        }
+        check_name("name", &new.name)?;
+        self.get_department(&new.department_id)
+            .await
+            .map_err(|e| e.reference("department_id", "department"))?;
         let app = App {
             id: new_id("app"),
             department_id: new.department_id,
@@ -88,10 +113,7 @@ impl TenantStore<'_> {
             secrets_mode: new.secrets_mode,
             created_at: now_ms(),
         };
-        let allowed = app
-            .allowed_models
-            .as_ref()
-            .map(|m| serde_json::to_string(m).unwrap_or_default());
+        let allowed = allowed_column(&app);
         let mut tx = self.write().await?;
         sqlx::query(&format!(
             "INSERT INTO apps (tenant_id, {COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
@@ -115,15 +137,57 @@ impl TenantStore<'_> {
         Ok(app)
     }
 
-    pub async fn get_app(&self, id: &str) -> Result<App> {
-        let row: Row = sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM apps WHERE tenant_id = $1 AND id = $2"
-        ))
+    /// Changes some of an app's fields in one audited transaction; moving it to another
+    /// department checks that department inside the transaction. An update that changes
+    /// nothing writes nothing.
+    pub async fn update_app(&self, ctx: &AuditCtx, id: &str, patch: AppPatch) -> Result<App> {
+        if let Some(name) = &patch.name {
+            check_name("name", name)?;
+        }
+        let mut tx = self.write().await?;
+        let before = fetch(&mut *tx.tx, &self.tenant_id, id).await?;
+        let mut after = before.clone();
+        if let Some(department_id) = patch.department_id {
+            fetch_department(&mut *tx.tx, &self.tenant_id, &department_id)
+                .await
+                .map_err(|e| e.reference("department_id", "department"))?;
+            after.department_id = department_id;
+        }
+        if let Some(name) = patch.name {
+            after.name = name;
+        }
+        if let Some(allowed) = patch.allowed_models {
+            after.allowed_models = allowed;
+        }
+        if let Some(mode) = patch.secrets_mode {
+            after.secrets_mode = mode;
+        }
+        if after == before {
+            return Ok(before);
+        }
+        sqlx::query(
+            "UPDATE apps SET department_id = $1, name = $2, allowed_models = $3, secrets_mode = $4 \
+             WHERE tenant_id = $5 AND id = $6",
+        )
+        .bind(&after.department_id)
+        .bind(&after.name)
+        .bind(allowed_column(&after))
+        .bind(after.secrets_mode.as_str())
         .bind(&self.tenant_id)
         .bind(id)
-        .fetch_one(&self.db.pool)
+        .execute(&mut *tx.tx)
+        .await
+        .map_err(|e| StoreError::from(e).on_field("name"))?;
+        tx.audit(
+            AuditEntry::new(ctx, Some(&self.tenant_id), "app.update", id).change(&before, &after),
+        )
         .await?;
-        Ok(from_row(row))
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    pub async fn get_app(&self, id: &str) -> Result<App> {
+        fetch(&self.db.pool, &self.tenant_id, id).await
     }
 
     /// Apps, optionally only those of one department.

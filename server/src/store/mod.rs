@@ -17,16 +17,16 @@ mod users;
 use sqlx::{Any, Transaction};
 use tokio::sync::OwnedMutexGuard;
 
-pub use apps::{App, NewApp, SecretsMode};
+pub use apps::{App, AppPatch, NewApp, SecretsMode};
 pub use audit_log::AuditRecord;
-pub use bootstrap::Bootstrapped;
+pub use bootstrap::{Bootstrapped, NewTenant};
 pub use configs::{ActiveConfig, ConfigVersion, ConfigVersionSummary, check_document};
-pub use departments::Department;
+pub use departments::{Department, DepartmentPatch};
 pub use keys::{AppKey, KeyAuth, NewKey};
 pub use providers::{NewProvider, Provider};
 pub use security_events::SecurityEvent;
 pub use tenants::Tenant;
-pub use users::{Binding, TokenAuth, TokenKind, User};
+pub use users::{Binding, NewBinding, TokenAuth, TokenKind, User, UserPatch};
 
 use crate::audit::{self, AuditEntry};
 use crate::db::Db;
@@ -45,6 +45,13 @@ pub enum StoreError {
     Internal(String),
     #[error("database: {0}")]
     Db(sqlx::Error),
+    /// The database connection's TLS failed (bad or unknown certificate, host mismatch,
+    /// server without TLS): said as such, since the driver reports some of these as I/O.
+    #[error(
+        "TLS to the database failed: {0} (check sslmode, sslrootcert, and that the server's \
+         certificate names the host)"
+    )]
+    Tls(String),
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -68,6 +75,15 @@ impl StoreError {
         }
     }
 
+    /// A referenced object that is not in the tenant is the request's fault: 422 naming
+    /// the field that referenced it (`no such department`), not 404.
+    pub(crate) fn reference(self, field: &str, what: &str) -> Self {
+        match self {
+            StoreError::NotFound => StoreError::invalid(field, format!("no such {what}")),
+            other => other,
+        }
+    }
+
     /// Names the field of a unique violation (the database does not say which, portably).
     pub(crate) fn on_field(self, field: &str) -> Self {
         match self {
@@ -81,6 +97,31 @@ impl StoreError {
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The longest name accepted. Names are unique-indexed, and PostgreSQL refuses index
+/// entries over about 2.7 kB: a bound here keeps that a 422, not a database error.
+pub const MAX_NAME_CHARS: usize = 200;
+
+/// A name (of a tenant, department, app, user, provider): not blank, not over
+/// [`MAX_NAME_CHARS`], no control characters.
+pub(crate) fn check_name(field: &str, name: &str) -> Result<()> {
+    if name.trim().is_empty() {
+        return Err(StoreError::invalid(field, "must not be empty"));
+    }
+    if name.chars().count() > MAX_NAME_CHARS {
+        return Err(StoreError::invalid(
+            field,
+            format!("must be at most {MAX_NAME_CHARS} characters"),
+        ));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(StoreError::invalid(
+            field,
+            "must not contain control characters",
+        ));
+    }
+    Ok(())
+}
 
 /// Who is changing something, for the audit record written in the same transaction.
 #[derive(Debug, Clone)]

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::{AuditCtx, Page, Result, Store, StoreError, TenantStore};
+use super::{AuditCtx, Page, Result, Store, StoreError, TenantStore, check_name};
 use crate::audit::AuditEntry;
 use crate::crypto::{MasterKey, hint, provider_aad};
 use crate::util::{new_id, now_ms};
@@ -62,9 +62,7 @@ impl TenantStore<'_> {
         key: Option<&MasterKey>,
         new: NewProvider,
     ) -> Result<Provider> {
-        if new.name.trim().is_empty() {
-            return Err(StoreError::invalid("name", "must not be empty"));
-        }
+        check_name("name", &new.name)?;
         let sealed = match &new.credential {
             Some(secret) => {
                 let key = key.ok_or_else(|| crypto_err(crate::crypto::CryptoError::Missing))?;

@@ -8,6 +8,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use serde_json::{Value, json};
+use switchyard_server::client_addr::TrustedProxies;
 use switchyard_server::crypto::MasterKey;
 use switchyard_server::rbac::Role;
 use switchyard_server::state::{AppState, PasswordCost};
@@ -15,6 +16,9 @@ use switchyard_server::store::{NewApp, NewKey, NewProvider, Page, SecretsMode, S
 use tower::ServiceExt;
 
 use super::{ctx, store};
+
+/// The password of users made through the API in tests.
+pub const PASSWORD: &str = "a long enough password";
 
 pub struct TestApp {
     pub router: Router,
@@ -66,7 +70,10 @@ impl TestApp {
         let mut tokens = HashMap::new();
         for role in Role::ALL {
             let t = store.tenant(&a.tenant.id);
-            let user = t.create_user(&ctx(), role.as_str(), "x").await.unwrap();
+            let user = t
+                .create_user(&ctx(), role.as_str(), "x", None)
+                .await
+                .unwrap();
             t.add_binding(&ctx(), &user.id, role, None).await.unwrap();
             let (_, token) = t
                 .create_token(&ctx(), &user.id, TokenKind::Personal, "t", None)
@@ -85,6 +92,13 @@ impl TestApp {
             token_b: b.token,
             admin_a: a.token,
         }
+    }
+
+    /// The same app, with `proxies` trusted for forwarding headers.
+    pub fn behind(mut self, proxies: TrustedProxies) -> TestApp {
+        self.state.proxies = std::sync::Arc::new(proxies);
+        self.router = switchyard_server::api::router(self.state.clone());
+        self
     }
 
     pub async fn send(&self, req: Request<Body>) -> (StatusCode, Value, axum::http::HeaderMap) {
@@ -112,6 +126,39 @@ impl TestApp {
     ) -> (StatusCode, Value) {
         let (s, b, _) = self.send(request(method, path, token, body)).await;
         (s, b)
+    }
+
+    /// Signs in with a password: `(status, {token, expires_at})`.
+    pub async fn login(&self, tenant: &str, username: &str, password: &str) -> (StatusCode, Value) {
+        self.call(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"tenant": tenant, "username": username, "password": password})),
+        )
+        .await
+    }
+
+    /// A new user of tenant A, made through the API by its admin, holding `bindings`
+    /// (`[{role, department_id?}]`), signed in: its session token.
+    pub async fn user_with(&self, username: &str, bindings: Value) -> String {
+        let admin = Some(self.admin_a.as_str());
+        let (s, user) = self
+            .call(
+                "POST",
+                "/api/v1/users",
+                admin,
+                Some(json!({"username": username, "password": PASSWORD})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{user}");
+        let path = format!("/api/v1/users/{}", user["id"].as_str().unwrap());
+        let (s, b) = self
+            .call("PATCH", &path, admin, Some(json!({"bindings": bindings})))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        let (_, login) = self.login("acme", username, PASSWORD).await;
+        login["token"].as_str().unwrap().to_owned()
     }
 
     /// Fresh objects in tenant A for one request to act on.
@@ -145,7 +192,7 @@ impl TestApp {
             .await
             .unwrap();
         let user = t
-            .create_user(&ctx(), &format!("user{n}"), "x")
+            .create_user(&ctx(), &format!("user{n}"), "x", None)
             .await
             .unwrap();
         let provider = t
@@ -234,6 +281,16 @@ impl Fixture {
                 json!({"credential": "sk-rotated-5678"})
             }
             ("POST", "/api/v1/configs") => json!({"document": config_doc(3.0), "label": "x"}),
+            ("PATCH", "/api/v1/departments/{id}") => json!({"name": format!("renamed{n}")}),
+            ("PATCH", "/api/v1/apps/{id}") => {
+                json!({"name": format!("renamed{n}"), "allowed_models": ["chat"]})
+            }
+            ("PATCH", "/api/v1/users/{id}") => {
+                json!({"display_name": format!("User {n}"), "bindings": [{"role": "model_ops"}]})
+            }
+            ("POST", "/api/v1/tenants") => {
+                json!({"tenant": format!("tenant{n}"), "username": "boss"})
+            }
             _ => return None,
         })
     }
@@ -256,4 +313,12 @@ pub fn request(
             .unwrap(),
         None => builder.body(Body::empty()).unwrap(),
     }
+}
+
+/// `req` as if it came over a connection from `peer` (an IP address).
+pub fn from_peer(peer: &str, mut req: Request<Body>) -> Request<Body> {
+    let addr = std::net::SocketAddr::new(peer.parse().unwrap(), 40000);
+    req.extensions_mut()
+        .insert(axum::extract::ConnectInfo(addr));
+    req
 }

@@ -13,6 +13,8 @@ use switchyard_server::db::Db;
 use switchyard_server::store::{AuditCtx, Store};
 
 pub const PG_ENV: &str = "SWITCHYARD_TEST_POSTGRES_URL";
+/// The directory of the test cluster's certificates (`ca.crt`, `other-ca.crt`).
+pub const PG_TLS_ENV: &str = "SWITCHYARD_TEST_POSTGRES_TLS_DIR";
 
 pub fn sqlite_url() -> String {
     let dir = std::env::temp_dir().join(format!(
@@ -44,8 +46,19 @@ pub async fn postgres_url() -> Option<String> {
         .await
         .unwrap();
     pool.close().await;
-    let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap();
-    Some(format!("{base}/{name}"))
+    Some(with_database(&admin, &name))
+}
+
+/// `url` naming database `name` instead, its query (`?sslmode=…`) kept.
+pub fn with_database(url: &str, name: &str) -> String {
+    let (path, query) = url.split_once('?').unwrap_or((url, ""));
+    let base = path.rsplit_once('/').map(|(b, _)| b).unwrap();
+    let query = if query.is_empty() {
+        String::new()
+    } else {
+        format!("?{query}")
+    };
+    format!("{base}/{name}{query}")
 }
 
 /// Every backend to run a test against: SQLite, then PostgreSQL when available.
