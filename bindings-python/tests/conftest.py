@@ -14,18 +14,26 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
-def mock_binary() -> str:
-    explicit = os.environ.get("SWITCHYARD_MOCK_BIN")
+def built_binary(name: str, env: str) -> str:
+    """A binary of the cargo build: `env` when set, else the debug target directory's."""
+    explicit = os.environ.get(env)
     if explicit:
         return explicit
     target = os.environ.get("CARGO_TARGET_DIR") or str(ROOT / "target")
-    return os.path.join(target, "debug", "switchyard-mock")
+    return os.path.join(target, "debug", name)
 
 
-def _http(method: str, url: str, body: Optional[Any] = None) -> Any:
+def mock_binary() -> str:
+    return built_binary("switchyard-mock", "SWITCHYARD_MOCK_BIN")
+
+
+def http_json(method: str, url: str, body: Optional[Any] = None, token: Optional[str] = None) -> Any:
+    """One JSON request; the decoded answer (None when empty)."""
     data = None if body is None else json.dumps(body).encode()
     req = urllib.request.Request(url, data=data, method=method)
     req.add_header("content-type", "application/json")
+    if token is not None:
+        req.add_header("authorization", f"Bearer {token}")
     with urllib.request.urlopen(req, timeout=10) as resp:
         text = resp.read()
     return json.loads(text) if text else None
@@ -38,10 +46,10 @@ class Session:
         self._mock = mock
 
     def counters(self) -> Dict[str, Any]:
-        return _http("GET", f"{self._mock.url}/_mock/sessions/{self.id}/counters")  # type: ignore[no-any-return]
+        return http_json("GET", f"{self._mock.url}/_mock/sessions/{self.id}/counters")  # type: ignore[no-any-return]
 
     def requests(self) -> List[Dict[str, Any]]:
-        return _http("GET", f"{self._mock.url}/_mock/sessions/{self.id}/requests")  # type: ignore[no-any-return]
+        return http_json("GET", f"{self._mock.url}/_mock/sessions/{self.id}/requests")  # type: ignore[no-any-return]
 
     def openai_config(self, model: str = "gpt-4o-mini", **model_extra: Any) -> Dict[str, Any]:
         """A config with one OpenAI provider on this session and model alias `chat`."""
@@ -60,7 +68,7 @@ class Mock:
         self.url = url
 
     def session(self, script: Optional[Dict[str, Any]] = None) -> Session:
-        created = _http("POST", f"{self.url}/_mock/sessions", script or {})
+        created = http_json("POST", f"{self.url}/_mock/sessions", script or {})
         return Session(self, created["id"])
 
 

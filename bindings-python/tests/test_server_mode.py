@@ -5,7 +5,6 @@ config comes from the server, an activation reaches a running client, a wrong ke
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import pathlib
 import socket
@@ -20,15 +19,11 @@ import pytest
 import switchyard
 from switchyard import AsyncSwitchyard, Switchyard
 
-from conftest import ROOT, Mock, Session
+from conftest import Mock, Session, built_binary, http_json
 
 
 def server_binary() -> str:
-    explicit = os.environ.get("SWITCHYARD_SERVER_BIN")
-    if explicit:
-        return explicit
-    target = os.environ.get("CARGO_TARGET_DIR") or str(ROOT / "target")
-    return os.path.join(target, "debug", "switchyard")
+    return built_binary("switchyard", "SWITCHYARD_SERVER_BIN")
 
 
 class Management:
@@ -40,13 +35,7 @@ class Management:
         self.app_key = ""
 
     def api(self, method: str, path: str, body: Optional[Any] = None) -> Any:
-        data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(f"{self.url}{path}", data=data, method=method)
-        req.add_header("content-type", "application/json")
-        req.add_header("authorization", f"Bearer {self.token}")
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            text = resp.read()
-        return json.loads(text) if text else None
+        return http_json(method, f"{self.url}{path}", body, token=self.token)
 
     def activate(self, document: Dict[str, Any]) -> None:
         version = self.api("POST", "/api/v1/configs", {"document": document})
