@@ -22,7 +22,6 @@ from ._errors import (
     ContextWindowExceededError,
     InternalError,
     NetworkError,
-    NotSupportedError,
     OverloadedError,
     RateLimitError,
     SwitchyardError,
@@ -63,7 +62,6 @@ __all__ = [
     "OverloadedError",
     "ConfigError",
     "InternalError",
-    "NotSupportedError",
     "APITimeoutError",
     "APIConnectionError",
 ]

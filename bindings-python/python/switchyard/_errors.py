@@ -21,7 +21,6 @@ __all__ = [
     "OverloadedError",
     "ConfigError",
     "InternalError",
-    "NotSupportedError",
     "APITimeoutError",
     "APIConnectionError",
 ]
@@ -127,12 +126,6 @@ class InternalError(SwitchyardError):
     code = "internal"
 
 
-class NotSupportedError(SwitchyardError, NotImplementedError):
-    """A feature this build does not have yet (e.g. ``server=``)."""
-
-    code = "not_supported"
-
-
 # The official ``openai`` package's names, for code moving over.
 APITimeoutError = TimeoutError
 APIConnectionError = NetworkError
@@ -154,7 +147,6 @@ _BY_CODE: Dict[str, Type[SwitchyardError]] = {
         OverloadedError,
         ConfigError,
         InternalError,
-        NotSupportedError,
     )
 }
 
