@@ -27,7 +27,7 @@ from typing import (
 
 from . import _native
 from ._client import CacheOption
-from ._common import ConfigInput, body, config_arg, options, source_args
+from ._common import ClientBase, ConfigInput, body, options
 from ._types import (
     CallInfo,
     ChatCompletion,
@@ -233,7 +233,7 @@ class AsyncModels:
         return ModelList(self._native.models())
 
 
-class AsyncSwitchyard:
+class AsyncSwitchyard(ClientBase):
     """The asyncio twin of :class:`switchyard.Switchyard` (same constructor, ``await``ed calls)."""
 
     def __init__(
@@ -245,28 +245,15 @@ class AsyncSwitchyard:
         watch: Optional[float] = None,
         config_cache: Optional[Union[str, "os.PathLike[str]"]] = None,
     ) -> None:
-        self._native = _native.NativeClient(
-            **source_args(config, server, api_key, watch, config_cache)
+        super().__init__(
+            config=config, server=server, api_key=api_key, watch=watch, config_cache=config_cache
         )
         self.chat = AsyncChat(self._native)
         self.embeddings = AsyncEmbeddings(self._native)
         self.models = AsyncModels(self._native)
 
-    def metrics(self) -> Dict[str, Any]:
-        return self._native.metrics()
-
-    def config(self) -> Dict[str, Any]:
-        return self._native.config()
-
-    def reload(self, config: ConfigInput) -> None:
-        self._native.reload(config_arg(config))
-
     async def close(self) -> None:
         self._native.close()
-
-    @property
-    def closed(self) -> bool:
-        return self._native.closed
 
     async def __aenter__(self) -> "AsyncSwitchyard":
         return self

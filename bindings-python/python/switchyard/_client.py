@@ -19,7 +19,7 @@ from typing import (
 )
 
 from . import _native
-from ._common import ConfigInput, body, config_arg, options, source_args
+from ._common import ClientBase, ConfigInput, body, options
 from ._types import (
     CallInfo,
     ChatCompletion,
@@ -194,7 +194,7 @@ class Models:
         return ModelList(self._native.models())
 
 
-class Switchyard:
+class Switchyard(ClientBase):
     """An in-process Switchyard client.
 
     ``Switchyard(config="switchyard.yaml")`` or ``Switchyard(config={...})``. Thread-safe:
@@ -211,32 +211,16 @@ class Switchyard:
         watch: Optional[float] = None,
         config_cache: Optional[Union[str, "os.PathLike[str]"]] = None,
     ) -> None:
-        self._native = _native.NativeClient(
-            **source_args(config, server, api_key, watch, config_cache)
+        super().__init__(
+            config=config, server=server, api_key=api_key, watch=watch, config_cache=config_cache
         )
         self.chat = Chat(self._native)
         self.embeddings = Embeddings(self._native)
         self.models = Models(self._native)
 
-    def metrics(self) -> Dict[str, Any]:
-        """Calls, latencies, tokens, cost and errors so far, per model and deployment."""
-        return self._native.metrics()
-
-    def config(self) -> Dict[str, Any]:
-        """The config in force (secrets redacted as the engine serializes them)."""
-        return self._native.config()
-
-    def reload(self, config: ConfigInput) -> None:
-        """Swap in a new config (path or dict). Invalid -> ``ConfigError``, old one stays."""
-        self._native.reload(config_arg(config))
-
     def close(self) -> None:
         """Stop the config watcher and flush usage. Calls after this raise."""
         self._native.close()
-
-    @property
-    def closed(self) -> bool:
-        return self._native.closed
 
     def __enter__(self) -> "Switchyard":
         return self

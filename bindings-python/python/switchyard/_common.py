@@ -1,13 +1,49 @@
-"""What the sync and async clients share: constructor checks and keyword splitting."""
+"""What the sync and async clients share: the constructor, the calls that do not wait,
+and keyword splitting."""
 
 from __future__ import annotations
 
 import os
 from typing import Any, Dict, List, Mapping, Optional, Union
 
+from . import _native
 from ._errors import ConfigError
 
 ConfigInput = Union[str, "os.PathLike[str]", Mapping[str, Any]]
+
+
+class ClientBase:
+    """The engine behind :class:`Switchyard` and :class:`AsyncSwitchyard`: built from a
+    config (path or dict) or from the management server (``server=`` and ``api_key=``)."""
+
+    def __init__(
+        self,
+        *,
+        config: Optional[ConfigInput] = None,
+        server: Optional[str] = None,
+        api_key: Optional[str] = None,
+        watch: Optional[float] = None,
+        config_cache: Optional[Union[str, "os.PathLike[str]"]] = None,
+    ) -> None:
+        self._native = _native.NativeClient(
+            **source_args(config, server, api_key, watch, config_cache)
+        )
+
+    def metrics(self) -> Dict[str, Any]:
+        """Calls, latencies, tokens, cost and errors so far, per model and deployment."""
+        return self._native.metrics()
+
+    def config(self) -> Dict[str, Any]:
+        """The config in force (secrets redacted as the engine serializes them)."""
+        return self._native.config()
+
+    def reload(self, config: ConfigInput) -> None:
+        """Swap in a new config (path or dict). Invalid -> ``ConfigError``, old one stays."""
+        self._native.reload(config_arg(config))
+
+    @property
+    def closed(self) -> bool:
+        return self._native.closed
 
 
 def source_args(
@@ -71,38 +107,19 @@ def options(
     deployment: Optional[str],
 ) -> Optional[Dict[str, Any]]:
     """The per-call options as the native layer reads them (None when all are unset)."""
-    if (
-        timeout is None
-        and end_user is None
-        and tags is None
-        and metadata is None
-        and tenant is None
-        and app is None
-        and session is None
-        and cache is None
-        and deployment is None
-    ):
-        return None
-    out: Dict[str, Any] = {}
-    if timeout is not None:
-        out["timeout"] = timeout
-    if end_user is not None:
-        out["user"] = end_user
-    if tags is not None:
-        out["tags"] = tags
-    if metadata is not None:
-        out["metadata"] = metadata
-    if tenant is not None:
-        out["tenant"] = tenant
-    if app is not None:
-        out["app"] = app
-    if session is not None:
-        out["session"] = session
-    if cache is not None:
-        out["cache"] = cache
-    if deployment is not None:
-        out["deployment"] = deployment
-    return out
+    named = {
+        "timeout": timeout,
+        "user": end_user,
+        "tags": tags,
+        "metadata": metadata,
+        "tenant": tenant,
+        "app": app,
+        "session": session,
+        "cache": cache,
+        "deployment": deployment,
+    }
+    out = {key: value for key, value in named.items() if value is not None}
+    return out or None
 
 
 def body(
