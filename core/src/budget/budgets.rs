@@ -109,8 +109,7 @@ impl Budgets {
     /// the caller can skip counting tokens when none does.
     pub fn holds_for(&self, scope: &CallScope) -> bool {
         self.rules.iter().any(|rule| {
-            rule.mode == BudgetMode::Hard
-                && !scope.values(rule.scope, rule.value.as_deref()).is_empty()
+            rule.mode == BudgetMode::Hard && scope.matches(rule.scope, rule.value.as_deref())
         })
     }
 

@@ -134,9 +134,7 @@ impl RateLimits {
     pub fn counts_tokens(&self, scope: &CallScope) -> bool {
         self.limits.iter().any(|limit| {
             limit.config.tpm.is_some()
-                && !scope
-                    .values(limit.config.scope, limit.config.value.as_deref())
-                    .is_empty()
+                && scope.matches(limit.config.scope, limit.config.value.as_deref())
         })
     }
 

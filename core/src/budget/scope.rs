@@ -21,6 +21,19 @@ impl CallScope {
         }
     }
 
+    /// Whether a rule of `kind` with `filter` applies to this call at all: [`Self::values`]
+    /// non-empty, without collecting them (asked on every call's admission).
+    pub(crate) fn matches(&self, kind: ScopeKind, filter: Option<&str>) -> bool {
+        let one = |v: Option<&str>| v.is_some_and(|v| filter.is_none_or(|f| f == v));
+        match kind {
+            ScopeKind::Tenant => one(self.tenant.as_deref()),
+            ScopeKind::App => one(self.app.as_deref()),
+            ScopeKind::User => one(self.user.as_deref()),
+            ScopeKind::Model => one(Some(self.model.as_str())),
+            ScopeKind::Tag => self.tags.iter().any(|t| one(Some(t.as_str()))),
+        }
+    }
+
     /// The values of `kind` in this call that a rule with `filter` applies to: none when
     /// the call has no such value or `filter` names another; for tags, each matching tag
     /// (so an unfiltered tag budget gives every tag its own account).
@@ -72,5 +85,19 @@ mod tests {
         assert_eq!(s.values(ScopeKind::Model, Some("chat")), vec!["chat"]);
         assert_eq!(s.values(ScopeKind::Tag, None), vec!["a", "b"]);
         assert_eq!(s.values(ScopeKind::Tag, Some("b")), vec!["b"]);
+        for (kind, filter) in [
+            (ScopeKind::Tenant, None),
+            (ScopeKind::Tenant, Some("other")),
+            (ScopeKind::App, None),
+            (ScopeKind::Model, Some("chat")),
+            (ScopeKind::Tag, Some("b")),
+            (ScopeKind::Tag, Some("c")),
+        ] {
+            assert_eq!(
+                s.matches(kind, filter),
+                !s.values(kind, filter).is_empty(),
+                "{kind:?} {filter:?}"
+            );
+        }
     }
 }
