@@ -6,6 +6,7 @@
 //! optional [`SharedCache`] tier behind it.
 
 mod control;
+mod flight;
 mod key;
 mod store;
 mod tier;

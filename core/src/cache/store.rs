@@ -5,12 +5,12 @@
 use std::future::Future;
 use std::mem::size_of;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
 use moka::Expiry;
-use moka::future::Cache;
+use moka::sync::Cache;
 
+use super::flight::{Flights, Joined, Waited};
 use super::tier::{self, SharedCache};
 use super::{CacheKey, CacheValue};
 use crate::config::CacheSettings;
@@ -77,12 +77,20 @@ impl<V> Expiry<CacheKey, Entry<V>> for PerEntryTtl {
 }
 
 /// Values of type `V` by [`CacheKey`]. Cheap to clone: clones share the same store.
+///
+/// The in-process tier is moka's sync cache: its operations never wait on anything but
+/// its own short locks, so the async variant's extra machinery would buy nothing here.
 #[derive(Clone)]
 pub struct ResponseCache<V: CacheValue> {
     local: Cache<CacheKey, Entry<V>>,
     shared: Option<Arc<dyn SharedCache>>,
     max_bytes: u64,
+    /// Fetches in flight, type-erased in their error so one store serves any caller.
+    flights: Arc<Flights<V, FlightError>>,
 }
+
+/// A fetch's error as its waiters receive it: shared, since each waiter gets a clone.
+type FlightError = Arc<dyn std::any::Any + Send + Sync>;
 
 impl<V: CacheValue> std::fmt::Debug for ResponseCache<V> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -94,11 +102,6 @@ impl<V: CacheValue> std::fmt::Debug for ResponseCache<V> {
             .finish()
     }
 }
-
-/// Origin of the value an init future produced, for [`Lookup`].
-const ORIGIN_NONE: u8 = 0;
-const ORIGIN_SHARED: u8 = 1;
-const ORIGIN_FETCHED: u8 = 2;
 
 impl<V: CacheValue> ResponseCache<V> {
     /// An in-process cache bounded to `settings.max_bytes` by [`CacheValue::weight_bytes`].
@@ -112,6 +115,7 @@ impl<V: CacheValue> ResponseCache<V> {
             local,
             shared: None,
             max_bytes: settings.max_bytes,
+            flights: Arc::new(Flights::new()),
         }
     }
 
@@ -124,13 +128,13 @@ impl<V: CacheValue> ResponseCache<V> {
     /// The value under `key`: in process, else from the shared tier (promoting it into
     /// process for the TTL it has left).
     pub async fn get(&self, key: CacheKey) -> Option<V> {
-        if let Some(entry) = self.local.get(&key).await {
+        if let Some(entry) = self.local.get(&key) {
             tracing::trace!(%key, "cache hit");
             return Some(entry.value);
         }
         let entry = self.read_shared(key).await?;
         let value = entry.value.clone();
-        self.store_local(key, entry).await;
+        self.store_local(key, entry);
         Some(value)
     }
 
@@ -141,7 +145,7 @@ impl<V: CacheValue> ResponseCache<V> {
             return;
         }
         self.write_shared(key, &value, ttl).await;
-        self.store_local(key, Entry { value, ttl }).await;
+        self.store_local(key, Entry { value, ttl });
     }
 
     /// Looks `key` up, or runs `fetch` once for all concurrent callers of the same key.
@@ -166,38 +170,60 @@ impl<V: CacheValue> ResponseCache<V> {
         if ttl.is_zero() {
             return fetch.await.map(|value| (value, Lookup::Fetched));
         }
-        if let Some(entry) = self.local.get(&key).await {
-            tracing::trace!(%key, "cache hit");
-            return Ok((entry.value, Lookup::Hit));
+        loop {
+            if let Some(entry) = self.local.get(&key) {
+                tracing::trace!(%key, "cache hit");
+                return Ok((entry.value, Lookup::Hit));
+            }
+            let flight = match self.flights.join(key) {
+                Joined::Lead(leader) => {
+                    // A flight that ended between the lookup above and the join left its
+                    // value in the store: take it rather than fetch again.
+                    if let Some(entry) = self.local.get(&key) {
+                        leader.finish(&Ok(entry.value.clone()));
+                        return Ok((entry.value, Lookup::Coalesced));
+                    }
+                    if let Some(entry) = self.read_shared(key).await {
+                        let value = entry.value.clone();
+                        self.store_local(key, entry);
+                        leader.finish(&Ok(value.clone()));
+                        return Ok((value, Lookup::Shared));
+                    }
+                    tracing::debug!(%key, "cache miss: fetching");
+                    let result = fetch.await;
+                    if let Ok(value) = &result {
+                        self.write_shared(key, value, ttl).await;
+                        self.store_local(
+                            key,
+                            Entry {
+                                value: value.clone(),
+                                ttl,
+                            },
+                        );
+                    }
+                    leader.finish(
+                        &result
+                            .as_ref()
+                            .map(V::clone)
+                            .map_err(|error| Arc::new(error.clone()) as FlightError),
+                    );
+                    return result.map(|value| (value, Lookup::Fetched));
+                }
+                Joined::Wait(flight) => flight,
+            };
+            match flight.wait().await {
+                Waited::Done(Ok(value)) => return Ok((value, Lookup::Coalesced)),
+                Waited::Done(Err(error)) => {
+                    // Each caller's error type is its own; a key is fetched by one type.
+                    if let Some(error) = error.downcast_ref::<E>() {
+                        return Err(error.clone());
+                    }
+                    return fetch.await.map(|value| (value, Lookup::Fetched));
+                }
+                // The fetching caller was canceled: look again, and fetch if still missing.
+                Waited::Abandoned => continue,
+            }
         }
-
-        // Set only by the init future, which moka runs for exactly one caller at a time.
-        let origin = AtomicU8::new(ORIGIN_NONE);
-        let init = async {
-            if let Some(entry) = self.read_shared(key).await {
-                origin.store(ORIGIN_SHARED, Ordering::Relaxed);
-                return Ok(entry);
-            }
-            origin.store(ORIGIN_FETCHED, Ordering::Relaxed);
-            tracing::debug!(%key, "cache miss: fetching");
-            let value = fetch.await?;
-            Ok(Entry { value, ttl })
-        };
-        let entry = self
-            .local
-            .try_get_with(key, init)
-            .await
-            .map_err(|error: Arc<E>| E::clone(&error))?;
-
-        let lookup = match origin.load(Ordering::Relaxed) {
-            ORIGIN_FETCHED => {
-                self.write_shared(key, &entry.value, entry.ttl).await;
-                Lookup::Fetched
-            }
-            ORIGIN_SHARED => Lookup::Shared,
-            _ => Lookup::Coalesced,
-        };
-        Ok((entry.value, lookup))
     }
 
     /// Bytes held in process by the [`CacheValue::weight_bytes`] measure, as of the last
@@ -214,15 +240,15 @@ impl<V: CacheValue> ResponseCache<V> {
     /// Applies pending evictions and expiries now instead of on later calls; for tests and
     /// for stats that must be exact.
     pub async fn run_pending_tasks(&self) {
-        self.local.run_pending_tasks().await;
+        self.local.run_pending_tasks();
     }
 
-    async fn store_local(&self, key: CacheKey, entry: Entry<V>) {
+    fn store_local(&self, key: CacheKey, entry: Entry<V>) {
         if u64::from(entry.weight()) > self.max_bytes {
             tracing::debug!(%key, weight = entry.weight(), "cache: value larger than the bound; not kept in process");
             return;
         }
-        self.local.insert(key, entry).await;
+        self.local.insert(key, entry);
     }
 
     async fn read_shared(&self, key: CacheKey) -> Option<Entry<V>> {
