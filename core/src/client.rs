@@ -518,29 +518,45 @@ impl Inner {
         request: &ChatRequest,
         call: &mut CallContext,
     ) -> Result<(Arc<ModelRoute>, Reservation)> {
-        let (prompt_tokens, output_tokens) = if runtime.needs_token_estimate(route, &call.scope) {
-            let first = &route.targets[0];
-            (
-                estimate::prompt_tokens(first.kind, &first.upstream_model, request),
-                estimate::output_tokens(request),
-            )
-        } else {
-            (0, 0)
-        };
+        let first = &route.targets[0];
+        let exact_prompt = || estimate::prompt_tokens(first.kind, &first.upstream_model, request);
+        let output_tokens = estimate::output_tokens(request);
+        // A TPM limit charges the exact count, as the provider will count it.
+        let counted = runtime.limits.counts_tokens(&call.scope).then(exact_prompt);
+        let limited_tokens = counted.map_or(0, |prompt| prompt + output_tokens);
         runtime
             .limits
-            .admit(&call.scope, prompt_tokens + output_tokens, call.deadline)
+            .admit(&call.scope, limited_tokens, call.deadline)
             .await?;
-        let estimate_usd = |route: &ModelRoute| {
+        // A priced hard budget first gets a cheap bound on the prompt: with room for it,
+        // the exact count is moot, and tokenizing is the costliest step of admission.
+        let priced = route.worst_price().is_some() && runtime.budgets.holds_for(&call.scope);
+        let mut prompt_tokens = match counted {
+            Some(exact) => exact,
+            None if priced => {
+                estimate::prompt_tokens_bound(first.kind, &first.upstream_model, request)
+            }
+            None => 0,
+        };
+        let estimate_usd = |route: &ModelRoute, prompt_tokens: u64| {
             route.worst_price().map_or(0.0, |p| {
                 pricing::cost_usd(&p, &Usage::new(prompt_tokens, output_tokens))
             })
         };
         let now = SystemTime::now();
-        match runtime
-            .budgets
-            .reserve(&call.scope, estimate_usd(route), now)
-        {
+        let mut reserved =
+            runtime
+                .budgets
+                .reserve(&call.scope, estimate_usd(route, prompt_tokens), now);
+        if reserved.is_err() && priced && counted.is_none() {
+            // The bound did not fit: the exact count decides.
+            prompt_tokens = exact_prompt();
+            reserved =
+                runtime
+                    .budgets
+                    .reserve(&call.scope, estimate_usd(route, prompt_tokens), now);
+        }
+        match reserved {
             Ok(reservation) => Ok((route.clone(), reservation)),
             Err(refusal) if refusal.action == BudgetAction::Reroute => {
                 let target = refusal.reroute_to.clone().unwrap_or_default();
@@ -548,7 +564,7 @@ impl Inner {
                 tracing::warn!(budget = %refusal.budget, to = %target, "budget spent: rerouting");
                 let reservation = runtime
                     .budgets
-                    .reserve(&call.scope, estimate_usd(&rerouted), now)
+                    .reserve(&call.scope, estimate_usd(&rerouted, prompt_tokens), now)
                     .map_err(|refusal| refusal.into_error())?;
                 call.fallback = Some(target);
                 Ok((rerouted, reservation))

@@ -9,9 +9,8 @@
 //! exact counts keep TPM admission in step with the provider's own TPM accounting. Long
 //! prompts cost proportionally more (it is linear in the text). A profile of the whole
 //! pipeline did show it (~4% of a call's CPU against an in-process mock), so admission
-//! counts only when a TPM limit or a priced hard budget applies to the call
-//! (`Runtime::needs_token_estimate`), and repeated texts are looked up, not re-tokenized
-//! (`memo`).
+//! counts exactly only when a TPM limit applies, or a priced hard budget has no room for
+//! [`prompt_tokens_bound`]; repeated texts are looked up, not re-tokenized (`memo`).
 
 mod memo;
 
@@ -124,16 +123,30 @@ fn bpe_for(kind: ProviderKind, model: &str) -> Option<&'static CoreBPE> {
 /// same framing: deliberately high (see [`HEURISTIC_BYTES_PER_TOKEN`]), because the number
 /// sizes a budget reservation. Images count [`IMAGE_TOKENS`] each; tools count their JSON.
 pub fn prompt_tokens(kind: ProviderKind, upstream_model: &str, request: &ChatRequest) -> u64 {
-    let bpe = bpe_for(kind, upstream_model);
-    let count = |text: &str| -> u64 {
-        match bpe {
-            Some(bpe) => counted(bpe, text),
-            None => heuristic_tokens(text),
-        }
-    };
+    match bpe_for(kind, upstream_model) {
+        Some(bpe) => framed_tokens(request, &|text| counted(bpe, text)),
+        None => framed_tokens(request, &heuristic_tokens),
+    }
+}
+
+/// A bound [`prompt_tokens`] never exceeds, in nanoseconds instead of microseconds: a
+/// byte-level BPE token spans at least one byte, so a text's bytes bound its tokens.
+/// Models without a shipped tokenizer get the heuristic itself, which is already cheap.
+///
+/// A budget with room for the bound need not know the exact count: admission reserves
+/// the bound and tokenizes only when the bound does not fit (see the client's `admit`).
+pub fn prompt_tokens_bound(kind: ProviderKind, upstream_model: &str, request: &ChatRequest) -> u64 {
+    match bpe_for(kind, upstream_model) {
+        Some(_) => framed_tokens(request, &|text| text.len() as u64),
+        None => framed_tokens(request, &heuristic_tokens),
+    }
+}
+
+/// A request's prompt with each text counted by `count`, plus the chat framing.
+fn framed_tokens(request: &ChatRequest, count: &dyn Fn(&str) -> u64) -> u64 {
     let mut total = REPLY_PRIMING;
     for message in &request.messages {
-        total = total.saturating_add(message_tokens(message, &count));
+        total = total.saturating_add(message_tokens(message, count));
     }
     if let Some(tools) = &request.tools {
         for tool in tools {
@@ -248,6 +261,33 @@ mod tests {
             prompt_tokens(ProviderKind::OpenAi, "gpt-4.1-mini", &two),
             3 + 2 * 5
         );
+    }
+
+    #[test]
+    fn the_bound_is_never_below_the_exact_count() {
+        let texts = [
+            "hello world",
+            "Suggest one city to visit in spring, request 42.",
+            "日本語のテキストはトークンが多い。",
+            "fn main() { println!(\"{}\", 1 + 2); }",
+            "",
+        ];
+        for text in texts {
+            let r = req(vec![Message::system("Be brief."), Message::user(text)]);
+            for model in ["gpt-4o-mini", "gpt-4"] {
+                let exact = prompt_tokens(ProviderKind::OpenAi, model, &r);
+                let bound = prompt_tokens_bound(ProviderKind::OpenAi, model, &r);
+                assert!(
+                    bound >= exact,
+                    "{model} {text:?}: bound {bound} < exact {exact}"
+                );
+            }
+            // Without a tokenizer the heuristic is both.
+            assert_eq!(
+                prompt_tokens_bound(ProviderKind::Anthropic, "claude-x", &r),
+                prompt_tokens(ProviderKind::Anthropic, "claude-x", &r)
+            );
+        }
     }
 
     #[test]

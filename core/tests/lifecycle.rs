@@ -111,3 +111,39 @@ async fn dropping_a_call_closes_the_upstream_request_and_releases_its_budget() {
     );
     assert_eq!(mock.counters().models.get("slow"), Some(&1));
 }
+
+#[tokio::test]
+async fn a_budget_too_tight_for_the_prompt_bound_admits_by_the_exact_count() {
+    let mock = MockServer::start_with(
+        Script::from_yaml(
+            "models: { gpt-4o: [ { usage: { prompt_tokens: 1000, completion_tokens: 1 } } ] }",
+        )
+        .unwrap(),
+    )
+    .await
+    .unwrap();
+    // $1000 per 1M tokens: "hello " x 1000 is ~1,000 tokens ($1) but 6,000 bytes, so its
+    // byte bound ($6) does not fit a $2 budget while its exact count does.
+    let config = Config::from_yaml(&format!(
+        "version: 1\nidentity: {{ tenant: t }}\nproviders: {{ oa: {{ kind: openai, base_url: \"{}/v1\" }} }}\n\
+         models:\n  chat: {{ deployments: [{{ provider: oa, model: gpt-4o, price: {{ input: 1000, output: 1000 }} }}] }}\n\
+         budgets: [{{ name: day, scope: tenant, period: day, limit_usd: 2.0 }}]\n",
+        mock.url()
+    ))
+    .unwrap();
+    let client = Client::builder().config(config).build().unwrap();
+    let ask = |words: usize| {
+        let mut request = ChatRequest::new("chat", vec![Message::user("hello ".repeat(words))]);
+        request.max_tokens = Some(1);
+        request
+    };
+    let first = client.chat(ask(1000), &CallOptions::default()).await;
+    assert!(first.is_ok(), "the exact count fits the budget: {first:?}");
+    // $1 spent; ~3,000 tokens ($3) fit neither by bound nor exactly.
+    let second = client
+        .chat(ask(3000), &CallOptions::default())
+        .await
+        .unwrap_err();
+    assert_eq!(second.code(), "budget_exceeded", "{second}");
+    assert_eq!(mock.counters().models.get("gpt-4o"), Some(&1));
+}

@@ -39,6 +39,12 @@ pub struct BudgetRefusal {
 
 impl BudgetRefusal {
     pub fn into_error(self) -> Error {
+        tracing::info!(
+            budget = %self.budget,
+            spent_usd = self.spent_usd,
+            limit_usd = self.limit_usd,
+            "budget refused a call"
+        );
         let message = format!(
             "budget '{}' would be exceeded: ${:.4} of ${:.4} spent this period",
             self.budget, self.spent_usd, self.limit_usd
@@ -160,13 +166,15 @@ impl Budgets {
                     BudgetMode::Hard => {
                         if !self.source.try_reserve(&key, rule.limit_usd, estimate) {
                             let spent_usd = self.source.spent(&key);
-                            tracing::info!(
+                            // Debug: admission may try again with a smaller, exact estimate;
+                            // the call's final refusal is logged by `into_error`.
+                            tracing::debug!(
                                 budget = %rule.name,
                                 scope_value = value,
                                 spent_usd,
                                 limit_usd = rule.limit_usd,
                                 estimate_usd = estimate,
-                                "budget refused a call"
+                                "budget refused a reservation"
                             );
                             // `reservation` drops here, releasing what it holds.
                             return Err(BudgetRefusal {

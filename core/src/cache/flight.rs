@@ -17,8 +17,10 @@ const SHARDS: usize = 16;
 
 /// The fetches in flight, by key.
 pub(crate) struct Flights<V, E> {
-    shards: [Mutex<HashMap<CacheKey, Arc<Flight<V, E>>>>; SHARDS],
+    shards: [Shard<V, E>; SHARDS],
 }
+
+type Shard<V, E> = Mutex<HashMap<CacheKey, Arc<Flight<V, E>>>>;
 
 /// One fetch in flight, and what its waiters will read when it ends.
 pub(crate) struct Flight<V, E> {
@@ -129,13 +131,17 @@ impl<V, E> Flight<V, E> {
     }
 }
 
-impl<V: Clone, E: Clone> Leader<'_, V, E> {
+impl<V, E> Leader<'_, V, E> {
     /// Hands the fetch's result to every waiter and ends the flight. Call it after the value
     /// is stored, so a caller arriving in between finds it either here or in the store.
-    pub fn finish(mut self, result: &Result<V, E>) {
+    /// `result` is made only when someone waits: a flight nobody joined copies nothing.
+    pub fn finish(mut self, result: impl FnOnce() -> Result<V, E>) {
         self.finished = true;
         self.flights.remove(self.key, &self.flight);
-        self.flight.end(State::Done(result.clone()));
+        // Out of the map, nobody new can join: the count of holders is final.
+        if Arc::strong_count(&self.flight) > 1 {
+            self.flight.end(State::Done(result()));
+        }
     }
 }
 

@@ -12,4 +12,11 @@ pub trait CacheValue: Clone + Send + Sync + 'static {
     /// Decodes [`CacheValue::to_bytes`]; `None` for bytes it cannot read (another version's
     /// encoding, corruption), which the cache treats as a miss.
     fn from_bytes(bytes: &[u8]) -> Option<Self>;
+
+    /// The form kept in process, made from the caller's value. By default a clone; a value
+    /// made of many small allocations can pack itself into few, which keeps a full cache
+    /// cheap to evict from (each eviction frees what the form holds, long since cold).
+    fn stored(&self) -> Self {
+        self.clone()
+    }
 }

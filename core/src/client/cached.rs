@@ -1,7 +1,7 @@
 //! What the response cache holds for a call: the answer, and who gave it and at what cost,
 //! so a hit can report where its answer came from.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use serde::{Deserialize, Serialize};
 
@@ -29,8 +29,29 @@ pub(crate) struct CachedAnswer {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) enum CachedBody {
     Chat(Arc<ChatResponse>),
+    /// A chat response as the in-process cache keeps it (see [`CacheValue::stored`]).
+    #[serde(skip)]
+    PackedChat(Arc<Packed>),
     Stream(Arc<Vec<ChatChunk>>),
     Embedding(Arc<EmbeddingResponse>),
+}
+
+/// A chat response packed into its JSON until first read, then also kept as read.
+///
+/// Most stored answers are never hit; packed, one costs two allocations to store and two
+/// frees to evict, where the response itself is a tree of a dozen or more, long cold by
+/// the time it is evicted. A hit reads the JSON once and keeps the response, so repeated
+/// hits copy it instead of parsing again.
+#[derive(Debug)]
+pub(crate) struct Packed {
+    json: Vec<u8>,
+    read: OnceLock<Option<Arc<ChatResponse>>>,
+}
+
+impl Packed {
+    fn response(&self) -> Option<&ChatResponse> {
+        self.read.get_or_init(|| unpack(&self.json)).as_deref()
+    }
 }
 
 impl CachedAnswer {
@@ -62,6 +83,9 @@ impl CachedAnswer {
         const PER_ITEM: usize = 96;
         let body = match &self.body {
             CachedBody::Chat(response) => response_size(response),
+            // The JSON, and room for the response once a hit reads it (about twice the
+            // JSON in heap), so the byte bound holds either way.
+            CachedBody::PackedChat(packed) => packed.json.len() * 3,
             CachedBody::Stream(chunks) => chunks
                 .iter()
                 .map(|c| {
@@ -106,6 +130,7 @@ impl CachedAnswer {
     pub fn chat_response(&self) -> Option<ChatResponse> {
         match &self.body {
             CachedBody::Chat(response) => Some(response.as_ref().clone()),
+            CachedBody::PackedChat(packed) => packed.response().cloned(),
             CachedBody::Stream(chunks) => {
                 let mut assembler = Assembler::new();
                 chunks.iter().for_each(|c| assembler.push(c));
@@ -120,7 +145,7 @@ impl CachedAnswer {
     pub fn into_chat_response(self) -> Option<ChatResponse> {
         match self.body {
             CachedBody::Chat(response) => Some(Arc::unwrap_or_clone(response)),
-            CachedBody::Stream(_) => self.chat_response(),
+            CachedBody::PackedChat(_) | CachedBody::Stream(_) => self.chat_response(),
             CachedBody::Embedding(_) => None,
         }
     }
@@ -129,6 +154,7 @@ impl CachedAnswer {
     pub fn chunks(&self) -> Option<Vec<ChatChunk>> {
         match &self.body {
             CachedBody::Chat(response) => Some(replay_chunks(response)),
+            CachedBody::PackedChat(packed) => packed.response().map(replay_chunks),
             CachedBody::Stream(chunks) => Some(chunks.as_ref().clone()),
             CachedBody::Embedding(_) => None,
         }
@@ -148,7 +174,18 @@ impl CacheValue for CachedAnswer {
     }
 
     fn to_bytes(&self) -> Vec<u8> {
-        serde_json::to_vec(self).unwrap_or_default()
+        match &self.body {
+            // The packed form is in-process only; the shared tier gets the response itself.
+            CachedBody::PackedChat(_) => {
+                let Some(response) = self.chat_response() else {
+                    return Vec::new();
+                };
+                let mut unpacked = self.clone();
+                unpacked.body = CachedBody::Chat(Arc::new(response));
+                serde_json::to_vec(&unpacked).unwrap_or_default()
+            }
+            _ => serde_json::to_vec(self).unwrap_or_default(),
+        }
     }
 
     fn from_bytes(bytes: &[u8]) -> Option<Self> {
@@ -156,6 +193,34 @@ impl CacheValue for CachedAnswer {
         answer.weight = answer.measure();
         Some(answer)
     }
+
+    /// A chat response is stored [`Packed`]: the caller keeps its own response uncopied.
+    fn stored(&self) -> Self {
+        let CachedBody::Chat(response) = &self.body else {
+            return self.clone();
+        };
+        let Ok(json) = serde_json::to_vec(response.as_ref()) else {
+            return self.clone();
+        };
+        let mut packed = self.clone();
+        packed.body = CachedBody::PackedChat(Arc::new(Packed {
+            json,
+            read: OnceLock::new(),
+        }));
+        packed.weight = packed.measure();
+        packed
+    }
+}
+
+/// Reads a packed chat response back. It was written by this process from a valid
+/// response, so a failure is a bug: logged, and the call fails as `malformed`.
+fn unpack(json: &[u8]) -> Option<Arc<ChatResponse>> {
+    serde_json::from_slice(json)
+        .map(Arc::new)
+        .inspect_err(
+            |error| tracing::error!(%error, "cache: a packed chat response did not read back"),
+        )
+        .ok()
 }
 
 fn response_size(response: &ChatResponse) -> usize {
@@ -185,4 +250,52 @@ fn tool_delta_size(delta: &crate::types::ToolCallDelta) -> usize {
         + function
             .and_then(|f| f.arguments.as_ref())
             .map_or(0, String::len)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer() -> CachedAnswer {
+        let response: ChatResponse = serde_json::from_value(serde_json::json!({
+            "id": "c1", "object": "chat.completion", "created": 1, "model": "gpt-4o-mini",
+            "choices": [{ "index": 0, "finish_reason": "stop",
+                          "message": { "role": "assistant", "content": "Lisbon." } }],
+            "usage": { "prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7,
+                       "prompt_tokens_details": { "cached_tokens": 0, "audio_tokens": 0 } },
+            "system_fingerprint": "fp_1"
+        }))
+        .unwrap();
+        CachedAnswer::new(
+            CachedBody::Chat(Arc::new(response)),
+            "chat",
+            "a",
+            "oa",
+            "gpt-4o-mini",
+            0.5,
+        )
+    }
+
+    #[test]
+    fn a_stored_chat_answer_is_packed_and_reads_back_whole() {
+        let original = answer();
+        let stored = original.stored();
+        assert!(matches!(stored.body, CachedBody::PackedChat(_)));
+        let expected = original.chat_response().unwrap();
+        assert_eq!(stored.chat_response().unwrap(), expected);
+        // Read twice: the second read uses the kept response.
+        assert_eq!(stored.clone().into_chat_response().unwrap(), expected);
+        assert_eq!(stored.chunks().unwrap(), original.chunks().unwrap());
+        assert!(stored.weight_bytes() > 0);
+    }
+
+    #[test]
+    fn a_packed_answer_goes_to_the_shared_tier_as_the_response_itself() {
+        let original = answer();
+        let bytes = original.stored().to_bytes();
+        assert_eq!(bytes, original.to_bytes());
+        let back = CachedAnswer::from_bytes(&bytes).unwrap();
+        assert_eq!(back.chat_response(), original.chat_response());
+        assert_eq!(back.deployment, "a");
+    }
 }

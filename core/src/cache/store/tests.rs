@@ -109,7 +109,6 @@ async fn stays_within_max_bytes() {
             .insert(CacheKey::from(i), Text(value.clone()), MINUTE)
             .await;
     }
-    cache.run_pending_tasks().await;
     let size = cache.weighted_size();
     assert!(size <= max_bytes, "weighted_size {size} > {max_bytes}");
     assert!(
@@ -124,7 +123,6 @@ async fn a_value_heavier_than_the_bound_is_not_kept() {
     let cache = ResponseCache::new(&settings(100));
     let key = CacheKey::from(1);
     cache.insert(key, Text("x".repeat(500)), MINUTE).await;
-    cache.run_pending_tasks().await;
     assert_eq!(cache.get(key).await, None);
     assert_eq!(cache.weighted_size(), 0);
 }
@@ -328,7 +326,6 @@ async fn a_shared_tier_hit_is_promoted_into_process() {
     shared.clear();
     assert_eq!(reader.get(key).await, Some(text("shared")));
     assert_eq!(shared.gets.load(Ordering::SeqCst), 1);
-    reader.run_pending_tasks().await;
     assert_eq!(reader.entry_count(), 1);
 }
 
