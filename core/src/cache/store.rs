@@ -85,19 +85,17 @@ const TYPICAL_ENTRY_BYTES: u64 = 2048;
 /// and each cacheable miss pays one. Its hit ratio is on a par with moka's TinyLFU. It has
 /// no per-entry TTL, so an entry carries its expiry and a read past it is a miss; expired
 /// entries still count against the byte bound until evicted, so the bound holds.
+///
+/// `E` is the error a fetch fails with, which coalesced waiters receive too.
 #[derive(Clone)]
-pub struct ResponseCache<V: CacheValue> {
+pub struct ResponseCache<V: CacheValue, E = crate::error::Error> {
     local: Arc<Cache<CacheKey, Entry<V>, ByBytes>>,
     shared: Option<Arc<dyn SharedCache>>,
     max_bytes: u64,
-    /// Fetches in flight, type-erased in their error so one store serves any caller.
-    flights: Arc<Flights<V, FlightError>>,
+    flights: Arc<Flights<V, E>>,
 }
 
-/// A fetch's error as its waiters receive it: shared, since each waiter gets a clone.
-type FlightError = Arc<dyn std::any::Any + Send + Sync>;
-
-impl<V: CacheValue> std::fmt::Debug for ResponseCache<V> {
+impl<V: CacheValue, E> std::fmt::Debug for ResponseCache<V, E> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ResponseCache")
             .field("max_bytes", &self.max_bytes)
@@ -108,7 +106,7 @@ impl<V: CacheValue> std::fmt::Debug for ResponseCache<V> {
     }
 }
 
-impl<V: CacheValue> ResponseCache<V> {
+impl<V: CacheValue, E: Clone + Send + Sync + 'static> ResponseCache<V, E> {
     /// An in-process cache bounded to `settings.max_bytes` by [`CacheValue::weight_bytes`].
     pub fn new(settings: &CacheSettings) -> Self {
         let items = (settings.max_bytes / TYPICAL_ENTRY_BYTES).clamp(16, 1 << 20);
@@ -162,7 +160,7 @@ impl<V: CacheValue> ResponseCache<V> {
     /// own `fetch`, so nobody hangs. A caller that missed but then found the value stored by a
     /// concurrent call is reported as `Coalesced` too. A zero TTL neither reads, stores nor
     /// coalesces. Only the fetching caller writes the shared tier.
-    pub async fn get_or_fetch<F, E>(
+    pub async fn get_or_fetch<F>(
         &self,
         key: CacheKey,
         ttl: Duration,
@@ -170,7 +168,6 @@ impl<V: CacheValue> ResponseCache<V> {
     ) -> Result<(V, Lookup), E>
     where
         F: Future<Output = Result<V, E>> + Send,
-        E: Clone + Send + Sync + 'static,
     {
         if ttl.is_zero() {
             return fetch.await.map(|value| (value, Lookup::Fetched));
@@ -200,23 +197,13 @@ impl<V: CacheValue> ResponseCache<V> {
                         self.write_shared(key, value, ttl).await;
                         self.store_local(key, value, ttl);
                     }
-                    leader.finish(|| match &result {
-                        Ok(value) => Ok(value.clone()),
-                        Err(error) => Err(Arc::new(error.clone()) as FlightError),
-                    });
+                    leader.finish(|| result.clone());
                     return result.map(|value| (value, Lookup::Fetched));
                 }
                 Joined::Wait(flight) => flight,
             };
             match flight.wait().await {
-                Waited::Done(Ok(value)) => return Ok((value, Lookup::Coalesced)),
-                Waited::Done(Err(error)) => {
-                    // Each caller's error type is its own; a key is fetched by one type.
-                    if let Some(error) = error.downcast_ref::<E>() {
-                        return Err(error.clone());
-                    }
-                    return fetch.await.map(|value| (value, Lookup::Fetched));
-                }
+                Waited::Done(result) => return result.map(|value| (value, Lookup::Coalesced)),
                 // The fetching caller was canceled: look again, and fetch if still missing.
                 Waited::Abandoned => continue,
             }

@@ -34,7 +34,7 @@ fn settings(max_bytes: u64) -> CacheSettings {
     }
 }
 
-fn cache() -> ResponseCache<Text> {
+fn cache() -> ResponseCache<Text, String> {
     ResponseCache::new(&settings(1 << 20))
 }
 
@@ -101,7 +101,7 @@ async fn zero_ttl_stores_nothing() {
 #[tokio::test]
 async fn stays_within_max_bytes() {
     let max_bytes = 64 * 1024;
-    let cache = ResponseCache::new(&settings(max_bytes));
+    let cache: ResponseCache<Text, String> = ResponseCache::new(&settings(max_bytes));
     let value = "x".repeat(1000);
     // ~1 MB inserted into a 64 KiB cache.
     for i in 0..1000u128 {
@@ -120,7 +120,7 @@ async fn stays_within_max_bytes() {
 
 #[tokio::test]
 async fn a_value_heavier_than_the_bound_is_not_kept() {
-    let cache = ResponseCache::new(&settings(100));
+    let cache: ResponseCache<Text, String> = ResponseCache::new(&settings(100));
     let key = CacheKey::from(1);
     cache.insert(key, Text("x".repeat(500)), MINUTE).await;
     assert_eq!(cache.get(key).await, None);
