@@ -8,7 +8,6 @@ the call in the engine (the upstream request is dropped).
 from __future__ import annotations
 
 import asyncio
-import os
 from types import TracebackType
 from typing import (
     Any,
@@ -27,7 +26,7 @@ from typing import (
 
 from . import _native
 from ._client import CacheOption
-from ._common import ClientBase, ConfigInput, body, options
+from ._common import ClientBase, body, options
 from ._types import (
     CallInfo,
     ChatCompletion,
@@ -236,21 +235,10 @@ class AsyncModels:
 class AsyncSwitchyard(ClientBase):
     """The asyncio twin of :class:`switchyard.Switchyard` (same constructor, ``await``ed calls)."""
 
-    def __init__(
-        self,
-        *,
-        config: Optional[ConfigInput] = None,
-        server: Optional[str] = None,
-        api_key: Optional[str] = None,
-        watch: Optional[float] = None,
-        config_cache: Optional[Union[str, "os.PathLike[str]"]] = None,
-    ) -> None:
-        super().__init__(
-            config=config, server=server, api_key=api_key, watch=watch, config_cache=config_cache
-        )
-        self.chat = AsyncChat(self._native)
-        self.embeddings = AsyncEmbeddings(self._native)
-        self.models = AsyncModels(self._native)
+    chat: AsyncChat
+    embeddings: AsyncEmbeddings
+    models: AsyncModels
+    _resources = {"chat": AsyncChat, "embeddings": AsyncEmbeddings, "models": AsyncModels}
 
     async def close(self) -> None:
         self._native.close()

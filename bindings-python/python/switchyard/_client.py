@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from types import TracebackType
 from typing import (
     Any,
@@ -19,7 +18,7 @@ from typing import (
 )
 
 from . import _native
-from ._common import ClientBase, ConfigInput, body, options
+from ._common import ClientBase, body, options
 from ._types import (
     CallInfo,
     ChatCompletion,
@@ -202,21 +201,10 @@ class Switchyard(ClientBase):
     engine from the same config; cache and metrics start empty there).
     """
 
-    def __init__(
-        self,
-        *,
-        config: Optional[ConfigInput] = None,
-        server: Optional[str] = None,
-        api_key: Optional[str] = None,
-        watch: Optional[float] = None,
-        config_cache: Optional[Union[str, "os.PathLike[str]"]] = None,
-    ) -> None:
-        super().__init__(
-            config=config, server=server, api_key=api_key, watch=watch, config_cache=config_cache
-        )
-        self.chat = Chat(self._native)
-        self.embeddings = Embeddings(self._native)
-        self.models = Models(self._native)
+    chat: Chat
+    embeddings: Embeddings
+    models: Models
+    _resources = {"chat": Chat, "embeddings": Embeddings, "models": Models}
 
     def close(self) -> None:
         """Stop the config watcher and flush usage. Calls after this raise."""

@@ -14,7 +14,11 @@ ConfigInput = Union[str, "os.PathLike[str]", Mapping[str, Any]]
 
 class ClientBase:
     """The engine behind :class:`Switchyard` and :class:`AsyncSwitchyard`: built from a
-    config (path or dict) or from the management server (``server=`` and ``api_key=``)."""
+    config (path or dict) or from the management server (``server=`` and ``api_key=``).
+
+    Each subclass names its resource classes (sync or async) in ``_resources``."""
+
+    _resources: Dict[str, type] = {}
 
     def __init__(
         self,
@@ -28,6 +32,8 @@ class ClientBase:
         self._native = _native.NativeClient(
             **source_args(config, server, api_key, watch, config_cache)
         )
+        for name, resource in self._resources.items():
+            setattr(self, name, resource(self._native))
 
     def metrics(self) -> Dict[str, Any]:
         """Calls, latencies, tokens, cost and errors so far, per model and deployment."""
