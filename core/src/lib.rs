@@ -9,6 +9,7 @@ pub mod client;
 pub mod config;
 pub mod error;
 pub mod estimate;
+mod pipeline;
 pub mod pricing;
 pub mod providers;
 pub mod retry;

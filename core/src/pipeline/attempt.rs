@@ -7,26 +7,13 @@ use std::time::{Duration, Instant};
 
 use tracing::Instrument;
 
+use super::context::CallContext;
 use super::runtime::{DeploymentTarget, ModelRoute, Runtime};
-use crate::budget::CallScope;
 use crate::config::ProviderKind;
 use crate::error::{Error, ErrorKind, Result};
 use crate::providers::{Provider, Target};
 use crate::retry::{RetryDecision, RetrySchedule};
 use crate::telemetry::attempt_span;
-
-/// One call's state as it moves through the pipeline.
-pub(crate) struct CallContext {
-    pub started: Instant,
-    pub deadline: Option<Instant>,
-    pub scope: CallScope,
-    pub sticky_key: Option<String>,
-    pub pinned: Option<String>,
-    pub attempts: u32,
-    pub fallback: Option<String>,
-    /// A deployment (route alias, index) to avoid at first: the one a stream just broke on.
-    pub avoid: Option<(String, usize)>,
-}
 
 /// What one attempt needs, owned, so the attempt future borrows nothing from the engine.
 pub(crate) struct AttemptSpec {
@@ -57,16 +44,6 @@ pub(crate) struct Served<T> {
 impl<T> Served<T> {
     pub fn target(&self) -> &DeploymentTarget {
         &self.route.targets[self.index]
-    }
-
-    /// The answer, moved out, and where it came from.
-    pub fn take(self) -> (T, Served<()>) {
-        let origin = Served {
-            value: (),
-            route: self.route,
-            index: self.index,
-        };
-        (self.value, origin)
     }
 }
 
