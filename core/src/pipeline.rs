@@ -192,8 +192,11 @@ impl Engine {
         request: &R,
         call: &mut CallContext,
     ) -> Result<CachedAnswer> {
+        // 3 admit, possibly to the cheaper model a spent budget reroutes to
         let (route, reservation) = admit(runtime, route, request, call).await?;
+        // 4 pick, 5 call, 6 fall back
         let served = attempt::execute(runtime, &route, call, |spec| request.send(spec)).await?;
+        // 7 settle: the actual cost replaces the reservation
         let cost = R::usage(&served.value).map_or(0.0, |usage| served.target().cost_usd(&usage));
         settle(reservation, cost);
         let Served {
