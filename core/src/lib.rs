@@ -3,6 +3,7 @@
 //! Callers speak OpenAI's wire shapes ([`types`]); [`providers`] translate to each
 //! upstream API; [`Client`] runs the request pipeline over a [`config::Config`].
 
+pub mod binding;
 pub mod budget;
 pub mod cache;
 pub mod client;
@@ -10,6 +11,7 @@ pub mod config;
 pub mod error;
 pub mod estimate;
 pub mod pricing;
+pub mod process;
 pub mod providers;
 pub mod retry;
 pub mod routing;
