@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand};
 use ipnet::IpNet;
 use switchyard::config::Config;
 
-use crate::audit;
+use crate::store::audit_log;
 use crate::auth::password::hash_password;
 use crate::client_addr::{ProxyHeader, TrustedProxies, parse_net};
 use crate::crypto::{CryptoError, MasterKey};
@@ -305,7 +305,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Audit(AuditCommand::Verify) => {
             let store = open(&url).await?;
             let mut conn = store.db.pool.acquire().await.map_err(StoreError::from)?;
-            let report = audit::verify(&mut conn).await?;
+            let report = audit_log::verify(&mut conn).await?;
             match report.problem {
                 None => {
                     println!("audit chain intact: {} records", report.records);

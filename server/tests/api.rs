@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use serde_json::json;
-use switchyard_server::audit;
+use switchyard_server::store::audit_log as audit;
 use switchyard_server::rbac::Role;
 use switchyard_server::store::Page;
 

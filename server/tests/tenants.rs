@@ -7,7 +7,7 @@ mod common;
 
 use axum::http::StatusCode;
 use serde_json::{Value, json};
-use switchyard_server::audit;
+use switchyard_server::store::audit_log as audit;
 use switchyard_server::rbac::Role;
 
 use common::app::{PASSWORD, TestApp};

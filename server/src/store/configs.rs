@@ -6,8 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 use switchyard::config::Config;
 
-use super::{AuditCtx, Page, Result, StoreError, TenantStore};
-use crate::audit::AuditEntry;
+use super::{AuditCtx, AuditEntry, Page, Result, StoreError, TenantStore};
 use crate::diff::json_diff;
 use crate::util::{json_digest, new_id, now_ms};
 

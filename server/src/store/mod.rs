@@ -4,7 +4,7 @@
 //! record, so a change and its audit entry land together or not at all.
 
 mod apps;
-mod audit_log;
+pub mod audit_log;
 mod bootstrap;
 mod configs;
 mod departments;
@@ -18,7 +18,7 @@ use sqlx::{Any, Transaction};
 use tokio::sync::OwnedMutexGuard;
 
 pub use apps::{App, AppPatch, NewApp, SecretsMode};
-pub use audit_log::AuditRecord;
+pub use audit_log::{AuditCtx, AuditEntry, AuditRecord, VerifyReport};
 pub use bootstrap::{Bootstrapped, NewTenant};
 pub use configs::{ActiveConfig, ConfigVersion, ConfigVersionSummary, check_document};
 pub use departments::{Department, DepartmentPatch};
@@ -30,7 +30,6 @@ pub use users::{Binding, NewBinding, TokenAuth, TokenKind, User, UserPatch};
 
 pub use crate::store_error::{Result, StoreError};
 
-use crate::audit::{self, AuditEntry};
 use crate::db::Db;
 
 /// The longest name accepted. Names are unique-indexed, and PostgreSQL refuses index
@@ -56,25 +55,6 @@ pub(crate) fn check_name(field: &str, name: &str) -> Result<()> {
         ));
     }
     Ok(())
-}
-
-/// Who is changing something, for the audit record written in the same transaction.
-#[derive(Debug, Clone)]
-pub struct AuditCtx {
-    pub actor: String,
-    pub role: String,
-    pub source: String,
-}
-
-impl AuditCtx {
-    /// The CLI acting with the database's own authority.
-    pub fn cli(action_by: &str) -> Self {
-        AuditCtx {
-            actor: action_by.into(),
-            role: "cli".into(),
-            source: "local".into(),
-        }
-    }
 }
 
 /// Page through lists: `limit` (1..=500, default 50) and `offset`.
@@ -169,7 +149,7 @@ impl Db {
 
 impl WriteTx {
     pub(crate) async fn audit(&mut self, entry: AuditEntry) -> Result<()> {
-        audit::append(&mut self.tx, entry).await?;
+        audit_log::append(&mut self.tx, entry).await?;
         self.audited = true;
         Ok(())
     }
