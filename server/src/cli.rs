@@ -479,7 +479,9 @@ async fn serve(url: &str, listen: SocketAddr, proxies: TrustedProxies) -> Result
         tracing::info!(?proxies, "client addresses taken from trusted proxies");
     }
     state.proxies = Arc::new(proxies);
-    crate::sdk_cache::spawn_activation_watch(state.clone());
+    state
+        .configs
+        .spawn_activation_watch(state.store.clone(), state.activations.clone());
     let stopping = state.shutdown.clone();
     let router = crate::api::router(state);
     let listener = tokio::net::TcpListener::bind(listen).await?;
