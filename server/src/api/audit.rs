@@ -5,7 +5,7 @@ use serde::Deserialize;
 
 use super::extract::{Query, int_param};
 use super::{List, PageQuery};
-use crate::auth::principal::Principal;
+use super::principal::Principal;
 use crate::error::ApiError;
 use crate::rbac::Permission;
 use crate::state::AppState;

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::extract::{Id, Json, Query};
 use super::{List, PageQuery};
-use crate::auth::principal::Principal;
+use super::principal::Principal;
 use crate::error::ApiError;
 use crate::rbac::Permission;
 use crate::state::AppState;

@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use super::extract::{Id, Json, Query, nullable, present};
 use super::{List, PageQuery};
-use crate::auth::principal::Principal;
+use super::principal::Principal;
 use crate::error::ApiError;
 use crate::rbac::Permission;
 use crate::state::AppState;

@@ -11,6 +11,7 @@ pub mod extract;
 mod health;
 mod keys;
 pub mod openapi;
+pub mod principal;
 mod providers;
 mod sdk;
 mod tenants;

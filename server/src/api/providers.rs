@@ -7,7 +7,7 @@ use switchyard::config::ProviderKind;
 
 use super::extract::{Id, Json, Query};
 use super::{List, PageQuery};
-use crate::auth::principal::Principal;
+use super::principal::Principal;
 use crate::error::ApiError;
 use crate::rbac::Permission;
 use crate::state::AppState;

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use switchyard::config::Secret;
 
 use super::extract::{Query, int_param};
-use crate::auth::principal::AppCaller;
+use super::principal::AppCaller;
 use crate::error::ApiError;
 use crate::sdk_cache::Resolved;
 use crate::state::AppState;

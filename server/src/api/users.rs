@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use super::extract::{Id, Json, Query, nullable, present};
 use super::{List, PageQuery};
+use super::principal::Principal;
 use crate::auth::password::{hash_password, hash_password_cheap};
-use crate::auth::principal::Principal;
 use crate::error::ApiError;
 use crate::rbac::Permission;
 use crate::state::{AppState, PasswordCost};
