@@ -11,13 +11,12 @@ use clap::{Parser, Subcommand};
 use ipnet::IpNet;
 use switchyard::config::Config;
 
-use crate::store::audit_log;
 use crate::auth::password::hash_password;
 use crate::client_addr::{ProxyHeader, TrustedProxies, parse_net};
 use crate::crypto::{CryptoError, MasterKey};
 use crate::db::Db;
 use crate::state::AppState;
-use crate::store::{AuditCtx, NewKey, NewTenant, Page, Store, StoreError};
+use crate::store::{AuditCtx, NewKey, NewTenant, Page, Store, StoreError, audit_log};
 use crate::util::{now_ms, random_hex};
 
 #[derive(Debug, thiserror::Error)]

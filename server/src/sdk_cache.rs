@@ -94,7 +94,9 @@ impl ConfigCache {
                         }
                         last = Some(latest);
                     }
-                    Err(error) => tracing::debug!(%error, "activation watch: cannot read the store"),
+                    Err(error) => {
+                        tracing::debug!(%error, "activation watch: cannot read the store")
+                    }
                 }
             }
         });
