@@ -13,6 +13,7 @@ pub mod pricing;
 pub mod providers;
 pub mod retry;
 pub mod routing;
+pub mod sdk_protocol;
 pub mod stream;
 pub mod telemetry;
 pub mod types;
