@@ -15,6 +15,7 @@ pub mod process;
 pub mod providers;
 pub mod retry;
 pub mod routing;
+pub mod sdk_protocol;
 pub mod stream;
 pub mod telemetry;
 pub mod types;
