@@ -227,6 +227,7 @@ impl Client {
         self.inner.report(
             &span,
             Report {
+                operation: "chat",
                 alias: &request.model,
                 call: &call,
                 options,
@@ -321,6 +322,7 @@ impl Client {
         self.inner.report(
             &span,
             Report {
+                operation: "embeddings",
                 alias: &request.model,
                 call: &call,
                 options,
@@ -507,6 +509,7 @@ impl Inner {
             fallback: None,
             avoid: None,
             capacity_tokens: 0,
+            provider_name: None,
         }
     }
 

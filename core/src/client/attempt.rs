@@ -28,6 +28,8 @@ pub(crate) struct CallContext {
     pub avoid: Option<(String, usize)>,
     /// The tokens each attempt charges a deployment's capacity (0 unless one counts tpm).
     pub capacity_tokens: u64,
+    /// The `gen_ai.provider.name` of the last deployment attempted, for telemetry.
+    pub provider_name: Option<&'static str>,
 }
 
 /// What one attempt needs, owned, so the attempt future borrows nothing from the engine.
@@ -142,8 +144,10 @@ where
             upstream_model: target.upstream_model.clone(),
             timeout: attempt_timeout(route.attempt_timeout(), call.deadline),
         };
+        call.provider_name = Some(target.kind.provider_name());
         let span = attempt_span(
-            target.kind.system_name(),
+            route.config.kind.operation_name(),
+            target.kind.provider_name(),
             &target.name,
             &target.upstream_model,
             call.attempts,
@@ -175,6 +179,7 @@ where
             error
         };
         span.record("error.type", error.code());
+        span.record("otel.status_code", "error");
         health.record_failure(&error);
         tracing::debug!(deployment = %target.name, attempt = call.attempts, error = %error, "attempt failed");
         match schedule.next(&error, Instant::now(), call.deadline) {
