@@ -81,3 +81,10 @@ pub fn holds(bodies: &[Vec<u8>], needle: &str) -> bool {
         .iter()
         .any(|b| b.windows(needle.len()).any(|w| w == needle))
 }
+
+/// Fails naming the first of `needles` that none of `bodies` holds.
+pub fn assert_holds(bodies: &[Vec<u8>], needles: &[&str]) {
+    for needle in needles {
+        assert!(holds(bodies, needle), "the export lacks {needle}");
+    }
+}
