@@ -222,7 +222,11 @@ async fn pick(
         {
             Some(index) if !tried.contains(&index) => return Ok(index),
             Some(index) => match backoff.take() {
-                Some(delay) => tokio::time::sleep(delay).await,
+                Some(delay) => {
+                    // Picked again only after the wait: give back what this pick took.
+                    route.route.release(index, call.capacity_tokens);
+                    tokio::time::sleep(delay).await
+                }
                 None => return Ok(index),
             },
             // Nothing available. A call that has not been told to wait (no backoff from

@@ -247,6 +247,17 @@ impl Route {
         }
     }
 
+    /// Gives back the capacity a pick of `index` took, when the caller does not use it.
+    pub fn release(&self, index: usize, tokens: u64) {
+        if let Some(gate) = self
+            .deployments
+            .get(index)
+            .and_then(|d| d.capacity.as_ref())
+        {
+            gate.undo(tokens);
+        }
+    }
+
     /// When the earliest cooldown, open circuit or full capacity (for a call of `tokens`)
     /// ends, so the caller can wait or fail fast. At or before now when some deployment is
     /// available; None for a route with no deployments.

@@ -365,6 +365,11 @@ fn a_deployment_at_capacity_is_skipped() {
     assert_eq!(route.pick(None, &[], 0), Some(0));
     assert_eq!(route.pick(None, &[], 0), Some(1));
     assert_eq!(route.pick(None, &[], 0), Some(1));
+    // A pick given back leaves the room it took.
+    route.release(0, 0);
+    assert_eq!(route.pick(None, &[], 0), Some(0));
+    route.release(1, 0);
+    route.release(99, 0);
     // A deployment without capacity is never refused for it.
     assert!((0..100).all(|_| route.pick(None, &[], u64::MAX) == Some(1)));
 }
