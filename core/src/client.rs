@@ -227,6 +227,7 @@ impl Client {
         self.inner.report(
             &span,
             Report {
+                operation: "chat",
                 alias: &request.model,
                 call: &call,
                 options,
@@ -321,6 +322,7 @@ impl Client {
         self.inner.report(
             &span,
             Report {
+                operation: "embeddings",
                 alias: &request.model,
                 call: &call,
                 options,
@@ -506,6 +508,8 @@ impl Inner {
             attempts: 0,
             fallback: None,
             avoid: None,
+            capacity_tokens: 0,
+            provider_name: None,
         }
     }
 
@@ -521,9 +525,11 @@ impl Inner {
         let first = &route.targets[0];
         let exact_prompt = || estimate::prompt_tokens(first.kind, &first.upstream_model, request);
         let output_tokens = estimate::output_tokens(request);
-        // A TPM limit charges the exact count, as the provider will count it.
-        let counted = runtime.limits.counts_tokens(&call.scope).then(exact_prompt);
+        // A TPM limit or capacity charges the exact count, as the provider will count it.
+        let counted = (runtime.capacity_counts_tokens || runtime.limits.counts_tokens(&call.scope))
+            .then(exact_prompt);
         let limited_tokens = counted.map_or(0, |prompt| prompt + output_tokens);
+        call.capacity_tokens = limited_tokens;
         runtime
             .limits
             .admit(&call.scope, limited_tokens, call.deadline)
@@ -639,6 +645,7 @@ impl Inner {
             .limits
             .admit(&call.scope, tokens, call.deadline)
             .await?;
+        call.capacity_tokens = tokens;
         let estimate_usd = route
             .worst_price()
             .map_or(0.0, |p| pricing::cost_usd(&p, &Usage::new(tokens, 0)));

@@ -75,6 +75,7 @@ pub(crate) async fn start(
             inner.report(
                 &span,
                 Report {
+                    operation: "chat",
                     alias: &request.model,
                     call: &call,
                     options: &options,
@@ -520,6 +521,7 @@ impl Driver {
         self.inner.report(
             &self.span,
             Report {
+                operation: "chat",
                 alias: &self.request.model,
                 call: &self.call,
                 options: &self.options,

@@ -20,6 +20,9 @@ pub(crate) struct Runtime {
     pub routes: HashMap<String, Arc<ModelRoute>>,
     pub budgets: Budgets,
     pub limits: RateLimits,
+    /// Some deployment's capacity counts tokens (tpm): every call is then estimated at
+    /// admission, since a fallback may land on that deployment.
+    pub capacity_counts_tokens: bool,
     /// Background health probes of this config's routes; they stop when it is replaced.
     _probes: Vec<ProbeTask>,
 }
@@ -46,7 +49,8 @@ impl Runtime {
     /// budget over a priced route. Tokenizing is the costliest step of admission, so a
     /// call that neither needs is admitted on zero.
     pub fn needs_token_estimate(&self, route: &ModelRoute, scope: &CallScope) -> bool {
-        self.limits.counts_tokens(scope)
+        self.capacity_counts_tokens
+            || self.limits.counts_tokens(scope)
             || (route.worst_price().is_some() && self.budgets.holds_for(scope))
     }
 
@@ -113,6 +117,7 @@ impl Runtime {
             );
         }
         Ok(Runtime {
+            capacity_counts_tokens: routes.values().any(|r| r.route.counts_tokens()),
             budgets: Budgets::new(&config.budgets, budget_source),
             limits: RateLimits::new(&config.rate_limits),
             _probes: probes,
