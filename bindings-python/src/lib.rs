@@ -18,5 +18,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(client::parse_yaml, m)?)?;
     m.add_function(wrap_pyfunction!(client::_panic_for_test, m)?)?;
     m.add_function(wrap_pyfunction!(runtime::_before_fork, m)?)?;
+    m.add_function(wrap_pyfunction!(runtime::_at_exit, m)?)?;
     Ok(())
 }

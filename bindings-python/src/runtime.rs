@@ -68,3 +68,9 @@ where
 pub fn _before_fork(py: Python<'_>) {
     py.detach(binding::before_fork);
 }
+
+/// Registered with `atexit`: see [`binding::at_exit`].
+#[pyfunction]
+pub fn _at_exit(py: Python<'_>) {
+    py.detach(binding::at_exit);
+}

@@ -11,7 +11,8 @@
 //! - Two call styles: [`block_on`] (a thread waits, with a hook to let the host run its
 //!   signal handlers) and [`spawn`] (a completion callback, for event loops).
 //! - [`StreamHandle`]: a streamed call as `next` / `close`, for an iterator of any kind.
-//! - [`before_fork`]: the process's runtime quiesced before a fork.
+//! - [`before_fork`]: the process's runtime quiesced before a fork; [`at_exit`]: what is
+//!   buffered exported before the process ends.
 
 mod handle;
 mod runtime;
@@ -20,7 +21,7 @@ mod stream;
 mod wire;
 
 pub use handle::ClientHandle;
-pub use runtime::{CallHandle, Live, before_fork, block_on, catch_panic, runtime, spawn};
+pub use runtime::{CallHandle, Live, at_exit, before_fork, block_on, catch_panic, runtime, spawn};
 pub use source::{ClientSpec, ConfigInput};
 pub use stream::StreamHandle;
 pub use wire::{ErrorData, outcome_json};

@@ -28,6 +28,8 @@ class ClientBase:
         api_key: Optional[str] = None,
         watch: Optional[float] = None,
         config_cache: Optional[Union[str, "os.PathLike[str]"]] = None,
+        otlp_endpoint: Optional[str] = None,
+        service_name: Optional[str] = None,
     ) -> None:
         self._native = _native.NativeClient(
             {
@@ -36,6 +38,8 @@ class ClientBase:
                 "api_key": api_key,
                 "watch": watch,
                 "config_cache": config_cache,
+                "otlp_endpoint": otlp_endpoint,
+                "service_name": service_name,
             }
         )
         for name, resource in self._resources.items():

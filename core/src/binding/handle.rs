@@ -14,8 +14,12 @@ use super::wire::{outcome_json, to_json};
 use crate::client::{CallOptions, Client};
 use crate::error::{Error, ErrorKind, Result};
 use crate::process::PerProcess;
+use crate::telemetry::export;
 use crate::types::{ChatRequest, EmbeddingRequest};
 use crate::validate::decode;
+
+/// The OTLP service name when neither the spec nor `OTEL_SERVICE_NAME` names one.
+const DEFAULT_SERVICE: &str = "switchyard";
 
 /// One binding-level client. Thread-safe; every method is cheap except `open`.
 pub struct ClientHandle {
@@ -47,6 +51,10 @@ impl ClientHandle {
     /// first config (or its cache file). Blocks: call it off the host's event loop.
     pub fn open(spec: ClientSpec) -> Result<ClientHandle> {
         let client = build(&spec)?;
+        export::install(
+            spec.otlp_endpoint.as_deref(),
+            spec.service_name.as_deref().unwrap_or(DEFAULT_SERVICE),
+        )?;
         let handle = ClientHandle {
             spec: Mutex::new(spec),
             client: PerProcess::new(),
@@ -144,13 +152,18 @@ impl ClientHandle {
     }
 
     /// Marks the client closed (later calls fail with `unavailable`) and returns the
-    /// shutdown of this process's engine to wait on: the watcher stops, usage is flushed.
+    /// shutdown of this process's engine to wait on: the watcher stops, usage and the
+    /// telemetry buffered so far are flushed.
     pub fn close(&self) -> impl Future<Output = ()> + Send + 'static {
         self.closed.store(true, Ordering::SeqCst);
         let client = self.client.take();
         async move {
             if let Some(client) = client {
                 client.shutdown().await;
+            }
+            // The exporters' flush blocks until their threads have sent.
+            if let Err(error) = tokio::task::spawn_blocking(export::flush).await {
+                tracing::debug!(%error, "telemetry flush at close");
             }
         }
     }

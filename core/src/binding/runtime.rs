@@ -91,6 +91,12 @@ pub fn before_fork() {
     }
 }
 
+/// Call once as the process exits (Python: `atexit`): exports the telemetry still
+/// buffered and stops the exporters, so nothing recorded is lost.
+pub fn at_exit() {
+    crate::telemetry::export::shutdown();
+}
+
 /// Runs `future` to completion on the calling thread. Every [`SLICE`] it calls `between`
 /// (the host's signal check); an error there drops the future, which cancels the call,
 /// and is returned.

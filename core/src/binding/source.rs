@@ -36,6 +36,9 @@ impl ConfigInput {
 /// config file), or `server` with `api_key` (with `config_cache`, a file to start from
 /// while the server is down). With none given, `SWITCHYARD_CONFIG` names a config file,
 /// else `SWITCHYARD_SERVER` and `SWITCHYARD_API_KEY` name the server.
+///
+/// `otlp_endpoint` (a base URL, as `OTEL_EXPORTER_OTLP_ENDPOINT`, which applies when it is
+/// unset) and `service_name` turn on OTLP export of spans and GenAI metrics for the process.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ClientSpec {
@@ -44,6 +47,8 @@ pub struct ClientSpec {
     pub server: Option<String>,
     pub api_key: Option<String>,
     pub config_cache: Option<PathBuf>,
+    pub otlp_endpoint: Option<String>,
+    pub service_name: Option<String>,
 }
 
 /// The shortest interval a config file is polled at.
