@@ -1,6 +1,6 @@
-//! Python objects <-> `serde_json::Value`, directly (no JSON text in between).
+//! Python objects <-> `serde_json::Value`, directly (no JSON text in between): the one
+//! type mapping between Python and the engine's binding surface.
 
-use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use serde_json::{Map, Number, Value};
@@ -84,7 +84,14 @@ pub fn to_json(obj: &Bound<'_, PyAny>) -> Result<Value, ConvertError> {
         }
         return Ok(Value::Array(items));
     }
-    // Our own response objects (and pydantic models) may be passed back as messages.
+    // Paths (`pathlib.Path`) as their string; our own response objects (and pydantic
+    // models) may be passed back as messages.
+    if let Ok(true) = obj.hasattr("__fspath__") {
+        let path = obj
+            .call_method0("__fspath__")
+            .map_err(|e| fail(e.to_string()))?;
+        return to_json(&path);
+    }
     for method in ["to_dict", "model_dump"] {
         if let Ok(true) = obj.hasattr(method) {
             let dict = obj.call_method0(method).map_err(|e| fail(e.to_string()))?;
@@ -129,7 +136,13 @@ pub fn to_py<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyAny>>
     })
 }
 
-/// A Python mapping of strings, for options such as `metadata`.
-pub fn type_error(what: &str, expected: &str) -> PyErr {
-    PyTypeError::new_err(format!("{what} must be {expected}"))
+/// An argument for the engine (`None` is JSON `null`); a value that has no JSON form is
+/// a `bad_request` naming where it sits.
+pub fn argument(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Value> {
+    match obj {
+        None => Ok(Value::Null),
+        Some(obj) => to_json(obj).map_err(|e| {
+            crate::errors::to_pyerr(&switchyard::Error::bad_request(e.field, e.message))
+        }),
+    }
 }

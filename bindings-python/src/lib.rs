@@ -13,10 +13,11 @@ use pyo3::prelude::*;
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", switchyard::VERSION)?;
     m.add_class::<client::NativeClient>()?;
-    m.add_class::<client::NativeTask>()?;
+    m.add_class::<runtime::NativeTask>()?;
     m.add_class::<stream::NativeStream>()?;
     m.add_function(wrap_pyfunction!(client::parse_yaml, m)?)?;
     m.add_function(wrap_pyfunction!(client::_panic_for_test, m)?)?;
     m.add_function(wrap_pyfunction!(runtime::_before_fork, m)?)?;
+    m.add_function(wrap_pyfunction!(runtime::_at_exit, m)?)?;
     Ok(())
 }

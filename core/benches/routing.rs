@@ -55,7 +55,7 @@ fn bench_pick(c: &mut Criterion) {
                 name.to_owned()
             };
             group.bench_function(id, |b| {
-                b.iter(|| route.pick(black_box(Some("user-1234")), black_box(&[])))
+                b.iter(|| route.pick(black_box(Some("user-1234")), black_box(&[]), 0))
             });
         }
     }

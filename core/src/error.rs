@@ -37,6 +37,8 @@ pub enum ErrorKind {
     Overloaded,
     /// The configuration is invalid; `path` names where.
     Config { path: String },
+    /// A fault inside Switchyard itself (a panic caught at a binding's edge): a bug to report.
+    Internal,
 }
 
 impl ErrorKind {
@@ -56,6 +58,7 @@ impl ErrorKind {
             ErrorKind::Unavailable => "unavailable",
             ErrorKind::Overloaded => "overloaded",
             ErrorKind::Config { .. } => "config",
+            ErrorKind::Internal => "internal",
         }
     }
 }
@@ -104,6 +107,10 @@ impl Error {
 
     pub fn timeout(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Timeout, message)
+    }
+
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Internal, message)
     }
 
     pub fn canceled() -> Self {
@@ -202,7 +209,8 @@ impl Error {
             | ErrorKind::BadRequest { .. }
             | ErrorKind::Canceled
             | ErrorKind::BudgetExceeded { .. }
-            | ErrorKind::Config { .. } => false,
+            | ErrorKind::Config { .. }
+            | ErrorKind::Internal => false,
         }
     }
 }

@@ -3,6 +3,7 @@
 //! Callers speak OpenAI's wire shapes ([`types`]); [`providers`] translate to each
 //! upstream API; [`Client`] runs the request pipeline over a [`config::Config`].
 
+pub mod binding;
 pub mod budget;
 pub mod cache;
 pub mod client;
@@ -11,9 +12,11 @@ pub mod error;
 pub mod estimate;
 mod pipeline;
 pub mod pricing;
+pub mod process;
 pub mod providers;
 pub mod retry;
 pub mod routing;
+pub mod sdk_protocol;
 pub mod stream;
 pub mod telemetry;
 pub mod types;

@@ -137,6 +137,7 @@ impl Engine {
             self.report(
                 &span,
                 Report {
+                    operation: R::OPERATION,
                     alias: request.model(),
                     call: &call,
                     options,

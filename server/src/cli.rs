@@ -11,13 +11,12 @@ use clap::{Parser, Subcommand};
 use ipnet::IpNet;
 use switchyard::config::Config;
 
-use crate::audit;
 use crate::auth::password::hash_password;
 use crate::client_addr::{ProxyHeader, TrustedProxies, parse_net};
 use crate::crypto::{CryptoError, MasterKey};
 use crate::db::Db;
 use crate::state::AppState;
-use crate::store::{AuditCtx, NewKey, NewTenant, Page, Store, StoreError};
+use crate::store::{AuditCtx, NewKey, NewTenant, Page, Store, StoreError, audit_log};
 use crate::util::{now_ms, random_hex};
 
 #[derive(Debug, thiserror::Error)]
@@ -305,7 +304,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Audit(AuditCommand::Verify) => {
             let store = open(&url).await?;
             let mut conn = store.db.pool.acquire().await.map_err(StoreError::from)?;
-            let report = audit::verify(&mut conn).await?;
+            let report = audit_log::verify(&mut conn).await?;
             match report.problem {
                 None => {
                     println!("audit chain intact: {} records", report.records);
@@ -479,7 +478,9 @@ async fn serve(url: &str, listen: SocketAddr, proxies: TrustedProxies) -> Result
         tracing::info!(?proxies, "client addresses taken from trusted proxies");
     }
     state.proxies = Arc::new(proxies);
-    crate::sdk_cache::spawn_activation_watch(state.clone());
+    state
+        .configs
+        .spawn_activation_watch(state.store.clone(), state.activations.clone());
     let stopping = state.shutdown.clone();
     let router = crate::api::router(state);
     let listener = tokio::net::TcpListener::bind(listen).await?;

@@ -11,7 +11,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
-use crate::store::StoreError;
+use crate::store_error::StoreError;
 use crate::util::{now_ms, percent_decode};
 
 /// Migrations, in order. Applied at start, each in its own transaction.

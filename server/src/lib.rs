@@ -2,7 +2,6 @@
 //! distribution to SDK clients, audit, and the CLI that runs it all.
 
 pub mod api;
-pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod client_addr;
@@ -15,4 +14,5 @@ pub mod rbac;
 pub mod sdk_cache;
 pub mod state;
 pub mod store;
+pub mod store_error;
 pub mod util;

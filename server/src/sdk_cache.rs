@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use switchyard::config::Config;
+use tokio::sync::watch;
 
 use crate::store::{Result, Store};
 
@@ -64,6 +65,43 @@ impl ConfigCache {
         }
     }
 
+    fn clear(&self) {
+        if let Ok(mut entries) = self.entries.write() {
+            entries.clear();
+        }
+    }
+
+    /// Wakes long-polling clients for activations made by other replicas sharing the
+    /// database: asks the store for the newest activation time once a second, and on a
+    /// change drops every cached config and bumps `activations`.
+    pub fn spawn_activation_watch(
+        self: &Arc<Self>,
+        store: Store,
+        activations: Arc<watch::Sender<u64>>,
+    ) {
+        let cache = Arc::clone(self);
+        tokio::spawn(async move {
+            // The first answer is the baseline, not a change.
+            let mut last: Option<Option<i64>> = None;
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                tick.tick().await;
+                match store.latest_activation().await {
+                    Ok(latest) => {
+                        if last.is_some_and(|seen| seen != latest) {
+                            cache.clear();
+                            activations.send_modify(|n| *n += 1);
+                        }
+                        last = Some(latest);
+                    }
+                    Err(error) => {
+                        tracing::debug!(%error, "activation watch: cannot read the store")
+                    }
+                }
+            }
+        });
+    }
+
     /// The tenant's active config, `None` when no version is active.
     pub async fn get(&self, store: &Store, tenant_id: &str) -> Result<Option<Arc<Snapshot>>> {
         if let Some(s) = self.fresh(tenant_id) {
@@ -95,29 +133,4 @@ impl ConfigCache {
         }
         Ok(snapshot)
     }
-}
-
-/// Wakes long-polling clients for activations made by other replicas sharing the
-/// database: polls the newest activation time once a second.
-pub fn spawn_activation_watch(state: crate::state::AppState) {
-    tokio::spawn(async move {
-        let mut last: Option<i64> = None;
-        let mut tick = tokio::time::interval(Duration::from_secs(1));
-        loop {
-            tick.tick().await;
-            let latest: Result<(Option<i64>,), _> =
-                sqlx::query_as("SELECT MAX(activated_at) FROM active_configs")
-                    .fetch_one(&state.store.db.pool)
-                    .await;
-            if let Ok((latest,)) = latest {
-                if last.is_some() && latest != last {
-                    if let Ok(mut entries) = state.configs.entries.write() {
-                        entries.clear();
-                    }
-                    state.activations.send_modify(|n| *n += 1);
-                }
-                last = latest.or(Some(0));
-            }
-        }
-    });
 }

@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use serde_json::json;
-use switchyard_server::audit;
 use switchyard_server::rbac::Role;
 use switchyard_server::store::Page;
+use switchyard_server::store::audit_log as audit;
 
 use common::app::{TestApp, config_doc, request};
 use common::{databases, sqlite_url};

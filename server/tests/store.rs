@@ -5,8 +5,8 @@
 mod common;
 
 use serde_json::json;
-use switchyard_server::audit;
 use switchyard_server::crypto::MasterKey;
+use switchyard_server::store::audit_log as audit;
 use switchyard_server::store::{NewApp, NewKey, NewProvider, Page, SecretsMode, Store, StoreError};
 
 use common::{ctx, databases, store};

@@ -7,8 +7,8 @@ mod common;
 
 use axum::http::StatusCode;
 use serde_json::{Value, json};
-use switchyard_server::audit;
 use switchyard_server::rbac::Role;
+use switchyard_server::store::audit_log as audit;
 
 use common::app::{PASSWORD, TestApp};
 use common::databases;

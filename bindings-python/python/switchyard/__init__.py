@@ -6,6 +6,7 @@
 >>> r.choices[0].message.content, r.switchyard.deployment
 """
 
+import atexit as _atexit
 import os as _os
 from typing import TYPE_CHECKING, Any
 
@@ -29,13 +30,15 @@ from ._errors import (
     UnavailableError,
     UpstreamError,
 )
-from ._native import __version__, _before_fork
+from ._native import __version__, _at_exit, _before_fork
 from . import types
 
 # One tokio runtime per process: quiesced before os.fork() so that neither process is left
 # with pooled connections driven by threads the child does not have (see _native).
 if hasattr(_os, "register_at_fork"):
     _os.register_at_fork(before=_before_fork)
+# Telemetry still buffered (OTLP spans and metrics) is exported before the process ends.
+_atexit.register(_at_exit)
 
 if TYPE_CHECKING:
     from ._async import AsyncStream, AsyncSwitchyard

@@ -1,5 +1,6 @@
 """What the sync and async clients share: the constructor, the calls that do not wait,
-and keyword splitting."""
+and keyword splitting. The engine resolves the config source (arguments, then the
+environment) and checks every option; this layer only maps Python keywords to names."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import os
 from typing import Any, Dict, List, Mapping, Optional, Union
 
 from . import _native
-from ._errors import ConfigError
 
 ConfigInput = Union[str, "os.PathLike[str]", Mapping[str, Any]]
 
@@ -28,9 +28,19 @@ class ClientBase:
         api_key: Optional[str] = None,
         watch: Optional[float] = None,
         config_cache: Optional[Union[str, "os.PathLike[str]"]] = None,
+        otlp_endpoint: Optional[str] = None,
+        service_name: Optional[str] = None,
     ) -> None:
         self._native = _native.NativeClient(
-            **source_args(config, server, api_key, watch, config_cache)
+            {
+                "config": None if config is None else config_arg(config),
+                "server": server,
+                "api_key": api_key,
+                "watch": watch,
+                "config_cache": config_cache,
+                "otlp_endpoint": otlp_endpoint,
+                "service_name": service_name,
+            }
         )
         for name, resource in self._resources.items():
             setattr(self, name, resource(self._native))
@@ -52,53 +62,12 @@ class ClientBase:
         return self._native.closed
 
 
-def source_args(
-    config: Optional[ConfigInput],
-    server: Optional[str],
-    api_key: Optional[str],
-    watch: Optional[float],
-    config_cache: Optional[Union[str, "os.PathLike[str]"]],
-) -> Dict[str, Any]:
-    """The native client's constructor arguments: a config, or a server and its key.
-
-    With neither given, ``SWITCHYARD_CONFIG`` names a config file, else ``SWITCHYARD_SERVER``
-    and ``SWITCHYARD_API_KEY`` name the server.
-    """
-    if config is not None and (server is not None or api_key is not None):
-        raise TypeError("pass config= or server=/api_key=, not both")
-    if config is None and server is None and api_key is None:
-        from_env = os.environ.get("SWITCHYARD_CONFIG")
-        if from_env:
-            config = from_env
-        else:
-            server = os.environ.get("SWITCHYARD_SERVER") or None
-            api_key = os.environ.get("SWITCHYARD_API_KEY") or None
-    if config is not None:
-        return {"config": config_arg(config), "watch": watch}
-    if server is None and api_key is None:
-        raise ConfigError(
-            "no config given: pass config= (a file path or a dict) or server= with api_key=, "
-            "or set SWITCHYARD_CONFIG (or SWITCHYARD_SERVER and SWITCHYARD_API_KEY)",
-            code="config",
-        )
-    if server is None or api_key is None:
-        raise TypeError("server= and api_key= go together")
-    if not isinstance(server, str) or not isinstance(api_key, str):
-        raise TypeError("server and api_key must be str")
-    return {
-        "server": server,
-        "api_key": api_key,
-        "config_cache": None if config_cache is None else os.fspath(config_cache),
-    }
-
-
-def config_arg(config: ConfigInput) -> Union[str, Mapping[str, Any]]:
-    """A config as the native layer reads it: a path string or a dict."""
-    if isinstance(config, os.PathLike):
-        return os.fspath(config)
-    if isinstance(config, (str, Mapping)):
-        return config if isinstance(config, (str, dict)) else dict(config)
-    raise TypeError("config must be a file path or a mapping")
+def config_arg(config: ConfigInput) -> Any:
+    """A config as the native layer reads it: a path or a dict (any mapping copied into one).
+    Which sources may combine, and the environment's say, are the engine's to decide."""
+    if isinstance(config, Mapping) and not isinstance(config, dict):
+        return dict(config)
+    return config
 
 
 def options(

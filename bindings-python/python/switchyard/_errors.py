@@ -92,7 +92,10 @@ class AuthenticationError(SwitchyardError):
     code = "auth"
 
 
-class BadRequestError(SwitchyardError):
+class BadRequestError(SwitchyardError, ValueError, TypeError):
+    """Also a builtin ``ValueError`` and ``TypeError``: a bad argument, option or request
+    field is caught the way Python code catches bad arguments."""
+
     code = "bad_request"
 
 
@@ -151,7 +154,20 @@ _BY_CODE: Dict[str, Type[SwitchyardError]] = {
 }
 
 
-def _from_native(code: str, display: str, *, message: str, **fields: Any) -> SwitchyardError:
-    """Called by the native module to build the exception for a core error."""
+def _from_native(data: Dict[str, Any]) -> SwitchyardError:
+    """Called by the native module with a core error as data (``docs/bindings.md``)."""
+    code = data["kind"]
     cls = _BY_CODE.get(code, SwitchyardError)
-    return cls(display, code=code, detail=message, **fields)
+    return cls(
+        data["display"],
+        code=code,
+        detail=data["message"],
+        status=data["status"],
+        retry_after=data["retry_after"],
+        provider=data["provider"],
+        deployment=data["deployment"],
+        request_id=data["request_id"],
+        field=data["field"],
+        retryable=data["retryable"],
+        budget=data["budget"],
+    )

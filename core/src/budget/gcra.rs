@@ -57,6 +57,22 @@ impl Gcra {
         }
     }
 
+    /// How long until a take of `cost` units would be admitted (zero: now), without taking.
+    pub(crate) fn wait(&self, now_ns: u64, cost: u64) -> Duration {
+        if cost == 0 {
+            return Duration::ZERO;
+        }
+        let inc = cost.saturating_mul(self.interval_ns);
+        let allowance = self.allowance_ns.max(inc);
+        let ahead = self
+            .tat
+            .load(Ordering::Acquire)
+            .max(now_ns)
+            .saturating_add(inc)
+            - now_ns;
+        Duration::from_nanos(ahead.saturating_sub(allowance))
+    }
+
     /// Gives back a take, when another limit of the same call refused it. Taking from a
     /// bucket that had been idle and giving back leaves it as full as it was.
     pub(crate) fn undo(&self, cost: u64) {
@@ -103,6 +119,15 @@ mod tests {
         let wait = g.try_take(10 * S, 1).unwrap_err();
         assert_eq!(wait, Duration::from_millis(4_100));
         assert!(g.try_take(15 * S, 50).is_ok());
+    }
+
+    #[test]
+    fn wait_agrees_with_try_take() {
+        let g = Gcra::new(60, 1);
+        assert_eq!(g.wait(10 * S, 1), Duration::ZERO);
+        assert!(g.try_take(10 * S, 1).is_ok());
+        assert_eq!(g.wait(10 * S, 1), g.try_take(10 * S, 1).unwrap_err());
+        assert_eq!(g.wait(11 * S, 1), Duration::ZERO);
     }
 
     #[test]

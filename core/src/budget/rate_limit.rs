@@ -63,6 +63,19 @@ impl Buckets {
         Ok(())
     }
 
+    /// How long until `try_take(tokens)` would pass, without taking.
+    fn wait(&self, now_ns: u64, tokens: u64) -> Duration {
+        let requests = self
+            .requests
+            .as_ref()
+            .map_or(Duration::ZERO, |r| r.wait(now_ns, 1));
+        let tokens = self
+            .tokens
+            .as_ref()
+            .map_or(Duration::ZERO, |t| t.wait(now_ns, tokens));
+        requests.max(tokens)
+    }
+
     fn undo(&self, tokens: u64) {
         if let Some(r) = &self.requests {
             r.undo(1);
@@ -217,31 +230,59 @@ fn try_all(
 /// uses to skip a deployment at capacity rather than queue behind it.
 #[derive(Debug)]
 pub struct CapacityGate {
+    capacity: Capacity,
     buckets: Buckets,
     base: Instant,
 }
 
 impl CapacityGate {
-    pub fn new(capacity: Capacity) -> Self {
-        CapacityGate {
-            buckets: Buckets::new(
-                capacity.rpm.filter(|r| *r > 0),
-                capacity.tpm.filter(|t| *t > 0),
-                None,
-            ),
-            base: Instant::now(),
+    /// `None` when the capacity limits nothing (no rpm, no tpm, or zeros): such a
+    /// deployment needs no gate and its calls pay nothing.
+    pub fn new(capacity: Capacity) -> Option<Self> {
+        let rpm = capacity.rpm.filter(|r| *r > 0);
+        let tpm = capacity.tpm.filter(|t| *t > 0);
+        if rpm.is_none() && tpm.is_none() {
+            return None;
         }
+        Some(CapacityGate {
+            capacity,
+            buckets: Buckets::new(rpm, tpm, None),
+            base: Instant::now(),
+        })
     }
 
-    /// Takes one request of `tokens` tokens if the deployment has room for it now.
-    pub fn try_take(&self, tokens: u64) -> bool {
-        let now = u64::try_from(
+    /// The limits this gate enforces, so a reload can tell whether they changed.
+    pub fn capacity(&self) -> Capacity {
+        self.capacity
+    }
+
+    /// Whether a take is charged by tokens (a tpm is set), so callers need an estimate.
+    pub fn counts_tokens(&self) -> bool {
+        self.buckets.tokens.is_some()
+    }
+
+    fn now_ns(&self) -> u64 {
+        u64::try_from(
             Instant::now()
                 .saturating_duration_since(self.base)
                 .as_nanos(),
         )
-        .unwrap_or(u64::MAX);
-        self.buckets.try_take(now, tokens).is_ok()
+        .unwrap_or(u64::MAX)
+    }
+
+    /// Takes one request of `tokens` tokens if the deployment has room for it now.
+    pub fn try_take(&self, tokens: u64) -> bool {
+        self.buckets.try_take(self.now_ns(), tokens).is_ok()
+    }
+
+    /// How long until a request of `tokens` tokens would fit (zero: it fits now).
+    pub fn wait(&self, tokens: u64) -> Duration {
+        self.buckets.wait(self.now_ns(), tokens)
+    }
+
+    /// Gives back a take that was not used (the router lost a race for a probe slot).
+    pub fn undo(&self, tokens: u64) {
+        self.buckets.undo(tokens);
     }
 }
 
@@ -376,18 +417,30 @@ mod tests {
         let gate = CapacityGate::new(Capacity {
             rpm: Some(20),
             tpm: Some(10_000),
-        });
+        })
+        .unwrap();
+        assert!(gate.counts_tokens());
         // Default bursts: 2 requests, 1000 tokens.
         assert!(gate.try_take(500));
         assert!(!gate.try_take(600));
+        assert_eq!(gate.wait(600), Duration::from_millis(600));
         assert!(gate.try_take(400));
         assert!(!gate.try_take(1));
+        assert_eq!(gate.wait(0), Duration::from_secs(3));
         tokio::time::advance(Duration::from_secs(6)).await;
+        assert_eq!(gate.wait(100), Duration::ZERO);
         assert!(gate.try_take(100));
-        let open = CapacityGate::new(Capacity {
-            rpm: None,
+        gate.undo(100);
+        assert!(gate.try_take(100));
+        // Nothing to limit: no gate at all.
+        for (rpm, tpm) in [(None, None), (Some(0), Some(0)), (Some(0), None)] {
+            assert!(CapacityGate::new(Capacity { rpm, tpm }).is_none());
+        }
+        let requests_only = CapacityGate::new(Capacity {
+            rpm: Some(60),
             tpm: None,
-        });
-        assert!((0..1000).all(|_| open.try_take(u64::MAX)));
+        })
+        .unwrap();
+        assert!(!requests_only.counts_tokens());
     }
 }

@@ -1,6 +1,10 @@
 //! Which calls the cache may answer or store: the model's mode, the request, and the caller's
 //! per-call override.
 
+use std::fmt;
+
+use serde::de::{self, Deserialize, Deserializer, Visitor};
+
 use crate::config::CacheMode;
 use crate::types::ChatRequest;
 
@@ -28,6 +32,50 @@ impl CacheControl {
     /// Whether a cacheable call's answer may be stored.
     pub fn writes(self) -> bool {
         !matches!(self, CacheControl::Bypass)
+    }
+}
+
+/// The wire form every binding sends: `"default"`, `"bypass"`, `"refresh"`, `"enable"`, or
+/// a boolean (`true` is `enable`, `false` is `bypass`); `null` is `default`.
+impl<'de> Deserialize<'de> for CacheControl {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(ControlVisitor)
+    }
+}
+
+struct ControlVisitor;
+
+impl Visitor<'_> for ControlVisitor {
+    type Value = CacheControl;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("'default', 'bypass', 'refresh', 'enable', true or false")
+    }
+
+    fn visit_bool<E: de::Error>(self, flag: bool) -> Result<CacheControl, E> {
+        Ok(if flag {
+            CacheControl::Enable
+        } else {
+            CacheControl::Bypass
+        })
+    }
+
+    fn visit_str<E: de::Error>(self, name: &str) -> Result<CacheControl, E> {
+        match name {
+            "default" => Ok(CacheControl::Default),
+            "bypass" => Ok(CacheControl::Bypass),
+            "refresh" => Ok(CacheControl::Refresh),
+            "enable" => Ok(CacheControl::Enable),
+            _ => Err(E::invalid_value(de::Unexpected::Str(name), &self)),
+        }
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<CacheControl, E> {
+        Ok(CacheControl::Default)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<CacheControl, E> {
+        Ok(CacheControl::Default)
     }
 }
 

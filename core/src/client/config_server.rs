@@ -19,6 +19,7 @@ use crate::config::{Config, ConfigError, Secret};
 use crate::error::{Error, ErrorKind, Result};
 use crate::pipeline::Engine;
 use crate::providers::http::{HttpSettings, build_client, transport_error};
+use crate::sdk_protocol::{CONFIG_PATH, CONFIG_VERSION_HEADER, ConfigQuery, MAX_WAIT};
 
 /// Where to fetch the config, and how. Built with [`ConfigServer::new`].
 #[derive(Clone, Debug)]
@@ -44,7 +45,7 @@ impl ConfigServer {
 
     /// How long each long-poll is held open (1 to 60 s; default 30 s).
     pub fn long_poll(mut self, wait: Duration) -> ConfigServer {
-        self.wait = wait.clamp(Duration::from_secs(1), Duration::from_secs(60));
+        self.wait = wait.clamp(Duration::from_secs(1), MAX_WAIT);
         self
     }
 
@@ -232,8 +233,8 @@ async fn fetch(
         )
     })?;
     let mut request = http
-        .get(format!("{}/sdk/v1/config", server.url))
-        .query(&[("wait", wait.as_secs())])
+        .get(format!("{}{CONFIG_PATH}", server.url))
+        .query(&ConfigQuery::long_poll(wait))
         .header(AUTHORIZATION, format!("Bearer {key}"))
         .timeout(wait + server.start_timeout);
     if let Some(etag) = etag {
@@ -249,7 +250,7 @@ async fn fetch(
             .map(str::to_owned)
     };
     let received_etag = header(ETAG.as_str());
-    let version = header("x-switchyard-config-version").and_then(|v| v.parse().ok());
+    let version = header(CONFIG_VERSION_HEADER).and_then(|v| v.parse().ok());
     if status == StatusCode::NOT_MODIFIED {
         return Ok(None);
     }

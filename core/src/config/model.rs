@@ -19,6 +19,17 @@ pub enum ModelType {
     Completion,
 }
 
+impl ModelType {
+    /// The `gen_ai.operation.name` of OpenTelemetry's GenAI conventions for its calls.
+    pub fn operation_name(self) -> &'static str {
+        match self {
+            ModelType::Chat => "chat",
+            ModelType::Embedding => "embeddings",
+            ModelType::Completion => "text_completion",
+        }
+    }
+}
+
 /// How a route picks among its healthy deployments.
 #[derive(
     Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,

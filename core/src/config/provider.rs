@@ -20,11 +20,12 @@ pub enum ProviderKind {
 }
 
 impl ProviderKind {
-    /// The `gen_ai.system` value of OpenTelemetry's GenAI conventions.
-    pub fn system_name(self) -> &'static str {
+    /// The `gen_ai.provider.name` value of OpenTelemetry's GenAI conventions (`local` is
+    /// ours: the conventions name no in-process engine).
+    pub fn provider_name(self) -> &'static str {
         match self {
             ProviderKind::OpenAi => "openai",
-            ProviderKind::Azure => "az.ai.openai",
+            ProviderKind::Azure => "azure.ai.openai",
             ProviderKind::Anthropic => "anthropic",
             ProviderKind::Gemini => "gcp.gemini",
             ProviderKind::Local => "local",

@@ -25,9 +25,11 @@ pub(crate) async fn admit<R: Request>(
     let first = &route.targets[0];
     let exact_prompt = || request.prompt_tokens(first.kind, &first.upstream_model);
     let output_tokens = request.output_tokens();
-    // A TPM limit charges the exact count, as the provider will count it.
-    let counted = runtime.limits.counts_tokens(&call.scope).then(exact_prompt);
+    // A TPM limit or capacity charges the exact count, as the provider will count it.
+    let counted = (runtime.capacity_counts_tokens || runtime.limits.counts_tokens(&call.scope))
+        .then(exact_prompt);
     let limited_tokens = counted.map_or(0, |prompt| prompt + output_tokens);
+    call.capacity_tokens = limited_tokens;
     runtime
         .limits
         .admit(&call.scope, limited_tokens, call.deadline)

@@ -117,8 +117,10 @@ where
             upstream_model: target.upstream_model.clone(),
             timeout: attempt_timeout(route.attempt_timeout(), call.deadline),
         };
+        call.provider_name = Some(target.kind.provider_name());
         let span = attempt_span(
-            target.kind.system_name(),
+            route.config.kind.operation_name(),
+            target.kind.provider_name(),
             &target.name,
             &target.upstream_model,
             call.attempts,
@@ -150,6 +152,7 @@ where
             error
         };
         span.record("error.type", error.code());
+        span.record("otel.status_code", "error");
         health.record_failure(&error);
         tracing::debug!(deployment = %target.name, attempt = call.attempts, error = %error, "attempt failed");
         match schedule.next(&error, Instant::now(), call.deadline) {
@@ -186,10 +189,17 @@ async fn pick(
     let max_wait = Duration::from_millis(route.config.retry.max_retry_after_ms);
     let mut waited = Duration::ZERO;
     loop {
-        match route.route.pick(call.sticky_key.as_deref(), tried) {
+        match route
+            .route
+            .pick(call.sticky_key.as_deref(), tried, call.capacity_tokens)
+        {
             Some(index) if !tried.contains(&index) => return Ok(index),
             Some(index) => match backoff.take() {
-                Some(delay) => tokio::time::sleep(delay).await,
+                Some(delay) => {
+                    // Picked again only after the wait: give back what this pick took.
+                    route.route.release(index, call.capacity_tokens);
+                    tokio::time::sleep(delay).await
+                }
                 None => return Ok(index),
             },
             // Nothing available. A call that has not been told to wait (no backoff from
@@ -197,16 +207,16 @@ async fn pick(
             // `open_secs`, and the fallback is the better bet. After a 429 it waits out
             // the cooldown it was asked to respect.
             None if backoff.is_none() && tried.is_empty() => {
-                return Err(unavailable(route));
+                return Err(route.route.unavailable(call.capacity_tokens));
             }
             None => {
                 let now = Instant::now();
                 let until = route
                     .route
-                    .next_available_at()
+                    .next_available_at(call.capacity_tokens)
                     .filter(|at| waited + at.saturating_duration_since(now) <= max_wait)
                     .filter(|at| call.deadline.is_none_or(|deadline| *at < deadline))
-                    .ok_or_else(|| unavailable(route))?;
+                    .ok_or_else(|| route.route.unavailable(call.capacity_tokens))?;
                 let wait = until
                     .saturating_duration_since(now)
                     .max(backoff.take().unwrap_or_default())
@@ -216,13 +226,6 @@ async fn pick(
             }
         }
     }
-}
-
-fn unavailable(route: &ModelRoute) -> Error {
-    Error::new(
-        ErrorKind::Unavailable,
-        format!("no deployment of '{}' is available", route.alias),
-    )
 }
 
 /// The attempt's time limit: the model's per-attempt timeout, cut to what the deadline leaves.

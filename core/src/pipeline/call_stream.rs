@@ -81,6 +81,7 @@ pub(crate) async fn start(
             engine.report(
                 &span,
                 Report {
+                    operation: ChatRequest::OPERATION,
                     alias: &request.model,
                     call: &call,
                     options: &options,
@@ -491,6 +492,7 @@ impl Driver {
         self.engine.report(
             &self.span,
             Report {
+                operation: ChatRequest::OPERATION,
                 alias: &self.request.model,
                 call: &self.call,
                 options: &self.options,

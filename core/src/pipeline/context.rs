@@ -18,6 +18,10 @@ pub(crate) struct CallContext {
     pub fallback: Option<String>,
     /// A deployment (route alias, index) to avoid at first: the one a stream just broke on.
     pub avoid: Option<(String, usize)>,
+    /// The tokens each attempt charges a deployment's capacity (0 unless one counts tpm).
+    pub capacity_tokens: u64,
+    /// The `gen_ai.provider.name` of the last deployment attempted, for telemetry.
+    pub provider_name: Option<&'static str>,
 }
 
 impl CallContext {
@@ -68,6 +72,8 @@ impl CallContext {
             attempts: 0,
             fallback: None,
             avoid: None,
+            capacity_tokens: 0,
+            provider_name: None,
         }
     }
 }

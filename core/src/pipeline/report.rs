@@ -8,11 +8,15 @@ use tracing::Span;
 use super::context::CallContext;
 use super::options::{CallMeta, CallOptions};
 use crate::error::Error;
-use crate::telemetry::{CallStatus, Metrics, Outcome, UsageEvent, UsageSink};
+use crate::telemetry::{
+    CallStatus, GenAiOperation, Metrics, Outcome, UsageEvent, UsageSink, record_gen_ai_operation,
+};
 use crate::types::Usage;
 
 /// How one call ended.
 pub(crate) struct Report<'a> {
+    /// `gen_ai.operation.name`: `chat`, `embeddings`.
+    pub operation: &'static str,
     pub alias: &'a str,
     pub call: &'a CallContext,
     pub options: &'a CallOptions,
@@ -58,9 +62,30 @@ pub(crate) fn report(
     span.record("switchyard.cost_usd", cost_usd);
     span.record("gen_ai.usage.input_tokens", prompt_tokens);
     span.record("gen_ai.usage.output_tokens", completion_tokens);
-    if let Some(meta) = report.meta {
-        span.record("gen_ai.response.model", meta.upstream_model.as_str());
+    let response_model = report.meta.map(|m| m.upstream_model.as_str());
+    if let Some(model) = response_model {
+        span.record("gen_ai.response.model", model);
     }
+    if let Some(provider) = report.call.provider_name {
+        span.record("gen_ai.provider.name", provider);
+    }
+    if let Some(error) = report.error {
+        span.record("error.type", error.code());
+        span.record("otel.status_code", "error");
+    }
+    record_gen_ai_operation(&GenAiOperation {
+        operation: report.operation,
+        provider: report.call.provider_name,
+        request_model: report.alias,
+        response_model,
+        error_type: report.error.map(Error::code),
+        duration: latency,
+        // Billable tokens only: a cache hit sent nothing upstream.
+        tokens: (!cache_hit)
+            .then_some(report.usage)
+            .flatten()
+            .map(|u| (u.prompt_tokens, u.completion_tokens)),
+    });
     if let Some(fallback) = &report.call.fallback {
         span.record("switchyard.fallback", fallback.as_str());
     }

@@ -21,6 +21,9 @@ pub(crate) struct Runtime {
     pub routes: HashMap<String, Arc<ModelRoute>>,
     pub budgets: Budgets,
     pub limits: RateLimits,
+    /// Some deployment's capacity counts tokens (tpm): every call is then estimated at
+    /// admission, since a fallback may land on that deployment.
+    pub capacity_counts_tokens: bool,
     /// Background health probes of this config's routes; they stop when it is replaced.
     _probes: Vec<ProbeTask>,
 }
@@ -106,6 +109,7 @@ impl Runtime {
             );
         }
         Ok(Runtime {
+            capacity_counts_tokens: routes.values().any(|r| r.route.counts_tokens()),
             budgets: Budgets::new(&config.budgets, budget_source),
             limits: RateLimits::new(&config.rate_limits),
             _probes: probes,

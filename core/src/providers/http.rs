@@ -1,7 +1,6 @@
 //! The one HTTP client every provider shares, and the send/receive steps they all take:
 //! per-attempt timeouts, transport errors classified, error bodies mapped, context attached.
 
-use std::sync::Mutex;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -12,6 +11,7 @@ use serde::de::DeserializeOwned;
 use super::Target;
 use crate::config::Secret;
 use crate::error::{Error, ErrorKind, Result};
+use crate::process::PerProcess;
 
 /// Connection behaviour of the shared client. Per-attempt and total limits are per call.
 #[derive(Debug, Clone)]
@@ -31,27 +31,15 @@ impl Default for HttpSettings {
     }
 }
 
-/// The pool and the process that built it. A forked child must not reuse it: its
-/// connections are driven by tasks on runtime threads that did not survive the fork, so a
-/// request on one would wait forever.
-static SHARED: Mutex<Option<(u32, reqwest::Client)>> = Mutex::new(None);
+/// The pool, one per process (see [`PerProcess`]): a forked child's requests on its
+/// parent's connections would wait on runtime threads that did not survive the fork.
+static SHARED: PerProcess<reqwest::Client> = PerProcess::new();
 
 /// The process-wide pooled client: rustls, HTTP/2 when the server offers it by ALPN,
 /// `HTTP(S)_PROXY`/`NO_PROXY` honoured (reqwest reads them). Taken when a config is
 /// loaded, not per call; a process forked since gets a pool of its own.
 pub fn shared_client() -> Result<reqwest::Client> {
-    let pid = std::process::id();
-    let mut shared = SHARED
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    if let Some((owner, client)) = shared.as_ref() {
-        if *owner == pid {
-            return Ok(client.clone());
-        }
-    }
-    let client = build_client(&HttpSettings::default())?;
-    *shared = Some((pid, client.clone()));
-    Ok(client)
+    SHARED.get_or_try_init(|| build_client(&HttpSettings::default()))
 }
 
 pub fn build_client(settings: &HttpSettings) -> Result<reqwest::Client> {

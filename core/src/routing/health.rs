@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
+use super::capacity::CapacityRegistry;
 use crate::config::HealthPolicy;
 use crate::error::{Error, ErrorKind};
 
@@ -447,10 +448,12 @@ impl Drop for InflightGuard {
     }
 }
 
-/// Health of every deployment, by stable identity, so it survives config reloads.
+/// Health of every deployment, by stable identity, so it survives config reloads; beside
+/// it the deployments' capacity gates, which outlive reloads the same way.
 #[derive(Debug, Default)]
 pub struct HealthRegistry {
     entries: Mutex<HashMap<String, Weak<DeploymentHealth>>>,
+    pub(crate) capacity: CapacityRegistry,
 }
 
 impl HealthRegistry {

@@ -3,17 +3,21 @@
 //! A [`Route`] is built once per config load from one model; its deployments' live health
 //! comes from a [`HealthRegistry`] that outlives reloads. [`Route::pick`] narrows to the
 //! available deployments (rollout version first, untried before tried) and lets the model's
-//! [`Strategy`] choose among them.
+//! [`Strategy`] choose among them. A deployment at its declared capacity is skipped like an
+//! unavailable one; the one picked is charged the attempt (see [`capacity`]).
 
+mod capacity;
 mod health;
 mod probe;
 mod rollout;
 mod strategy;
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
+use crate::budget::CapacityGate;
 use crate::config::{DeploymentConfig, HealthPolicy, ModelConfig, Strategy};
+use crate::error::{Error, ErrorKind};
 
 pub use health::{
     CircuitState, DeploymentHealth, HealthRegistry, InflightGuard, counts_against_deployment,
@@ -34,6 +38,8 @@ pub struct RouteDeployment {
     /// `config.display_name()`, computed once.
     pub name: String,
     pub health: Arc<DeploymentHealth>,
+    /// Its capacity gate, shared across reloads; `None` when it declares no capacity.
+    pub capacity: Option<Arc<CapacityGate>>,
     /// Weight sanitised for `weighted` (non-positive or non-finite counts as 0).
     pub(crate) weight: f64,
     /// USD per 1M tokens for `lowest_cost`; unknown is +∞.
@@ -61,6 +67,11 @@ pub struct Route {
     priority_order: Vec<usize>,
     /// Bits of every routable deployment.
     all: u64,
+    /// Bits of the deployments with a capacity gate: zero, and routing pays nothing for it,
+    /// when none declares a capacity.
+    gated: u64,
+    /// Whether some deployment's capacity counts tokens (tpm), so a call needs its estimate.
+    counts_tokens: bool,
     rollout: Option<RolloutPlan>,
 }
 
@@ -92,9 +103,11 @@ impl Route {
                 let price = price_per_mtok(config)
                     .filter(|p| p.is_finite() && *p >= 0.0)
                     .unwrap_or(f64::INFINITY);
+                let identity = identity(config);
                 RouteDeployment {
                     name: config.display_name(),
-                    health: registry.get(&identity(config), &model.health),
+                    health: registry.get(&identity, &model.health),
+                    capacity: registry.capacity.gate(&identity, config.capacity),
                     config: config.clone(),
                     weight,
                     price,
@@ -107,6 +120,14 @@ impl Route {
             MAX_DEPLOYMENTS => u64::MAX,
             n => (1u64 << n) - 1,
         };
+        let gated = deployments
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| d.capacity.is_some())
+            .fold(0u64, |m, (i, _)| m | (1 << i));
+        let counts_tokens = deployments
+            .iter()
+            .any(|d| d.capacity.as_ref().is_some_and(|g| g.counts_tokens()));
         let rollout = model
             .rollout
             .as_ref()
@@ -118,6 +139,8 @@ impl Route {
             deployments,
             priority_order,
             all,
+            gated,
+            counts_tokens,
             rollout,
         }
     }
@@ -138,11 +161,18 @@ impl Route {
         &self.deployments
     }
 
+    /// Whether a deployment's capacity counts tokens: then calls need their token estimate.
+    pub fn counts_tokens(&self) -> bool {
+        self.counts_tokens
+    }
+
     /// Picks a deployment index for one attempt. `sticky_key`: the rollout key (user/session/tenant id) if any.
     /// `tried`: indexes already tried in this call; prefer untried ones, but a retry may reuse a tried one when
-    /// nothing else is available. None when no deployment is available (all circuits open / cooling down).
-    pub fn pick(&self, sticky_key: Option<&str>, tried: &[usize]) -> Option<usize> {
-        self.pick_at(sticky_key, tried, Instant::now())
+    /// nothing else is available. `tokens`: the call's estimate, charged to the picked
+    /// deployment's capacity. None when no deployment is available (all circuits open /
+    /// cooling down / at capacity); [`Route::unavailable`] then says why.
+    pub fn pick(&self, sticky_key: Option<&str>, tried: &[usize], tokens: u64) -> Option<usize> {
+        self.pick_at(sticky_key, tried, tokens, Instant::now())
     }
 
     /// [`Route::pick`] at a given time.
@@ -150,10 +180,12 @@ impl Route {
     /// Candidates are narrowed in tiers, first non-empty wins: the rollout version's untried
     /// deployments, any untried, the version's tried ones, any tried. So a retry moves to
     /// another deployment before it repeats one, and availability beats stickiness.
+    /// A chosen deployment without room for the call is dropped and the choice made again.
     pub fn pick_at(
         &self,
         sticky_key: Option<&str>,
         tried: &[usize],
+        tokens: u64,
         now: Instant,
     ) -> Option<usize> {
         let mut ready = 0u64;
@@ -184,14 +216,24 @@ impl Route {
                 .find(|&m| m != 0)
                 .unwrap_or(available);
             let i = self.choose(candidates)?;
-            if ready & (1 << i) != 0 {
+            let bit = 1u64 << i;
+            let gate = self.deployments[i].capacity.as_deref();
+            if gate.is_some_and(|g| !g.try_take(tokens)) {
+                ready &= !bit;
+                probe_due &= !bit;
+                continue;
+            }
+            if ready & bit != 0 {
                 return Some(i);
             }
             // A deployment due for its half-open probe: only the caller that claims the slot uses it.
             if self.deployments[i].health.try_claim_probe(now) {
                 return Some(i);
             }
-            probe_due &= !(1 << i);
+            if let Some(gate) = gate {
+                gate.undo(tokens);
+            }
+            probe_due &= !bit;
         }
     }
 
@@ -205,14 +247,64 @@ impl Route {
         }
     }
 
-    /// When the earliest cooldown or open circuit ends, so the caller can wait or fail fast.
-    /// At or before now when some deployment is available; None for a route with no deployments.
-    pub fn next_available_at(&self) -> Option<Instant> {
+    /// Gives back the capacity a pick of `index` took, when the caller does not use it.
+    pub fn release(&self, index: usize, tokens: u64) {
+        if let Some(gate) = self
+            .deployments
+            .get(index)
+            .and_then(|d| d.capacity.as_ref())
+        {
+            gate.undo(tokens);
+        }
+    }
+
+    /// When the earliest cooldown, open circuit or full capacity (for a call of `tokens`)
+    /// ends, so the caller can wait or fail fast. At or before now when some deployment is
+    /// available; None for a route with no deployments.
+    pub fn next_available_at(&self, tokens: u64) -> Option<Instant> {
+        let now = Instant::now();
         self.deployments
             .iter()
-            .filter_map(|d| d.health.available_at())
+            .filter_map(|d| {
+                let at = d.health.available_at()?;
+                Some(at.max(now + capacity_wait(d, tokens)))
+            })
             .min()
     }
+
+    /// Why [`Route::pick`] found nothing. When every deployment that health would let
+    /// through is at its capacity, `RateLimited` with the time until the first has room
+    /// (so fallbacks go by the `rate_limited` list); otherwise `Unavailable`.
+    pub fn unavailable(&self, tokens: u64) -> Error {
+        let now = Instant::now();
+        let mut healthy = self
+            .deployments
+            .iter()
+            .filter(|d| d.health.peek(now) != Availability::Unavailable)
+            .peekable();
+        if self.gated != 0 && healthy.peek().is_some() {
+            let waits = healthy.map(|d| capacity_wait(d, tokens));
+            if let Some(wait) = waits.min().filter(|w| !w.is_zero()) {
+                return Error::new(
+                    ErrorKind::RateLimited {
+                        retry_after: Some(wait),
+                    },
+                    format!("every deployment of '{}' is at its capacity", self.alias),
+                );
+            }
+        }
+        Error::new(
+            ErrorKind::Unavailable,
+            format!("no deployment of '{}' is available", self.alias),
+        )
+    }
+}
+
+/// How long until `d` has room for a call of `tokens` (zero without a capacity).
+fn capacity_wait(d: &RouteDeployment, tokens: u64) -> Duration {
+    d.capacity
+        .as_ref()
+        .map_or(Duration::ZERO, |g| g.wait(tokens))
 }
 
 #[cfg(test)]

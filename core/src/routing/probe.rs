@@ -147,7 +147,7 @@ mod tests {
             route.deployments()[0].health.circuit(),
             CircuitState::Closed
         );
-        assert_eq!(route.pick(None, &[1]), Some(0));
+        assert_eq!(route.pick(None, &[1], 0), Some(0));
 
         // Dropping the handle stops the task.
         route.deployments()[0]

@@ -20,6 +20,15 @@ pub struct OtlpGuard {
     provider: SdkTracerProvider,
 }
 
+impl OtlpGuard {
+    /// Exports the spans still buffered now, without stopping the exporter.
+    pub fn flush(&self) {
+        if let Err(error) = self.provider.force_flush() {
+            tracing::debug!(%error, "OTLP span flush");
+        }
+    }
+}
+
 impl Drop for OtlpGuard {
     fn drop(&mut self) {
         if let Err(error) = self.provider.shutdown() {
@@ -47,23 +56,29 @@ where
         .with_http()
         .with_endpoint(endpoint)
         .build()
-        .map_err(|e| {
-            Error::new(
-                ErrorKind::Config {
-                    path: "otlp.endpoint".into(),
-                },
-                e.to_string(),
-            )
-        })?;
+        .map_err(endpoint_error)?;
     let provider = SdkTracerProvider::builder()
         .with_batch_exporter(exporter)
-        .with_resource(
-            Resource::builder()
-                .with_service_name(service_name.to_owned())
-                .build(),
-        )
+        .with_resource(resource(service_name))
         .build();
     let tracer = provider.tracer("switchyard");
     let layer = tracing_opentelemetry::layer().with_tracer(tracer);
     Ok((layer, OtlpGuard { provider }))
+}
+
+/// The resource every export from this process carries: its service name.
+pub(crate) fn resource(service_name: &str) -> Resource {
+    Resource::builder()
+        .with_service_name(service_name.to_owned())
+        .build()
+}
+
+/// An exporter that could not be built: the endpoint is what the caller can fix.
+pub(crate) fn endpoint_error(error: impl std::fmt::Display) -> Error {
+    Error::new(
+        ErrorKind::Config {
+            path: "otlp.endpoint".into(),
+        },
+        error.to_string(),
+    )
 }

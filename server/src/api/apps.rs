@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use super::List;
 use super::extract::{Id, Json, Query, int_param, nullable, present};
-use crate::auth::principal::Principal;
+use super::principal::Principal;
 use crate::error::ApiError;
 use crate::rbac::{Permission, Role};
 use crate::state::AppState;

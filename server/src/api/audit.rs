@@ -4,8 +4,8 @@ use axum::extract::State;
 use serde::Deserialize;
 
 use super::extract::{Query, int_param};
+use super::principal::Principal;
 use super::{List, PageQuery};
-use crate::auth::principal::Principal;
 use crate::error::ApiError;
 use crate::rbac::Permission;
 use crate::state::AppState;

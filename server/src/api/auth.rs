@@ -6,8 +6,8 @@ use axum::http::request::Parts;
 use serde::{Deserialize, Serialize};
 
 use super::extract::Json;
+use super::principal::{Principal, record_failure, source_of};
 use crate::auth::password::{dummy_hash, verify_password};
-use crate::auth::principal::{Principal, record_failure, source_of};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::{AuditCtx, Binding, TokenKind};

@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::extract::{Id, Json, Query};
+use super::principal::Principal;
 use super::{List, PageQuery};
-use crate::auth::principal::Principal;
 use crate::error::ApiError;
 use crate::rbac::Permission;
 use crate::state::AppState;

@@ -5,8 +5,8 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 
 use super::extract::{Id, Json, Query, nullable, present};
+use super::principal::Principal;
 use super::{List, PageQuery};
-use crate::auth::principal::Principal;
 use crate::error::ApiError;
 use crate::rbac::Permission;
 use crate::state::AppState;

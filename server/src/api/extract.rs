@@ -13,6 +13,10 @@ use serde::de::DeserializeOwned;
 use crate::error::ApiError;
 use crate::util::percent_decode;
 
+/// For numeric query parameters, which arrive as text: the SDK protocol's own decoder,
+/// so the SDK's query and the management API's read numbers alike.
+pub use switchyard::sdk_protocol::int_param;
+
 /// A JSON body of `T`.
 pub struct Json<T>(pub T);
 
@@ -168,16 +172,6 @@ fn url_pairs(query: &str) -> Vec<(String, String)> {
             (percent_decode(k), percent_decode(v))
         })
         .collect()
-}
-
-/// For numeric query parameters, which arrive as text: `#[serde(deserialize_with = ...)]`.
-pub fn int_param<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-    let text: Option<String> = serde::Deserialize::deserialize(d)?;
-    text.map(|t| {
-        t.parse::<i64>()
-            .map_err(|_| serde::de::Error::custom(format!("expected an integer, got `{t}`")))
-    })
-    .transpose()
 }
 
 /// A PATCH field that can be set but not cleared: absent leaves it alone (`None`), and

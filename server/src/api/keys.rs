@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::apps::app_within_reach;
 use super::extract::{Id, Json};
-use crate::auth::principal::Principal;
+use super::principal::Principal;
 use crate::error::ApiError;
 use crate::rbac::Permission;
 use crate::state::AppState;

@@ -11,6 +11,7 @@ pub mod extract;
 mod health;
 mod keys;
 pub mod openapi;
+pub mod principal;
 mod providers;
 mod sdk;
 mod tenants;
@@ -25,6 +26,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
+use switchyard::sdk_protocol::{CONFIG_PATH, ConfigQuery};
 
 use crate::client_addr::ClientAddr;
 use crate::error::ApiError;
@@ -159,7 +161,7 @@ pub fn decode_everything(data: &[u8]) {
         let _ = decode_query::<PageQuery>(text);
         let _ = decode_query::<apps::AppQuery>(text);
         let _ = decode_query::<audit::AuditQuery>(text);
-        let _ = decode_query::<sdk::SdkQuery>(text);
+        let _ = decode_query::<ConfigQuery>(text);
     }
 }
 
@@ -208,7 +210,7 @@ pub fn router(state: AppState) -> Router {
         .route_layer(middleware::from_fn(tag_route));
     Router::new()
         .nest("/api/v1", api)
-        .route("/sdk/v1/config", get(sdk::config))
+        .route(CONFIG_PATH, get(sdk::config))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
@@ -271,7 +273,7 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
     state
         .metrics
         .observe(&method, &route, status, elapsed.as_secs_f64());
-    if route != "/sdk/v1/config" || elapsed < Duration::from_secs(1) {
+    if route != CONFIG_PATH || elapsed < Duration::from_secs(1) {
         tracing::info!(
             method,
             route,

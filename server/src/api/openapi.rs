@@ -59,3 +59,31 @@ pub async fn openapi_json() -> impl IntoResponse {
 pub async fn docs_page() -> Html<&'static str> {
     Html(include_str!("docs.html"))
 }
+
+#[cfg(test)]
+mod tests {
+    use switchyard::sdk_protocol::{CONFIG_PATH, ConfigQuery};
+
+    use super::*;
+    use crate::api::extract::decode_query;
+
+    /// The parameters documented for the SDK endpoint (literals, as utoipa requires) are
+    /// the protocol's own: together they decode into [`ConfigQuery`].
+    #[test]
+    fn sdk_parameters_are_the_protocols() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let params = doc["paths"][CONFIG_PATH]["get"]["parameters"]
+            .as_array()
+            .unwrap();
+        let query: Vec<String> = params
+            .iter()
+            .map(|p| format!("{}=1", p["name"].as_str().unwrap()))
+            .collect();
+        assert_eq!(query.len(), 2);
+        let decoded = decode_query::<ConfigQuery>(&query.join("&")).unwrap();
+        assert_eq!(
+            (decoded.wait, decoded.etag.as_deref()),
+            (Some(1), Some("1"))
+        );
+    }
+}

@@ -6,8 +6,8 @@ use serde::Deserialize;
 use switchyard::config::ProviderKind;
 
 use super::extract::{Id, Json, Query};
+use super::principal::Principal;
 use super::{List, PageQuery};
-use crate::auth::principal::Principal;
 use crate::error::ApiError;
 use crate::rbac::Permission;
 use crate::state::AppState;

@@ -12,28 +12,16 @@ use axum::extract::State;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
 use switchyard::config::Secret;
+use switchyard::sdk_protocol::{CONFIG_PATH, CONFIG_VERSION_HEADER, ConfigQuery, MAX_WAIT};
 
-use super::extract::{Query, int_param};
-use crate::auth::principal::AppCaller;
+use super::extract::Query;
+use super::principal::AppCaller;
 use crate::error::ApiError;
 use crate::sdk_cache::Resolved;
 use crate::state::AppState;
 use crate::store::SecretsMode;
 use crate::util::sha256_hex;
-
-/// The longest a client may hold a request open.
-pub const MAX_WAIT_SECS: i64 = 60;
-
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SdkQuery {
-    #[serde(default, deserialize_with = "int_param")]
-    wait: Option<i64>,
-    #[serde(default)]
-    etag: Option<String>,
-}
 
 async fn resolve(state: &AppState, caller: &AppCaller) -> Result<Arc<Resolved>, ApiError> {
     let tenant_id = &caller.key.tenant_id;
@@ -135,7 +123,7 @@ fn respond(status: StatusCode, resolved: &Resolved) -> Response {
     }
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if let Ok(v) = HeaderValue::from_str(&resolved.number.to_string()) {
-        headers.insert("x-switchyard-config-version", v);
+        headers.insert(CONFIG_VERSION_HEADER, v);
     }
     if status == StatusCode::NOT_MODIFIED {
         return (status, headers).into_response();
@@ -152,20 +140,18 @@ fn normalise(etag: &str) -> String {
     )
 }
 
-#[utoipa::path(get, path = "/sdk/v1/config", tag = "sdk", params(("wait" = Option<i64>, Query, description = "seconds to hold the request (0..=60)"), ("etag" = Option<String>, Query, description = "the ETag the client has")), responses((status = 200, body = Object, description = "the resolved core Config"), (status = 304, description = "unchanged"), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = CONFIG_PATH, tag = "sdk", params(("wait" = Option<i64>, Query, description = "seconds to hold the request (0..=60)"), ("etag" = Option<String>, Query, description = "the ETag the client has")), responses((status = 200, body = Object, description = "the resolved core Config"), (status = 304, description = "unchanged"), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
 pub async fn config(
     State(state): State<AppState>,
     caller: AppCaller,
     headers: HeaderMap,
-    Query(q): Query<SdkQuery>,
+    Query(q): Query<ConfigQuery>,
 ) -> Result<Response, ApiError> {
-    let wait = q.wait.unwrap_or(0);
-    if !(0..=MAX_WAIT_SECS).contains(&wait) {
-        return Err(ApiError::bad(
-            "wait",
-            format!("must be between 0 and {MAX_WAIT_SECS} seconds"),
-        ));
-    }
+    let max = MAX_WAIT.as_secs();
+    let wait = u64::try_from(q.wait.unwrap_or(0))
+        .ok()
+        .filter(|w| *w <= max)
+        .ok_or_else(|| ApiError::bad("wait", format!("must be between 0 and {max} seconds")))?;
     let known = q
         .etag
         .or_else(|| {
@@ -177,7 +163,7 @@ pub async fn config(
         .map(|e| normalise(&e));
     // Subscribe before reading, so an activation in between still wakes us.
     let mut activations = state.activations.subscribe();
-    let deadline = Instant::now() + Duration::from_secs(wait as u64);
+    let deadline = Instant::now() + Duration::from_secs(wait);
     loop {
         let resolved = resolve(&state, &caller).await?;
         if known.as_deref() != Some(resolved.etag.as_str()) {

@@ -5,9 +5,9 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
 use super::extract::{Id, Json, Query, nullable, present};
+use super::principal::Principal;
 use super::{List, PageQuery};
 use crate::auth::password::{hash_password, hash_password_cheap};
-use crate::auth::principal::Principal;
 use crate::error::ApiError;
 use crate::rbac::Permission;
 use crate::state::{AppState, PasswordCost};

@@ -1,7 +1,6 @@
-//! Authentication: passwords, bearer tokens, failure limiting, and the request
-//! extractors that turn an `Authorization` header into a user or an app identity.
+//! Authentication's parts: passwords, bearer tokens, failure limiting. The request
+//! extractors that put them together over HTTP are `api::principal`.
 
 pub mod password;
-pub mod principal;
 pub mod rate_limit;
 pub mod tokens;

@@ -5,8 +5,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::{Any, Executor};
 
 use super::departments::fetch_department;
-use super::{AuditCtx, Page, Result, StoreError, TenantStore, check_name};
-use crate::audit::AuditEntry;
+use super::{AuditCtx, AuditEntry, Page, Result, StoreError, TenantStore, check_name};
 use crate::util::{new_id, now_ms};
 
 /// Whether the SDK of this app receives provider credentials.

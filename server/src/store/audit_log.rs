@@ -1,9 +1,228 @@
-//! Reading the audit log (writing happens inside every store mutation).
+//! The audit log as a hash chain, written and read here. Each record hashes its own
+//! fields and the previous record's hash; `audit_head` holds the last sequence number and
+//! hash, so editing, inserting, deleting (even the newest record) all break verification.
+//! Every store mutation appends its record in its own [`super::WriteTx`].
 
 use serde::Serialize;
+use sqlx::{Any, AnyConnection, Row, Transaction};
 
 use super::{Page, Result, TenantStore};
+use crate::util::{json_digest, now_ms, sha256_hex};
 
+/// Who is changing something, for the audit record written in the same transaction.
+#[derive(Debug, Clone)]
+pub struct AuditCtx {
+    pub actor: String,
+    pub role: String,
+    pub source: String,
+}
+
+impl AuditCtx {
+    /// The CLI acting with the database's own authority.
+    pub fn cli(action_by: &str) -> Self {
+        AuditCtx {
+            actor: action_by.into(),
+            role: "cli".into(),
+            source: "local".into(),
+        }
+    }
+}
+
+/// What a mutation tells the audit log; the chain fields are filled in on append.
+#[derive(Debug, Clone)]
+pub struct AuditEntry {
+    pub tenant_id: Option<String>,
+    pub actor: String,
+    pub role: String,
+    pub source: String,
+    pub action: String,
+    pub target: String,
+    pub before_digest: Option<String>,
+    pub after_digest: Option<String>,
+}
+
+impl AuditEntry {
+    pub fn new(ctx: &AuditCtx, tenant_id: Option<&str>, action: &str, target: &str) -> Self {
+        AuditEntry {
+            tenant_id: tenant_id.map(str::to_owned),
+            actor: ctx.actor.clone(),
+            role: ctx.role.clone(),
+            source: ctx.source.clone(),
+            action: action.into(),
+            target: target.into(),
+            before_digest: None,
+            after_digest: None,
+        }
+    }
+
+    /// Records digests of the state before and after (never the state itself: it may
+    /// hold things the audit readers should not see).
+    pub fn states(
+        mut self,
+        before: Option<&serde_json::Value>,
+        after: Option<&serde_json::Value>,
+    ) -> Self {
+        self.before_digest = before.map(json_digest);
+        self.after_digest = after.map(json_digest);
+        self
+    }
+
+    /// [`AuditEntry::states`] for typed states: an update's before and after.
+    pub fn change(self, before: &impl Serialize, after: &impl Serialize) -> Self {
+        let before = serde_json::to_value(before).unwrap_or_default();
+        let after = serde_json::to_value(after).unwrap_or_default();
+        self.states(Some(&before), Some(&after))
+    }
+}
+
+/// The hash of one record: every stored field but the hash itself, in a fixed order.
+#[allow(clippy::too_many_arguments)]
+fn record_hash(
+    seq: i64,
+    tenant_id: Option<&str>,
+    actor: &str,
+    role: &str,
+    action: &str,
+    target: &str,
+    before: Option<&str>,
+    after: Option<&str>,
+    source: &str,
+    at: i64,
+    prev_hash: &str,
+) -> String {
+    let canonical = serde_json::json!([
+        seq, tenant_id, actor, role, action, target, before, after, source, at, prev_hash
+    ]);
+    sha256_hex(canonical.to_string().as_bytes())
+}
+
+/// Appends within the caller's transaction (which already holds the head row lock).
+pub(crate) async fn append(tx: &mut Transaction<'static, Any>, e: AuditEntry) -> Result<()> {
+    sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1")
+        .execute(&mut **tx)
+        .await?;
+    let (seq, prev): (i64, String) =
+        sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1")
+            .fetch_one(&mut **tx)
+            .await?;
+    let at = now_ms();
+    let hash = record_hash(
+        seq,
+        e.tenant_id.as_deref(),
+        &e.actor,
+        &e.role,
+        &e.action,
+        &e.target,
+        e.before_digest.as_deref(),
+        e.after_digest.as_deref(),
+        &e.source,
+        at,
+        &prev,
+    );
+    sqlx::query(
+        "INSERT INTO audit_log (seq, tenant_id, actor, role, action, target, before_digest, \
+         after_digest, source, at, prev_hash, hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+    )
+    .bind(seq)
+    .bind(e.tenant_id)
+    .bind(e.actor)
+    .bind(e.role)
+    .bind(e.action)
+    .bind(e.target)
+    .bind(e.before_digest)
+    .bind(e.after_digest)
+    .bind(e.source)
+    .bind(at)
+    .bind(&prev)
+    .bind(&hash)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
+        .bind(&hash)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// The outcome of walking the whole chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyReport {
+    pub records: i64,
+    /// The first problem found, naming the sequence number.
+    pub problem: Option<String>,
+}
+
+/// Walks every record in order, recomputing each hash. Detects edits (hash mismatch),
+/// insertions and deletions (sequence gaps, broken `prev_hash`, head mismatch).
+pub async fn verify(conn: &mut AnyConnection) -> Result<VerifyReport> {
+    let (head_seq, head_hash): (i64, String) =
+        sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1")
+            .fetch_one(&mut *conn)
+            .await?;
+    let rows = sqlx::query(
+        "SELECT seq, tenant_id, actor, role, action, target, before_digest, after_digest, \
+         source, at, prev_hash, hash FROM audit_log ORDER BY seq",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut expected_prev = "0".repeat(64);
+    let mut count = 0i64;
+    for (expected_seq, row) in (1i64..).zip(rows) {
+        let seq: i64 = row.try_get("seq")?;
+        let problem = |m: &str| {
+            Ok(VerifyReport {
+                records: count,
+                problem: Some(format!("record {seq}: {m}")),
+            })
+        };
+        if seq != expected_seq {
+            return problem(&format!(
+                "expected sequence {expected_seq} (a record was deleted or inserted)"
+            ));
+        }
+        let prev: String = row.try_get("prev_hash")?;
+        if prev != expected_prev {
+            return problem("previous-hash link broken (a record was deleted or inserted)");
+        }
+        let tenant: Option<String> = row.try_get("tenant_id")?;
+        let before: Option<String> = row.try_get("before_digest")?;
+        let after: Option<String> = row.try_get("after_digest")?;
+        let stored: String = row.try_get("hash")?;
+        let computed = record_hash(
+            seq,
+            tenant.as_deref(),
+            &row.try_get::<String, _>("actor")?,
+            &row.try_get::<String, _>("role")?,
+            &row.try_get::<String, _>("action")?,
+            &row.try_get::<String, _>("target")?,
+            before.as_deref(),
+            after.as_deref(),
+            &row.try_get::<String, _>("source")?,
+            row.try_get::<i64, _>("at")?,
+            &prev,
+        );
+        if computed != stored {
+            return problem("contents do not match its hash (the record was edited)");
+        }
+        expected_prev = stored;
+        count += 1;
+    }
+    if count != head_seq || expected_prev != head_hash {
+        return Ok(VerifyReport {
+            records: count,
+            problem: Some(format!(
+                "chain ends at record {count} but the head says {head_seq} (records were deleted at the end)"
+            )),
+        });
+    }
+    Ok(VerifyReport {
+        records: count,
+        problem: None,
+    })
+}
+
+/// One record as the audit readers see it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AuditRecord {
     pub seq: i64,
@@ -18,7 +237,7 @@ pub struct AuditRecord {
     pub hash: String,
 }
 
-type Row = (
+type RecordRow = (
     i64,
     String,
     String,
@@ -34,7 +253,7 @@ type Row = (
 impl TenantStore<'_> {
     /// Newest first, optionally only one action (`app.create`…).
     pub async fn list_audit(&self, action: Option<&str>, page: Page) -> Result<Vec<AuditRecord>> {
-        let rows: Vec<Row> = sqlx::query_as(
+        let rows: Vec<RecordRow> = sqlx::query_as(
             "SELECT seq, actor, role, action, target, before_digest, after_digest, source, at, hash \
              FROM audit_log WHERE tenant_id = $1 AND ($2 IS NULL OR action = $2) \
              ORDER BY seq DESC LIMIT $3 OFFSET $4",

@@ -4,8 +4,7 @@
 
 use super::tenants::{Tenant, insert_tenant};
 use super::users::{TokenKind, User, insert_binding, insert_token, insert_user};
-use super::{AuditCtx, Result, Store};
-use crate::audit::AuditEntry;
+use super::{AuditCtx, AuditEntry, Result, Store};
 use crate::rbac::Role;
 use crate::util::{new_id, now_ms};
 

@@ -6,8 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 use switchyard::config::Config;
 
-use super::{AuditCtx, Page, Result, StoreError, TenantStore};
-use crate::audit::AuditEntry;
+use super::{AuditCtx, AuditEntry, Page, Result, Store, StoreError, TenantStore};
 use crate::diff::json_diff;
 use crate::util::{json_digest, new_id, now_ms};
 
@@ -266,5 +265,17 @@ impl TenantStore<'_> {
                 message: "no previous version to roll back to".into(),
             })?;
         self.activate(ctx, &previous).await
+    }
+}
+
+impl Store {
+    /// When any tenant last activated a version (ms since the epoch), `None` before the
+    /// first activation: replicas poll it to see activations made by one another.
+    pub async fn latest_activation(&self) -> Result<Option<i64>> {
+        let (latest,): (Option<i64>,) =
+            sqlx::query_as("SELECT MAX(activated_at) FROM active_configs")
+                .fetch_one(&self.db.pool)
+                .await?;
+        Ok(latest)
     }
 }

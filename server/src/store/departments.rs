@@ -3,8 +3,7 @@
 use serde::Serialize;
 use sqlx::{Any, AnyConnection, Executor};
 
-use super::{AuditCtx, Page, Result, StoreError, TenantStore, check_name};
-use crate::audit::AuditEntry;
+use super::{AuditCtx, AuditEntry, Page, Result, StoreError, TenantStore, check_name};
 use crate::util::{new_id, now_ms};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]

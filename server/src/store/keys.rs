@@ -3,8 +3,7 @@
 
 use serde::Serialize;
 
-use super::{AuditCtx, Result, Store, StoreError, TenantStore};
-use crate::audit::AuditEntry;
+use super::{AuditCtx, AuditEntry, Result, Store, StoreError, TenantStore};
 use crate::auth::tokens::{constant_time_eq, generate, parse};
 use crate::util::{new_id, now_ms, sha256_hex};
 

@@ -4,7 +4,7 @@
 //! record, so a change and its audit entry land together or not at all.
 
 mod apps;
-mod audit_log;
+pub mod audit_log;
 mod bootstrap;
 mod configs;
 mod departments;
@@ -18,7 +18,7 @@ use sqlx::{Any, Transaction};
 use tokio::sync::OwnedMutexGuard;
 
 pub use apps::{App, AppPatch, NewApp, SecretsMode};
-pub use audit_log::AuditRecord;
+pub use audit_log::{AuditCtx, AuditEntry, AuditRecord, VerifyReport};
 pub use bootstrap::{Bootstrapped, NewTenant};
 pub use configs::{ActiveConfig, ConfigVersion, ConfigVersionSummary, check_document};
 pub use departments::{Department, DepartmentPatch};
@@ -28,75 +28,9 @@ pub use security_events::SecurityEvent;
 pub use tenants::Tenant;
 pub use users::{Binding, NewBinding, TokenAuth, TokenKind, User, UserPatch};
 
-use crate::audit::{self, AuditEntry};
+pub use crate::store_error::{Result, StoreError};
+
 use crate::db::Db;
-
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("not found")]
-    NotFound,
-    #[error("{message}")]
-    Conflict { field: String, message: String },
-    #[error("{message}")]
-    Invalid { field: String, message: String },
-    #[error("crypto: {0}")]
-    Crypto(String),
-    #[error("internal: {0}")]
-    Internal(String),
-    #[error("database: {0}")]
-    Db(sqlx::Error),
-    /// The database connection's TLS failed (bad or unknown certificate, host mismatch,
-    /// server without TLS): said as such, since the driver reports some of these as I/O.
-    #[error(
-        "TLS to the database failed: {0} (check sslmode, sslrootcert, and that the server's \
-         certificate names the host)"
-    )]
-    Tls(String),
-}
-
-impl From<sqlx::Error> for StoreError {
-    fn from(e: sqlx::Error) -> Self {
-        match &e {
-            sqlx::Error::RowNotFound => StoreError::NotFound,
-            sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict {
-                field: String::new(),
-                message: "already exists".into(),
-            },
-            _ => StoreError::Db(e),
-        }
-    }
-}
-
-impl StoreError {
-    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
-        StoreError::Invalid {
-            field: field.into(),
-            message: message.into(),
-        }
-    }
-
-    /// A referenced object that is not in the tenant is the request's fault: 422 naming
-    /// the field that referenced it (`no such department`), not 404.
-    pub(crate) fn reference(self, field: &str, what: &str) -> Self {
-        match self {
-            StoreError::NotFound => StoreError::invalid(field, format!("no such {what}")),
-            other => other,
-        }
-    }
-
-    /// Names the field of a unique violation (the database does not say which, portably).
-    pub(crate) fn on_field(self, field: &str) -> Self {
-        match self {
-            StoreError::Conflict { message, .. } => StoreError::Conflict {
-                field: field.into(),
-                message,
-            },
-            other => other,
-        }
-    }
-}
-
-pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// The longest name accepted. Names are unique-indexed, and PostgreSQL refuses index
 /// entries over about 2.7 kB: a bound here keeps that a 422, not a database error.
@@ -121,25 +55,6 @@ pub(crate) fn check_name(field: &str, name: &str) -> Result<()> {
         ));
     }
     Ok(())
-}
-
-/// Who is changing something, for the audit record written in the same transaction.
-#[derive(Debug, Clone)]
-pub struct AuditCtx {
-    pub actor: String,
-    pub role: String,
-    pub source: String,
-}
-
-impl AuditCtx {
-    /// The CLI acting with the database's own authority.
-    pub fn cli(action_by: &str) -> Self {
-        AuditCtx {
-            actor: action_by.into(),
-            role: "cli".into(),
-            source: "local".into(),
-        }
-    }
 }
 
 /// Page through lists: `limit` (1..=500, default 50) and `offset`.
@@ -234,7 +149,7 @@ impl Db {
 
 impl WriteTx {
     pub(crate) async fn audit(&mut self, entry: AuditEntry) -> Result<()> {
-        audit::append(&mut self.tx, entry).await?;
+        audit_log::append(&mut self.tx, entry).await?;
         self.audited = true;
         Ok(())
     }

@@ -3,8 +3,7 @@
 
 use serde::Serialize;
 
-use super::{AuditCtx, Page, Result, Store, StoreError, TenantStore, check_name};
-use crate::audit::AuditEntry;
+use super::{AuditCtx, AuditEntry, Page, Result, Store, StoreError, TenantStore, check_name};
 use crate::crypto::{MasterKey, hint, provider_aad};
 use crate::util::{new_id, now_ms};
 

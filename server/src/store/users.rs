@@ -5,8 +5,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::{Any, Executor, Transaction};
 
 use super::departments::fetch_department;
-use super::{AuditCtx, Page, Result, Store, StoreError, TenantStore, check_name};
-use crate::audit::AuditEntry;
+use super::{AuditCtx, AuditEntry, Page, Result, Store, StoreError, TenantStore, check_name};
 use crate::auth::tokens::{constant_time_eq, generate, parse};
 use crate::rbac::Role;
 use crate::util::{new_id, now_ms, sha256_hex};

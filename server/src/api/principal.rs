@@ -6,13 +6,12 @@
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
+use crate::auth::tokens::redact;
 use crate::client_addr::ClientAddr;
 use crate::error::ApiError;
 use crate::rbac::{Permission, Role, allows};
 use crate::state::AppState;
 use crate::store::{AuditCtx, Binding, KeyAuth, StoreError, TenantStore};
-
-use super::tokens::redact;
 
 /// The client address (behind trusted proxies, the one they name; see
 /// [`crate::client_addr`]), `unknown` when the server was not given connect info.

@@ -1,0 +1,243 @@
+//! The process's one tokio runtime, made on first use (and again in a forked child), and
+//! the two ways a binding runs a call on it: a thread that waits, or a completion callback.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use futures_util::FutureExt;
+use tokio::runtime::Runtime;
+
+use crate::error::{Error, Result};
+use crate::process::PerProcess;
+
+/// How long a waiting thread blocks before handing control back to the host (to run its
+/// signal handlers: Ctrl-C in Python).
+const SLICE: Duration = Duration::from_millis(50);
+
+/// How long a quiesced runtime may take to stop before a fork.
+const FORK_SHUTDOWN: Duration = Duration::from_secs(1);
+
+static RUNTIME: PerProcess<Arc<Runtime>> = PerProcess::new();
+
+/// Calls in flight and streams open in this process (see [`before_fork`]).
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+/// Counts one call or open stream for as long as it lives.
+#[derive(Debug)]
+pub struct Live(());
+
+impl Live {
+    pub fn new() -> Self {
+        LIVE.fetch_add(1, Ordering::SeqCst);
+        Live(())
+    }
+}
+
+impl Default for Live {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        LIVE.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// This process's runtime: multi-threaded, `SWITCHYARD_WORKER_THREADS` workers (default:
+/// the cores, 2 to 8).
+pub fn runtime() -> Result<Arc<Runtime>> {
+    RUNTIME.get_or_try_init(|| {
+        let workers = std::env::var("SWITCHYARD_WORKER_THREADS")
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+            .filter(|n| *n > 0)
+            .unwrap_or_else(|| {
+                std::thread::available_parallelism()
+                    .map_or(2, |n| n.get())
+                    .clamp(2, 8)
+            });
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(workers)
+            .thread_name("switchyard-worker")
+            .enable_all()
+            .build()
+            .map(Arc::new)
+            .map_err(|e| Error::internal(format!("cannot start the tokio runtime: {e}")))
+    })
+}
+
+/// Call just before the process forks (Python: `os.register_at_fork(before=...)`).
+///
+/// Pooled HTTP connections are driven by tasks of this runtime, which a child does not
+/// inherit. When nothing is in flight, shutting the runtime down here closes them in both
+/// processes, and each makes a fresh runtime (and pool) on its next call. With calls in
+/// flight the runtime is left alone: the child still gets its own on first use, since
+/// every process-wide value is [`PerProcess`].
+pub fn before_fork() {
+    if LIVE.load(Ordering::SeqCst) != 0 {
+        return;
+    }
+    let Some(runtime) = RUNTIME.take() else {
+        return;
+    };
+    match Arc::try_unwrap(runtime) {
+        Ok(runtime) => runtime.shutdown_timeout(FORK_SHUTDOWN),
+        Err(shared) => drop(RUNTIME.restore(shared)),
+    }
+}
+
+/// Call once as the process exits (Python: `atexit`): exports the telemetry still
+/// buffered and stops the exporters, so nothing recorded is lost.
+pub fn at_exit() {
+    crate::telemetry::export::shutdown();
+}
+
+/// Runs `future` to completion on the calling thread. Every [`SLICE`] it calls `between`
+/// (the host's signal check); an error there drops the future, which cancels the call,
+/// and is returned.
+pub fn block_on<F, E>(
+    runtime: &Runtime,
+    future: F,
+    mut between: impl FnMut() -> std::result::Result<(), E>,
+) -> std::result::Result<F::Output, E>
+where
+    F: Future,
+{
+    let _live = Live::new();
+    let mut future = std::pin::pin!(future);
+    loop {
+        let step = runtime.block_on(async {
+            tokio::select! {
+                biased;
+                out = &mut future => Some(out),
+                () = tokio::time::sleep(SLICE) => None,
+            }
+        });
+        match step {
+            Some(out) => return Ok(out),
+            None => between()?,
+        }
+    }
+}
+
+/// A call started with [`spawn`].
+#[derive(Debug)]
+pub struct CallHandle {
+    abort: tokio::task::AbortHandle,
+}
+
+impl CallHandle {
+    /// Drops the call (and its upstream request); its callback is never called.
+    pub fn cancel(&self) {
+        self.abort.abort();
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.abort.is_finished()
+    }
+}
+
+/// Runs `future` on the runtime and hands its result to `done`, on a worker thread. A
+/// panic inside becomes an `internal` error, never an unwinding worker.
+pub fn spawn<F, T>(future: F, done: impl FnOnce(Result<T>) + Send + 'static) -> Result<CallHandle>
+where
+    F: Future<Output = Result<T>> + Send + 'static,
+    T: Send + 'static,
+{
+    let live = Live::new();
+    let handle = runtime()?.spawn(async move {
+        let _live = live;
+        let out = AssertUnwindSafe(future)
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|panic| Err(panicked(panic.as_ref())));
+        done(out);
+    });
+    Ok(CallHandle {
+        abort: handle.abort_handle(),
+    })
+}
+
+/// Runs `f`, turning a panic into an `internal` error: a binding never lets one unwind
+/// into its host.
+pub fn catch_panic<T>(f: impl FnOnce() -> T) -> Result<T> {
+    std::panic::catch_unwind(AssertUnwindSafe(f)).map_err(|panic| panicked(panic.as_ref()))
+}
+
+fn panicked(panic: &(dyn std::any::Any + Send)) -> Error {
+    let message = if let Some(s) = panic.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic".to_owned()
+    };
+    Error::internal(format!(
+        "internal error in switchyard (a Rust panic): {message}"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn block_on_returns_the_output_and_checks_between_slices() {
+        let runtime = runtime().unwrap();
+        let mut checks = 0;
+        let out = block_on(
+            &runtime,
+            async {
+                tokio::time::sleep(Duration::from_millis(120)).await;
+                7
+            },
+            || {
+                checks += 1;
+                Ok::<_, ()>(())
+            },
+        );
+        assert_eq!(out, Ok(7));
+        assert!(checks >= 2);
+    }
+
+    #[test]
+    fn an_error_between_slices_drops_the_future() {
+        let runtime = runtime().unwrap();
+        let out = block_on(&runtime, std::future::pending::<()>(), || {
+            Err("interrupted")
+        });
+        assert_eq!(out, Err("interrupted"));
+    }
+
+    #[test]
+    fn spawn_delivers_results_and_panics_as_errors() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let sent = tx.clone();
+        spawn(async { Ok(1) }, move |out| sent.send(out).unwrap()).unwrap();
+        assert_eq!(rx.recv().unwrap(), Ok(1));
+        #[allow(clippy::panic)]
+        spawn(async { panic!("boom") }, move |out: Result<()>| {
+            tx.send(out.map(|()| 0)).unwrap()
+        })
+        .unwrap();
+        let error = rx.recv().unwrap().unwrap_err();
+        assert_eq!(error.code(), "internal");
+        assert!(error.message().contains("boom"));
+    }
+
+    #[test]
+    fn a_canceled_call_never_calls_back() {
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let handle = spawn(std::future::pending::<Result<()>>(), move |_| {
+            tx.send(()).unwrap()
+        })
+        .unwrap();
+        handle.cancel();
+        assert!(rx.recv_timeout(Duration::from_millis(200)).is_err());
+    }
+}
