@@ -26,16 +26,13 @@ pub struct Client {
     inner: Arc<Inner>,
 }
 
-/// The engine, and the source that feeds it its config.
+/// The engine, and what follows its config source.
 struct Inner {
     engine: Arc<Engine>,
-    /// Where the config comes from, so a forked child can watch it again.
-    source: ConfigSource,
     watcher: Mutex<Option<Watcher>>,
 }
 
 /// Where a client's config comes from, and whether it is followed.
-#[derive(Clone)]
 enum ConfigSource {
     Given,
     File {
@@ -141,14 +138,19 @@ impl ClientBuilder {
         let budget_source = self
             .budget_source
             .unwrap_or_else(|| Arc::new(InMemoryBudgets::default()));
-        let engine = Engine::new(config, budget_source, self.shared_cache, self.sink)?;
-        let inner = Arc::new(Inner {
-            engine: Arc::new(engine),
-            source,
-            watcher: Mutex::new(None),
-        });
-        inner.follow(watched.flatten(), etag);
-        Ok(Client { inner })
+        let engine = Arc::new(Engine::new(
+            config,
+            budget_source,
+            self.shared_cache,
+            self.sink,
+        )?);
+        let watcher = follow(&engine, source, watched.flatten(), etag);
+        Ok(Client {
+            inner: Arc::new(Inner {
+                engine,
+                watcher: Mutex::new(watcher),
+            }),
+        })
     }
 }
 
@@ -215,25 +217,6 @@ impl Client {
         self.inner.engine.reload(config)
     }
 
-    /// Rebuilds every provider adapter on a fresh connection pool. Call it in a child
-    /// process after `fork()` (the Python SDK does), before the child's first call: the
-    /// parent's pooled connections belong to threads the child does not have. State that
-    /// survives a fork intact (health, budgets, the cache) is kept.
-    pub fn after_fork(&self) -> Result<()> {
-        let config = (*self.inner.engine.config()).clone();
-        self.inner.engine.reload(config)?;
-        // The watcher's thread stayed in the parent; the child follows the source anew.
-        if let Ok(mut watcher) = self.inner.watcher.lock() {
-            std::mem::forget(watcher.take());
-        }
-        let seen = match &self.inner.source {
-            ConfigSource::File { path, .. } => reload::fingerprint(path),
-            _ => None,
-        };
-        self.inner.follow(seen, None);
-        Ok(())
-    }
-
     /// Stops the config watcher and flushes the usage sink.
     pub async fn shutdown(&self) {
         if let Ok(mut watcher) = self.inner.watcher.lock() {
@@ -243,33 +226,22 @@ impl Client {
     }
 }
 
-impl Inner {
-    /// Starts following the config source: the file from its fingerprint `seen`, the
-    /// server from `etag`.
-    fn follow(&self, seen: reload::Fingerprint, etag: Option<String>) {
-        let watcher = match &self.source {
-            ConfigSource::Given => None,
-            ConfigSource::File { path, watch } => watch.map(|interval| {
-                let watcher = reload::FileWatcher::spawn(
-                    path.clone(),
-                    seen,
-                    interval,
-                    Arc::downgrade(&self.engine),
-                );
-                Watcher::File { _watcher: watcher }
-            }),
-            ConfigSource::Server(server) => {
-                let poller = config_server::ConfigPoller::spawn(
-                    server.clone(),
-                    etag,
-                    Arc::downgrade(&self.engine),
-                );
-                Some(Watcher::Server { _poller: poller })
-            }
-        };
-        if let Ok(mut slot) = self.watcher.lock() {
-            *slot = watcher;
-        }
+/// Starts following the config source: the file from its fingerprint `seen`, the server
+/// from `etag`. The watcher holds the engine weakly and stops when dropped.
+fn follow(
+    engine: &Arc<Engine>,
+    source: ConfigSource,
+    seen: reload::Fingerprint,
+    etag: Option<String>,
+) -> Option<Watcher> {
+    match source {
+        ConfigSource::Given => None,
+        ConfigSource::File { path, watch } => watch.map(|interval| Watcher::File {
+            _watcher: reload::FileWatcher::spawn(path, seen, interval, Arc::downgrade(engine)),
+        }),
+        ConfigSource::Server(server) => Some(Watcher::Server {
+            _poller: config_server::ConfigPoller::spawn(server, etag, Arc::downgrade(engine)),
+        }),
     }
 }
 

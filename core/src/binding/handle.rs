@@ -5,6 +5,7 @@ use std::future::Future;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::runtime::runtime;
@@ -82,9 +83,7 @@ impl ClientHandle {
         request: Value,
         options: Value,
     ) -> Result<impl Future<Output = Result<Value>> + Send + 'static> {
-        let request: ChatRequest = decode(request)?;
-        let options = CallOptions::from_json(options)?;
-        let client = self.client()?;
+        let (client, request, options) = self.prepare::<ChatRequest>(request, options)?;
         Ok(async move {
             let outcome = client.chat(request, &options).await?;
             outcome_json(&outcome.response, &outcome.meta)
@@ -97,9 +96,7 @@ impl ClientHandle {
         request: Value,
         options: Value,
     ) -> Result<impl Future<Output = Result<StreamHandle>> + Send + 'static> {
-        let request: ChatRequest = decode(request)?;
-        let options = CallOptions::from_json(options)?;
-        let client = self.client()?;
+        let (client, request, options) = self.prepare::<ChatRequest>(request, options)?;
         Ok(async move {
             let stream = client.chat_stream(request, &options).await?;
             Ok(StreamHandle::new(stream))
@@ -111,13 +108,22 @@ impl ClientHandle {
         request: Value,
         options: Value,
     ) -> Result<impl Future<Output = Result<Value>> + Send + 'static> {
-        let request: EmbeddingRequest = decode(request)?;
-        let options = CallOptions::from_json(options)?;
-        let client = self.client()?;
+        let (client, request, options) = self.prepare::<EmbeddingRequest>(request, options)?;
         Ok(async move {
             let outcome = client.embed(request, &options).await?;
             outcome_json(&outcome.response, &outcome.meta)
         })
+    }
+
+    /// What every call checks before it starts: the request, the options, an open client.
+    fn prepare<R: DeserializeOwned>(
+        &self,
+        request: Value,
+        options: Value,
+    ) -> Result<(Client, R, CallOptions)> {
+        let request = decode(request)?;
+        let options = CallOptions::from_json(options)?;
+        Ok((self.client()?, request, options))
     }
 
     /// The logical models callers may name, as OpenAI's model list.
