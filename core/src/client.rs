@@ -510,6 +510,7 @@ impl Inner {
             avoid: None,
             capacity_tokens: 0,
             provider_name: None,
+            max_retries: options.max_retries,
         }
     }
 

@@ -30,6 +30,8 @@ pub(crate) struct CallContext {
     pub capacity_tokens: u64,
     /// The `gen_ai.provider.name` of the last deployment attempted, for telemetry.
     pub provider_name: Option<&'static str>,
+    /// The caller's cap on retries per model (`CallOptions::max_retries`).
+    pub max_retries: Option<u32>,
 }
 
 /// What one attempt needs, owned, so the attempt future borrows nothing from the engine.
@@ -125,7 +127,7 @@ where
     F: FnMut(AttemptSpec) -> Fut,
     Fut: Future<Output = Result<T>>,
 {
-    let mut schedule = RetrySchedule::new(&route.config.retry);
+    let mut schedule = RetrySchedule::new(&route.config.retry, call.max_retries);
     let mut tried: Vec<usize> = match call.avoid.take() {
         Some((alias, index)) if alias == route.alias => vec![index],
         _ => Vec::new(),
