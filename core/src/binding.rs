@@ -24,4 +24,6 @@ pub use handle::ClientHandle;
 pub use runtime::{CallHandle, Live, at_exit, before_fork, block_on, catch_panic, runtime, spawn};
 pub use source::{ClientSpec, ConfigInput};
 pub use stream::StreamHandle;
-pub use wire::{ErrorData, outcome_json};
+pub use wire::{
+    CHAT_COMPLETION, CHAT_COMPLETION_CHUNK, EMBEDDING_RESPONSE, ErrorData, Shape, outcome_json,
+};

@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::runtime::runtime;
 use super::source::{ClientSpec, ConfigInput};
 use super::stream::StreamHandle;
-use super::wire::{outcome_json, to_json};
+use super::wire::{CHAT_COMPLETION, EMBEDDING_RESPONSE, outcome_json, to_json};
 use crate::client::{CallOptions, Client};
 use crate::error::{Error, ErrorKind, Result};
 use crate::process::PerProcess;
@@ -87,7 +87,7 @@ impl ClientHandle {
         let client = self.client()?;
         Ok(async move {
             let outcome = client.chat(request, &options).await?;
-            outcome_json(&outcome.response, &outcome.meta)
+            outcome_json(&outcome.response, &outcome.meta, &CHAT_COMPLETION)
         })
     }
 
@@ -116,7 +116,7 @@ impl ClientHandle {
         let client = self.client()?;
         Ok(async move {
             let outcome = client.embed(request, &options).await?;
-            outcome_json(&outcome.response, &outcome.meta)
+            outcome_json(&outcome.response, &outcome.meta, &EMBEDDING_RESPONSE)
         })
     }
 
