@@ -13,22 +13,31 @@ from typing import TYPE_CHECKING, Any
 from ._client import Stream, Switchyard
 from ._errors import (
     APIConnectionError,
+    APIError,
+    APIStatusError,
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
     BudgetExceededError,
     CanceledError,
     ConfigError,
+    ConflictError,
     ContentPolicyError,
     ContextWindowExceededError,
     InternalError,
+    InternalServerError,
     NetworkError,
+    NotFoundError,
+    OpenAIError,
     OverloadedError,
+    PermissionDeniedError,
     RateLimitError,
     SwitchyardError,
     TimeoutError,
     UnavailableError,
+    UnprocessableEntityError,
     UpstreamError,
+    UpstreamServerError,
 )
 from ._native import __version__, _at_exit, _before_fork
 from . import types
@@ -67,6 +76,15 @@ __all__ = [
     "InternalError",
     "APITimeoutError",
     "APIConnectionError",
+    "APIError",
+    "OpenAIError",
+    "APIStatusError",
+    "PermissionDeniedError",
+    "NotFoundError",
+    "ConflictError",
+    "UnprocessableEntityError",
+    "InternalServerError",
+    "UpstreamServerError",
 ]
 
 
