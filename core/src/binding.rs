@@ -12,7 +12,8 @@
 //!   signal handlers) and [`spawn`] (a completion callback, for event loops).
 //! - [`StreamHandle`]: a streamed call as `next` / `close`, for an iterator of any kind.
 //! - [`before_fork`]: the process's runtime quiesced before a fork; [`at_exit`]: what is
-//!   buffered exported before the process ends.
+//!   buffered exported, callbacks into the host stopped and the runtime shut down before
+//!   the process ends.
 
 mod handle;
 mod runtime;
