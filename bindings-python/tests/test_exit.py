@@ -137,3 +137,26 @@ def test_exit_is_clean_every_time(mock: Mock, variant: str) -> None:
         results: List[Tuple[int, str]] = list(pool.map(lambda _: run(variant, cfg), range(RUNS)))
     failed = [(code, err) for code, err in results if code != 0]
     assert failed == [], f"{len(failed)}/{RUNS} runs of {variant} failed; first: {failed[0]}"
+
+
+def test_close_lets_calls_in_flight_finish(mock: Mock) -> None:
+    import asyncio
+
+    import switchyard
+
+    cfg = config(mock)
+
+    async def main() -> None:
+        client = switchyard.AsyncSwitchyard(config=cfg)
+        calls = [
+            asyncio.ensure_future(client.chat.completions.create(model="slow", messages=[{"role": "user", "content": "hi"}]))
+            for _ in range(5)
+        ]
+        await asyncio.sleep(0.05)
+        await client.close()
+        assert all(c.done() for c in calls)
+        assert [c.result().choices[0].message.content for c in calls] == ["late"] * 5
+        with pytest.raises(switchyard.UnavailableError):
+            await client.chat.completions.create(model="chat", messages=[{"role": "user", "content": "hi"}])
+
+    asyncio.run(main())

@@ -248,7 +248,9 @@ class AsyncSwitchyard(ClientBase):
     _resources = {"chat": AsyncChat, "embeddings": AsyncEmbeddings, "models": AsyncModels}
 
     async def close(self) -> None:
-        self._native.close()
+        """Let the calls in flight finish (canceled after a grace period), stop the config
+        watcher and flush usage, without blocking the event loop."""
+        await _run(self._native.close_async)
 
     async def __aenter__(self) -> "AsyncSwitchyard":
         return self
@@ -259,4 +261,4 @@ class AsyncSwitchyard(ClientBase):
         exc: Optional[BaseException],
         tb: Optional[TracebackType],
     ) -> None:
-        self._native.close()
+        await self.close()
