@@ -179,7 +179,6 @@ impl ClientBuilder {
             cache = cache.with_shared_tier(tier);
         }
         let runtime = Runtime::build(config, &health, budget_source.clone())?;
-        estimate::warm_up_in_background();
         let inner = Arc::new(Inner {
             runtime: ArcSwap::from_pointee(runtime),
             health,
