@@ -9,6 +9,15 @@ MOCK_BIN := $(TARGET_DIR)/debug/switchyard-mock
 # One feature set for every cargo step of `make test`, so nothing is built twice (llama.cpp
 # least of all: minutes on 2 cores): the in-process model and OTLP export are on.
 FEATURES := --features switchyard/local,switchyard/otlp
+# llama.cpp still compiles once per cargo feature resolution (the build, clippy's check, the
+# wheel, which maturin builds as a package of its own). ccache makes the repeats cheap: its
+# build directories differ only in their path, which CCACHE_BASEDIR makes relative and
+# CCACHE_NOHASHDIR leaves out of the key. Set lazily (`=`), so the ccache that `setup`
+# installs is found; without ccache cmake compiles as before.
+export CMAKE_C_COMPILER_LAUNCHER = $(shell command -v ccache)
+export CMAKE_CXX_COMPILER_LAUNCHER = $(shell command -v ccache)
+export CCACHE_BASEDIR = $(CURDIR)
+export CCACHE_NOHASHDIR = true
 
 .PHONY: run test setup model build lint test-rust test-python python-sdk test-server bench bench-python clean
 
@@ -25,12 +34,12 @@ run: build model
 ## Everything CI runs: formatting, lints, every test of every part that has landed.
 test: setup model lint test-rust test-python
 
-APT_PACKAGES := cmake clang libclang-dev postgresql openssl curl
+APT_PACKAGES := cmake clang libclang-dev postgresql openssl curl ccache
 
 setup:
 	@command -v $(CARGO) >/dev/null || { echo "cargo not found: install Rust (rustup) first" >&2; exit 1; }
 	@rustup component list --installed 2>/dev/null | grep -q rustfmt || rustup component add rustfmt clippy
-	@# llama.cpp (feature `local`) builds from source: cmake, and clang for bindgen.
+	@# llama.cpp (feature `local`) builds from source: cmake, clang for bindgen, ccache.
 	@# The server's tests run a throwaway PostgreSQL cluster (TLS certificates made with
 	@# openssl); the demo script talks to the server with curl.
 	@if command -v dpkg >/dev/null && ! dpkg -s $(APT_PACKAGES) >/dev/null 2>&1; then \

@@ -1,4 +1,4 @@
-//! Response cache (pipeline step 3): answers repeatable requests without an upstream call.
+//! Response cache (pipeline step 2): answers repeatable requests without an upstream call.
 //!
 //! [`chat_key`]/[`embedding_key`] name a request by what decides its answer;
 //! [`is_cacheable`] says whether a call may use the cache at all; [`ResponseCache`] holds the

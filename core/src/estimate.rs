@@ -136,7 +136,7 @@ pub fn prompt_tokens(kind: ProviderKind, upstream_model: &str, request: &ChatReq
 /// Models without a shipped tokenizer get the heuristic itself, which is already cheap.
 ///
 /// A budget with room for the bound need not know the exact count: admission reserves
-/// the bound and tokenizes only when the bound does not fit (see the client's `admit`).
+/// the bound and tokenizes only when the bound does not fit (see the pipeline's `admit`).
 pub fn prompt_tokens_bound(kind: ProviderKind, upstream_model: &str, request: &ChatRequest) -> u64 {
     match bpe_for(kind, upstream_model) {
         Some(_) => framed_tokens(request, &|text| text.len() as u64),

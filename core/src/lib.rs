@@ -10,6 +10,7 @@ pub mod client;
 pub mod config;
 pub mod error;
 pub mod estimate;
+mod pipeline;
 pub mod pricing;
 pub mod process;
 pub mod providers;

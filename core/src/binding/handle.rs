@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::runtime::runtime;
@@ -91,9 +92,7 @@ impl ClientHandle {
         request: Value,
         options: Value,
     ) -> Result<impl Future<Output = Result<Value>> + Send + 'static> {
-        let request: ChatRequest = decode(request)?;
-        let options = CallOptions::from_json(options)?;
-        let client = self.client()?;
+        let (client, request, options) = self.prepare::<ChatRequest>(request, options)?;
         Ok(self.in_flight.track(async move {
             let outcome = client.chat(request, &options).await?;
             outcome_json(&outcome.response, &outcome.meta, &CHAT_COMPLETION)
@@ -106,9 +105,7 @@ impl ClientHandle {
         request: Value,
         options: Value,
     ) -> Result<impl Future<Output = Result<StreamHandle>> + Send + 'static> {
-        let request: ChatRequest = decode(request)?;
-        let options = CallOptions::from_json(options)?;
-        let client = self.client()?;
+        let (client, request, options) = self.prepare::<ChatRequest>(request, options)?;
         Ok(self.in_flight.track(async move {
             let stream = client.chat_stream(request, &options).await?;
             Ok(StreamHandle::new(stream))
@@ -120,13 +117,22 @@ impl ClientHandle {
         request: Value,
         options: Value,
     ) -> Result<impl Future<Output = Result<Value>> + Send + 'static> {
-        let request: EmbeddingRequest = decode(request)?;
-        let options = CallOptions::from_json(options)?;
-        let client = self.client()?;
+        let (client, request, options) = self.prepare::<EmbeddingRequest>(request, options)?;
         Ok(self.in_flight.track(async move {
             let outcome = client.embed(request, &options).await?;
             outcome_json(&outcome.response, &outcome.meta, &EMBEDDING_RESPONSE)
         }))
+    }
+
+    /// What every call checks before it starts: the request, the options, an open client.
+    fn prepare<R: DeserializeOwned>(
+        &self,
+        request: Value,
+        options: Value,
+    ) -> Result<(Client, R, CallOptions)> {
+        let request = decode(request)?;
+        let options = CallOptions::from_json(options)?;
+        Ok((self.client()?, request, options))
     }
 
     /// The logical models callers may name, as OpenAI's model list.

@@ -15,9 +15,9 @@ use reqwest::header::{AUTHORIZATION, ETAG, IF_NONE_MATCH};
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
-use super::Inner;
 use crate::config::{Config, ConfigError, Secret};
 use crate::error::{Error, ErrorKind, Result};
+use crate::pipeline::Engine;
 use crate::providers::http::{HttpSettings, build_client, transport_error};
 use crate::sdk_protocol::{CONFIG_PATH, CONFIG_VERSION_HEADER, ConfigQuery, MAX_WAIT};
 
@@ -126,7 +126,7 @@ pub(crate) struct ConfigPoller {
 }
 
 impl ConfigPoller {
-    pub fn spawn(server: ConfigServer, etag: Option<String>, client: Weak<Inner>) -> ConfigPoller {
+    pub fn spawn(server: ConfigServer, etag: Option<String>, client: Weak<Engine>) -> ConfigPoller {
         let (stop, stopped) = oneshot::channel();
         let spawned = std::thread::Builder::new()
             .name("switchyard-config-poll".into())
@@ -149,7 +149,7 @@ impl ConfigPoller {
 async fn poll(
     server: ConfigServer,
     mut etag: Option<String>,
-    client: Weak<Inner>,
+    client: Weak<Engine>,
     mut stopped: oneshot::Receiver<()>,
 ) {
     let http = match http_client() {

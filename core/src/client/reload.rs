@@ -7,8 +7,8 @@ use std::sync::Weak;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, SystemTime};
 
-use super::Inner;
 use crate::config::Config;
+use crate::pipeline::Engine;
 
 /// Watches one file until dropped.
 pub(crate) struct FileWatcher {
@@ -23,7 +23,7 @@ impl FileWatcher {
         path: PathBuf,
         seen: Fingerprint,
         interval: Duration,
-        client: Weak<Inner>,
+        client: Weak<Engine>,
     ) -> FileWatcher {
         let (stop, stopped) = mpsc::channel::<()>();
         let spawned = std::thread::Builder::new()
@@ -40,7 +40,7 @@ fn watch(
     path: PathBuf,
     mut seen: Fingerprint,
     interval: Duration,
-    client: Weak<Inner>,
+    client: Weak<Engine>,
     stopped: mpsc::Receiver<()>,
 ) {
     loop {

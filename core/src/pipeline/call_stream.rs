@@ -13,20 +13,26 @@ use futures_util::Stream;
 use futures_util::stream::{self, BoxStream, StreamExt};
 use tracing::{Instrument, Span};
 
-use super::attempt::{self, CallContext, Served};
+use super::Engine;
+use super::admit::admit;
+use super::attempt::{self, Served};
+use super::cache_plan::{self, CachePlan};
 use super::cached::{CachedAnswer, CachedBody};
+use super::context::CallContext;
+use super::meta::Origin;
 use super::options::{CallMeta, CallOptions};
 use super::report::Report;
+use super::request::Request;
 use super::runtime::{ModelRoute, Runtime};
-use super::{CachePlan, Inner};
+use super::settle::settle;
 use crate::budget::Reservation;
 use crate::config::StreamErrorPolicy;
 use crate::error::{Error, Result};
+use crate::estimate;
 use crate::providers::ChatStream;
 use crate::stream::{Assembler, continuation_request, strip_repeated_prefix};
 use crate::telemetry::call_span;
 use crate::types::{ChatChunk, ChatRequest, Delta, Usage};
-use crate::{estimate, pricing};
 
 /// The chunks of a streamed answer, and what the pipeline did for it.
 pub struct CallStream {
@@ -59,23 +65,23 @@ impl std::fmt::Debug for CallStream {
 
 /// Steps 1 to 6 up to the first chunk; the rest happens as the caller reads.
 pub(crate) async fn start(
-    inner: Arc<Inner>,
+    engine: Arc<Engine>,
     request: ChatRequest,
     options: CallOptions,
 ) -> Result<CallStream> {
-    let runtime = inner.runtime.load_full();
-    let mut call = inner.begin(&runtime, &request.model, request.user.as_deref(), &options);
-    let span = call_span("chat", &request.model);
-    let opened = open(&inner, &runtime, &request, &options, &mut call)
+    let runtime = engine.runtime.load_full();
+    let mut call = CallContext::begin(&runtime, &request.model, request.user.as_deref(), &options);
+    let span = call_span(ChatRequest::OPERATION, &request.model);
+    let opened = open(&engine, &runtime, &request, &options, &mut call)
         .instrument(span.clone())
         .await;
     let opened = match opened {
         Ok(opened) => opened,
         Err(error) => {
-            inner.report(
+            engine.report(
                 &span,
                 Report {
-                    operation: "chat",
+                    operation: ChatRequest::OPERATION,
                     alias: &request.model,
                     call: &call,
                     options: &options,
@@ -91,7 +97,7 @@ pub(crate) async fn start(
     };
     let meta = Arc::new(Mutex::new(opened.meta.clone()));
     let driver = Driver {
-        inner,
+        engine,
         runtime,
         request,
         options,
@@ -137,7 +143,7 @@ struct Opened {
 }
 
 async fn open(
-    inner: &Inner,
+    engine: &Engine,
     runtime: &Runtime,
     request: &ChatRequest,
     options: &CallOptions,
@@ -145,11 +151,11 @@ async fn open(
 ) -> Result<Opened> {
     // 1 resolve
     let route = runtime.route(&request.model)?;
-    // 3 cache, before admission (a hit spends nothing): replayed as the stream it was,
+    // 2 cache, before admission (a hit spends nothing): replayed as the stream it was,
     // or as the stored response, chunked
-    let plan = inner.cache_plan(runtime, route, request, options.cache);
+    let plan = cache_plan::plan(runtime, route, request, options.cache);
     if let Some(plan) = plan.as_ref().filter(|p| !p.refresh) {
-        if let Some(answer) = inner.cache.get(plan.key).await {
+        if let Some(answer) = engine.cache.get(plan.key).await {
             if let Some(chunks) = answer.chunks() {
                 let route = route.clone();
                 let index = route
@@ -157,7 +163,7 @@ async fn open(
                     .iter()
                     .position(|t| *t.name == answer.deployment)
                     .unwrap_or(0);
-                let meta = meta_of(&answer, call, true);
+                let meta = Origin::answer(&answer, true).meta(call);
                 let upstream: ChatStream = stream::iter(chunks.into_iter().map(Ok)).boxed();
                 return Ok(Opened {
                     route,
@@ -172,23 +178,11 @@ async fn open(
             }
         }
     }
-    // 2 admit
-    let (route, reservation) = inner.admit(runtime, route, request, call).await?;
+    // 3 admit
+    let (route, reservation) = admit(runtime, route, request, call).await?;
     // 4-6 up to the first chunk
     let served = open_upstream(runtime, &route, request, call).await?;
-    let target = served.target();
-    let meta = CallMeta {
-        model: served.route.alias.clone(),
-        deployment: target.name.to_string(),
-        provider: target.provider.name().to_owned(),
-        upstream_model: target.upstream_model.to_string(),
-        attempts: call.attempts,
-        cache_hit: false,
-        fallback: call.fallback.clone(),
-        cost_usd: 0.0,
-        latency: Duration::ZERO,
-        local: target.kind == crate::config::ProviderKind::Local,
-    };
+    let meta = Origin::deployment(&served.route, served.index).meta(call);
     let (upstream, first) = served.value;
     Ok(Opened {
         route: served.route,
@@ -238,21 +232,6 @@ async fn read_opening(upstream: &mut ChatStream) -> Result<Vec<ChatChunk>> {
     Ok(opening)
 }
 
-fn meta_of(answer: &CachedAnswer, call: &CallContext, hit: bool) -> CallMeta {
-    CallMeta {
-        model: answer.model.clone(),
-        deployment: answer.deployment.clone(),
-        provider: answer.provider.clone(),
-        upstream_model: answer.upstream_model.clone(),
-        attempts: if hit { 0 } else { call.attempts },
-        cache_hit: hit,
-        fallback: call.fallback.clone(),
-        cost_usd: 0.0,
-        latency: Duration::ZERO,
-        local: false,
-    }
-}
-
 /// While continuing: the partial answer, and the fallback's opening text held back until
 /// it is clear whether it repeats that partial answer.
 struct Stitch {
@@ -270,7 +249,7 @@ struct Identity {
 }
 
 struct Driver {
-    inner: Arc<Inner>,
+    engine: Arc<Engine>,
     runtime: Arc<Runtime>,
     request: ChatRequest,
     options: CallOptions,
@@ -475,9 +454,7 @@ impl Driver {
                 )
             }
         };
-        if let Some(price) = self.route.targets[self.index].price {
-            self.segments_cost += pricing::cost_usd(&price, &usage);
-        }
+        self.segments_cost += self.route.targets[self.index].cost_usd(&usage);
         self.segments_usage.prompt_tokens += usage.prompt_tokens;
         self.segments_usage.completion_tokens += usage.completion_tokens;
         self.segments_usage.total_tokens += usage.total_tokens;
@@ -485,13 +462,7 @@ impl Driver {
 
     fn update_meta(&self) {
         if let Ok(mut meta) = self.meta.lock() {
-            let target = &self.route.targets[self.index];
-            meta.model = self.route.alias.clone();
-            meta.deployment = target.name.to_string();
-            meta.provider = target.provider.name().to_owned();
-            meta.upstream_model = target.upstream_model.to_string();
-            meta.attempts = self.call.attempts;
-            meta.fallback = self.call.fallback.clone();
+            *meta = Origin::deployment(&self.route, self.index).meta(&self.call);
         }
     }
 
@@ -504,7 +475,7 @@ impl Driver {
         }
         let cost = if self.hit { 0.0 } else { self.segments_cost };
         if let Some(reservation) = self.reservation.take() {
-            super::settle(reservation, cost);
+            settle(reservation, cost);
         }
         let mut meta = self.meta.lock().ok()?;
         meta.cost_usd = cost;
@@ -518,10 +489,10 @@ impl Driver {
         } else {
             Some(self.segments_usage.clone())
         };
-        self.inner.report(
+        self.engine.report(
             &self.span,
             Report {
-                operation: "chat",
+                operation: ChatRequest::OPERATION,
                 alias: &self.request.model,
                 call: &self.call,
                 options: &self.options,
@@ -542,17 +513,14 @@ impl Driver {
         let meta = self.settle_spend();
         if error.is_none() && !self.restarted && self.stitch.is_none() {
             if let Some(plan) = self.plan.take() {
-                let target = &self.route.targets[self.index];
                 let cost = meta.as_ref().map_or(0.0, |m| m.cost_usd);
-                let answer = CachedAnswer::new(
+                let answer = CachedAnswer::served(
                     CachedBody::Stream(Arc::new(std::mem::take(&mut self.chunks))),
-                    &self.route.alias,
-                    &target.name,
-                    target.provider.name(),
-                    &target.upstream_model,
+                    &self.route,
+                    self.index,
                     cost,
                 );
-                self.inner.cache.insert(plan.key, answer, plan.ttl).await;
+                self.engine.cache.insert(plan.key, answer, plan.ttl).await;
             }
         }
         self.report_end(meta.as_ref(), error);

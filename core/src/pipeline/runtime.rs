@@ -6,12 +6,13 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::budget::{BudgetSource, Budgets, CallScope, RateLimits};
+use crate::budget::{BudgetSource, Budgets, RateLimits};
 use crate::config::{Config, ModelConfig, Price, ProviderKind};
 use crate::error::{Error, Result};
 use crate::pricing;
 use crate::providers::{self, Provider};
 use crate::routing::{HealthRegistry, ProbeTask, Route, spawn_prober};
+use crate::types::Usage;
 
 use super::probe::ClientProber;
 
@@ -45,15 +46,6 @@ pub(crate) struct DeploymentTarget {
 }
 
 impl Runtime {
-    /// Whether admission needs the call's token estimate: only for a TPM limit or a hard
-    /// budget over a priced route. Tokenizing is the costliest step of admission, so a
-    /// call that neither needs is admitted on zero.
-    pub fn needs_token_estimate(&self, route: &ModelRoute, scope: &CallScope) -> bool {
-        self.capacity_counts_tokens
-            || self.limits.counts_tokens(scope)
-            || (route.worst_price().is_some() && self.budgets.holds_for(scope))
-    }
-
     pub fn build(
         config: Config,
         health: &HealthRegistry,
@@ -159,5 +151,18 @@ impl ModelRoute {
             .iter()
             .filter_map(|t| t.price)
             .max_by(|a, b| (a.input + a.output).total_cmp(&(b.input + b.output)))
+    }
+}
+
+impl DeploymentTarget {
+    /// What `usage` costs at this deployment's price (0 when the price is unknown).
+    pub fn cost_usd(&self, usage: &Usage) -> f64 {
+        self.price
+            .map_or(0.0, |price| pricing::cost_usd(&price, usage))
+    }
+
+    /// An in-process model.
+    pub fn is_local(&self) -> bool {
+        self.kind == ProviderKind::Local
     }
 }

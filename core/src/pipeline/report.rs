@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tracing::Span;
 
-use super::attempt::CallContext;
+use super::context::CallContext;
 use super::options::{CallMeta, CallOptions};
 use crate::error::Error;
 use crate::telemetry::{

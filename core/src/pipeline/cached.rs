@@ -5,6 +5,7 @@ use std::sync::{Arc, OnceLock};
 
 use serde::{Deserialize, Serialize};
 
+use super::runtime::ModelRoute;
 use crate::cache::CacheValue;
 use crate::stream::{Assembler, replay_chunks};
 use crate::types::{ChatChunk, ChatResponse, EmbeddingResponse};
@@ -74,6 +75,21 @@ impl CachedAnswer {
             weight: 0,
         };
         answer.weight = answer.measure();
+        answer
+    }
+
+    /// The answer deployment `index` of `route` gave, at `cost_usd`.
+    pub fn served(body: CachedBody, route: &ModelRoute, index: usize, cost_usd: f64) -> Self {
+        let target = &route.targets[index];
+        let mut answer = CachedAnswer::new(
+            body,
+            &route.alias,
+            &target.name,
+            target.provider.name(),
+            &target.upstream_model,
+            cost_usd,
+        );
+        answer.local = target.is_local();
         answer
     }
 

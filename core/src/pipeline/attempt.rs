@@ -7,32 +7,13 @@ use std::time::{Duration, Instant};
 
 use tracing::Instrument;
 
+use super::context::CallContext;
 use super::runtime::{DeploymentTarget, ModelRoute, Runtime};
-use crate::budget::CallScope;
 use crate::config::ProviderKind;
 use crate::error::{Error, ErrorKind, Result};
 use crate::providers::{Provider, Target};
 use crate::retry::{RetryDecision, RetrySchedule};
 use crate::telemetry::attempt_span;
-
-/// One call's state as it moves through the pipeline.
-pub(crate) struct CallContext {
-    pub started: Instant,
-    pub deadline: Option<Instant>,
-    pub scope: CallScope,
-    pub sticky_key: Option<String>,
-    pub pinned: Option<String>,
-    pub attempts: u32,
-    pub fallback: Option<String>,
-    /// A deployment (route alias, index) to avoid at first: the one a stream just broke on.
-    pub avoid: Option<(String, usize)>,
-    /// The tokens each attempt charges a deployment's capacity (0 unless one counts tpm).
-    pub capacity_tokens: u64,
-    /// The `gen_ai.provider.name` of the last deployment attempted, for telemetry.
-    pub provider_name: Option<&'static str>,
-    /// The caller's cap on retries per model (`CallOptions::max_retries`).
-    pub max_retries: Option<u32>,
-}
 
 /// What one attempt needs, owned, so the attempt future borrows nothing from the engine.
 pub(crate) struct AttemptSpec {
@@ -63,16 +44,6 @@ pub(crate) struct Served<T> {
 impl<T> Served<T> {
     pub fn target(&self) -> &DeploymentTarget {
         &self.route.targets[self.index]
-    }
-
-    /// The answer, moved out, and where it came from.
-    pub fn take(self) -> (T, Served<()>) {
-        let origin = Served {
-            value: (),
-            route: self.route,
-            index: self.index,
-        };
-        (self.value, origin)
     }
 }
 

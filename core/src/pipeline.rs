@@ -1,0 +1,217 @@
+//! The request pipeline, top to bottom: the engine's state, and the seven steps in the order
+//! they run, shared by chat, embeddings and streams.
+//!
+//! ```text
+//! 1 resolve   logical model -> route                          runtime.rs    Runtime::route
+//! 2 cache     exact-match lookup, identical misses coalesced  cache_plan.rs + crate::cache
+//! 3 admit     rate limits, budget reservation (on a miss)     admit.rs
+//! 4 pick      strategy + health + rollout                     attempt.rs
+//! 5 call      provider adapter, timeouts, retries             attempt.rs
+//! 6 fall back by error kind, then the next model              attempt.rs
+//! 7 settle    actual cost against the reservation, telemetry  settle.rs + meta.rs + report.rs
+//! ```
+//!
+//! The cache comes before admission: a hit spends nothing upstream, so it needs neither a
+//! rate-limit slot nor budget, and coalesced callers are admitted once, by the one call
+//! that goes upstream. A request kind tells the steps what they need from it
+//! ([`request::Request`]); a stream runs the same steps up to its first chunk
+//! (`call_stream.rs`).
+
+mod admit;
+mod attempt;
+mod cache_plan;
+mod cached;
+mod call_stream;
+mod context;
+mod meta;
+mod options;
+mod probe;
+mod report;
+mod request;
+mod runtime;
+mod settle;
+
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use tracing::Instrument;
+
+pub use call_stream::CallStream;
+pub use options::{CallMeta, CallOptions, ChatOutcome, EmbedOutcome};
+
+pub(crate) use call_stream::start as stream;
+
+use self::admit::admit;
+use self::attempt::Served;
+use self::cached::CachedAnswer;
+use self::context::CallContext;
+use self::meta::Origin;
+use self::report::Report;
+use self::request::Request;
+use self::runtime::{ModelRoute, Runtime};
+use self::settle::settle;
+use crate::budget::BudgetSource;
+use crate::cache::{Lookup, ResponseCache, SharedCache};
+use crate::config::Config;
+use crate::error::Result;
+use crate::routing::HealthRegistry;
+use crate::telemetry::{Metrics, MetricsSnapshot, UsageSink, call_span};
+
+/// The engine's state: the config in force and what outlives a reload (health, budgets,
+/// the cache, metrics). The config sources hold it weakly, to reload it.
+pub(crate) struct Engine {
+    runtime: ArcSwap<Runtime>,
+    health: HealthRegistry,
+    budget_source: Arc<dyn BudgetSource>,
+    cache: ResponseCache<CachedAnswer>,
+    metrics: Metrics,
+    sink: Option<Arc<dyn UsageSink>>,
+}
+
+impl Engine {
+    pub(crate) fn new(
+        config: Config,
+        budget_source: Arc<dyn BudgetSource>,
+        shared_cache: Option<Arc<dyn SharedCache>>,
+        sink: Option<Arc<dyn UsageSink>>,
+    ) -> Result<Engine> {
+        let health = HealthRegistry::new();
+        let mut cache = ResponseCache::new(&config.cache);
+        if let Some(tier) = shared_cache {
+            cache = cache.with_shared_tier(tier);
+        }
+        let runtime = Runtime::build(config, &health, budget_source.clone())?;
+        Ok(Engine {
+            runtime: ArcSwap::from_pointee(runtime),
+            health,
+            budget_source,
+            cache,
+            metrics: Metrics::default(),
+            sink,
+        })
+    }
+
+    /// Swaps in a new config whole; calls in flight finish on the one they began with.
+    pub(crate) fn reload(&self, config: Config) -> Result<()> {
+        let runtime = Runtime::build(config, &self.health, self.budget_source.clone())?;
+        self.runtime.store(Arc::new(runtime));
+        tracing::info!("configuration reloaded");
+        Ok(())
+    }
+
+    pub(crate) fn config(&self) -> Arc<Config> {
+        self.runtime.load().config.clone()
+    }
+
+    pub(crate) fn metrics(&self) -> MetricsSnapshot {
+        self.metrics.snapshot()
+    }
+
+    pub(crate) fn flush(&self) {
+        if let Some(sink) = &self.sink {
+            sink.flush();
+        }
+    }
+
+    /// A call answered in one piece (chat or embeddings): the whole pipeline, reported
+    /// whatever its outcome.
+    pub(crate) async fn call<R: Request>(
+        &self,
+        request: &R,
+        options: &CallOptions,
+    ) -> Result<(R::Response, CallMeta)> {
+        let runtime = self.runtime.load_full();
+        let mut call = CallContext::begin(&runtime, request.model(), request.user(), options);
+        let span = call_span(R::OPERATION, request.model());
+        let result = self
+            .run(&runtime, request, options, &mut call)
+            .instrument(span.clone())
+            .await;
+        {
+            let (meta, usage, error) = match &result {
+                Ok((response, meta)) => (Some(meta), R::usage(response), None),
+                Err(error) => (None, None, Some(error)),
+            };
+            self.report(
+                &span,
+                Report {
+                    operation: R::OPERATION,
+                    alias: request.model(),
+                    call: &call,
+                    options,
+                    meta,
+                    usage: usage.as_deref(),
+                    error,
+                    ttft: None,
+                    stream: false,
+                },
+            );
+        }
+        result
+    }
+
+    async fn run<R: Request>(
+        &self,
+        runtime: &Runtime,
+        request: &R,
+        options: &CallOptions,
+        call: &mut CallContext,
+    ) -> Result<(R::Response, CallMeta)> {
+        // 1 resolve
+        let route = runtime.route(request.model())?;
+        // 2 cache, looked up before admission: a hit spends nothing upstream, so it takes
+        // no rate-limit slot and no budget, and coalesced callers are admitted once.
+        let plan = cache_plan::plan(runtime, route, request, options.cache);
+        // 3 admit, 4-6 pick, call, fall back, 7 settle the reservation: `serve`, run
+        // only on a miss
+        let serve = self.serve(runtime, route, request, call);
+        let (answer, hit) = match plan {
+            Some(plan) if !plan.refresh => {
+                let (answer, lookup) = self.cache.get_or_fetch(plan.key, plan.ttl, serve).await?;
+                (answer, lookup != Lookup::Fetched)
+            }
+            Some(plan) => {
+                let answer = serve.await?;
+                self.cache.insert(plan.key, answer.clone(), plan.ttl).await;
+                (answer, false)
+            }
+            None => (serve.await?, false),
+        };
+        // 7 what the caller is told
+        let meta = Origin::answer(&answer, hit).meta(call);
+        Ok((R::from_answer(answer)?, meta))
+    }
+
+    /// Steps 3 to 7 for a call the cache did not answer: admission, the attempts, and the
+    /// actual cost settled against the reservation. Packaged as what the cache stores.
+    async fn serve<R: Request>(
+        &self,
+        runtime: &Runtime,
+        route: &Arc<ModelRoute>,
+        request: &R,
+        call: &mut CallContext,
+    ) -> Result<CachedAnswer> {
+        // 3 admit, possibly to the cheaper model a spent budget reroutes to
+        let (route, reservation) = admit(runtime, route, request, call).await?;
+        // 4 pick, 5 call, 6 fall back
+        let served = attempt::execute(runtime, &route, call, |spec| request.send(spec)).await?;
+        // 7 settle: the actual cost replaces the reservation
+        let cost = R::usage(&served.value).map_or(0.0, |usage| served.target().cost_usd(&usage));
+        settle(reservation, cost);
+        let Served {
+            value,
+            route,
+            index,
+        } = served;
+        Ok(CachedAnswer::served(
+            R::into_body(value),
+            &route,
+            index,
+            cost,
+        ))
+    }
+
+    fn report(&self, span: &tracing::Span, report: Report<'_>) {
+        report::report(&self.metrics, self.sink.as_deref(), span, report);
+    }
+}

@@ -1,0 +1,77 @@
+//! Step 3, admission, on a cache miss: rate limits, then a budget reservation for the
+//! call's estimated cost. One admission for every kind of request: what it needs from one
+//! is its token estimate ([`Request`]).
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use super::context::CallContext;
+use super::request::Request;
+use super::runtime::{ModelRoute, Runtime};
+use crate::budget::Reservation;
+use crate::config::BudgetAction;
+use crate::error::Result;
+use crate::pricing;
+use crate::types::Usage;
+
+/// Admits the call to `route`, or to the cheaper model a spent hard budget with `reroute`
+/// names (then recorded as the call's fallback): the route to call and its reservation.
+pub(crate) async fn admit<R: Request>(
+    runtime: &Runtime,
+    route: &Arc<ModelRoute>,
+    request: &R,
+    call: &mut CallContext,
+) -> Result<(Arc<ModelRoute>, Reservation)> {
+    let first = &route.targets[0];
+    let exact_prompt = || request.prompt_tokens(first.kind, &first.upstream_model);
+    let output_tokens = request.output_tokens();
+    // A TPM limit or capacity charges the exact count, as the provider will count it.
+    let counted = (runtime.capacity_counts_tokens || runtime.limits.counts_tokens(&call.scope))
+        .then(exact_prompt);
+    let limited_tokens = counted.map_or(0, |prompt| prompt + output_tokens);
+    call.capacity_tokens = limited_tokens;
+    runtime
+        .limits
+        .admit(&call.scope, limited_tokens, call.deadline)
+        .await?;
+    // A priced hard budget first gets a cheap bound on the prompt: with room for it,
+    // the exact count is moot, and tokenizing is the costliest step of admission.
+    let priced = route.worst_price().is_some() && runtime.budgets.holds_for(&call.scope);
+    let mut prompt_tokens = match counted {
+        Some(exact) => exact,
+        None if priced => request.prompt_tokens_bound(first.kind, &first.upstream_model),
+        None => 0,
+    };
+    let estimate_usd = |route: &ModelRoute, prompt_tokens: u64| {
+        route.worst_price().map_or(0.0, |p| {
+            pricing::cost_usd(&p, &Usage::new(prompt_tokens, output_tokens))
+        })
+    };
+    let now = SystemTime::now();
+    let mut reserved =
+        runtime
+            .budgets
+            .reserve(&call.scope, estimate_usd(route, prompt_tokens), now);
+    if reserved.is_err() && priced && counted.is_none() {
+        // The bound did not fit: the exact count decides.
+        prompt_tokens = exact_prompt();
+        reserved = runtime
+            .budgets
+            .reserve(&call.scope, estimate_usd(route, prompt_tokens), now);
+    }
+    match reserved {
+        Ok(reservation) => Ok((route.clone(), reservation)),
+        Err(refusal) if refusal.action == BudgetAction::Reroute => {
+            let target = refusal.reroute_to.clone().unwrap_or_default();
+            let rerouted = runtime.route(&target)?.clone();
+            tracing::warn!(budget = %refusal.budget, to = %target, "budget spent: rerouting");
+            let reservation = runtime
+                .budgets
+                .reserve(&call.scope, estimate_usd(&rerouted, prompt_tokens), now)
+                .map_err(|refusal| refusal.into_error())?;
+            call.fallback = Some(target);
+            Ok((rerouted, reservation))
+        }
+        Err(refusal) => Err(refusal.into_error()),
+    }
+}
