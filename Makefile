@@ -77,7 +77,7 @@ with_postgres = pgdir=$$(mktemp -d /tmp/switchyard-pg.XXXXXX); \
 PYTHON ?= python3
 VENV := .venv
 VENV_PY := $(VENV)/bin/python
-PY_TOOLS := maturin==1.16.0 pytest==8.4.2 mypy==1.18.2
+PY_TOOLS := maturin==1.16.0 pytest==8.4.2 mypy==1.18.2 openai==3.63.0
 WHEEL_DIR := $(RUN_DIR)/wheels
 
 $(VENV_PY):

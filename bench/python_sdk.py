@@ -2,7 +2,8 @@
 
 Per-call latency p50/p99 of switchyard vs raw httpx (persistent client) vs the official
 openai package in one run; cache-hit latency; `import switchyard` time; streaming time to
-first token vs openai. Run it with bench/python_sdk.sh (installs httpx/openai into .venv).
+first token vs openai; the resident memory (RSS) of a process after building a client and
+after BENCH_RSS_CALLS calls (cache off), switchyard vs openai, each in a fresh process. Run it with bench/python_sdk.sh (installs httpx/openai into .venv).
 """
 
 from __future__ import annotations
@@ -20,6 +21,40 @@ N = int(os.environ.get("BENCH_CALLS", "2000"))
 WARMUP = 200
 STREAM_N = int(os.environ.get("BENCH_STREAMS", "300"))
 MESSAGES = [{"role": "user", "content": "Say hello."}]
+RSS_CALLS = int(os.environ.get("BENCH_RSS_CALLS", "20000"))
+
+# A fresh process: RSS after the client is built, then after the calls (cache off).
+RSS_PROBE = """
+import json, sys
+def rss_mb():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+which, root, calls = sys.argv[1], sys.argv[2], int(sys.argv[3])
+messages = [{"role": "user", "content": "Say hello."}]
+if which == "switchyard":
+    import switchyard
+    client = switchyard.Switchyard(config={
+        "version": 1, "cache": {"mode": "off"},
+        "providers": {"oa": {"kind": "openai", "base_url": root, "api_key": "sk-bench"}},
+        "models": {"chat": {"deployments": [{"provider": "oa", "model": "gpt-4o-mini"}]}},
+    })
+    call = lambda: client.chat.completions.create(model="chat", messages=messages)
+else:
+    import openai
+    client = openai.OpenAI(base_url=root, api_key="sk-bench", max_retries=0)
+    call = lambda: client.chat.completions.create(model="gpt-4o-mini", messages=messages)
+built = rss_mb()
+for _ in range(calls):
+    call()
+print(json.dumps({"after_client_mb": round(built, 1), "after_calls_mb": round(rss_mb(), 1), "calls": calls}))
+"""
+
+
+def rss(which: str, root: str, calls: int = RSS_CALLS) -> Dict[str, Any]:
+    out = subprocess.run([sys.executable, "-c", RSS_PROBE, which, root, str(calls)], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)  # type: ignore[no-any-return]
 
 
 def pct(samples: List[float], p: float) -> float:
@@ -132,6 +167,8 @@ def main() -> None:
             results[name] = {"p50_us": pct(samples, 0.5), "p99_us": pct(samples, 0.99)}
 
         results["import_switchyard_ms"] = import_time()
+        results["rss_switchyard"] = rss("switchyard", root)
+        results["rss_openai"] = rss("openai", root)
         client.close()
         hx.close()
     finally:
@@ -139,15 +176,19 @@ def main() -> None:
         proc.wait(timeout=5)
 
     print(json.dumps(results, indent=2))
+    rss_after = results["rss_switchyard"]["after_calls_mb"]
     ok = (
         results["switchyard_over_httpx_p50"] <= 1.0
         and results["cache_hit"]["p50_us"] <= 20.0
         and results["import_switchyard_ms"] <= 50.0
+        and rss_after <= 40.0
     )
     print(
         f"targets: p50 vs httpx {results['switchyard_over_httpx_p50']:.2f}x (<= 1.0), "
         f"cache hit p50 {results['cache_hit']['p50_us']:.1f} us (<= 20), "
-        f"import {results['import_switchyard_ms']:.1f} ms (<= 50): {'met' if ok else 'NOT met'}"
+        f"import {results['import_switchyard_ms']:.1f} ms (<= 50), "
+        f"RSS after {RSS_CALLS} calls {rss_after:.1f} MB (<= 40; openai "
+        f"{results['rss_openai']['after_calls_mb']:.1f} MB): {'met' if ok else 'NOT met'}"
     )
 
 

@@ -21,6 +21,10 @@ fn value_to_py(py: Python<'_>, value: Value) -> PyResult<Py<PyAny>> {
     to_py(py, &value).map(Bound::unbind)
 }
 
+fn none_to_py(py: Python<'_>, (): ()) -> PyResult<Py<PyAny>> {
+    Ok(py.None())
+}
+
 fn stream_to_py(py: Python<'_>, stream: binding::StreamHandle) -> PyResult<Py<PyAny>> {
     Ok(Py::new(py, NativeStream::new(stream))?.into_any())
 }
@@ -162,9 +166,25 @@ impl NativeClient {
         })
     }
 
-    /// Stops the config watcher and flushes usage; the client is unusable afterwards.
+    /// Lets the calls in flight finish (canceling the stragglers), stops the config
+    /// watcher and flushes usage; the client is unusable afterwards.
     fn close(&self, py: Python<'_>) -> PyResult<()> {
         guard(|| wait(py, self.handle.close()))
+    }
+
+    /// `close` for asyncio: `callback(ok, None)` once done, the event loop never blocked.
+    fn close_async(&self, callback: Py<PyAny>) -> PyResult<NativeTask> {
+        let closing = self.handle.close();
+        guard(|| {
+            spawn_call(
+                async move {
+                    closing.await;
+                    Ok(())
+                },
+                none_to_py,
+                callback,
+            )
+        })
     }
 
     #[getter]

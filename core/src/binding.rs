@@ -12,7 +12,8 @@
 //!   signal handlers) and [`spawn`] (a completion callback, for event loops).
 //! - [`StreamHandle`]: a streamed call as `next` / `close`, for an iterator of any kind.
 //! - [`before_fork`]: the process's runtime quiesced before a fork; [`at_exit`]: what is
-//!   buffered exported before the process ends.
+//!   buffered exported, callbacks into the host stopped and the runtime shut down before
+//!   the process ends.
 
 mod handle;
 mod runtime;
@@ -24,4 +25,6 @@ pub use handle::ClientHandle;
 pub use runtime::{CallHandle, Live, at_exit, before_fork, block_on, catch_panic, runtime, spawn};
 pub use source::{ClientSpec, ConfigInput};
 pub use stream::StreamHandle;
-pub use wire::{ErrorData, outcome_json};
+pub use wire::{
+    CHAT_COMPLETION, CHAT_COMPLETION_CHUNK, EMBEDDING_RESPONSE, ErrorData, Shape, outcome_json,
+};

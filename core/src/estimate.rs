@@ -57,7 +57,9 @@ static CL100K: LazyLock<Option<CoreBPE>> =
     LazyLock::new(|| load("cl100k_base", tiktoken_rs::cl100k_base));
 
 /// Loads both encodings on a background thread. Parsing a BPE takes ~100 ms (far more in
-/// a debug build); doing it when a client is built keeps it off the first call's latency.
+/// a debug build); doing it when a config that counts tokens exactly is built keeps it off
+/// the first call's latency. The tables then hold ~70 MB for the life of the process, so a
+/// config that never counts exactly never loads them (they load on first use otherwise).
 pub fn warm_up_in_background() {
     static STARTED: std::sync::Once = std::sync::Once::new();
     STARTED.call_once(|| {

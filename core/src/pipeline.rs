@@ -54,7 +54,6 @@ use crate::budget::BudgetSource;
 use crate::cache::{Lookup, ResponseCache, SharedCache};
 use crate::config::Config;
 use crate::error::Result;
-use crate::estimate;
 use crate::routing::HealthRegistry;
 use crate::telemetry::{Metrics, MetricsSnapshot, UsageSink, call_span};
 
@@ -82,7 +81,6 @@ impl Engine {
             cache = cache.with_shared_tier(tier);
         }
         let runtime = Runtime::build(config, &health, budget_source.clone())?;
-        estimate::warm_up_in_background();
         Ok(Engine {
             runtime: ArcSwap::from_pointee(runtime),
             health,

@@ -25,13 +25,16 @@ pub enum RetryDecision {
 }
 
 impl RetrySchedule {
-    pub fn new(policy: &RetryPolicy) -> Self {
+    /// The plan of `policy`, with at most `max_retries` retries when the caller capped them.
+    pub fn new(policy: &RetryPolicy, max_retries: Option<u32>) -> Self {
+        let retries = policy.max_attempts.saturating_sub(1);
+        let retries = max_retries.map_or(retries, |cap| retries.min(cap));
         let delays = ExponentialBuilder::default()
             .with_min_delay(Duration::from_millis(policy.initial_backoff_ms))
             .with_max_delay(Duration::from_millis(policy.max_backoff_ms))
             .with_factor(2.0)
             .with_jitter()
-            .with_max_times(policy.max_attempts.saturating_sub(1) as usize)
+            .with_max_times(retries as usize)
             .build();
         RetrySchedule {
             delays,
@@ -87,7 +90,7 @@ mod tests {
 
     #[test]
     fn stops_after_max_attempts() {
-        let mut schedule = RetrySchedule::new(&policy(3));
+        let mut schedule = RetrySchedule::new(&policy(3), None);
         let now = Instant::now();
         assert!(matches!(
             schedule.next(&server_error(), now, None),
@@ -104,8 +107,30 @@ mod tests {
     }
 
     #[test]
+    fn a_callers_cap_lowers_the_retries_never_raises_them() {
+        let now = Instant::now();
+        let mut none = RetrySchedule::new(&policy(3), Some(0));
+        assert_eq!(none.next(&server_error(), now, None), RetryDecision::GiveUp);
+        let mut one = RetrySchedule::new(&policy(3), Some(1));
+        assert!(matches!(
+            one.next(&server_error(), now, None),
+            RetryDecision::After(_)
+        ));
+        assert_eq!(one.next(&server_error(), now, None), RetryDecision::GiveUp);
+        let mut capped = RetrySchedule::new(&policy(2), Some(5));
+        assert!(matches!(
+            capped.next(&server_error(), now, None),
+            RetryDecision::After(_)
+        ));
+        assert_eq!(
+            capped.next(&server_error(), now, None),
+            RetryDecision::GiveUp
+        );
+    }
+
+    #[test]
     fn backoff_grows_with_jitter_within_bounds() {
-        let mut schedule = RetrySchedule::new(&policy(6));
+        let mut schedule = RetrySchedule::new(&policy(6), None);
         let now = Instant::now();
         let mut previous_floor = Duration::from_millis(100);
         for _ in 0..5 {
@@ -131,7 +156,7 @@ mod tests {
                 "slow down",
             )
         };
-        let mut schedule = RetrySchedule::new(&policy(3));
+        let mut schedule = RetrySchedule::new(&policy(3), None);
         let RetryDecision::After(delay) = schedule.next(&limited(2), now, None) else {
             panic!("expected a retry");
         };
@@ -148,12 +173,12 @@ mod tests {
     #[test]
     fn deadline_and_non_retryable_give_up() {
         let now = Instant::now();
-        let mut schedule = RetrySchedule::new(&policy(3));
+        let mut schedule = RetrySchedule::new(&policy(3), None);
         assert_eq!(
             schedule.next(&server_error(), now, Some(now + Duration::from_millis(50))),
             RetryDecision::GiveUp
         );
-        let mut schedule = RetrySchedule::new(&policy(3));
+        let mut schedule = RetrySchedule::new(&policy(3), None);
         assert_eq!(
             schedule.next(&Error::bad_request("messages", "empty"), now, None),
             RetryDecision::GiveUp

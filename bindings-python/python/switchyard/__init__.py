@@ -11,25 +11,8 @@ import os as _os
 from typing import TYPE_CHECKING, Any
 
 from ._client import Stream, Switchyard
-from ._errors import (
-    APIConnectionError,
-    APITimeoutError,
-    AuthenticationError,
-    BadRequestError,
-    BudgetExceededError,
-    CanceledError,
-    ConfigError,
-    ContentPolicyError,
-    ContextWindowExceededError,
-    InternalError,
-    NetworkError,
-    OverloadedError,
-    RateLimitError,
-    SwitchyardError,
-    TimeoutError,
-    UnavailableError,
-    UpstreamError,
-)
+from . import _errors
+from ._errors import *  # noqa: F403 - the error classes, named once in _errors.__all__
 from ._native import __version__, _at_exit, _before_fork
 from . import types
 
@@ -37,7 +20,8 @@ from . import types
 # with pooled connections driven by threads the child does not have (see _native).
 if hasattr(_os, "register_at_fork"):
     _os.register_at_fork(before=_before_fork)
-# Telemetry still buffered (OTLP spans and metrics) is exported before the process ends.
+# At exit: telemetry still buffered is exported, and the engine stops calling into Python
+# and shuts its threads down before the interpreter finalizes (docs/bindings.md, "Exit").
 _atexit.register(_at_exit)
 
 if TYPE_CHECKING:
@@ -50,24 +34,8 @@ __all__ = [
     "AsyncStream",
     "types",
     "__version__",
-    "SwitchyardError",
-    "RateLimitError",
-    "ContextWindowExceededError",
-    "ContentPolicyError",
-    "TimeoutError",
-    "UpstreamError",
-    "AuthenticationError",
-    "BadRequestError",
-    "NetworkError",
-    "CanceledError",
-    "BudgetExceededError",
-    "UnavailableError",
-    "OverloadedError",
-    "ConfigError",
-    "InternalError",
-    "APITimeoutError",
-    "APIConnectionError",
 ]
+__all__ += _errors.__all__
 
 
 def __getattr__(name: str) -> Any:

@@ -112,10 +112,11 @@ class AsyncStream:
 
 
 class AsyncCompletions:
-    __slots__ = ("_native",)
+    __slots__ = ("_native", "_defaults")
 
-    def __init__(self, native: _native.NativeClient) -> None:
+    def __init__(self, native: _native.NativeClient, defaults: Dict[str, Any]) -> None:
         self._native = native
+        self._defaults = defaults
 
     @overload
     async def create(
@@ -176,7 +177,9 @@ class AsyncCompletions:
         **params: Any,
     ) -> Union[ChatCompletion, AsyncStream]:
         request = body({"model": model, "messages": messages}, extra_body, params)
-        opts = options(timeout, end_user, tags, metadata, tenant, app, session, cache, deployment)
+        opts = options(
+            self._defaults, timeout, end_user, tags, metadata, tenant, app, session, cache, deployment
+        )
         native = self._native
         if stream:
             started = await _run(lambda cb: native.chat_stream_async(request, opts, cb))
@@ -187,15 +190,16 @@ class AsyncCompletions:
 class AsyncChat:
     __slots__ = ("completions",)
 
-    def __init__(self, native: _native.NativeClient) -> None:
-        self.completions = AsyncCompletions(native)
+    def __init__(self, native: _native.NativeClient, defaults: Dict[str, Any]) -> None:
+        self.completions = AsyncCompletions(native, defaults)
 
 
 class AsyncEmbeddings:
-    __slots__ = ("_native",)
+    __slots__ = ("_native", "_defaults")
 
-    def __init__(self, native: _native.NativeClient) -> None:
+    def __init__(self, native: _native.NativeClient, defaults: Dict[str, Any]) -> None:
         self._native = native
+        self._defaults = defaults
 
     async def create(
         self,
@@ -215,7 +219,9 @@ class AsyncEmbeddings:
         **params: Any,
     ) -> CreateEmbeddingResponse:
         request = body({"model": model, "input": input}, extra_body, params)
-        opts = options(timeout, end_user, tags, metadata, tenant, app, session, cache, deployment)
+        opts = options(
+            self._defaults, timeout, end_user, tags, metadata, tenant, app, session, cache, deployment
+        )
         native = self._native
         return CreateEmbeddingResponse(
             await _run(lambda cb: native.embed_async(request, opts, cb))
@@ -223,10 +229,11 @@ class AsyncEmbeddings:
 
 
 class AsyncModels:
-    __slots__ = ("_native",)
+    __slots__ = ("_native", "_defaults")
 
-    def __init__(self, native: _native.NativeClient) -> None:
+    def __init__(self, native: _native.NativeClient, defaults: Dict[str, Any]) -> None:
         self._native = native
+        self._defaults = defaults
 
     async def list(self) -> ModelList:
         return ModelList(self._native.models())
@@ -241,7 +248,9 @@ class AsyncSwitchyard(ClientBase):
     _resources = {"chat": AsyncChat, "embeddings": AsyncEmbeddings, "models": AsyncModels}
 
     async def close(self) -> None:
-        self._native.close()
+        """Let the calls in flight finish (canceled after a grace period), stop the config
+        watcher and flush usage, without blocking the event loop."""
+        await _run(self._native.close_async)
 
     async def __aenter__(self) -> "AsyncSwitchyard":
         return self
@@ -252,4 +261,4 @@ class AsyncSwitchyard(ClientBase):
         exc: Optional[BaseException],
         tb: Optional[TracebackType],
     ) -> None:
-        self._native.close()
+        await self.close()

@@ -75,10 +75,11 @@ class Stream:
 
 
 class Completions:
-    __slots__ = ("_native",)
+    __slots__ = ("_native", "_defaults")
 
-    def __init__(self, native: _native.NativeClient) -> None:
+    def __init__(self, native: _native.NativeClient, defaults: Dict[str, Any]) -> None:
         self._native = native
+        self._defaults = defaults
 
     @overload
     def create(
@@ -141,7 +142,9 @@ class Completions:
         """A chat completion. Request fields as in OpenAI's API (``temperature``, ``tools``,
         ``user``, ...); the other keywords are Switchyard's per-call options."""
         request = body({"model": model, "messages": messages}, extra_body, params)
-        opts = options(timeout, end_user, tags, metadata, tenant, app, session, cache, deployment)
+        opts = options(
+            self._defaults, timeout, end_user, tags, metadata, tenant, app, session, cache, deployment
+        )
         if stream:
             return Stream(self._native.chat_stream(request, opts))
         return ChatCompletion(self._native.chat(request, opts))
@@ -150,15 +153,16 @@ class Completions:
 class Chat:
     __slots__ = ("completions",)
 
-    def __init__(self, native: _native.NativeClient) -> None:
-        self.completions = Completions(native)
+    def __init__(self, native: _native.NativeClient, defaults: Dict[str, Any]) -> None:
+        self.completions = Completions(native, defaults)
 
 
 class Embeddings:
-    __slots__ = ("_native",)
+    __slots__ = ("_native", "_defaults")
 
-    def __init__(self, native: _native.NativeClient) -> None:
+    def __init__(self, native: _native.NativeClient, defaults: Dict[str, Any]) -> None:
         self._native = native
+        self._defaults = defaults
 
     def create(
         self,
@@ -178,15 +182,18 @@ class Embeddings:
         **params: Any,
     ) -> CreateEmbeddingResponse:
         request = body({"model": model, "input": input}, extra_body, params)
-        opts = options(timeout, end_user, tags, metadata, tenant, app, session, cache, deployment)
+        opts = options(
+            self._defaults, timeout, end_user, tags, metadata, tenant, app, session, cache, deployment
+        )
         return CreateEmbeddingResponse(self._native.embed(request, opts))
 
 
 class Models:
-    __slots__ = ("_native",)
+    __slots__ = ("_native", "_defaults")
 
-    def __init__(self, native: _native.NativeClient) -> None:
+    def __init__(self, native: _native.NativeClient, defaults: Dict[str, Any]) -> None:
         self._native = native
+        self._defaults = defaults
 
     def list(self) -> ModelList:
         """The logical models (aliases) callers may name."""

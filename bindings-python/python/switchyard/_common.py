@@ -4,12 +4,14 @@ environment) and checks every option; this layer only maps Python keywords to na
 
 from __future__ import annotations
 
+import copy
 import os
-from typing import Any, Dict, List, Mapping, Optional, Union
+from typing import Any, Dict, List, Mapping, Optional, TypeVar, Union
 
 from . import _native
 
 ConfigInput = Union[str, "os.PathLike[str]", Mapping[str, Any]]
+Client = TypeVar("Client", bound="ClientBase")
 
 
 class ClientBase:
@@ -30,6 +32,8 @@ class ClientBase:
         config_cache: Optional[Union[str, "os.PathLike[str]"]] = None,
         otlp_endpoint: Optional[str] = None,
         service_name: Optional[str] = None,
+        timeout: Optional[float] = None,
+        max_retries: Optional[int] = None,
     ) -> None:
         self._native = _native.NativeClient(
             {
@@ -42,8 +46,26 @@ class ClientBase:
                 "service_name": service_name,
             }
         )
+        self._defaults = defaults(timeout, max_retries)
+        self._bind()
+
+    def _bind(self) -> None:
         for name, resource in self._resources.items():
-            setattr(self, name, resource(self._native))
+            setattr(self, name, resource(self._native, self._defaults))
+
+    def with_options(
+        self: Client, *, timeout: Optional[float] = None, max_retries: Optional[int] = None
+    ) -> Client:
+        """A copy whose calls default to these options, as ``openai``'s ``with_options``:
+        ``timeout`` in seconds for each whole call, ``max_retries`` a cap on the retries
+        of each model the call reaches (``0``: one attempt per model; fallbacks still
+        apply). The copy shares the engine: closing either closes both."""
+        clone = copy.copy(self)
+        clone._defaults = {**self._defaults, **defaults(timeout, max_retries)}
+        clone._bind()
+        return clone
+
+    copy = with_options
 
     def metrics(self) -> Dict[str, Any]:
         """Calls, latencies, tokens, cost and errors so far, per model and deployment."""
@@ -70,7 +92,14 @@ def config_arg(config: ConfigInput) -> Any:
     return config
 
 
+def defaults(timeout: Optional[float], max_retries: Optional[int]) -> Dict[str, Any]:
+    """A client's default options (the constructor's or ``with_options``'s)."""
+    named = {"timeout": timeout, "max_retries": max_retries}
+    return {key: value for key, value in named.items() if value is not None}
+
+
 def options(
+    defaults: Dict[str, Any],
     timeout: Optional[float],
     end_user: Optional[str],
     tags: Optional[List[str]],
@@ -81,7 +110,8 @@ def options(
     cache: Union[str, bool, None],
     deployment: Optional[str],
 ) -> Optional[Dict[str, Any]]:
-    """The per-call options as the native layer reads them (None when all are unset)."""
+    """The per-call options as the native layer reads them, over the client's defaults
+    (None when all are unset)."""
     named = {
         "timeout": timeout,
         "user": end_user,
@@ -93,7 +123,8 @@ def options(
         "cache": cache,
         "deployment": deployment,
     }
-    out = {key: value for key, value in named.items() if value is not None}
+    out = dict(defaults)
+    out.update((key, value) for key, value in named.items() if value is not None)
     return out or None
 
 

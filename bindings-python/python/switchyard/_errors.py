@@ -1,4 +1,9 @@
-"""The exception hierarchy: one class per core error kind, compared by ``code``."""
+"""The exception hierarchy: one class per core error kind, compared by ``code``, placed in
+the official ``openai`` package's hierarchy so that its ``except`` clauses keep working:
+``APIError`` (alias of ``SwitchyardError``) above all, ``APIStatusError`` (``status_code``)
+above the errors an HTTP status explains, ``APIConnectionError`` above network errors and
+timeouts. The class follows the kind; for ``auth`` and ``upstream`` the provider's status
+refines it (403 ``PermissionDeniedError``, 404 ``NotFoundError``, ...)."""
 
 from __future__ import annotations
 
@@ -23,6 +28,15 @@ __all__ = [
     "InternalError",
     "APITimeoutError",
     "APIConnectionError",
+    "APIError",
+    "OpenAIError",
+    "APIStatusError",
+    "PermissionDeniedError",
+    "NotFoundError",
+    "ConflictError",
+    "UnprocessableEntityError",
+    "InternalServerError",
+    "UpstreamServerError",
 ]
 
 
@@ -64,42 +78,113 @@ class SwitchyardError(Exception):
         self.retryable: bool = retryable
         #: The budget a budget_exceeded error names.
         self.budget: Optional[str] = budget
+        # The ``openai`` package's attributes: ``param`` is the field at fault, ``type`` the
+        # kind, ``body`` the error as OpenAI's API shapes it; no HTTP request exists here.
+        self.param: Optional[str] = field
+        self.type: Optional[str] = self.code
+        self.body: Optional[Dict[str, Any]] = {
+            "message": self.message,
+            "type": self.code,
+            "param": field,
+            "code": self.code,
+        }
+        self.request: Any = None
 
 
-class RateLimitError(SwitchyardError):
+class APIStatusError(SwitchyardError):
+    """An error an HTTP status explains (``openai.APIStatusError``): ``status_code`` is the
+    provider's status, or the one an HTTP API would answer for this kind."""
+
+    #: The status an error of this class answers when the provider sent none.
+    nominal_status: int = 500
+
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.status_code: int = self.status if self.status is not None else self.nominal_status
+        #: No ``httpx.Response`` exists in-process.
+        self.response: Any = None
+
+
+class APIConnectionError(SwitchyardError):
+    """The provider could not be reached or did not answer (``openai.APIConnectionError``)."""
+
+    code = "network"
+
+
+class RateLimitError(APIStatusError):
     code = "rate_limited"
+    nominal_status = 429
 
 
-class ContextWindowExceededError(SwitchyardError):
-    code = "context_window_exceeded"
 
 
-class ContentPolicyError(SwitchyardError):
-    code = "content_policy"
-
-
-class TimeoutError(SwitchyardError, builtins.TimeoutError):  # noqa: A001 - as the issue names it
-    """Also a builtin ``TimeoutError``, so ``except TimeoutError`` of either kind catches it."""
+class TimeoutError(APIConnectionError, builtins.TimeoutError):  # noqa: A001 - as the issue names it
+    """Also a builtin ``TimeoutError``, so ``except TimeoutError`` of either kind catches it;
+    an ``APIConnectionError`` as ``openai.APITimeoutError`` is."""
 
     code = "timeout"
 
 
-class UpstreamError(SwitchyardError):
+class UpstreamError(APIStatusError):
+    """The provider answered with an error; ``status_code`` is its status."""
+
     code = "upstream"
+    nominal_status = 502
 
 
-class AuthenticationError(SwitchyardError):
+class NotFoundError(UpstreamError):
+    nominal_status = 404
+
+
+class ConflictError(UpstreamError):
+    nominal_status = 409
+
+
+class UnprocessableEntityError(UpstreamError):
+    nominal_status = 422
+
+
+class InternalServerError(APIStatusError):
+    """Trouble on the serving side (``openai.InternalServerError``): a provider's 5xx, no
+    deployment available, the local model overloaded, or a fault inside Switchyard."""
+
+    nominal_status = 500
+
+
+class UpstreamServerError(UpstreamError, InternalServerError):
+    """A provider's 5xx (or an upstream error with no status)."""
+
+    nominal_status = 502
+
+
+class AuthenticationError(APIStatusError):
     code = "auth"
+    nominal_status = 401
 
 
-class BadRequestError(SwitchyardError, ValueError, TypeError):
+class PermissionDeniedError(AuthenticationError):
+    """A key the provider knows but refuses (403); still an ``AuthenticationError``."""
+
+    nominal_status = 403
+
+
+class BadRequestError(APIStatusError, ValueError, TypeError):
     """Also a builtin ``ValueError`` and ``TypeError``: a bad argument, option or request
     field is caught the way Python code catches bad arguments."""
 
     code = "bad_request"
+    nominal_status = 400
 
 
-class NetworkError(SwitchyardError):
+class ContextWindowExceededError(BadRequestError):
+    code = "context_window_exceeded"
+
+
+class ContentPolicyError(BadRequestError):
+    code = "content_policy"
+
+
+class NetworkError(APIConnectionError):
     code = "network"
 
 
@@ -107,31 +192,36 @@ class CanceledError(SwitchyardError):
     code = "canceled"
 
 
-class BudgetExceededError(SwitchyardError):
+class BudgetExceededError(RateLimitError):
+    """A budget is spent: a 429 (OpenAI's ``insufficient_quota``) to ``openai`` code."""
+
     code = "budget_exceeded"
 
 
-class UnavailableError(SwitchyardError):
+class UnavailableError(InternalServerError):
     code = "unavailable"
+    nominal_status = 503
 
 
-class OverloadedError(SwitchyardError):
+class OverloadedError(InternalServerError):
     code = "overloaded"
+    nominal_status = 503
 
 
 class ConfigError(SwitchyardError):
     code = "config"
 
 
-class InternalError(SwitchyardError):
+class InternalError(InternalServerError):
     """A failure inside the binding itself (e.g. a Rust panic): please report it."""
 
     code = "internal"
 
 
 # The official ``openai`` package's names, for code moving over.
+APIError = SwitchyardError
+OpenAIError = SwitchyardError
 APITimeoutError = TimeoutError
-APIConnectionError = NetworkError
 
 _BY_CODE: Dict[str, Type[SwitchyardError]] = {
     cls.code: cls
@@ -153,11 +243,21 @@ _BY_CODE: Dict[str, Type[SwitchyardError]] = {
     )
 }
 
+# Kinds whose class the provider's status refines, as the ``openai`` package picks by status.
+_BY_STATUS: Dict[Any, Type[SwitchyardError]] = {
+    ("auth", 403): PermissionDeniedError,
+    ("upstream", 404): NotFoundError,
+    ("upstream", 409): ConflictError,
+    ("upstream", 422): UnprocessableEntityError,
+}
+
 
 def _from_native(data: Dict[str, Any]) -> SwitchyardError:
     """Called by the native module with a core error as data (``docs/bindings.md``)."""
     code = data["kind"]
-    cls = _BY_CODE.get(code, SwitchyardError)
+    cls = _BY_STATUS.get((code, data["status"])) or _BY_CODE.get(code, SwitchyardError)
+    if cls is UpstreamError and (data["status"] is None or data["status"] >= 500):
+        cls = UpstreamServerError
     return cls(
         data["display"],
         code=code,

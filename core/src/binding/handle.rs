@@ -2,8 +2,9 @@
 //! forked child), taking requests, options and configs as JSON and answering JSON.
 
 use std::future::Future;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -11,7 +12,7 @@ use serde_json::Value;
 use super::runtime::runtime;
 use super::source::{ClientSpec, ConfigInput};
 use super::stream::StreamHandle;
-use super::wire::{outcome_json, to_json};
+use super::wire::{CHAT_COMPLETION, EMBEDDING_RESPONSE, outcome_json, to_json};
 use crate::client::{CallOptions, Client};
 use crate::error::{Error, ErrorKind, Result};
 use crate::process::PerProcess;
@@ -22,12 +23,19 @@ use crate::validate::decode;
 /// The OTLP service name when neither the spec nor `OTEL_SERVICE_NAME` names one.
 const DEFAULT_SERVICE: &str = "switchyard";
 
+/// How long `close` lets calls in flight finish before it cancels them.
+const CLOSE_GRACE: Duration = Duration::from_secs(5);
+
+/// How long `close` then waits for the canceled calls to settle.
+const CANCEL_WAIT: Duration = Duration::from_secs(1);
+
 /// One binding-level client. Thread-safe; every method is cheap except `open`.
 pub struct ClientHandle {
     /// What a forked child builds its own engine from (a reload replaces the config).
     spec: Mutex<ClientSpec>,
     client: PerProcess<Client>,
     closed: AtomicBool,
+    in_flight: Arc<InFlight>,
 }
 
 impl std::fmt::Debug for ClientHandle {
@@ -60,6 +68,7 @@ impl ClientHandle {
             spec: Mutex::new(spec),
             client: PerProcess::new(),
             closed: AtomicBool::new(false),
+            in_flight: Arc::new(InFlight::new()),
         };
         handle.client.restore(client);
         Ok(handle)
@@ -84,10 +93,10 @@ impl ClientHandle {
         options: Value,
     ) -> Result<impl Future<Output = Result<Value>> + Send + 'static> {
         let (client, request, options) = self.prepare::<ChatRequest>(request, options)?;
-        Ok(async move {
+        Ok(self.in_flight.track(async move {
             let outcome = client.chat(request, &options).await?;
-            outcome_json(&outcome.response, &outcome.meta)
-        })
+            outcome_json(&outcome.response, &outcome.meta, &CHAT_COMPLETION)
+        }))
     }
 
     /// A streamed chat completion; the future resolves once the first chunk is in.
@@ -97,10 +106,10 @@ impl ClientHandle {
         options: Value,
     ) -> Result<impl Future<Output = Result<StreamHandle>> + Send + 'static> {
         let (client, request, options) = self.prepare::<ChatRequest>(request, options)?;
-        Ok(async move {
+        Ok(self.in_flight.track(async move {
             let stream = client.chat_stream(request, &options).await?;
             Ok(StreamHandle::new(stream))
-        })
+        }))
     }
 
     pub fn embed(
@@ -109,10 +118,10 @@ impl ClientHandle {
         options: Value,
     ) -> Result<impl Future<Output = Result<Value>> + Send + 'static> {
         let (client, request, options) = self.prepare::<EmbeddingRequest>(request, options)?;
-        Ok(async move {
+        Ok(self.in_flight.track(async move {
             let outcome = client.embed(request, &options).await?;
-            outcome_json(&outcome.response, &outcome.meta)
-        })
+            outcome_json(&outcome.response, &outcome.meta, &EMBEDDING_RESPONSE)
+        }))
     }
 
     /// What every call checks before it starts: the request, the options, an open client.
@@ -158,12 +167,22 @@ impl ClientHandle {
     }
 
     /// Marks the client closed (later calls fail with `unavailable`) and returns the
-    /// shutdown of this process's engine to wait on: the watcher stops, usage and the
-    /// telemetry buffered so far are flushed.
+    /// shutdown of this process's engine to wait on: the calls in flight finish (or, after
+    /// [`CLOSE_GRACE`], are canceled), the watcher stops, usage and the telemetry buffered
+    /// so far are flushed. A stream already open is the caller's to close.
     pub fn close(&self) -> impl Future<Output = ()> + Send + 'static {
         self.closed.store(true, Ordering::SeqCst);
         let client = self.client.take();
+        let in_flight = self.in_flight.clone();
         async move {
+            if !in_flight.settled(CLOSE_GRACE).await {
+                tracing::warn!(
+                    calls = in_flight.count.load(Ordering::SeqCst),
+                    "closing: canceling the calls still in flight"
+                );
+                in_flight.cancel.send_replace(true);
+                in_flight.settled(CANCEL_WAIT).await;
+            }
             if let Some(client) = client {
                 client.shutdown().await;
             }
@@ -176,5 +195,85 @@ impl ClientHandle {
 
     pub fn is_closed(&self) -> bool {
         self.closed.load(Ordering::SeqCst)
+    }
+}
+
+/// The calls a handle has started and not yet finished, so that `close` can wait for
+/// them, and cancel them when they take too long.
+#[derive(Debug)]
+struct InFlight {
+    count: AtomicUsize,
+    cancel: tokio::sync::watch::Sender<bool>,
+}
+
+/// One call counted from its start (even if never polled) until it is dropped.
+struct Tracked(Arc<InFlight>);
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        self.0.count.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl InFlight {
+    fn new() -> Self {
+        InFlight {
+            count: AtomicUsize::new(0),
+            cancel: tokio::sync::watch::Sender::new(false),
+        }
+    }
+
+    /// `call`, counted, and ended with `canceled` once `close` gives up waiting for it.
+    fn track<T: Send + 'static>(
+        self: &Arc<Self>,
+        call: impl Future<Output = Result<T>> + Send + 'static,
+    ) -> impl Future<Output = Result<T>> + Send + 'static {
+        self.count.fetch_add(1, Ordering::SeqCst);
+        let tracked = Tracked(self.clone());
+        let mut cancel = self.cancel.subscribe();
+        async move {
+            let _tracked = tracked;
+            tokio::select! {
+                out = call => out,
+                _ = cancel.wait_for(|canceled| *canceled) => {
+                    Err(Error::new(ErrorKind::Canceled, "the client was closed"))
+                }
+            }
+        }
+    }
+
+    /// Waits up to `limit` for every call to end; whether they all did.
+    async fn settled(&self, limit: Duration) -> bool {
+        let until = Instant::now() + limit;
+        while self.count.load(Ordering::SeqCst) != 0 {
+            if Instant::now() >= until {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn close_waits_for_calls_then_cancels_the_stragglers() {
+        let in_flight = Arc::new(InFlight::new());
+        let quick = tokio::spawn(in_flight.track(async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            Ok(1)
+        }));
+        let stuck = tokio::spawn(in_flight.track(std::future::pending::<Result<u32>>()));
+        assert!(!in_flight.settled(Duration::from_millis(200)).await);
+        assert_eq!(quick.await.unwrap(), Ok(1));
+        in_flight.cancel.send_replace(true);
+        assert!(in_flight.settled(Duration::from_secs(1)).await);
+        assert_eq!(stuck.await.unwrap().unwrap_err().code(), "canceled");
+        // A call made but never run is not waited for once dropped.
+        drop(in_flight.track(async { Ok(()) }));
+        assert_eq!(in_flight.count.load(Ordering::SeqCst), 0);
     }
 }

@@ -1,10 +1,12 @@
 //! The process's one tokio runtime, made on first use (and again in a forked child), and
 //! the two ways a binding runs a call on it: a thread that waits, or a completion callback.
+//! At exit ([`at_exit`]) the runtime stops, and no engine thread enters the host again: a
+//! host that is finalizing (Python) must not be called from a thread it no longer knows.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures_util::FutureExt;
@@ -19,6 +21,16 @@ const SLICE: Duration = Duration::from_millis(50);
 
 /// How long a quiesced runtime may take to stop before a fork.
 const FORK_SHUTDOWN: Duration = Duration::from_secs(1);
+
+/// How long exit waits for callbacks already inside the host, then for the runtime's
+/// threads to stop.
+const EXIT_SHUTDOWN: Duration = Duration::from_secs(2);
+
+/// Set once by [`at_exit`]: from then on no callback enters the host and no runtime is made.
+static EXITING: AtomicBool = AtomicBool::new(false);
+
+/// Completion callbacks running now (inside the host): [`at_exit`] waits for them.
+static IN_HOST: AtomicUsize = AtomicUsize::new(0);
 
 static RUNTIME: PerProcess<Arc<Runtime>> = PerProcess::new();
 
@@ -51,6 +63,12 @@ impl Drop for Live {
 /// This process's runtime: multi-threaded, `SWITCHYARD_WORKER_THREADS` workers (default:
 /// the cores, 2 to 8).
 pub fn runtime() -> Result<Arc<Runtime>> {
+    if exiting() {
+        return Err(Error::new(
+            crate::error::ErrorKind::Unavailable,
+            "the process is exiting",
+        ));
+    }
     RUNTIME.get_or_try_init(|| {
         let workers = std::env::var("SWITCHYARD_WORKER_THREADS")
             .ok()
@@ -91,15 +109,59 @@ pub fn before_fork() {
     }
 }
 
-/// Call once as the process exits (Python: `atexit`): exports the telemetry still
-/// buffered and stops the exporters, so nothing recorded is lost.
+/// Call once as the process exits (Python: `atexit`), with the host's lock released
+/// (Python: the GIL) so that callbacks already running can finish.
+///
+/// Exports the telemetry still buffered, then marks the process as exiting: completion
+/// callbacks from then on are dropped without entering the host, calls in flight are
+/// dropped (cancelling their upstream requests), and the runtime is shut down, so no
+/// engine thread is left to touch a host that is tearing itself down. A thread still
+/// blocked in [`block_on`] keeps the runtime alive; it never returns to its host.
 pub fn at_exit() {
     crate::telemetry::export::shutdown();
+    EXITING.store(true, Ordering::SeqCst);
+    let until = std::time::Instant::now() + EXIT_SHUTDOWN;
+    while IN_HOST.load(Ordering::SeqCst) != 0 && std::time::Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let Some(runtime) = RUNTIME.take() else {
+        return;
+    };
+    match Arc::try_unwrap(runtime) {
+        Ok(runtime) => runtime.shutdown_timeout(EXIT_SHUTDOWN),
+        // Dropping it later (from a waiting thread) would join workers at an unknown time.
+        Err(shared) => std::mem::forget(shared),
+    }
+}
+
+/// Whether [`at_exit`] has run: the host is going away.
+pub fn exiting() -> bool {
+    EXITING.load(Ordering::SeqCst)
+}
+
+/// Runs `f` (a completion callback entering the host) unless the process is exiting. The
+/// count is raised before the flag is read, so [`at_exit`] either sees this callback and
+/// waits for it, or this callback sees the flag and stays out.
+fn enter_host(f: impl FnOnce()) {
+    IN_HOST.fetch_add(1, Ordering::SeqCst);
+    if !exiting() {
+        f();
+    }
+    IN_HOST.fetch_sub(1, Ordering::SeqCst);
+}
+
+/// Where a waiting thread goes once the process is exiting: returning would take the
+/// host's lock during its finalization. The process ends around it.
+fn park_forever() -> ! {
+    loop {
+        std::thread::park();
+    }
 }
 
 /// Runs `future` to completion on the calling thread. Every [`SLICE`] it calls `between`
 /// (the host's signal check); an error there drops the future, which cancels the call,
-/// and is returned.
+/// and is returned. A thread still waiting when the process exits (a daemon thread) never
+/// returns to its host.
 pub fn block_on<F, E>(
     runtime: &Runtime,
     future: F,
@@ -118,6 +180,9 @@ where
                 () = tokio::time::sleep(SLICE) => None,
             }
         });
+        if exiting() {
+            park_forever();
+        }
         match step {
             Some(out) => return Ok(out),
             None => between()?,
@@ -143,7 +208,8 @@ impl CallHandle {
 }
 
 /// Runs `future` on the runtime and hands its result to `done`, on a worker thread. A
-/// panic inside becomes an `internal` error, never an unwinding worker.
+/// panic inside becomes an `internal` error, never an unwinding worker. Once the process
+/// is exiting, `done` is never called (the result is dropped).
 pub fn spawn<F, T>(future: F, done: impl FnOnce(Result<T>) + Send + 'static) -> Result<CallHandle>
 where
     F: Future<Output = Result<T>> + Send + 'static,
@@ -156,7 +222,7 @@ where
             .catch_unwind()
             .await
             .unwrap_or_else(|panic| Err(panicked(panic.as_ref())));
-        done(out);
+        enter_host(|| done(out));
     });
     Ok(CallHandle {
         abort: handle.abort_handle(),
@@ -239,5 +305,57 @@ mod tests {
         .unwrap();
         handle.cancel();
         assert!(rx.recv_timeout(Duration::from_millis(200)).is_err());
+    }
+
+    /// Exit is process-wide, so it is tried in a child process of the test binary.
+    #[test]
+    fn at_exit_stops_callbacks_and_the_runtime() {
+        if std::env::var_os("SWITCHYARD_TEST_AT_EXIT").is_none() {
+            let exe = std::env::current_exe().unwrap();
+            let out = std::process::Command::new(exe)
+                .args([
+                    "--exact",
+                    "binding::runtime::tests::at_exit_stops_callbacks_and_the_runtime",
+                    "--nocapture",
+                ])
+                .env("SWITCHYARD_TEST_AT_EXIT", "1")
+                .output()
+                .unwrap();
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            assert!(out.status.success(), "{stdout}");
+            assert!(stdout.contains("1 passed"), "{stdout}");
+            return;
+        }
+        let (tx, rx) = std::sync::mpsc::channel::<&str>();
+        // A callback already inside the host when exit begins is waited for.
+        let (entered_tx, entered) = std::sync::mpsc::channel::<()>();
+        let inside = tx.clone();
+        spawn(async { Ok(()) }, move |_| {
+            entered_tx.send(()).unwrap();
+            std::thread::sleep(Duration::from_millis(100));
+            inside.send("finished inside").unwrap();
+        })
+        .unwrap();
+        entered.recv().unwrap();
+        // A call still in flight at exit never calls back.
+        let late = tx.clone();
+        spawn(
+            async {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                Ok(())
+            },
+            move |_| late.send("late").unwrap(),
+        )
+        .unwrap();
+        let weak = Arc::downgrade(&runtime().unwrap());
+        at_exit();
+        assert_eq!(rx.try_recv(), Ok("finished inside"));
+        assert!(exiting());
+        assert!(weak.upgrade().is_none(), "the runtime was shut down");
+        assert_eq!(runtime().unwrap_err().code(), "unavailable");
+        assert!(rx.recv_timeout(Duration::from_millis(500)).is_err());
+        let mut called = false;
+        enter_host(|| called = true);
+        assert!(!called);
     }
 }

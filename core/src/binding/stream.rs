@@ -9,7 +9,7 @@ use serde_json::Value;
 use tokio::sync::Mutex as AsyncMutex;
 
 use super::runtime::{Live, runtime};
-use super::wire::to_json;
+use super::wire::{CHAT_COMPLETION_CHUNK, to_json};
 use crate::client::{CallMeta, CallStream};
 use crate::error::Result;
 
@@ -55,7 +55,10 @@ impl StreamHandle {
                 return Ok(None);
             };
             match current.stream.next().await {
-                Some(Ok(chunk)) => to_json(&chunk).map(Some),
+                Some(Ok(chunk)) => to_json(&chunk).map(|mut value| {
+                    CHAT_COMPLETION_CHUNK.fill(&mut value);
+                    Some(value)
+                }),
                 Some(Err(error)) => {
                     this.finish(open.take());
                     Err(error)

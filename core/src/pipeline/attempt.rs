@@ -98,7 +98,7 @@ where
     F: FnMut(AttemptSpec) -> Fut,
     Fut: Future<Output = Result<T>>,
 {
-    let mut schedule = RetrySchedule::new(&route.config.retry);
+    let mut schedule = RetrySchedule::new(&route.config.retry, call.max_retries);
     let mut tried: Vec<usize> = match call.avoid.take() {
         Some((alias, index)) if alias == route.alias => vec![index],
         _ => Vec::new(),

@@ -22,6 +22,8 @@ pub(crate) struct CallContext {
     pub capacity_tokens: u64,
     /// The `gen_ai.provider.name` of the last deployment attempted, for telemetry.
     pub provider_name: Option<&'static str>,
+    /// The caller's cap on retries per model (`CallOptions::max_retries`).
+    pub max_retries: Option<u32>,
 }
 
 impl CallContext {
@@ -74,6 +76,7 @@ impl CallContext {
             avoid: None,
             capacity_tokens: 0,
             provider_name: None,
+            max_retries: options.max_retries,
         }
     }
 }

@@ -37,6 +37,10 @@ pub struct CallOptions {
     pub cache: CacheControl,
     /// Send the call to this deployment of the model only (by name), skipping routing.
     pub deployment: Option<String>,
+    /// At most this many retries on each model the call reaches (a cap on the model's
+    /// `retry.max_attempts`, never a raise); `0` tries each model once. Fallbacks still
+    /// apply. The `openai` packages' `max_retries`.
+    pub max_retries: Option<u32>,
 }
 
 impl CallOptions {
@@ -121,9 +125,10 @@ mod tests {
     fn options_from_json() {
         let options = CallOptions::from_json(json!({
             "timeout": 2.5, "user": "u", "tags": ["a"], "metadata": {"k": "v"},
-            "cache": "refresh", "deployment": "d", "session": null,
+            "cache": "refresh", "deployment": "d", "session": null, "max_retries": 0,
         }))
         .unwrap();
+        assert_eq!(options.max_retries, Some(0));
         assert_eq!(options.timeout, Some(Duration::from_millis(2500)));
         assert_eq!(options.tags, ["a"]);
         assert_eq!(options.cache, CacheControl::Refresh);
@@ -145,6 +150,7 @@ mod tests {
             (json!({"timeout": "soon"}), "timeout"),
             (json!({"cache": "sometimes"}), "cache"),
             (json!({"metadata": {"k": 1}}), "metadata.k"),
+            (json!({"max_retries": -1}), "max_retries"),
         ] {
             let error = CallOptions::from_json(value.clone()).unwrap_err();
             assert_eq!(error.code(), "bad_request", "{value}");

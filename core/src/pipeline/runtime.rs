@@ -108,8 +108,21 @@ impl Runtime {
                 }),
             );
         }
+        let capacity_counts_tokens = routes.values().any(|r| r.route.counts_tokens());
+        // The tokenizer tables cost ~70 MB of memory for the life of the process: loaded
+        // ahead only when this config may count tokens exactly (a TPM limit or capacity,
+        // or a hard budget whose cheap bound may not fit), else never.
+        if capacity_counts_tokens
+            || config.rate_limits.iter().any(|limit| limit.tpm.is_some())
+            || config
+                .budgets
+                .iter()
+                .any(|budget| budget.mode == crate::config::BudgetMode::Hard)
+        {
+            crate::estimate::warm_up_in_background();
+        }
         Ok(Runtime {
-            capacity_counts_tokens: routes.values().any(|r| r.route.counts_tokens()),
+            capacity_counts_tokens,
             budgets: Budgets::new(&config.budgets, budget_source),
             limits: RateLimits::new(&config.rate_limits),
             _probes: probes,

@@ -322,5 +322,6 @@ fn options_of(spec: &CallOptionsSpec, index: usize, copy: usize) -> CallOptions 
             _ => CacheControl::Default,
         },
         deployment: spec.deployment.clone(),
+        max_retries: None,
     }
 }
