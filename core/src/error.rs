@@ -75,6 +75,8 @@ struct Details {
     provider: Option<String>,
     deployment: Option<String>,
     request_id: Option<String>,
+    /// The status of the provider's HTTP answer, when the error is one.
+    http_status: Option<u16>,
 }
 
 /// Result alias used throughout the crate.
@@ -88,6 +90,7 @@ impl Error {
             provider: None,
             deployment: None,
             request_id: None,
+            http_status: None,
         }))
     }
 
@@ -137,6 +140,19 @@ impl Error {
             self.0.request_id = request_id;
         }
         self
+    }
+
+    /// Records the status of the provider's error answer: the kind says what it means,
+    /// this keeps the code itself (a 403 and a 401 are both `auth`), for bindings whose
+    /// callers catch errors by status.
+    pub fn with_http_status(mut self, status: u16) -> Self {
+        self.0.http_status = Some(status);
+        self
+    }
+
+    /// The status of the provider's error answer, when the error is one.
+    pub fn http_status(&self) -> Option<u16> {
+        self.0.http_status
     }
 
     pub fn kind(&self) -> &ErrorKind {

@@ -59,6 +59,7 @@ class SwitchyardError(Exception):
         retryable: bool = False,
         budget: Optional[str] = None,
         detail: Optional[str] = None,
+        http_status: Optional[int] = None,
     ) -> None:
         super().__init__(message)
         if code is not None:
@@ -78,6 +79,8 @@ class SwitchyardError(Exception):
         self.retryable: bool = retryable
         #: The budget a budget_exceeded error names.
         self.budget: Optional[str] = budget
+        #: The status of the provider's error answer, whenever the error is one.
+        self.http_status: Optional[int] = http_status
         # The ``openai`` package's attributes: ``param`` is the field at fault, ``type`` the
         # kind, ``body`` the error as OpenAI's API shapes it; no HTTP request exists here.
         self.param: Optional[str] = field
@@ -100,7 +103,8 @@ class APIStatusError(SwitchyardError):
 
     def __init__(self, message: str, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
-        self.status_code: int = self.status if self.status is not None else self.nominal_status
+        known = self.http_status if self.http_status is not None else self.status
+        self.status_code: int = known if known is not None else self.nominal_status
         #: No ``httpx.Response`` exists in-process.
         self.response: Any = None
 
@@ -162,9 +166,11 @@ class AuthenticationError(APIStatusError):
     nominal_status = 401
 
 
-class PermissionDeniedError(AuthenticationError):
-    """A key the provider knows but refuses (403); still an ``AuthenticationError``."""
+class PermissionDeniedError(APIStatusError):
+    """A key the provider knows but refuses (403): kind ``auth``, but, as in ``openai``,
+    not an ``AuthenticationError``, so handlers for the two stay apart."""
 
+    code = "auth"
     nominal_status = 403
 
 
@@ -246,6 +252,7 @@ _BY_CODE: Dict[str, Type[SwitchyardError]] = {
 # Kinds whose class the provider's status refines, as the ``openai`` package picks by status.
 _BY_STATUS: Dict[Any, Type[SwitchyardError]] = {
     ("auth", 403): PermissionDeniedError,
+    ("bad_request", 422): UnprocessableEntityError,
     ("upstream", 404): NotFoundError,
     ("upstream", 409): ConflictError,
     ("upstream", 422): UnprocessableEntityError,
@@ -255,7 +262,7 @@ _BY_STATUS: Dict[Any, Type[SwitchyardError]] = {
 def _from_native(data: Dict[str, Any]) -> SwitchyardError:
     """Called by the native module with a core error as data (``docs/bindings.md``)."""
     code = data["kind"]
-    cls = _BY_STATUS.get((code, data["status"])) or _BY_CODE.get(code, SwitchyardError)
+    cls = _BY_STATUS.get((code, data["http_status"])) or _BY_CODE.get(code, SwitchyardError)
     if cls is UpstreamError and (data["status"] is None or data["status"] >= 500):
         cls = UpstreamServerError
     return cls(
@@ -270,4 +277,5 @@ def _from_native(data: Dict[str, Any]) -> SwitchyardError:
         field=data["field"],
         retryable=data["retryable"],
         budget=data["budget"],
+        http_status=data["http_status"],
     )

@@ -23,6 +23,9 @@ pub struct ErrorData<'a> {
     pub retry_after: Option<f64>,
     /// The HTTP status the provider sent, where one explains the error.
     pub status: Option<u16>,
+    /// The status of the provider's error answer, whenever the error is one (a 403 is
+    /// `auth` with `http_status` 403).
+    pub http_status: Option<u16>,
     /// Whether the same request may succeed if sent again.
     pub retryable: bool,
     /// The budget a `budget_exceeded` error names.
@@ -41,6 +44,7 @@ impl<'a> From<&'a Error> for ErrorData<'a> {
             request_id: error.request_id(),
             retry_after: error.retry_after().map(|d| d.as_secs_f64()),
             status: error.status(),
+            http_status: error.http_status(),
             retryable: error.is_retryable(),
             budget: match error.kind() {
                 ErrorKind::BudgetExceeded { budget } => Some(budget),

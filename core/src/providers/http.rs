@@ -136,7 +136,8 @@ impl Exchange<'_> {
         let headers = response.headers().clone();
         let body = read_capped(response, MAX_ERROR_BODY).await;
         let request_id = self.request_id(&headers);
-        Err(self.context((self.map_error)(status, &headers, &body), request_id))
+        let error = (self.map_error)(status, &headers, &body).with_http_status(status);
+        Err(self.context(error, request_id))
     }
 
     pub fn request_id(&self, headers: &HeaderMap) -> Option<String> {
