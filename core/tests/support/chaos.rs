@@ -39,9 +39,10 @@ pub enum Kind {
     Cut,
     Spike,
     Hang,
+    Stall,
 }
 
-pub const KINDS: [Kind; 8] = [
+pub const KINDS: [Kind; 9] = [
     Kind::Status500,
     Kind::Status503,
     Kind::RateLimited,
@@ -50,9 +51,15 @@ pub const KINDS: [Kind; 8] = [
     Kind::Cut,
     Kind::Spike,
     Kind::Hang,
+    Kind::Stall,
 ];
 
 impl Kind {
+    /// Faults only the client's attempt timeout ends.
+    pub fn waits_for_the_timeout(self) -> bool {
+        matches!(self, Kind::Hang | Kind::Stall)
+    }
+
     fn step(self) -> Step {
         let mut step = Step::default();
         match self {
@@ -67,6 +74,7 @@ impl Kind {
             Kind::Cut => step.fault = Some(Fault::Cut),
             Kind::Spike => step.latency_ms = Some(SPIKE_MS),
             Kind::Hang => step.fault = Some(Fault::Hang),
+            Kind::Stall => step.fault = Some(Fault::Stall),
         }
         step
     }
@@ -103,7 +111,7 @@ pub fn primary_steps(mix: &Mix) -> (Vec<Step>, Vec<Option<Kind>>) {
     let kinds: Vec<Kind> = KINDS
         .iter()
         .copied()
-        .filter(|k| mix.hangs || *k != Kind::Hang)
+        .filter(|k| mix.hangs || !k.waits_for_the_timeout())
         .collect();
     let len = mix.calls * MAX_ATTEMPTS as usize;
     let mut steps = Vec::with_capacity(len + 1);
@@ -145,7 +153,8 @@ pub fn config(base: &str, fallback: bool, timeout_ms: u64) -> Config {
 #[derive(Debug)]
 pub struct Outcome {
     pub latency: Duration,
-    pub result: Result<(), Error>,
+    /// `None`: the call was still running at twice what the policy allows, and was dropped.
+    pub result: Option<Result<(), Error>>,
 }
 
 /// Everything a run shows.
@@ -156,7 +165,7 @@ pub struct Report {
     pub wall: Duration,
     pub primary_calls: u64,
     pub backup_calls: u64,
-    /// Hang faults the primary actually served (the first `primary_calls` of the plan).
+    /// Hang and stall faults the primary served (the first `primary_calls` of the plan).
     pub hangs_served: usize,
 }
 
@@ -164,8 +173,23 @@ impl Report {
     pub fn failures(&self) -> Vec<&Error> {
         self.outcomes
             .iter()
-            .filter_map(|o| o.result.as_ref().err())
+            .filter_map(|o| o.result.as_ref()?.as_ref().err())
             .collect()
+    }
+
+    /// Failures by error code, e.g. `unavailable:12 upstream:3`.
+    pub fn failure_kinds(&self) -> String {
+        let mut kinds = std::collections::BTreeMap::<&str, usize>::new();
+        for error in self.failures() {
+            *kinds.entry(error.code()).or_default() += 1;
+        }
+        let kinds: Vec<String> = kinds.iter().map(|(k, n)| format!("{k}:{n}")).collect();
+        kinds.join(" ")
+    }
+
+    /// Calls that never ended (dropped by the harness).
+    pub fn stuck(&self) -> usize {
+        self.outcomes.iter().filter(|o| o.result.is_none()).count()
     }
 
     /// The latency at quantile `q` (0..=1), nearest rank.
@@ -191,7 +215,7 @@ impl Report {
     pub fn line(&self) -> String {
         let m = self.mix;
         format!(
-            "{:>3}%{} {} {:<6} callers={:<2} calls={:<5} p50={:>7.1?} p99={:>7.1?} max={:>7.1?} {:>7.0} calls/s failures={} upstream={}+{}",
+            "{:>3}%{} {} {:<6} callers={:<2} calls={:<5} p50={:>7.1?} p99={:>7.1?} max={:>7.1?} {:>7.0} calls/s failures={} [{}] stuck={} upstream={}+{}",
             m.percent,
             if m.hangs { "+hangs" } else { "       " },
             if m.fallback {
@@ -207,6 +231,8 @@ impl Report {
             self.slowest(),
             self.throughput(),
             self.failures().len(),
+            self.failure_kinds(),
+            self.stuck(),
             self.primary_calls,
             self.backup_calls,
         )
@@ -280,7 +306,10 @@ pub async fn run(mock: &MockServer, mix: Mix) -> Report {
                 let mut outcomes = Vec::with_capacity(per_caller);
                 for _ in 0..per_caller {
                     let began = Instant::now();
-                    let result = one_call(&client, mix.stream).await;
+                    let limit = policy_bound(&mix) * 2;
+                    let result = tokio::time::timeout(limit, one_call(&client, mix.stream))
+                        .await
+                        .ok();
                     outcomes.push(Outcome {
                         latency: began.elapsed(),
                         result,
@@ -301,7 +330,7 @@ pub async fn run(mock: &MockServer, mix: Mix) -> Report {
     let hangs_served = served
         .iter()
         .take(primary_calls as usize)
-        .filter(|k| **k == Some(Kind::Hang))
+        .filter(|k| k.is_some_and(Kind::waits_for_the_timeout))
         .count();
     Report {
         mix,
