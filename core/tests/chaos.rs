@@ -120,8 +120,8 @@ async fn stream_many_callers() {
     suite(true, 8, 240).await;
 }
 
-/// The 30-second tail: five failures in a row open the primary's circuit (default health)
-/// on the first attempt of a call. That call must fall back at once, not sleep out the
+/// The 30-second tail: five failures in a row open the primary's circuit (the old default
+/// `consecutive_failures`, set here) on the first attempt of a call. That call must fall back at once, not sleep out the
 /// 30-second open period because it fits under `max_retry_after_ms`.
 #[tokio::test]
 async fn a_call_that_opens_the_circuit_falls_back_at_once() {
@@ -134,7 +134,8 @@ async fn a_call_that_opens_the_circuit_falls_back_at_once() {
     let config = Config::from_yaml(&format!(
         "version: 1\nproviders: {{ oa: {{ kind: openai, base_url: \"{}/v1\" }} }}\n\
          models:\n  chat: {{ deployments: [{{ provider: oa, model: primary }}], fallbacks: {{ default: [backup] }}, \
-         retry: {{ max_attempts: 3, initial_backoff_ms: 10, max_backoff_ms: 40 }} }}\n  \
+         retry: {{ max_attempts: 3, initial_backoff_ms: 10, max_backoff_ms: 40 }}, \
+         health: {{ consecutive_failures: 5 }} }}\n  \
          backup: {{ deployments: [{{ provider: oa, model: backup }}] }}\n",
         mock.url()
     ))
