@@ -120,27 +120,34 @@ async fn stream_many_callers() {
     suite(true, 8, 240).await;
 }
 
-/// The 30-second tail: five failures in a row open the primary's circuit (the old default
-/// `consecutive_failures`, set here) on the first attempt of a call. That call must fall back at once, not sleep out the
-/// 30-second open period because it fits under `max_retry_after_ms`.
-#[tokio::test]
-async fn a_call_that_opens_the_circuit_falls_back_at_once() {
-    let mock = MockServer::start_with(
-        Script::from_yaml("models: { primary: [ { status: 500, times: 5 }, {} ], backup: [ {} ] }")
-            .unwrap(),
-    )
-    .await
-    .unwrap();
+/// A mock with `script` and a client whose provider `oa` is that mock, with `models`.
+async fn scripted(script: &str, models: &str) -> (MockServer, Client) {
+    let mock = MockServer::start_with(Script::from_yaml(script).unwrap())
+        .await
+        .unwrap();
     let config = Config::from_yaml(&format!(
-        "version: 1\nproviders: {{ oa: {{ kind: openai, base_url: \"{}/v1\" }} }}\n\
-         models:\n  chat: {{ deployments: [{{ provider: oa, model: primary }}], fallbacks: {{ default: [backup] }}, \
-         retry: {{ max_attempts: 3, initial_backoff_ms: 10, max_backoff_ms: 40 }}, \
-         health: {{ consecutive_failures: 5 }} }}\n  \
-         backup: {{ deployments: [{{ provider: oa, model: backup }}] }}\n",
+        "version: 1\nproviders: {{ oa: {{ kind: openai, base_url: \"{}/v1\" }} }}\nmodels:\n  {models}\n",
         mock.url()
     ))
     .unwrap();
     let client = Client::builder().config(config).build().unwrap();
+    (mock, client)
+}
+
+/// The 30-second tail: five failures in a row open the primary's circuit (the old default
+/// `consecutive_failures`, set here) on the first attempt of a call. That call must fall
+/// back at once, not sleep out the 30-second open period because it fits under
+/// `max_retry_after_ms`.
+#[tokio::test]
+async fn a_call_that_opens_the_circuit_falls_back_at_once() {
+    let (mock, client) = scripted(
+        "models: { primary: [ { status: 500, times: 5 }, {} ], backup: [ {} ] }",
+        "chat: { deployments: [{ provider: oa, model: primary }], fallbacks: { default: [backup] }, \
+         retry: { max_attempts: 3, initial_backoff_ms: 10, max_backoff_ms: 40 }, \
+         health: { consecutive_failures: 5 } }\n  \
+         backup: { deployments: [{ provider: oa, model: backup }] }",
+    )
+    .await;
     let request = || ChatRequest::new("chat", vec![Message::user("hi")]);
     // Three failures, then the backup answers.
     let first = client
@@ -165,24 +172,17 @@ async fn a_call_that_opens_the_circuit_falls_back_at_once() {
     assert_eq!(second.meta.fallback.as_deref(), Some("backup"));
     assert_eq!(mock.counters().models["primary"], 5);
 }
+
 /// Without a fallback, a call made while a 429's short cooldown runs waits it out (as the
 /// call that got the 429 does) instead of failing with `unavailable` in microseconds: under
 /// a 10% mix with 8 callers, every call in the 20 ms after a 429 used to fail.
 #[tokio::test]
 async fn without_a_fallback_a_new_call_waits_out_a_short_cooldown() {
-    let mock = MockServer::start_with(
-        Script::from_yaml("models: { primary: [ { status: 429, retry_after_ms: 300 }, {} ] }")
-            .unwrap(),
+    let (mock, client) = scripted(
+        "models: { primary: [ { status: 429, retry_after_ms: 300 }, {} ] }",
+        "chat: { deployments: [{ provider: oa, model: primary }], retry: { max_attempts: 1 } }",
     )
-    .await
-    .unwrap();
-    let config = Config::from_yaml(&format!(
-        "version: 1\nproviders: {{ oa: {{ kind: openai, base_url: \"{}/v1\" }} }}\n\
-         models:\n  chat: {{ deployments: [{{ provider: oa, model: primary }}], retry: {{ max_attempts: 1 }} }}\n",
-        mock.url()
-    ))
-    .unwrap();
-    let client = Client::builder().config(config).build().unwrap();
+    .await;
     let request = || ChatRequest::new("chat", vec![Message::user("hi")]);
     let limited = client
         .chat(request(), &CallOptions::default())

@@ -131,14 +131,7 @@ async fn cut_stream_lacks_terminal_events() {
     assert!(failed, "the body must end with a transport error");
     assert!(!text.contains("[DONE]"));
     assert!(!text.contains("finish_reason\":\"stop"));
-    let contents = parse_all(&sse_data(&text, "\n\n"))
-        .iter()
-        .filter(|c| {
-            c["choices"][0]["delta"]["content"]
-                .as_str()
-                .is_some_and(|s| !s.is_empty())
-        })
-        .count();
+    let contents = content_chunks(&parse_all(&sse_data(&text, "\n\n")));
     assert_eq!(contents, 2);
 
     let resp = client()
@@ -183,11 +176,7 @@ async fn cut_non_stream_sends_half_the_body() {
         .unwrap();
     let resp = chat(&mock.url(), "m").await;
     assert_eq!(resp.status(), 200);
-    let declared: usize = resp.headers()["content-length"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let declared = content_length(&resp);
     let (text, failed) = read_until_error(resp).await;
     assert!(failed);
     assert!(text.len() < declared);
@@ -466,11 +455,7 @@ async fn stall_sends_part_of_the_body_and_keeps_the_connection_open() {
         .unwrap();
     let mut resp = chat(&mock.url(), "m").await;
     assert_eq!(resp.status(), 200);
-    let declared: usize = resp.headers()["content-length"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let declared = content_length(&resp);
     let first = resp.chunk().await.unwrap().unwrap();
     assert!(first.len() < declared);
     // Neither more bytes nor a close: only the client's own timeout ends the wait.
@@ -497,14 +482,7 @@ async fn stall_sends_part_of_the_body_and_keeps_the_connection_open() {
             Err(_) => break,
         }
     }
-    let contents = parse_all(&sse_data(&text, "\n\n"))
-        .iter()
-        .filter(|c| {
-            c["choices"][0]["delta"]["content"]
-                .as_str()
-                .is_some_and(|s| !s.is_empty())
-        })
-        .count();
+    let contents = content_chunks(&parse_all(&sse_data(&text, "\n\n")));
     assert_eq!(contents, 2);
     assert!(!text.contains("[DONE]"));
 }
