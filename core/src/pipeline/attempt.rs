@@ -215,16 +215,19 @@ async fn pick(
                 }
                 None => return Ok(index),
             },
-            // Nothing available. A call that has not been told to wait (no backoff from
-            // its own last error) fails over at once when it has a fallback: the fallback
-            // is the better bet. Without one it waits out a cooldown (or capacity) the
-            // upstream asked for, as the caller whose 429 started it does, rather than
-            // fail every call made in those few milliseconds. An open circuit is never
-            // waited for (see `next_available_at`).
-            None if backoff.is_none() && tried.is_empty() && can_fall_back => {
-                return Err(route.route.unavailable(call.capacity_tokens));
-            }
             None => {
+                // Nothing available. A call that has not been told to wait (no backoff
+                // from its own last error) fails over at once when it has a fallback (the
+                // better bet), or when the deployments are at their capacity. Without a
+                // fallback it waits out a cooldown the upstream asked for, as the caller
+                // whose 429 started it does, rather than fail every call made in those few
+                // milliseconds. An open circuit is never waited for (`next_available_at`).
+                if backoff.is_none() && tried.is_empty() {
+                    let error = route.route.unavailable(call.capacity_tokens);
+                    if can_fall_back || matches!(error.kind(), ErrorKind::RateLimited { .. }) {
+                        return Err(error);
+                    }
+                }
                 let now = Instant::now();
                 let until = route
                     .route
