@@ -1,7 +1,7 @@
 //! The long chaos run behind `bench/chaos.sh`: the suite's seeded fault mixes (see
 //! `tests/support/chaos.rs`) at scale, printing p50/p99 latency, throughput, failures and
-//! upstream calls per mix, the fault-free figures first. The mock runs on its own runtime
-//! thread so it does not share the client's two workers. Loopback only.
+//! upstream calls per mix, the fault-free figures first. The mock runs on a thread of its
+//! own so it does not share the client's two workers. Loopback only.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -9,7 +9,7 @@
 mod chaos;
 
 use chaos::Mix;
-use switchyard_mock_provider::MockServer;
+use switchyard_mock_provider::{MockServer, Script};
 
 fn arg(index: usize, default: usize) -> usize {
     std::env::args()
@@ -30,19 +30,7 @@ fn main() {
     // only `plain` or `stream` calls.
     let only = std::env::args().nth(3).and_then(|a| a.parse::<u32>().ok());
     let style = std::env::args().nth(4);
-    let (mock_tx, mock_rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async move {
-            mock_tx.send(MockServer::start().await.unwrap()).unwrap();
-            std::future::pending::<()>().await;
-        });
-    });
-    let mock = mock_rx.recv().unwrap();
+    let mock = MockServer::start_on_own_thread(Script::default()).unwrap();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
