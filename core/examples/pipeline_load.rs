@@ -63,21 +63,9 @@ where
 fn main() {
     let callers = arg(1, 64);
     let seconds = arg(2, 5);
-    let (url_tx, url_rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async move {
-            let script = Script::from_yaml("models: { '*': [ { content: hi } ] }").unwrap();
-            let mock = MockServer::start_with(script).await.unwrap();
-            url_tx.send(mock.url()).unwrap();
-            std::future::pending::<()>().await;
-        });
-    });
-    let base = url_rx.recv().unwrap();
+    let script = Script::from_yaml("models: { '*': [ { content: hi } ] }").unwrap();
+    let mock = MockServer::start_on_own_thread(script).unwrap();
+    let base = mock.url();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -198,7 +198,9 @@ impl Rollout {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct HealthPolicy {
-    /// Consecutive failures that open the circuit.
+    /// Consecutive failures that open the circuit. 10 by default: at 5, a steady 30% error
+    /// rate (which retries hide from callers) opened the circuit again and again and moved
+    /// most traffic to the fallback, or failed it where there is none.
     pub consecutive_failures: u32,
     /// Error ratio over the window that opens the circuit (with at least `min_calls`).
     pub error_ratio: f64,
@@ -216,7 +218,7 @@ pub struct HealthPolicy {
 impl Default for HealthPolicy {
     fn default() -> Self {
         HealthPolicy {
-            consecutive_failures: 5,
+            consecutive_failures: 10,
             error_ratio: 0.5,
             window_secs: 30,
             min_calls: 20,

@@ -62,7 +62,8 @@ where
     let mut route = first.clone();
     let mut visited = vec![first.alias.clone()];
     loop {
-        let error = match try_route(&route, call, &mut attempt).await {
+        let can_fall_back = next_fallback(&route, first, &visited, "unavailable").is_some();
+        let error = match try_route(&route, call, can_fall_back, &mut attempt).await {
             Ok(served) => return Ok(served),
             Err(error) => error,
         };
@@ -72,12 +73,7 @@ where
         {
             return Err(error);
         }
-        let next = [&route, first]
-            .iter()
-            .flat_map(|r| r.config.fallbacks.for_kind(error.code()))
-            .find(|alias| !visited.contains(alias))
-            .cloned();
-        let Some(next) = next else {
+        let Some(next) = next_fallback(&route, first, &visited, error.code()) else {
             return Err(error);
         };
         tracing::warn!(from = %route.alias, to = %next, error = %error, "falling back");
@@ -87,11 +83,27 @@ where
     }
 }
 
+/// The model to fall back to after an error of kind `code`: the first in the route's list
+/// for that kind (then the first route's) that the call has not visited yet.
+fn next_fallback(
+    route: &ModelRoute,
+    first: &ModelRoute,
+    visited: &[String],
+    code: &str,
+) -> Option<String> {
+    [route, first]
+        .iter()
+        .flat_map(|r| r.config.fallbacks.for_kind(code))
+        .find(|alias| !visited.contains(alias))
+        .cloned()
+}
+
 /// One route: pick, call, and retry by its policy. A retry goes to an untried deployment
 /// at once when there is one; it waits out the backoff only to go back to the same one.
 async fn try_route<T, F, Fut>(
     route: &Arc<ModelRoute>,
     call: &mut CallContext,
+    can_fall_back: bool,
     attempt: &mut F,
 ) -> Result<Served<T>>
 where
@@ -105,7 +117,7 @@ where
     };
     let mut backoff: Option<Duration> = None;
     loop {
-        let index = pick(route, call, &tried, &mut backoff).await?;
+        let index = pick(route, call, can_fall_back, &tried, &mut backoff).await?;
         tried.push(index);
         call.attempts += 1;
         let target = &route.targets[index];
@@ -167,6 +179,7 @@ where
 async fn pick(
     route: &ModelRoute,
     call: &CallContext,
+    can_fall_back: bool,
     tried: &[usize],
     backoff: &mut Option<Duration>,
 ) -> Result<usize> {
@@ -202,14 +215,19 @@ async fn pick(
                 }
                 None => return Ok(index),
             },
-            // Nothing available. A call that has not been told to wait (no backoff from
-            // its own last error) fails over at once: an open circuit may stay open for
-            // `open_secs`, and the fallback is the better bet. After a 429 it waits out
-            // the cooldown it was asked to respect.
-            None if backoff.is_none() && tried.is_empty() => {
-                return Err(route.route.unavailable(call.capacity_tokens));
-            }
             None => {
+                // Nothing available. A call that has not been told to wait (no backoff
+                // from its own last error) fails over at once when it has a fallback (the
+                // better bet), or when the deployments are at their capacity. Without a
+                // fallback it waits out a cooldown the upstream asked for, as the caller
+                // whose 429 started it does, rather than fail every call made in those few
+                // milliseconds. An open circuit is never waited for (`next_available_at`).
+                if backoff.is_none() && tried.is_empty() {
+                    let error = route.route.unavailable(call.capacity_tokens);
+                    if can_fall_back || matches!(error.kind(), ErrorKind::RateLimited { .. }) {
+                        return Err(error);
+                    }
+                }
                 let now = Instant::now();
                 let until = route
                     .route

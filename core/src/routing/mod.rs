@@ -258,13 +258,18 @@ impl Route {
         }
     }
 
-    /// When the earliest cooldown, open circuit or full capacity (for a call of `tokens`)
-    /// ends, so the caller can wait or fail fast. At or before now when some deployment is
-    /// available; None for a route with no deployments.
+    /// When the earliest cooldown or full capacity (for a call of `tokens`) of a deployment
+    /// with a closed circuit ends, so the caller can wait or fail fast. At or before now when
+    /// some deployment is available; None when none has a closed circuit (or there are none).
+    ///
+    /// An open circuit is not waited for: its open period is the breaker's guess, not a wait
+    /// the upstream asked for, and the fallback is the better bet. (A call whose own failure
+    /// opened the circuit used to sleep out `open_secs`, 30 s by default, then probe.)
     pub fn next_available_at(&self, tokens: u64) -> Option<Instant> {
         let now = Instant::now();
         self.deployments
             .iter()
+            .filter(|d| d.health.circuit() == CircuitState::Closed)
             .filter_map(|d| {
                 let at = d.health.available_at()?;
                 Some(at.max(now + capacity_wait(d, tokens)))

@@ -67,6 +67,8 @@ async fn run() -> Result<(), String> {
         }
         None => Script::default(),
     };
+    // Handlers first: a runner may send SIGTERM as soon as it has read the line below.
+    let stop = shutdown_signal()?;
     let server = MockServer::bind(args.addr, script)
         .await
         .map_err(|e| format!("bind {}: {e}", args.addr))?;
@@ -79,23 +81,28 @@ async fn run() -> Result<(), String> {
     writeln!(out, "listening on {}", server.url()).map_err(|e| e.to_string())?;
     out.flush().map_err(|e| e.to_string())?;
     drop(out);
-    wait_for_signal().await?;
+    stop.await?;
     tracing::info!("shutting down");
     drop(server);
     Ok(())
 }
 
+/// SIGTERM or SIGINT, with the handlers installed now rather than when first awaited.
 #[cfg(unix)]
-async fn wait_for_signal() -> Result<(), String> {
+fn shutdown_signal() -> Result<impl Future<Output = Result<(), String>>, String> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
-    tokio::select! {
-        r = tokio::signal::ctrl_c() => r.map_err(|e| e.to_string()),
-        _ = term.recv() => Ok(()),
-    }
+    let mut int = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+        Ok(())
+    })
 }
 
 #[cfg(not(unix))]
-async fn wait_for_signal() -> Result<(), String> {
-    tokio::signal::ctrl_c().await.map_err(|e| e.to_string())
+fn shutdown_signal() -> Result<impl Future<Output = Result<(), String>>, String> {
+    Ok(async { tokio::signal::ctrl_c().await.map_err(|e| e.to_string()) })
 }

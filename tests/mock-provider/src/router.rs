@@ -373,12 +373,12 @@ fn finish(
                     *resp.body_mut() = Body::from(Bytes::from_static(faults::MALFORMED_JSON));
                     resp
                 }
-                Some(Fault::Cut) => {
+                Some(fault @ (Fault::Cut | Fault::Stall)) => {
                     let bytes = Bytes::from(serde_json::to_vec(&v).unwrap_or_default());
                     let mut resp = respond::json_with(status, json_type, &Value::Null);
                     resp.headers_mut()
                         .insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
-                    *resp.body_mut() = sse::cut_after_bytes(bytes.slice(..bytes.len() / 2));
+                    *resp.body_mut() = sse::partial(bytes.slice(..bytes.len() / 2), fault);
                     resp
                 }
                 _ => respond::json_with(status, json_type, &v),

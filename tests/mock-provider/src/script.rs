@@ -115,7 +115,7 @@ pub struct Step {
     /// Transport-level misbehaviour.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fault: Option<Fault>,
-    /// With `fault: cut`: content chunks sent before the connection closes (default 1).
+    /// With `fault: cut` or `stall`: content chunks sent before the body stops (default 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cut_after: Option<usize>,
     /// Embedding vector length (default 8, or the request's own dimension field).
@@ -200,6 +200,9 @@ pub enum Fault {
     Malformed,
     /// Close the connection part-way through the body.
     Cut,
+    /// Send part of the body (as `cut` does), then nothing more, with the connection left
+    /// open: an upstream that stalls mid-answer, which only the client's own timeout ends.
+    Stall,
 }
 
 impl Script {

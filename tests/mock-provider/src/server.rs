@@ -43,6 +43,39 @@ impl MockServer {
         MockServer::bind(SocketAddr::from(([127, 0, 0, 1], 0)), script).await
     }
 
+    /// Start on `127.0.0.1:0` on a thread of its own with a one-worker runtime, so that a
+    /// load run's client does not share its workers with the mock. The thread ends when the
+    /// server is shut down (or this handle dropped).
+    pub fn start_on_own_thread(script: Script) -> std::io::Result<MockServer> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("switchyard-mock".into())
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(1)
+                    .enable_all()
+                    .build();
+                let runtime = match runtime {
+                    Ok(runtime) => runtime,
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                        return;
+                    }
+                };
+                runtime.block_on(async move {
+                    let started = MockServer::start_with(script).await;
+                    let stopped = started.as_ref().ok().map(|m| m.shutdown.clone());
+                    if tx.send(started).is_ok() {
+                        if let Some(stopped) = stopped {
+                            stopped.cancelled().await;
+                        }
+                    }
+                });
+            })?;
+        rx.recv()
+            .map_err(|_| std::io::Error::other("the mock's thread ended before it started"))?
+    }
+
     /// Start on `addr`, which must be a loopback address: the mock has no auth of its own.
     pub async fn bind(addr: SocketAddr, script: Script) -> std::io::Result<MockServer> {
         if !addr.ip().is_loopback() {

@@ -64,6 +64,19 @@ enum End {
     Clean,
     /// Abort the body so hyper drops the connection without a terminating chunk.
     Cut,
+    /// Send nothing more and keep the connection open.
+    Stall,
+}
+
+impl End {
+    /// The end of a body that `fault` (`cut` or `stall`) breaks off.
+    fn partial(fault: Fault) -> End {
+        if fault == Fault::Stall {
+            End::Stall
+        } else {
+            End::Cut
+        }
+    }
 }
 
 /// Build the streaming body: pacing, then the step's `malformed`/`cut` fault.
@@ -79,7 +92,7 @@ pub(crate) fn body(mut frames: Vec<Frame>, malformed: Bytes, step: &Step, pacing
                 .unwrap_or(frames.len());
             frames.insert(at, Frame::meta(malformed));
         }
-        Some(Fault::Cut) => {
+        Some(fault @ (Fault::Cut | Fault::Stall)) => {
             let limit = step.cut_after.unwrap_or(1);
             let mut sent = 0;
             let keep = frames
@@ -93,7 +106,7 @@ pub(crate) fn body(mut frames: Vec<Frame>, malformed: Bytes, step: &Step, pacing
                 })
                 .unwrap_or(frames.len());
             frames.truncate(keep);
-            end = End::Cut;
+            end = End::partial(fault);
         }
         _ => {}
     }
@@ -130,13 +143,17 @@ fn paced(queue: VecDeque<(Duration, Bytes)>, end: End) -> Body {
                 let err = std::io::Error::new(std::io::ErrorKind::ConnectionAborted, "mock cut");
                 Some((Err(err), (queue, None)))
             }
+            Some(End::Stall) => match crate::faults::hang().await {},
             _ => None,
         }
     });
     Body::from_stream(stream)
 }
 
-/// A body that sends `bytes` then aborts (used for a non-stream `cut`).
-pub(crate) fn cut_after_bytes(bytes: Bytes) -> Body {
-    paced(VecDeque::from([(Duration::ZERO, bytes)]), End::Cut)
+/// A body that sends `bytes` then aborts (a non-stream `cut`) or stalls (`stall`).
+pub(crate) fn partial(bytes: Bytes, fault: Fault) -> Body {
+    paced(
+        VecDeque::from([(Duration::ZERO, bytes)]),
+        End::partial(fault),
+    )
 }

@@ -89,14 +89,7 @@ async fn stream_chunks_usage_and_done() {
         .filter_map(|c| c["choices"][0]["delta"]["content"].as_str())
         .collect();
     assert_eq!(content, "one two three");
-    let pieces = chunks
-        .iter()
-        .filter(|c| {
-            c["choices"][0]["delta"]["content"]
-                .as_str()
-                .is_some_and(|s| !s.is_empty())
-        })
-        .count();
+    let pieces = content_chunks(&chunks);
     assert_eq!(pieces, 3);
     let finish = &chunks[chunks.len() - 2];
     assert_eq!(finish["choices"][0]["finish_reason"], "stop");

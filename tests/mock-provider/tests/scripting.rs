@@ -131,14 +131,7 @@ async fn cut_stream_lacks_terminal_events() {
     assert!(failed, "the body must end with a transport error");
     assert!(!text.contains("[DONE]"));
     assert!(!text.contains("finish_reason\":\"stop"));
-    let contents = parse_all(&sse_data(&text, "\n\n"))
-        .iter()
-        .filter(|c| {
-            c["choices"][0]["delta"]["content"]
-                .as_str()
-                .is_some_and(|s| !s.is_empty())
-        })
-        .count();
+    let contents = content_chunks(&parse_all(&sse_data(&text, "\n\n")));
     assert_eq!(contents, 2);
 
     let resp = client()
@@ -183,11 +176,7 @@ async fn cut_non_stream_sends_half_the_body() {
         .unwrap();
     let resp = chat(&mock.url(), "m").await;
     assert_eq!(resp.status(), 200);
-    let declared: usize = resp.headers()["content-length"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let declared = content_length(&resp);
     let (text, failed) = read_until_error(resp).await;
     assert!(failed);
     assert!(text.len() < declared);
@@ -457,4 +446,43 @@ async fn stream_pacing_applies_ttft_and_inter_token() {
         started.elapsed() >= Duration::from_millis(200),
         "100 + 2 * 50 ms"
     );
+}
+
+#[tokio::test]
+async fn stall_sends_part_of_the_body_and_keeps_the_connection_open() {
+    let mock = MockServer::start_with(script("models: { m: [ { fault: stall } ] }"))
+        .await
+        .unwrap();
+    let mut resp = chat(&mock.url(), "m").await;
+    assert_eq!(resp.status(), 200);
+    let declared = content_length(&resp);
+    let first = resp.chunk().await.unwrap().unwrap();
+    assert!(first.len() < declared);
+    // Neither more bytes nor a close: only the client's own timeout ends the wait.
+    let rest = tokio::time::timeout(Duration::from_millis(300), resp.chunk()).await;
+    assert!(rest.is_err(), "the body went on: {rest:?}");
+
+    let mut body = chat_body("m");
+    body["stream"] = json!(true);
+    let mut resp = client()
+        .post(format!("{}/v1/chat/completions", mock.url()))
+        .header(
+            "x-mock-step",
+            r#"{"fault": "stall", "cut_after": 2, "content": "a b c d"}"#,
+        )
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let mut text = String::new();
+    loop {
+        match tokio::time::timeout(Duration::from_millis(300), resp.chunk()).await {
+            Ok(Ok(Some(chunk))) => text.push_str(std::str::from_utf8(&chunk).unwrap()),
+            Ok(other) => panic!("the stream ended instead of stalling: {other:?}"),
+            Err(_) => break,
+        }
+    }
+    let contents = content_chunks(&parse_all(&sse_data(&text, "\n\n")));
+    assert_eq!(contents, 2);
+    assert!(!text.contains("[DONE]"));
 }

@@ -262,3 +262,36 @@ async fn binary_refuses_non_loopback_addresses() {
         .unwrap();
     assert!(!status.success());
 }
+
+#[tokio::test]
+async fn a_mock_on_its_own_thread_answers_and_stops_when_dropped() {
+    let mock =
+        MockServer::start_on_own_thread(script("models: { m: [ { content: own } ] }")).unwrap();
+    let url = mock.url();
+    let resp = client()
+        .post(format!("{url}/v1/chat/completions"))
+        .json(&chat_body("m"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(mock.counters().total, 1);
+    drop(mock);
+    let mut refused = false;
+    for _ in 0..50 {
+        let sent = reqwest::Client::new()
+            .post(format!("{url}/v1/chat/completions"))
+            .json(&chat_body("m"))
+            .send()
+            .await;
+        if sent.is_err() {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(
+        refused,
+        "the mock still answers after its handle was dropped"
+    );
+}

@@ -46,6 +46,27 @@ pub fn parse_all(data: &[String]) -> Vec<Value> {
         .collect()
 }
 
+/// The `content-length` a response declared.
+pub fn content_length(resp: &reqwest::Response) -> usize {
+    resp.headers()["content-length"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// OpenAI stream chunks that carry some text.
+pub fn content_chunks(chunks: &[Value]) -> usize {
+    chunks
+        .iter()
+        .filter(|c| {
+            c["choices"][0]["delta"]["content"]
+                .as_str()
+                .is_some_and(|s| !s.is_empty())
+        })
+        .count()
+}
+
 /// Read a streaming response until it ends or fails; returns the bytes and whether it failed.
 pub async fn read_until_error(mut resp: reqwest::Response) -> (String, bool) {
     let mut out = Vec::new();
