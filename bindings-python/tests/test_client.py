@@ -239,7 +239,10 @@ def test_threads_share_one_client(mock: Mock) -> None:
 def test_ctrl_c_interrupts_a_blocking_call(mock: Mock) -> None:
     s = mock.session({"models": {"*": [{"fault": "hang"}]}})
     code = (
-        "import sys, time, switchyard\n"
+        "import signal, sys, time, switchyard\n"
+        # A runner started in the background without job control passes SIGINT on ignored,
+        # and Python then installs no handler of its own: restore it.
+        "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
         f"c = switchyard.Switchyard(config={s.openai_config()!r})\n"
         "print('ready', flush=True)\n"
         "t = time.monotonic()\n"
