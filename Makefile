@@ -18,6 +18,10 @@ export CMAKE_C_COMPILER_LAUNCHER = $(shell command -v ccache)
 export CMAKE_CXX_COMPILER_LAUNCHER = $(shell command -v ccache)
 export CCACHE_BASEDIR = $(CURDIR)
 export CCACHE_NOHASHDIR = true
+# CI builds once from a clean clone: incremental state would only take disk.
+ifdef CI
+export CARGO_INCREMENTAL = 0
+endif
 
 .PHONY: run test setup model build lint test-rust test-python python-sdk test-server bench bench-python clean
 

@@ -6,6 +6,13 @@
 //! number in [`CONFIG_VERSION_HEADER`]; or 304 when the ETag the client named (the `etag`
 //! parameter, else `If-None-Match`) is still current once [`ConfigQuery::wait`] has passed
 //! without an activation. Errors are `{"code", "message", "field"}`.
+//!
+//! `POST` [`USAGE_PATH`] with the same key carries a [`UsageBatch`] of usage events as JSON
+//! (`Content-Encoding: gzip` or none). The server validates the events one by one, stores
+//! each id at most once, and answers 200 with a [`UsageAck`] only once every accepted
+//! event is durable: until then the SDK keeps the batch. A batch that cannot be read at all
+//! (not JSON, over [`USAGE_MAX_EVENTS`] or [`USAGE_MAX_BYTES`]) is a 4xx, as is one whose
+//! every event is refused; the SDK drops such a batch rather than retry it forever.
 
 use std::time::Duration;
 
@@ -57,6 +64,48 @@ pub fn int_param<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Erro
             .map_err(|_| serde::de::Error::custom(format!("expected an integer, got `{t}`")))
     })
     .transpose()
+}
+
+/// The usage endpoint.
+pub const USAGE_PATH: &str = "/sdk/v1/usage";
+
+/// The most events one batch may carry.
+pub const USAGE_MAX_EVENTS: usize = 1000;
+
+/// The largest batch body the server reads, after decompression.
+pub const USAGE_MAX_BYTES: usize = 8 * 1024 * 1024;
+
+/// The body of `POST` [`USAGE_PATH`]. The SDK sends `UsageBatch<UsageEvent>`; the server
+/// reads `UsageBatch<serde_json::Value>` so one bad event cannot spoil the rest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UsageBatch<E> {
+    /// Events this SDK dropped at its spool's cap since its last acknowledged batch.
+    #[serde(default)]
+    pub dropped: u64,
+    pub events: Vec<E>,
+}
+
+/// The server's answer to a usage batch.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageAck {
+    /// Events stored by this request.
+    pub accepted: u64,
+    /// Events whose id was already stored: a replay, counted once.
+    pub duplicates: u64,
+    /// Events refused, each with its reason; the rest of the batch is kept.
+    pub rejected: Vec<RejectedEvent>,
+}
+
+/// One event the server refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RejectedEvent {
+    /// Its position in the batch.
+    pub index: usize,
+    /// Its id, when it had a readable one.
+    pub id: Option<String>,
+    /// The field at fault, when one is.
+    pub field: Option<String>,
+    pub reason: String,
 }
 
 #[cfg(test)]

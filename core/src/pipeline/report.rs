@@ -124,6 +124,8 @@ pub(crate) fn report(
         cache_hit,
         attempts: report.call.attempts,
         fallback: report.call.fallback.clone(),
+        fallbacks: u32::from(report.call.fallback.is_some()),
+        arm: None,
         local: report.meta.is_some_and(|m| m.local),
         stream: report.stream,
         tags: report.options.tags.clone(),

@@ -11,9 +11,13 @@ pub enum CallStatus {
     Error { code: String },
 }
 
-/// One record per call, for billing, reports and the server's usage ingestion.
+/// One record per call, for billing, reports and the server's usage ingestion
+/// (`POST /sdk/v1/usage`, see [`crate::sdk_protocol`]). The server takes the tenant and the
+/// app from the key that sent it, never from these fields.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UsageEvent {
+    /// A UUID v7 (time-ordered): the server stores each id once, so a replay never counts
+    /// twice.
     pub id: String,
     /// Unix milliseconds at the start of the call.
     pub time_ms: u64,
@@ -37,6 +41,13 @@ pub struct UsageEvent {
     pub attempts: u32,
     /// The model a fallback moved the call to, when one did.
     pub fallback: Option<String>,
+    /// How many times the call moved to a fallback model.
+    #[serde(default)]
+    pub fallbacks: u32,
+    /// The rollout arm that served the call (`stable` or `canary`), when the model has a
+    /// rollout.
+    #[serde(default)]
+    pub arm: Option<String>,
     /// Answered by the in-process model.
     pub local: bool,
     pub stream: bool,
