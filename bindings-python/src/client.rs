@@ -166,6 +166,30 @@ impl NativeClient {
         })
     }
 
+    /// Ships the usage recorded so far and waits for the server's acknowledgement (or the
+    /// spool, with the server away), within the engine's limit.
+    fn flush(&self, py: Python<'_>) -> PyResult<()> {
+        guard(|| {
+            let flushing = raise(self.handle.flush())?;
+            wait(py, flushing)
+        })
+    }
+
+    /// `flush` for asyncio: `callback(ok, None)` once done.
+    fn flush_async(&self, callback: Py<PyAny>) -> PyResult<NativeTask> {
+        guard(|| {
+            let flushing = raise(self.handle.flush())?;
+            spawn_call(
+                async move {
+                    flushing.await;
+                    Ok(())
+                },
+                none_to_py,
+                callback,
+            )
+        })
+    }
+
     /// Lets the calls in flight finish (canceling the stragglers), stops the config
     /// watcher and flushes usage; the client is unusable afterwards.
     fn close(&self, py: Python<'_>) -> PyResult<()> {

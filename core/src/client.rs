@@ -18,6 +18,7 @@ use crate::error::{Error, Result};
 use crate::pipeline::{self, Engine};
 use crate::telemetry::{MetricsSnapshot, UsageSink};
 use crate::types::{ChatRequest, EmbeddingRequest, ModelInfo, ModelList};
+use crate::usage::UsageShipping;
 use crate::validate;
 
 /// The engine every binding wraps. Cheap to clone; clones share everything.
@@ -95,6 +96,8 @@ impl ClientBuilder {
         self
     }
 
+    /// Where usage events go. Without one, they are shipped to the config's `usage`
+    /// server, else to the config server the client follows, else nowhere.
     pub fn usage_sink(mut self, sink: Arc<dyn UsageSink>) -> Self {
         self.sink = Some(sink);
         self
@@ -135,15 +138,14 @@ impl ClientBuilder {
                 )));
             }
         };
+        let sink = match self.sink {
+            Some(sink) => Some(sink),
+            None => shipping(&config, &source)?,
+        };
         let budget_source = self
             .budget_source
             .unwrap_or_else(|| Arc::new(InMemoryBudgets::default()));
-        let engine = Arc::new(Engine::new(
-            config,
-            budget_source,
-            self.shared_cache,
-            self.sink,
-        )?);
+        let engine = Arc::new(Engine::new(config, budget_source, self.shared_cache, sink)?);
         let watcher = follow(&engine, source, watched.flatten(), etag);
         Ok(Client {
             inner: Arc::new(Inner {
@@ -217,13 +219,33 @@ impl Client {
         self.inner.engine.reload(config)
     }
 
+    /// Ships the usage events recorded so far and waits until the server acknowledged
+    /// them (or, with the server away, they are in the spool), within the sink's limit.
+    pub async fn flush(&self) {
+        self.inner.engine.flush().await;
+    }
+
     /// Stops the config watcher and flushes the usage sink.
     pub async fn shutdown(&self) {
         if let Ok(mut watcher) = self.inner.watcher.lock() {
             watcher.take();
         }
-        self.inner.engine.flush();
+        self.inner.engine.flush().await;
     }
+}
+
+/// The shipping sink a client gets by default: to the config's `usage` server, else to the
+/// config server it follows.
+fn shipping(config: &Config, source: &ConfigSource) -> Result<Option<Arc<dyn UsageSink>>> {
+    let shipping = match (&config.usage, source) {
+        (Some(usage), _) => UsageShipping::from_config(usage),
+        (None, ConfigSource::Server(server)) => {
+            UsageShipping::new(server.url(), server.api_key().clone())
+        }
+        (None, _) => return Ok(None),
+    };
+    let sink: Arc<dyn UsageSink> = shipping.start()?;
+    Ok(Some(sink))
 }
 
 /// Starts following the config source: the file from its fingerprint `seen`, the server

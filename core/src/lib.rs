@@ -10,6 +10,7 @@ pub mod client;
 pub mod config;
 pub mod error;
 pub mod estimate;
+mod files;
 mod pipeline;
 pub mod pricing;
 pub mod process;
@@ -20,6 +21,7 @@ pub mod sdk_protocol;
 pub mod stream;
 pub mod telemetry;
 pub mod types;
+pub mod usage;
 pub mod validate;
 
 pub use client::{

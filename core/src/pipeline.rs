@@ -107,9 +107,9 @@ impl Engine {
         self.metrics.snapshot()
     }
 
-    pub(crate) fn flush(&self) {
+    pub(crate) async fn flush(&self) {
         if let Some(sink) = &self.sink {
-            sink.flush();
+            sink.flush().await;
         }
     }
 

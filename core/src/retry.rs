@@ -8,6 +8,14 @@ use backon::{BackoffBuilder, ExponentialBackoff, ExponentialBuilder};
 use crate::config::RetryPolicy;
 use crate::error::Error;
 
+/// Between attempts to reach the management server (config, usage): 1 s doubling to a
+/// minute, with up to 25% jitter so a fleet does not return at once.
+pub fn reconnect_backoff(failures: u32) -> Duration {
+    let base =
+        Duration::from_secs(1u64 << failures.saturating_sub(1).min(6)).min(Duration::from_secs(60));
+    base + base.mul_f64(rand::random::<f64>() * 0.25)
+}
+
 /// The retry plan of one call on one route.
 #[derive(Debug)]
 pub struct RetrySchedule {

@@ -247,6 +247,11 @@ class AsyncSwitchyard(ClientBase):
     models: AsyncModels
     _resources = {"chat": AsyncChat, "embeddings": AsyncEmbeddings, "models": AsyncModels}
 
+    async def flush(self) -> None:
+        """Ship the usage recorded so far; return once the server acknowledged it (or, with
+        the server away, it is in the spool on disk), without blocking the event loop."""
+        await _run(self._native.flush_async)
+
     async def close(self) -> None:
         """Let the calls in flight finish (canceled after a grace period), stop the config
         watcher and flush usage, without blocking the event loop."""

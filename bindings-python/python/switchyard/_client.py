@@ -213,6 +213,11 @@ class Switchyard(ClientBase):
     models: Models
     _resources = {"chat": Chat, "embeddings": Embeddings, "models": Models}
 
+    def flush(self) -> None:
+        """Ship the usage recorded so far; return once the server acknowledged it (or, with
+        the server away, it is in the spool on disk)."""
+        self._native.flush()
+
     def close(self) -> None:
         """Stop the config watcher and flush usage. Calls after this raise."""
         self._native.close()

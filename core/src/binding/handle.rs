@@ -166,6 +166,13 @@ impl ClientHandle {
         Ok(())
     }
 
+    /// Ships the usage events recorded so far and returns the wait for the server's
+    /// acknowledgement (or the spool, with the server away), bounded by the sink's limit.
+    pub fn flush(&self) -> Result<impl Future<Output = ()> + Send + 'static> {
+        let client = self.client()?;
+        Ok(async move { client.flush().await })
+    }
+
     /// Marks the client closed (later calls fail with `unavailable`) and returns the
     /// shutdown of this process's engine to wait on: the calls in flight finish (or, after
     /// [`CLOSE_GRACE`], are canceled), the watcher stops, usage and the telemetry buffered

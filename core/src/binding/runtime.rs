@@ -112,12 +112,14 @@ pub fn before_fork() {
 /// Call once as the process exits (Python: `atexit`), with the host's lock released
 /// (Python: the GIL) so that callbacks already running can finish.
 ///
-/// Exports the telemetry still buffered, then marks the process as exiting: completion
+/// Ships the usage events still queued (see [`crate::usage::flush_all`]) and exports the
+/// telemetry still buffered, then marks the process as exiting: completion
 /// callbacks from then on are dropped without entering the host, calls in flight are
 /// dropped (cancelling their upstream requests), and the runtime is shut down, so no
 /// engine thread is left to touch a host that is tearing itself down. A thread still
 /// blocked in [`block_on`] keeps the runtime alive; it never returns to its host.
 pub fn at_exit() {
+    flush_usage();
     crate::telemetry::export::shutdown();
     EXITING.store(true, Ordering::SeqCst);
     let until = std::time::Instant::now() + EXIT_SHUTDOWN;
@@ -131,6 +133,18 @@ pub fn at_exit() {
         Ok(runtime) => runtime.shutdown_timeout(EXIT_SHUTDOWN),
         // Dropping it later (from a waiting thread) would join workers at an unknown time.
         Err(shared) => std::mem::forget(shared),
+    }
+}
+
+/// Waits for every shipping sink to deliver (or spool) what it holds, on a runtime of its
+/// own: the process's runtime keeps running the sinks' tasks meanwhile.
+fn flush_usage() {
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+    {
+        Ok(waiter) => waiter.block_on(crate::usage::flush_all(crate::usage::FLUSH_TIMEOUT)),
+        Err(error) => tracing::warn!(%error, "cannot flush usage at exit"),
     }
 }
 

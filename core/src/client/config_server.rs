@@ -6,7 +6,7 @@
 //! retries with backoff; a starting one falls back to the last config it wrote to its
 //! cache file, if it was given one.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Weak;
 use std::time::Duration;
 
@@ -17,8 +17,10 @@ use tokio::sync::oneshot;
 
 use crate::config::{Config, ConfigError, Secret};
 use crate::error::{Error, ErrorKind, Result};
+use crate::files::write_private;
 use crate::pipeline::Engine;
-use crate::providers::http::{HttpSettings, build_client, transport_error};
+use crate::providers::http::{server_client, transport_error};
+use crate::retry::reconnect_backoff;
 use crate::sdk_protocol::{CONFIG_PATH, CONFIG_VERSION_HEADER, ConfigQuery, MAX_WAIT};
 
 /// Where to fetch the config, and how. Built with [`ConfigServer::new`].
@@ -66,6 +68,11 @@ impl ConfigServer {
     pub fn url(&self) -> &str {
         &self.url
     }
+
+    /// The app key, which usage events are shipped with too.
+    pub(crate) fn api_key(&self) -> &Secret {
+        &self.api_key
+    }
 }
 
 /// A config as received, with the ETag to send back and the version it came from.
@@ -87,7 +94,7 @@ pub(crate) fn first_config(server: &ConfigServer) -> Result<(Config, Option<Stri
                     .enable_all()
                     .build()
                     .map_err(|e| Error::new(ErrorKind::Unavailable, e.to_string()))?;
-                let http = http_client()?;
+                let http = server_client()?;
                 runtime.block_on(fetch(&http, server, None, Duration::ZERO))
             })
             .join()
@@ -152,7 +159,7 @@ async fn poll(
     client: Weak<Engine>,
     mut stopped: oneshot::Receiver<()>,
 ) {
-    let http = match http_client() {
+    let http = match server_client() {
         Ok(http) => http,
         Err(error) => {
             tracing::error!(%error, "cannot start the config poller");
@@ -193,27 +200,13 @@ async fn poll(
         };
         drop(inner);
         failures = failures.saturating_add(1);
-        let delay = backoff(failures);
+        let delay = reconnect_backoff(failures);
         tracing::warn!(server = %server.url, %error, retry_in = ?delay, "cannot reach the config server; keeping the running config");
         tokio::select! {
             _ = &mut stopped => return,
             () = tokio::time::sleep(delay) => {}
         }
     }
-}
-
-/// 1 s doubling to a minute, with up to 25% jitter so a fleet does not return at once.
-fn backoff(failures: u32) -> Duration {
-    let base =
-        Duration::from_secs(1u64 << failures.saturating_sub(1).min(6)).min(Duration::from_secs(60));
-    base + base.mul_f64(rand::random::<f64>() * 0.25)
-}
-
-fn http_client() -> Result<reqwest::Client> {
-    build_client(&HttpSettings {
-        pool_max_idle_per_host: 1,
-        ..HttpSettings::default()
-    })
 }
 
 /// One request: `Some` for a new config, `None` when the one we have (`etag`) is current.
@@ -304,22 +297,12 @@ fn store(server: &ConfigServer, received: &Received) {
     let Some(path) = &server.cache_file else {
         return;
     };
-    if let Err(error) = write_private(path, received) {
+    let written = serde_json::to_vec(received)
+        .map_err(std::io::Error::other)
+        .and_then(|bytes| write_private(path, &bytes));
+    if let Err(error) = written {
         tracing::warn!(path = %path.display(), %error, "cannot write the config cache file");
     }
-}
-
-fn write_private(path: &Path, received: &Received) -> std::io::Result<()> {
-    let bytes = serde_json::to_vec(received).map_err(std::io::Error::other)?;
-    let partial = path.with_extension("partial");
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(&partial)?;
-    std::io::Write::write_all(&mut file, &bytes)?;
-    file.sync_all()?;
-    std::fs::rename(&partial, path)
 }
 
 fn load(server: &ConfigServer) -> Option<(Config, String)> {

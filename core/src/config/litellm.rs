@@ -713,6 +713,7 @@ impl Importer {
             cache: Default::default(),
             budgets: Vec::new(),
             rate_limits: Vec::new(),
+            usage: None,
         };
         if let Some(mode) = self.cache_mode {
             config.cache.mode = mode;

@@ -9,6 +9,7 @@ mod policy;
 mod provider;
 mod schema;
 mod secret;
+mod usage;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -28,6 +29,7 @@ pub use policy::{
 pub use provider::{ProviderConfig, ProviderKind};
 pub use schema::{SCHEMA_ID, json_schema};
 pub use secret::Secret;
+pub use usage::{DEFAULT_SPOOL_MAX_BYTES, UsageConfig};
 
 /// The only schema version this build reads.
 pub const CONFIG_VERSION: u32 = 1;
@@ -57,6 +59,9 @@ pub struct Config {
     /// Request and token rate limits per scope.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rate_limits: Vec<RateLimitConfig>,
+    /// Where usage events are shipped; read when the client is built.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<UsageConfig>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -167,6 +172,9 @@ impl Config {
         }
         for (i, limit) in self.rate_limits.iter().enumerate() {
             limit.validate(&format!("rate_limits[{i}]"), &mut issues);
+        }
+        if let Some(usage) = &self.usage {
+            usage.validate(&mut issues);
         }
         issues
     }

@@ -70,6 +70,7 @@ pub(crate) async fn admit<R: Request>(
                 .reserve(&call.scope, estimate_usd(&rerouted, prompt_tokens), now)
                 .map_err(|refusal| refusal.into_error())?;
             call.fallback = Some(target);
+            call.fallbacks += 1;
             Ok((rerouted, reservation))
         }
         Err(refusal) => Err(refusal.into_error()),

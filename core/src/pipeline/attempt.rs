@@ -80,6 +80,7 @@ where
         route = runtime.route(&next)?.clone();
         visited.push(next.clone());
         call.fallback = Some(next);
+        call.fallbacks += 1;
     }
 }
 
@@ -146,6 +147,7 @@ where
         let error = match result {
             Ok(value) => {
                 health.record_success(started.elapsed());
+                call.arm = route.route.rollout_arm(index).map(str::to_owned);
                 return Ok(Served {
                     value,
                     route: route.clone(),

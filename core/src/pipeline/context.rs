@@ -16,6 +16,11 @@ pub(crate) struct CallContext {
     pub pinned: Option<String>,
     pub attempts: u32,
     pub fallback: Option<String>,
+    /// How many times the call moved to another model (a fallback or a budget reroute).
+    pub fallbacks: u32,
+    /// The rollout arm (version label) of the deployment that answered, when its model has
+    /// a rollout.
+    pub arm: Option<String>,
     /// A deployment (route alias, index) to avoid at first: the one a stream just broke on.
     pub avoid: Option<(String, usize)>,
     /// The tokens each attempt charges a deployment's capacity (0 unless one counts tpm).
@@ -73,6 +78,8 @@ impl CallContext {
             pinned: options.deployment.clone(),
             attempts: 0,
             fallback: None,
+            fallbacks: 0,
+            arm: None,
             avoid: None,
             capacity_tokens: 0,
             provider_name: None,

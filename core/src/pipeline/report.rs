@@ -100,7 +100,7 @@ pub(crate) fn report(
         .map_or(0, |d| d.as_millis() as u64);
     let scope = &report.call.scope;
     sink.record(&UsageEvent {
-        id: format!("{:032x}", rand::random::<u128>()),
+        id: uuid::Uuid::now_v7().to_string(),
         time_ms: started_ms,
         tenant: scope.tenant.clone(),
         app: scope.app.clone(),
@@ -124,8 +124,8 @@ pub(crate) fn report(
         cache_hit,
         attempts: report.call.attempts,
         fallback: report.call.fallback.clone(),
-        fallbacks: u32::from(report.call.fallback.is_some()),
-        arm: None,
+        fallbacks: report.call.fallbacks,
+        arm: report.call.arm.clone(),
         local: report.meta.is_some_and(|m| m.local),
         stream: report.stream,
         tags: report.options.tags.clone(),

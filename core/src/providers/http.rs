@@ -53,6 +53,15 @@ pub fn build_client(settings: &HttpSettings) -> Result<reqwest::Client> {
         .map_err(|e| Error::network(format!("cannot build the HTTP client: {e}")))
 }
 
+/// A client of its own for the management server (config long-poll, usage shipping): one
+/// idle connection is all it needs, and it stays out of the providers' pool.
+pub fn server_client() -> Result<reqwest::Client> {
+    build_client(&HttpSettings {
+        pool_max_idle_per_host: 1,
+        ..HttpSettings::default()
+    })
+}
+
 /// The key to send, if one is configured. A key configured as `${VAR}` with `VAR` unset
 /// is an `auth` error raised here, before any request leaves the process: sending the
 /// request without it would only earn a 401, and the route can fall back at once.

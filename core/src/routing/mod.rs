@@ -161,6 +161,13 @@ impl Route {
         &self.deployments
     }
 
+    /// The rollout arm deployment `index` belongs to (its version label), when the model
+    /// has a rollout.
+    pub fn rollout_arm(&self, index: usize) -> Option<&str> {
+        self.rollout.as_ref()?;
+        self.deployments.get(index)?.config.version.as_deref()
+    }
+
     /// Whether a deployment's capacity counts tokens: then calls need their token estimate.
     pub fn counts_tokens(&self) -> bool {
         self.counts_tokens

@@ -1,3 +1,5 @@
+//! The usage event every call produces, and the sink it goes to.
+
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
@@ -56,11 +58,13 @@ pub struct UsageEvent {
 }
 
 /// Receives every usage event. Called on the request path: implementations must not block
-/// (buffer and ship in the background).
+/// (buffer and ship in the background; see [`crate::usage::ShippingSink`]).
+#[async_trait::async_trait]
 pub trait UsageSink: Send + Sync {
     fn record(&self, event: &UsageEvent);
-    /// Ship what is buffered; called by `Client::shutdown`.
-    fn flush(&self) {}
+    /// Ship what is buffered, and wait for it to be delivered (within the sink's own time
+    /// limit); called by `Client::flush` and `Client::shutdown`.
+    async fn flush(&self) {}
 }
 
 /// Keeps events in memory: for tests and for reading recent usage in-process.
