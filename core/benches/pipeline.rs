@@ -17,20 +17,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use switchyard::config::Config;
-use switchyard::telemetry::{UsageEvent, UsageSink};
 use switchyard::types::{ChatRequest, ChatResponse, Message};
 use switchyard::{CallOptions, Client};
 use switchyard_mock_provider::{MockServer, Script};
 
-/// Counts events: a sink that costs what a real one's enqueue would.
-#[derive(Default)]
-struct CountingSink(AtomicU64);
+#[path = "support/counting_sink.rs"]
+mod counting_sink;
 
-impl UsageSink for CountingSink {
-    fn record(&self, _event: &UsageEvent) {
-        self.0.fetch_add(1, Ordering::Relaxed);
-    }
-}
+use counting_sink::CountingSink;
 
 fn config(base: &str) -> Config {
     Config::from_yaml(&format!(

@@ -88,6 +88,28 @@ impl<T> Drop for PerProcess<T> {
     }
 }
 
+/// Runs `work` to completion on a thread of its own (named `name`) with a current-thread
+/// runtime: for background work that must not depend on the caller having a runtime.
+pub(crate) fn run_on_own_thread(
+    name: &str,
+    work: impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    let spawned = std::thread::Builder::new()
+        .name(name.to_owned())
+        .spawn(move || {
+            match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime.block_on(work),
+                Err(error) => tracing::error!(%error, "cannot start a runtime for background work"),
+            }
+        });
+    if let Err(error) = spawned {
+        tracing::error!(%error, thread = name, "cannot start a background thread");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -135,20 +135,10 @@ pub(crate) struct ConfigPoller {
 impl ConfigPoller {
     pub fn spawn(server: ConfigServer, etag: Option<String>, client: Weak<Engine>) -> ConfigPoller {
         let (stop, stopped) = oneshot::channel();
-        let spawned = std::thread::Builder::new()
-            .name("switchyard-config-poll".into())
-            .spawn(move || {
-                match tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                {
-                    Ok(runtime) => runtime.block_on(poll(server, etag, client, stopped)),
-                    Err(error) => tracing::error!(%error, "cannot start the config poller"),
-                }
-            });
-        if let Err(error) = spawned {
-            tracing::error!(%error, "cannot start the config poller");
-        }
+        crate::process::run_on_own_thread(
+            "switchyard-config-poll",
+            poll(server, etag, client, stopped),
+        );
         ConfigPoller { _stop: stop }
     }
 }

@@ -41,20 +41,7 @@ pub(crate) fn spawn(work: impl Future<Output = ()> + Send + 'static) {
         handle.spawn(work);
         return;
     }
-    let spawned = std::thread::Builder::new()
-        .name("switchyard-usage".into())
-        .spawn(move || {
-            match tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            {
-                Ok(runtime) => runtime.block_on(work),
-                Err(error) => tracing::error!(%error, "cannot start usage shipping"),
-            }
-        });
-    if let Err(error) = spawned {
-        tracing::error!(%error, "cannot start usage shipping");
-    }
+    crate::process::run_on_own_thread("switchyard-usage", work);
 }
 
 /// Flushes every shipping sink of the process and waits, up to `limit` in all, for them
