@@ -13,6 +13,7 @@ mod deliver;
 mod live;
 mod queue;
 mod sender;
+mod sink;
 mod spool;
 
 use std::path::PathBuf;
@@ -20,7 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use live::flush_all;
-pub use queue::{ShippingSink, UsageStats};
+pub use sink::{ShippingSink, UsageStats};
 
 use crate::config::{DEFAULT_SPOOL_MAX_BYTES, Secret, UsageConfig};
 use crate::error::Result;
@@ -93,7 +94,7 @@ impl UsageShipping {
     pub fn start(self) -> Result<Arc<ShippingSink>> {
         let sender = sender::Sender::new(&self.url, self.api_key.clone())?;
         let spool_root = spool::root(self.spool_dir.as_deref(), &self.url, &self.api_key);
-        Ok(queue::start(
+        Ok(sink::start(
             sender,
             spool_root,
             self.spool_max_bytes,

@@ -1,12 +1,20 @@
-//! The batcher: takes events off the queue and seals a batch after [`BATCH_INTERVAL`] from
-//! its first event or at the batch's event limit, whichever comes first.
+//! The batcher: takes events off the queue every [`TICK`] and seals a batch
+//! [`BATCH_INTERVAL`] after its first event or at the batch's event limit, whichever comes
+//! first. A flush seals at once.
+
+use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 use super::BATCH_INTERVAL;
 use super::batch::{Sealed, seal};
+use super::queue::EventQueue;
 use crate::telemetry::UsageEvent;
+
+/// How often the queue is emptied: how late past its deadline (or its limit) a batch may
+/// be sealed. Calls never wake the batcher, so it looks.
+const TICK: Duration = Duration::from_millis(50);
 
 /// What the deliverer receives, in order.
 pub(crate) enum Delivery {
@@ -15,71 +23,73 @@ pub(crate) enum Delivery {
     Flush(oneshot::Sender<()>),
 }
 
-/// Runs until the sink is dropped; the last events are sealed and handed over first.
+/// Runs until the sink is dropped (its flush channel closes); the last events are sealed
+/// and handed over first.
 pub(crate) async fn run(
-    mut events: mpsc::Receiver<UsageEvent>,
+    queue: &EventQueue,
     mut flushes: mpsc::UnboundedReceiver<oneshot::Sender<()>>,
     out: mpsc::Sender<Delivery>,
     max: usize,
 ) {
-    let mut current: Vec<UsageEvent> = Vec::new();
-    let mut deadline: Option<Instant> = None;
-    let mut flushes_open = true;
+    let mut batch = Batch {
+        events: Vec::new(),
+        deadline: None,
+        max,
+    };
     loop {
-        let due = deadline.unwrap_or_else(Instant::now);
         tokio::select! {
             biased;
-            flush = flushes.recv(), if flushes_open => {
+            flush = flushes.recv() => {
+                batch.take(queue, &out).await;
+                batch.hand_over(&out).await;
                 let Some(done) = flush else {
-                    flushes_open = false;
-                    continue;
+                    return;
                 };
-                while let Ok(event) = events.try_recv() {
-                    current.push(event);
-                    if current.len() >= max {
-                        hand_over(&mut current, &mut deadline, &out).await;
-                    }
-                }
-                hand_over(&mut current, &mut deadline, &out).await;
                 if out.send(Delivery::Flush(done)).await.is_err() {
                     return;
                 }
             }
-            event = events.recv() => match event {
-                Some(event) => {
-                    if current.is_empty() {
-                        deadline = Some(Instant::now() + BATCH_INTERVAL);
-                    }
-                    current.push(event);
-                    if current.len() >= max {
-                        hand_over(&mut current, &mut deadline, &out).await;
-                    }
+            () = tokio::time::sleep(TICK) => {
+                batch.take(queue, &out).await;
+                if batch.deadline.is_some_and(|d| d <= Instant::now()) {
+                    batch.hand_over(&out).await;
                 }
-                None => {
-                    hand_over(&mut current, &mut deadline, &out).await;
-                    return;
-                }
-            },
-            () = tokio::time::sleep_until(due), if deadline.is_some() => {
-                hand_over(&mut current, &mut deadline, &out).await;
             }
         }
     }
 }
 
-async fn hand_over(
-    current: &mut Vec<UsageEvent>,
-    deadline: &mut Option<Instant>,
-    out: &mpsc::Sender<Delivery>,
-) {
-    *deadline = None;
-    if current.is_empty() {
-        return;
+/// The batch being filled.
+struct Batch {
+    events: Vec<UsageEvent>,
+    deadline: Option<Instant>,
+    max: usize,
+}
+
+impl Batch {
+    /// Moves what is queued into the batch, handing it over each time it is full.
+    async fn take(&mut self, queue: &EventQueue, out: &mpsc::Sender<Delivery>) {
+        while let Some(event) = queue.pop() {
+            if self.events.is_empty() {
+                self.deadline = Some(Instant::now() + BATCH_INTERVAL);
+            }
+            self.events.push(event);
+            if self.events.len() >= self.max {
+                self.hand_over(out).await;
+            }
+        }
     }
-    let events = std::mem::take(current);
-    for sealed in seal(&events) {
-        if out.send(Delivery::Batch(sealed)).await.is_err() {
-            tracing::warn!("the usage deliverer stopped; a batch is lost");
+
+    async fn hand_over(&mut self, out: &mpsc::Sender<Delivery>) {
+        self.deadline = None;
+        if self.events.is_empty() {
+            return;
+        }
+        let events = std::mem::take(&mut self.events);
+        for sealed in seal(&events) {
+            if out.send(Delivery::Batch(sealed)).await.is_err() {
+                tracing::warn!("the usage deliverer stopped; a batch is lost");
+            }
         }
     }
 }

@@ -10,8 +10,8 @@ use tokio::time::Instant;
 
 use super::batch::with_dropped;
 use super::batcher::Delivery;
-use super::queue::Stats;
 use super::sender::{Outcome, Sender};
+use super::sink::Stats;
 use super::spool::Spool;
 use crate::retry::reconnect_backoff;
 

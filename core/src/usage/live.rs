@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
-use super::queue::ShippingSink;
+use super::sink::ShippingSink;
 
 static SINKS: Mutex<Vec<Weak<ShippingSink>>> = Mutex::new(Vec::new());
 

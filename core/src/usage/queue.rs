@@ -1,154 +1,66 @@
-//! The shipping sink: what a call touches. `record` is a non-blocking enqueue; a full queue
-//! drops the event and counts it, so the next batch reports it in `dropped`.
+//! The event queue between the calls and the batcher: lock-free and bounded, and never
+//! wakes anyone. A call pays a clone and a push; the batcher comes for the events on its
+//! own tick, so no call makes a syscall to wake it.
 
-use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-use tokio::sync::{mpsc, oneshot};
+use crossbeam_queue::SegQueue;
 
-use super::batcher::{self, Delivery};
-use super::deliver::Deliverer;
-use super::sender::Sender;
-use super::spool::Spool;
-use super::{FLUSH_TIMEOUT, live};
-use crate::telemetry::{UsageEvent, UsageSink};
+use crate::telemetry::UsageEvent;
 
-/// Batches the batcher may hand the deliverer before it waits for it.
-const DELIVERY_QUEUE: usize = 4;
-
-/// Ships usage events to the management server. Made by
-/// [`UsageShipping::start`](super::UsageShipping::start).
-pub struct ShippingSink {
-    events: mpsc::Sender<UsageEvent>,
-    flushes: mpsc::UnboundedSender<oneshot::Sender<()>>,
-    stats: Arc<Stats>,
+#[derive(Debug)]
+pub(crate) struct EventQueue {
+    events: SegQueue<UsageEvent>,
+    len: AtomicUsize,
+    capacity: usize,
 }
 
-impl std::fmt::Debug for ShippingSink {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ShippingSink")
-            .field("stats", &self.stats())
-            .finish_non_exhaustive()
-    }
-}
-
-/// Counters shared by the sink, the batcher and the deliverer.
-#[derive(Debug, Default)]
-pub(crate) struct Stats {
-    /// Dropped events not yet reported in an acknowledged batch's `dropped`.
-    pub unreported: AtomicU64,
-    pub queue_dropped: AtomicU64,
-    pub spool_dropped: AtomicU64,
-    pub refused: AtomicU64,
-    pub accepted: AtomicU64,
-    pub duplicates: AtomicU64,
-    pub rejected: AtomicU64,
-}
-
-impl Stats {
-    /// `events` lost on this side (queue full, spool cap): reported in the next batch.
-    pub fn dropped(&self, counter: &AtomicU64, events: u64) {
-        counter.fetch_add(events, Ordering::Relaxed);
-        self.unreported.fetch_add(events, Ordering::Relaxed);
-    }
-}
-
-/// What a shipping sink has done so far.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct UsageStats {
-    /// Events the server stored.
-    pub accepted: u64,
-    /// Events the server already had (replays).
-    pub duplicates: u64,
-    /// Events the server refused one by one.
-    pub rejected: u64,
-    /// Events dropped because the queue was full.
-    pub queue_dropped: u64,
-    /// Events dropped at the spool's cap.
-    pub spool_dropped: u64,
-    /// Events in batches the server refused whole (a 4xx), dropped.
-    pub refused: u64,
-    /// Dropped events the server has not been told of yet.
-    pub unreported: u64,
-}
-
-/// Starts the background tasks and returns the sink feeding them.
-pub(crate) fn start(
-    sender: Sender,
-    spool_root: Option<PathBuf>,
-    spool_max_bytes: u64,
-    queue_capacity: usize,
-    batch_max: usize,
-) -> Arc<ShippingSink> {
-    let (events, events_rx) = mpsc::channel(queue_capacity);
-    let (flushes, flushes_rx) = mpsc::unbounded_channel();
-    let (deliveries, deliveries_rx) = mpsc::channel::<Delivery>(DELIVERY_QUEUE);
-    let stats = Arc::new(Stats::default());
-    let shared = stats.clone();
-    let running = live::Running::new();
-    live::spawn(async move {
-        let _running = running;
-        let spool = Spool::open(spool_root.as_deref(), spool_max_bytes);
-        let deliverer = Deliverer::new(sender, spool, shared);
-        tokio::join!(
-            batcher::run(events_rx, flushes_rx, deliveries, batch_max),
-            deliverer.run(deliveries_rx),
-        );
-    });
-    let sink = Arc::new(ShippingSink {
-        events,
-        flushes,
-        stats,
-    });
-    live::register(&sink);
-    sink
-}
-
-impl ShippingSink {
-    pub fn stats(&self) -> UsageStats {
-        let s = &self.stats;
-        let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
-        UsageStats {
-            accepted: load(&s.accepted),
-            duplicates: load(&s.duplicates),
-            rejected: load(&s.rejected),
-            queue_dropped: load(&s.queue_dropped),
-            spool_dropped: load(&s.spool_dropped),
-            refused: load(&s.refused),
-            unreported: load(&s.unreported),
+impl EventQueue {
+    pub fn new(capacity: usize) -> EventQueue {
+        EventQueue {
+            events: SegQueue::new(),
+            len: AtomicUsize::new(0),
+            capacity,
         }
     }
 
-    /// Sends what is queued now and waits until the server acknowledged it (or, with the
-    /// server away, it is in the spool), for at most `limit`. Whether it got there.
-    pub async fn flush_within(&self, limit: std::time::Duration) -> bool {
-        let (done, delivered) = oneshot::channel();
-        if self.flushes.send(done).is_err() {
-            return true;
+    /// Queues the event, or answers false when the queue is full.
+    pub fn push(&self, event: &UsageEvent) -> bool {
+        if self.len.fetch_add(1, Ordering::AcqRel) >= self.capacity {
+            self.len.fetch_sub(1, Ordering::AcqRel);
+            return false;
         }
-        match tokio::time::timeout(limit, delivered).await {
-            Ok(_) => true,
-            Err(_) => {
-                tracing::warn!(
-                    ?limit,
-                    "usage flush timed out; events still queued may be lost"
-                );
-                false
-            }
-        }
+        self.events.push(event.clone());
+        true
+    }
+
+    pub fn pop(&self) -> Option<UsageEvent> {
+        let event = self.events.pop()?;
+        self.len.fetch_sub(1, Ordering::AcqRel);
+        Some(event)
     }
 }
 
-#[async_trait::async_trait]
-impl UsageSink for ShippingSink {
-    fn record(&self, event: &UsageEvent) {
-        if self.events.try_send(event.clone()).is_err() {
-            self.stats.dropped(&self.stats.queue_dropped, 1);
-        }
-    }
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-    async fn flush(&self) {
-        self.flush_within(FLUSH_TIMEOUT).await;
+    #[test]
+    fn a_full_queue_refuses_until_emptied() {
+        let event: UsageEvent = serde_json::from_value(serde_json::json!({
+            "id": "x", "time_ms": 0, "tenant": null, "app": null, "user": null,
+            "model": "m", "deployment": null, "provider": null, "upstream_model": null,
+            "prompt_tokens": 0, "completion_tokens": 0, "cached_tokens": 0, "cost_usd": 0.0,
+            "latency_ms": 0.0, "ttft_ms": null, "status": "ok", "cache_hit": false,
+            "attempts": 1, "fallback": null, "local": false, "stream": false, "tags": [],
+            "metadata": {}
+        }))
+        .unwrap();
+        let queue = EventQueue::new(2);
+        assert!(queue.push(&event) && queue.push(&event));
+        assert!(!queue.push(&event));
+        assert!(queue.pop().is_some());
+        assert!(queue.push(&event));
+        assert!(queue.pop().is_some() && queue.pop().is_some() && queue.pop().is_none());
     }
 }

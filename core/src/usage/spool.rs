@@ -65,6 +65,9 @@ struct Entry {
 pub(crate) struct Spool {
     /// This process's directory and the lock it holds; `None` in memory only.
     dir: Option<(PathBuf, PathBuf, File)>,
+    /// The spool root not claimed yet: claimed at start when it exists (to replay what is
+    /// there), else on the first batch, so a client whose server never fails writes nothing.
+    unclaimed: Option<PathBuf>,
     tag: String,
     seq: u64,
     entries: VecDeque<Entry>,
@@ -78,32 +81,45 @@ impl Spool {
         let tag = format!("{}-{:08x}", std::process::id(), rand::random::<u32>());
         let mut spool = Spool {
             dir: None,
+            unclaimed: root.map(Path::to_path_buf),
             tag,
             seq: 0,
             entries: VecDeque::new(),
             bytes: 0,
             cap,
         };
-        if let Some(root) = root {
-            match spool.claim(root) {
-                Ok(adopted) if adopted > 0 => tracing::info!(
-                    dir = %root.display(), batches = adopted,
-                    "usage spool: replaying batches an earlier process left"
-                ),
-                Ok(_) => {}
-                Err(error) => tracing::warn!(
-                    dir = %root.display(), %error,
-                    "usage spool unusable; batches wait in memory while the server is away"
-                ),
-            }
+        if root.is_some_and(Path::is_dir) {
+            spool.claim_once();
         }
         spool
     }
 
+    /// Claims the root if not done yet; on failure batches wait in memory.
+    fn claim_once(&mut self) {
+        let Some(root) = self.unclaimed.take() else {
+            return;
+        };
+        match self.claim(&root) {
+            Ok(adopted) if adopted > 0 => tracing::info!(
+                dir = %root.display(), batches = adopted,
+                "usage spool: replaying batches an earlier process left"
+            ),
+            Ok(_) => {}
+            Err(error) => tracing::warn!(
+                dir = %root.display(), %error,
+                "usage spool unusable; batches wait in memory while the server is away"
+            ),
+        }
+    }
+
     fn claim(&mut self, root: &Path) -> std::io::Result<usize> {
-        create_private_dir(root)?;
         let lock_path = root.join(format!("{}.lock", self.tag));
-        let lock = open_private(&lock_path)?;
+        create_private_dir(root)?;
+        // Another process that found the root empty may remove it as it stops: once more.
+        let lock = open_private(&lock_path).or_else(|_| {
+            create_private_dir(root)?;
+            open_private(&lock_path)
+        })?;
         // Through fs4: std's own `File::try_lock` is newer than the crate's minimum Rust.
         fs4::FileExt::try_lock(&lock)?;
         let dir = root.join(&self.tag);
@@ -171,6 +187,7 @@ impl Spool {
             );
             return events;
         }
+        self.claim_once();
         let dropped = self.trim(size);
         let millis = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -266,6 +283,10 @@ impl Drop for Spool {
         if self.entries.iter().all(|e| e.memory.is_some()) {
             let _ = fs::remove_dir(dir);
             let _ = fs::remove_file(lock_path);
+            // The root too, when no other process uses it.
+            if let Some(root) = dir.parent() {
+                let _ = fs::remove_dir(root);
+            }
         }
     }
 }
