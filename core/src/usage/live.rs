@@ -1,38 +1,72 @@
 //! The shipping sinks alive in this process, so that exit can flush them all (a binding's
 //! `at_exit` runs before the runtime stops), and where their tasks run.
+//!
+//! Both lists hold the id of the process that made each entry: a forked child inherits its
+//! parent's sinks in memory but not their tasks, and must neither flush nor wait for them.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use super::sink::ShippingSink;
 
-static SINKS: Mutex<Vec<Weak<ShippingSink>>> = Mutex::new(Vec::new());
+/// (process id, sink) for every sink made.
+static SINKS: Mutex<Vec<(u32, Weak<ShippingSink>)>> = Mutex::new(Vec::new());
 
-/// Background tasks still running, a dropped sink's last delivery included.
-static RUNNING: AtomicUsize = AtomicUsize::new(0);
+/// (process id, tasks): background work still running in that process, a dropped sink's
+/// last delivery included.
+static RUNNING: Mutex<(u32, usize)> = Mutex::new((0, 0));
 
 /// Counts one sink's background work while it lives.
-pub(crate) struct Running(());
+pub(crate) struct Running(u32);
 
 impl Running {
     pub fn new() -> Running {
-        RUNNING.fetch_add(1, Ordering::SeqCst);
-        Running(())
+        let pid = std::process::id();
+        let mut running = RUNNING.lock().unwrap_or_else(|p| p.into_inner());
+        *running = if running.0 == pid {
+            (pid, running.1 + 1)
+        } else {
+            (pid, 1)
+        };
+        Running(pid)
     }
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
-        RUNNING.fetch_sub(1, Ordering::SeqCst);
+        let mut running = RUNNING.lock().unwrap_or_else(|p| p.into_inner());
+        if running.0 == self.0 {
+            running.1 = running.1.saturating_sub(1);
+        }
+    }
+}
+
+fn running() -> usize {
+    let running = RUNNING.lock().unwrap_or_else(|p| p.into_inner());
+    if running.0 == std::process::id() {
+        running.1
+    } else {
+        0
     }
 }
 
 pub(crate) fn register(sink: &Arc<ShippingSink>) {
     let mut sinks = SINKS.lock().unwrap_or_else(|p| p.into_inner());
-    sinks.retain(|s| s.strong_count() > 0);
-    sinks.push(Arc::downgrade(sink));
+    sinks.retain(|(_, s)| s.strong_count() > 0);
+    sinks.push((std::process::id(), Arc::downgrade(sink)));
+}
+
+/// This process's sinks still alive.
+fn live() -> Vec<Arc<ShippingSink>> {
+    let pid = std::process::id();
+    SINKS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+        .filter(|(made_by, _)| *made_by == pid)
+        .filter_map(|(_, s)| s.upgrade())
+        .collect()
 }
 
 /// Runs `work` on the current tokio runtime, else on a thread of its own.
@@ -44,28 +78,14 @@ pub(crate) fn spawn(work: impl Future<Output = ()> + Send + 'static) {
     crate::process::run_on_own_thread("switchyard-usage", work);
 }
 
-/// Flushes every shipping sink of the process and waits, up to `limit` in all, for them
+/// Flushes every shipping sink of this process and waits, up to `limit` in all, for them
 /// (and for the last delivery of sinks already dropped). Needs a tokio runtime with time.
 pub async fn flush_all(limit: Duration) {
-    let sinks: Vec<Arc<ShippingSink>> = SINKS
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .iter()
-        .filter_map(Weak::upgrade)
-        .collect();
     let until = tokio::time::Instant::now() + limit;
+    let sinks = live();
     futures_util::future::join_all(sinks.iter().map(|s| s.flush_within(limit))).await;
     drop(sinks);
-    while RUNNING.load(Ordering::SeqCst) > live_sinks() && tokio::time::Instant::now() < until {
+    while running() > live().len() && tokio::time::Instant::now() < until {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-}
-
-fn live_sinks() -> usize {
-    SINKS
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .iter()
-        .filter(|s| s.strong_count() > 0)
-        .count()
 }
