@@ -88,9 +88,8 @@ impl UsageShipping {
         self
     }
 
-    /// Starts the batcher and the deliverer: on the current tokio runtime when there is
-    /// one, else on a thread of their own. They stop once the sink is dropped, after one
-    /// last delivery of what was queued.
+    /// Starts the batcher and the deliverer, on a thread of their own. They stop once the
+    /// sink is dropped, after one last delivery of what was queued.
     pub fn start(self) -> Result<Arc<ShippingSink>> {
         let sender = sender::Sender::new(&self.url, self.api_key.clone())?;
         let spool_root = spool::root(self.spool_dir.as_deref(), &self.url, &self.api_key);

@@ -69,12 +69,9 @@ fn live() -> Vec<Arc<ShippingSink>> {
         .collect()
 }
 
-/// Runs `work` on the current tokio runtime, else on a thread of its own.
+/// Runs `work` on a thread of its own, never on the caller's runtime: a binding's runtime is
+/// shut down before a fork (and a host's at exit), which would end the shipping with it.
 pub(crate) fn spawn(work: impl Future<Output = ()> + Send + 'static) {
-    if let Ok(handle) = tokio::runtime::Handle::try_current() {
-        handle.spawn(work);
-        return;
-    }
     crate::process::run_on_own_thread("switchyard-usage", work);
 }
 
