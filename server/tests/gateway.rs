@@ -289,6 +289,35 @@ async fn chat_stream_tools_embeddings_and_models() {
             "mock/text-embedding-3-small"
         );
 
+        // `base64`, as the official packages ask by default: f32 little-endian.
+        let (status, body, _, _) = gw
+            .post(
+                "/v1/embeddings",
+                json!({"model": "embed", "input": "a", "dimensions": 4, "encoding_format": "base64"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        use base64::Engine;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(body["data"][0]["embedding"].as_str().unwrap())
+            .unwrap();
+        let norm: f32 = bytes
+            .chunks(4)
+            .map(|b| f32::from_le_bytes(b.try_into().unwrap()).powi(2))
+            .sum();
+        assert_eq!(bytes.len(), 16);
+        assert!((norm - 1.0).abs() < 1e-3, "{norm}");
+        assert_eq!(
+            gw.session
+                .requests()
+                .last()
+                .unwrap()
+                .body
+                .get("encoding_format"),
+            None,
+            "the engine asks for floats"
+        );
+
         let (status, body, _, _) = gw.send("GET", "/v1/models", Some(&gw.key), None).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         assert_eq!(body["object"], "list");
