@@ -37,7 +37,8 @@ pub fn meta_headers(headers: &mut HeaderMap, meta: &CallMeta, with_cost: bool) {
         HeaderValue::from_static(if meta.cache_hit { "hit" } else { "miss" }),
     );
     if with_cost {
-        if let Ok(v) = HeaderValue::from_str(&format!("{:.8}", meta.cost_usd)) {
+        // Display of an f64: the shortest text that reads back exactly, never an exponent.
+        if let Ok(v) = HeaderValue::from_str(&meta.cost_usd.to_string()) {
             headers.insert(COST, v);
         }
     }
