@@ -28,12 +28,18 @@ endif
 ## The main job: the management server on its embedded SQLite with a demo tenant (its
 ## config pushed and activated, an app key made), and a demo call through the SDK with the
 ## config fetched from the server, answered by the in-process model when no OPENAI_API_KEY
-## is set (scripts/demo.sh).
+## is set; then the same app through the gateway with curl and the `openai` package
+## (scripts/demo.sh).
 SERVER_BIN := $(TARGET_DIR)/debug/switchyard
+# The Python venv (.venv, ignored) of the demo and the Python tests.
+PYTHON ?= python3
+VENV := .venv
+VENV_PY := $(VENV)/bin/python
 DEMO_LISTEN ?= 127.0.0.1:8787
 
-run: build model
-	@DEMO_LISTEN=$(DEMO_LISTEN) bash scripts/demo.sh
+run: build model $(VENV_PY)
+	@$(VENV_PY) -m pip install --quiet --disable-pip-version-check $(OPENAI_PY)
+	@DEMO_LISTEN=$(DEMO_LISTEN) DEMO_PYTHON=$(VENV_PY) bash scripts/demo.sh
 
 ## Everything CI runs: formatting, lints, every test of every part that has landed.
 test: setup model lint test-rust test-python test-gateway
@@ -78,10 +84,8 @@ with_postgres = pgdir=$$(mktemp -d /tmp/switchyard-pg.XXXXXX); \
 ## the abi3 wheel, pytest (conformance scenarios sync + async, the SDK's own tests, server
 ## mode against the real server, mypy on examples/python).
 ## Tests use a debug wheel, which reuses the build above; the bench builds a release one.
-PYTHON ?= python3
-VENV := .venv
-VENV_PY := $(VENV)/bin/python
-PY_TOOLS := maturin==1.16.0 pytest==8.4.2 mypy==1.18.2 openai==3.63.0
+OPENAI_PY := openai==3.63.0
+PY_TOOLS := maturin==1.16.0 pytest==8.4.2 mypy==1.18.2 $(OPENAI_PY)
 WHEEL_DIR := $(RUN_DIR)/wheels
 
 $(VENV_PY):
