@@ -239,6 +239,13 @@ impl IntoResponse for GatewayError {
         }
         let status = self.parts().0;
         let mut response = (status, axum::Json(self.envelope())).into_response();
+        // Which deployment failed, as a served call says which answered.
+        if let Some(v) = match &self {
+            GatewayError::Core(e) => e.deployment().and_then(|d| HeaderValue::from_str(d).ok()),
+            _ => None,
+        } {
+            response.headers_mut().insert(super::respond::DEPLOYMENT, v);
+        }
         if let Some(secs) = self.retry_after() {
             if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
                 response.headers_mut().insert(RETRY_AFTER, v);

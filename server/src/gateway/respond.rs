@@ -1,6 +1,8 @@
 //! The headers every gateway answer carries: `x-request-id` always; on a served call,
-//! `x-switchyard-deployment`, `x-switchyard-cache` (`hit`/`miss`) and, when the cost is
-//! known as the headers leave (not for streams), `x-switchyard-cost-usd`.
+//! `x-switchyard-deployment`, `x-switchyard-cache` (`hit`/`miss`), `x-switchyard-model`
+//! (the logical model that answered), `x-switchyard-attempts`, `x-switchyard-fallback`
+//! (when the call moved to one) and, when the cost is known as the headers leave (not
+//! for streams), `x-switchyard-cost-usd`.
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -13,6 +15,9 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub const DEPLOYMENT: HeaderName = HeaderName::from_static("x-switchyard-deployment");
 pub const COST: HeaderName = HeaderName::from_static("x-switchyard-cost-usd");
 pub const CACHE: HeaderName = HeaderName::from_static("x-switchyard-cache");
+pub const MODEL: HeaderName = HeaderName::from_static("x-switchyard-model");
+pub const ATTEMPTS: HeaderName = HeaderName::from_static("x-switchyard-attempts");
+pub const FALLBACK: HeaderName = HeaderName::from_static("x-switchyard-fallback");
 
 pub fn request_id() -> String {
     format!("req_{}", random_hex(12))
@@ -36,6 +41,17 @@ pub fn meta_headers(headers: &mut HeaderMap, meta: &CallMeta, with_cost: bool) {
         CACHE,
         HeaderValue::from_static(if meta.cache_hit { "hit" } else { "miss" }),
     );
+    if let Ok(v) = HeaderValue::from_str(&meta.model) {
+        headers.insert(MODEL, v);
+    }
+    headers.insert(ATTEMPTS, HeaderValue::from(meta.attempts));
+    if let Some(v) = meta
+        .fallback
+        .as_deref()
+        .and_then(|f| HeaderValue::from_str(f).ok())
+    {
+        headers.insert(FALLBACK, v);
+    }
     if with_cost {
         // Display of an f64: the shortest text that reads back exactly, never an exponent.
         if let Ok(v) = HeaderValue::from_str(&meta.cost_usd.to_string()) {
