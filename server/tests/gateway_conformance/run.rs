@@ -3,6 +3,7 @@
 //! `CallResult` core's checks read: the body, the `x-switchyard-*` headers as the call
 //! info, an OpenAI error body as the engine's error kind.
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
@@ -22,12 +23,6 @@ use crate::scenario::{Op, Scenario, Step};
 /// Why a scenario cannot run over HTTP, if it cannot.
 pub fn not_over_http(name: &str, text: &str) -> Option<String> {
     let scenario: Scenario = serde_norway::from_str(text).ok()?;
-    if name.starts_with("local_") {
-        return Some(
-            "the in-process model: core's runner covers it; the gateway loads the same engine"
-                .into(),
-        );
-    }
     if scenario.steps.iter().any(uses_options) {
         return Some(
             "per-call options (user, tags, cache control, a deployment pin, a timeout, session, \
@@ -94,6 +89,12 @@ struct Tenant {
 }
 
 pub async fn scenario(mock: &MockServer, text: &str) -> Result<(), String> {
+    if text.contains("{{local_model}}") && !Path::new(&local_model_path()).is_file() {
+        return Err(format!(
+            "local model {} is missing: run `make model`",
+            local_model_path()
+        ));
+    }
     let scenario: Scenario =
         serde_norway::from_str(text).map_err(|e| format!("scenario file: {e}"))?;
     run_scenario(mock, &scenario)
@@ -178,9 +179,27 @@ async fn activate(app: &TestApp, document: Value) -> (StatusCode, Value) {
     .await
 }
 
+/// The local model the `local_*` scenarios run, loaded by the gateway inside the server:
+/// `SWITCHYARD_LOCAL_MODEL`, else the file `make model` fetches.
+fn local_model_path() -> String {
+    std::env::var("SWITCHYARD_LOCAL_MODEL")
+        .ok()
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| {
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../models/SmolLM2-135M-Instruct.Q4_1.gguf"
+            )
+            .to_owned()
+        })
+}
+
 fn substitute(value: &Value, base: &str) -> Value {
     match value {
-        Value::String(s) => Value::String(s.replace("{{mock}}", base)),
+        Value::String(s) => Value::String(
+            s.replace("{{mock}}", base)
+                .replace("{{local_model}}", &local_model_path()),
+        ),
         Value::Array(items) => Value::Array(items.iter().map(|v| substitute(v, base)).collect()),
         Value::Object(map) => Value::Object(
             map.iter()
