@@ -39,6 +39,7 @@ SCRIPT = {
         "boom": [{"status": 500}],
         "hang": [{"fault": "hang"}],
         "cut": [{"fault": "cut", "cut_after": 1, "chunks": ["one ", "two ", "three"]}],
+        "slow": [{"chunks": ["a ", "b ", "c ", "d ", "e"], "inter_token_ms": 300}],
     },
 }
 
@@ -61,7 +62,7 @@ def model(upstream: str, kind: str = "chat") -> Dict[str, Any]:
 
 
 def document(mock_url: str) -> Dict[str, Any]:
-    models = {alias: model(alias) for alias in ("tooly", "rl", "ctx", "boom", "hang", "cut")}
+    models = {alias: model(alias) for alias in ("tooly", "rl", "ctx", "boom", "hang", "cut", "slow")}
     models["chat"] = model("gpt-4o-mini")
     models["pricey"] = model("gpt-4o-mini")
     models["embed"] = model("text-embedding-3-small", "embedding")
