@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use axum::serve::ListenerExt;
 use clap::{Parser, Subcommand};
 use ipnet::IpNet;
 use switchyard::config::Config;
@@ -511,6 +512,13 @@ async fn serve(
     let router = crate::api::router(state);
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let local = listener.local_addr()?;
+    // No Nagle: a gateway stream's small SSE frames would otherwise wait for the client's
+    // delayed ACK (40 ms each on Linux).
+    let listener = listener.tap_io(|tcp| {
+        if let Err(error) = tcp.set_nodelay(true) {
+            tracing::debug!(%error, "cannot set TCP_NODELAY");
+        }
+    });
     tracing::info!(addr = %local, startup_ms = started.elapsed().as_secs_f64() * 1000.0, "ready");
     let mut stopped = stopping.subscribe();
     let server = axum::serve(
