@@ -23,20 +23,26 @@ ifdef CI
 export CARGO_INCREMENTAL = 0
 endif
 
-.PHONY: run test setup model build lint test-rust test-python python-sdk test-server bench bench-python clean
+.PHONY: run test setup model build lint test-rust test-python test-gateway python-sdk test-server bench bench-gateway bench-python clean
 
 ## The main job: the management server on its embedded SQLite with a demo tenant (its
 ## config pushed and activated, an app key made), and a demo call through the SDK with the
 ## config fetched from the server, answered by the in-process model when no OPENAI_API_KEY
-## is set (scripts/demo.sh).
+## is set; then the same app through the gateway with curl and the `openai` package
+## (scripts/demo.sh).
 SERVER_BIN := $(TARGET_DIR)/debug/switchyard
+# The Python venv (.venv, ignored) of the demo and the Python tests.
+PYTHON ?= python3
+VENV := .venv
+VENV_PY := $(VENV)/bin/python
 DEMO_LISTEN ?= 127.0.0.1:8787
 
-run: build model
-	@DEMO_LISTEN=$(DEMO_LISTEN) bash scripts/demo.sh
+run: build model $(VENV_PY)
+	@$(VENV_PY) -m pip install --quiet --disable-pip-version-check $(OPENAI_PY)
+	@DEMO_LISTEN=$(DEMO_LISTEN) DEMO_PYTHON=$(VENV_PY) bash scripts/demo.sh
 
 ## Everything CI runs: formatting, lints, every test of every part that has landed.
-test: setup model lint test-rust test-python
+test: setup model lint test-rust test-python test-gateway
 
 APT_PACKAGES := cmake clang libclang-dev postgresql openssl curl ccache
 
@@ -78,10 +84,8 @@ with_postgres = pgdir=$$(mktemp -d /tmp/switchyard-pg.XXXXXX); \
 ## the abi3 wheel, pytest (conformance scenarios sync + async, the SDK's own tests, server
 ## mode against the real server, mypy on examples/python).
 ## Tests use a debug wheel, which reuses the build above; the bench builds a release one.
-PYTHON ?= python3
-VENV := .venv
-VENV_PY := $(VENV)/bin/python
-PY_TOOLS := maturin==1.16.0 pytest==8.4.2 mypy==1.18.2 openai==3.63.0
+OPENAI_PY := openai==3.63.0
+PY_TOOLS := maturin==1.16.0 pytest==8.4.2 mypy==1.18.2 $(OPENAI_PY)
 WHEEL_DIR := $(RUN_DIR)/wheels
 
 $(VENV_PY):
@@ -99,6 +103,21 @@ python-sdk: setup $(VENV_PY)
 test-python: python-sdk
 	cd bindings-python && SWITCHYARD_MOCK_BIN=$(abspath $(MOCK_BIN)) SWITCHYARD_SERVER_BIN=$(abspath $(SERVER_BIN)) \
 	  ../$(VENV_PY) -m pytest -q -p no:cacheprovider tests
+
+## The official OpenAI clients, unchanged, against the gateway of the real server binary
+## (tests/gateway/): Python `openai`, the `openai` npm package, `openai-go`. Each suite
+## starts the mock provider and the server itself (tests/gateway/harness.py). npm installs
+## from the committed lock, running no install scripts (so nothing is downloaded outside
+## the registry).
+test-gateway: setup $(VENV_PY)
+	$(VENV_PY) -m pip install --quiet --disable-pip-version-check $(PY_TOOLS)
+	$(CARGO) test --workspace --no-run $(FEATURES)
+	SWITCHYARD_MOCK_BIN=$(abspath $(MOCK_BIN)) SWITCHYARD_SERVER_BIN=$(abspath $(SERVER_BIN)) \
+	  $(VENV_PY) -m pytest -q -p no:cacheprovider tests/gateway/python
+	cd tests/gateway/node && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error && \
+	  SWITCHYARD_MOCK_BIN=$(abspath $(MOCK_BIN)) SWITCHYARD_SERVER_BIN=$(abspath $(SERVER_BIN)) node --test
+	cd tests/gateway/go && SWITCHYARD_MOCK_BIN=$(abspath $(MOCK_BIN)) SWITCHYARD_SERVER_BIN=$(abspath $(SERVER_BIN)) \
+	  go test -count=1 ./...
 
 ## The management server's tests alone (also part of test-rust).
 test-server:

@@ -2,13 +2,16 @@
 # The main job (`make run`): the management server on a fresh embedded SQLite file with a
 # demo tenant, whose config (examples/rust/switchyard.yaml) is pushed and activated, an app
 # and its key created through the REST API, and the demo call made through the SDK with
-# its config fetched from the server by that key. Without OPENAI_API_KEY the OpenAI
-# deployment fails at once and the in-process model answers.
+# its config fetched from the server by that key; then the same app through the server's
+# OpenAI-compatible gateway, with curl and with the official `openai` package
+# (examples/python/gateway_openai.py). Without OPENAI_API_KEY the OpenAI deployment fails
+# at once and the in-process model answers (in the gateway's case, inside the server).
 set -euo pipefail
 
 target=${CARGO_TARGET_DIR:-target}
 server=$target/debug/switchyard
 example=$target/debug/switchyard-example
+python=${DEMO_PYTHON:-python3}
 run=.run
 listen=${DEMO_LISTEN:-127.0.0.1:8787}
 url=http://$listen
@@ -43,3 +46,12 @@ key=$(api POST "/api/v1/apps/$app/keys" '{"name":"demo"}' | field '["secret"]')
 echo "server: $url on $db: tenant demo, config version 1 active, app 'example' with a key"
 echo "        (API docs at $url/docs; the admin's one-time token is in $run/init.log)"
 SWITCHYARD_SERVER=$url SWITCHYARD_API_KEY=$key "$example"
+
+echo
+echo "the same app through the gateway, $url/v1 (OpenAI's API, the app key as bearer), with curl:"
+curl -sS -i "$url/v1/chat/completions" -H "authorization: Bearer $key" -H 'content-type: application/json' \
+  -d '{"model": "chat", "messages": [{"role": "user", "content": "Say hello in five words."}]}' \
+  | tr -d '\r' | grep -iE '^(HTTP/|x-switchyard-|x-request-id|\{)'
+echo
+echo "and with the official openai package (examples/python/gateway_openai.py):"
+OPENAI_BASE_URL=$url/v1 OPENAI_API_KEY=$key "$python" examples/python/gateway_openai.py

@@ -5,8 +5,9 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
+use axum::serve::ListenerExt;
 use clap::{Parser, Subcommand};
 use ipnet::IpNet;
 use switchyard::config::Config;
@@ -58,6 +59,14 @@ pub enum Command {
         /// The header the trusted proxies write (only that one is read).
         #[arg(long, value_enum, default_value_t = ProxyHeader::XForwardedFor, env = "SWITCHYARD_PROXY_HEADER")]
         proxy_header: ProxyHeader,
+        /// On SIGTERM/SIGINT: seconds `/readyz` answers 503 while requests are still
+        /// accepted, so load balancers stop sending before the listener closes.
+        #[arg(long, default_value_t = 0, env = "SWITCHYARD_DRAIN_SECS")]
+        drain_secs: u64,
+        /// Then: seconds requests in flight (gateway streams included) may take to finish
+        /// before the process exits anyway.
+        #[arg(long, default_value_t = 30, env = "SWITCHYARD_SHUTDOWN_GRACE_SECS")]
+        grace_secs: u64,
     },
     /// Create a tenant and its infra_admin; prints a one-time API token. The first
     /// tenant's admin is a server operator (may create tenants through the API).
@@ -245,11 +254,17 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             listen,
             trusted_proxies,
             proxy_header,
+            drain_secs,
+            grace_secs,
         } => {
             serve(
                 &url,
                 listen,
                 TrustedProxies::new(trusted_proxies, proxy_header),
+                Shutdown {
+                    drain: Duration::from_secs(drain_secs),
+                    grace: Duration::from_secs(grace_secs),
+                },
             )
             .await
         }
@@ -462,7 +477,19 @@ async fn config(url: &str, cmd: ConfigCommand) -> Result<(), CliError> {
     }
 }
 
-async fn serve(url: &str, listen: SocketAddr, proxies: TrustedProxies) -> Result<(), CliError> {
+/// How `serve` stops: readiness goes false first, then the listener closes after `drain`,
+/// then requests in flight get `grace` to finish.
+struct Shutdown {
+    drain: Duration,
+    grace: Duration,
+}
+
+async fn serve(
+    url: &str,
+    listen: SocketAddr,
+    proxies: TrustedProxies,
+    shutdown: Shutdown,
+) -> Result<(), CliError> {
     let started = Instant::now();
     let store = open(url).await?;
     let master_key = match MasterKey::from_env() {
@@ -485,16 +512,33 @@ async fn serve(url: &str, listen: SocketAddr, proxies: TrustedProxies) -> Result
     let router = crate::api::router(state);
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let local = listener.local_addr()?;
+    // No Nagle: a gateway stream's small SSE frames would otherwise wait for the client's
+    // delayed ACK (40 ms each on Linux).
+    let listener = listener.tap_io(|tcp| {
+        if let Err(error) = tcp.set_nodelay(true) {
+            tracing::debug!(%error, "cannot set TCP_NODELAY");
+        }
+    });
     tracing::info!(addr = %local, startup_ms = started.elapsed().as_secs_f64() * 1000.0, "ready");
-    axum::serve(
+    let mut stopped = stopping.subscribe();
+    let server = axum::serve(
         listener,
         router.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(async move {
         shutdown_signal().await;
         stopping.send_replace(true);
-    })
-    .await?;
+        tokio::time::sleep(shutdown.drain).await;
+    });
+    // The grace period starts when the listener closes, after the drain.
+    let deadline = async {
+        let _ = stopped.wait_for(|stopping| *stopping).await;
+        tokio::time::sleep(shutdown.drain + shutdown.grace).await;
+    };
+    tokio::select! {
+        served = server => served?,
+        () = deadline => tracing::warn!(grace_s = shutdown.grace.as_secs(), "requests still in flight after the grace period: exiting anyway"),
+    }
     tracing::info!("stopped");
     Ok(())
 }

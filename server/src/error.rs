@@ -66,6 +66,11 @@ impl ApiError {
         }
     }
 
+    /// The HTTP status this error answers with.
+    pub fn status(&self) -> StatusCode {
+        self.parts().0
+    }
+
     fn parts(&self) -> (StatusCode, &'static str, Option<&str>) {
         match self {
             ApiError::BadRequest { field, .. } => {

@@ -1,5 +1,6 @@
 //! The Switchyard management server: storage, identity, config versions and their
-//! distribution to SDK clients, audit, and the CLI that runs it all.
+//! distribution to SDK clients, audit, the OpenAI-compatible gateway, and the CLI that
+//! runs it all.
 
 pub mod api;
 pub mod auth;
@@ -9,8 +10,10 @@ pub mod crypto;
 pub mod db;
 pub mod diff;
 pub mod error;
+pub mod gateway;
 pub mod metrics;
 pub mod rbac;
+pub mod resolve;
 pub mod sdk_cache;
 pub mod state;
 pub mod store;

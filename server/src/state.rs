@@ -8,6 +8,7 @@ use tokio::sync::watch;
 use crate::auth::rate_limit::RateLimiter;
 use crate::client_addr::TrustedProxies;
 use crate::crypto::MasterKey;
+use crate::gateway::GatewayClients;
 use crate::metrics::Metrics;
 use crate::sdk_cache::ConfigCache;
 use crate::store::Store;
@@ -31,8 +32,11 @@ pub struct AppState {
     pub activations: Arc<watch::Sender<u64>>,
     pub metrics: Arc<Metrics>,
     pub password_cost: PasswordCost,
-    /// Set on shutdown: long-polls answer at once instead of holding shutdown up.
+    /// Set on shutdown: long-polls answer at once instead of holding shutdown up, and
+    /// `/readyz` answers 503.
     pub shutdown: Arc<watch::Sender<bool>>,
+    /// The gateway's core client per app.
+    pub gateway: Arc<GatewayClients>,
 }
 
 impl AppState {
@@ -47,6 +51,7 @@ impl AppState {
             metrics: Arc::new(Metrics::default()),
             password_cost: PasswordCost::Default,
             shutdown: Arc::new(watch::channel(false).0),
+            gateway: Arc::new(GatewayClients::default()),
         }
     }
 

@@ -9,7 +9,6 @@ mod common;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use axum::http::StatusCode;
 use serde_json::{Value, json};
 use switchyard::types::{ChatRequest, Message};
 use switchyard::{CallOptions, Client, ConfigServer, ErrorKind};
@@ -33,52 +32,6 @@ fn document(mock: &str, models: &[&str]) -> Value {
         "providers": {"mock": {"kind": "openai", "base_url": format!("{mock}/v1")}},
         "models": models,
     })
-}
-
-/// Stores a version and activates it, as an infra_admin would.
-async fn activate(app: &TestApp, document: Value) {
-    let admin = Some(app.admin_a.as_str());
-    let (status, version) = app
-        .call(
-            "POST",
-            "/api/v1/configs",
-            admin,
-            Some(json!({"document": document})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{version}");
-    let id = version["id"].as_str().unwrap();
-    let (status, body) = app
-        .call(
-            "POST",
-            &format!("/api/v1/configs/{id}/activate"),
-            admin,
-            None,
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-}
-
-async fn app_key(app: &TestApp) -> String {
-    let admin = Some(app.admin_a.as_str());
-    let (_, created) = app
-        .call(
-            "POST",
-            "/api/v1/apps",
-            admin,
-            Some(json!({"department_id": app.root_a, "name": "checkout"})),
-        )
-        .await;
-    let id = created["id"].as_str().unwrap();
-    let (_, key) = app
-        .call(
-            "POST",
-            &format!("/api/v1/apps/{id}/keys"),
-            admin,
-            Some(json!({"name": "sdk"})),
-        )
-        .await;
-    key["secret"].as_str().unwrap().to_owned()
 }
 
 /// Serves the test app's router on a loopback port until the task is aborted.
@@ -122,8 +75,9 @@ async fn the_sdk_follows_the_servers_active_config() {
     .await
     .unwrap();
     let app = TestApp::new(&sqlite_url()).await;
-    activate(&app, document(&mock.url(), &["chat"])).await;
-    let key = app_key(&app).await;
+    app.activate(&app.admin_a, document(&mock.url(), &["chat"]))
+        .await;
+    let key = app.app_key("checkout", None).await;
     let (url, serving) = listen(&app).await;
     let cache = std::env::temp_dir().join(format!(
         "switchyard-config-cache-{}.json",
@@ -155,12 +109,14 @@ async fn the_sdk_follows_the_servers_active_config() {
         .unwrap();
     assert_eq!(answer.response.text(), "served");
 
-    activate(&app, document(&mock.url(), &["chat", "summarise"])).await;
+    app.activate(&app.admin_a, document(&mock.url(), &["chat", "summarise"]))
+        .await;
     let took = wait_for(&client, "summarise", Duration::from_secs(5)).await;
     eprintln!("activation reached the client in {took:?}");
 
     // The next activation replaces the model list whole.
-    activate(&app, document(&mock.url(), &["chat", "translate"])).await;
+    app.activate(&app.admin_a, document(&mock.url(), &["chat", "translate"]))
+        .await;
     wait_for(&client, "translate", Duration::from_secs(5)).await;
     assert!(!client.config().models.contains_key("summarise"));
 

@@ -5,8 +5,30 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 use switchyard_mock_provider::{Counters, RecordedRequest};
 
-use crate::run::CallResult;
-use crate::scenario::{Expect, FinalExpect, RequestExpect};
+use std::time::Duration;
+
+use switchyard::types::{FinishReason, ToolCall, Usage};
+use switchyard::{CallMeta, Error};
+
+use crate::scenario::{Expect, FinalExpect, RequestExpect, Step};
+
+/// What one call produced, in the terms the expectations use.
+#[derive(Debug, Default)]
+pub struct CallResult {
+    pub error: Option<Error>,
+    pub text: String,
+    pub finish_reason: Option<FinishReason>,
+    pub tool_calls: Vec<ToolCall>,
+    pub usage: Option<Usage>,
+    pub meta: Option<CallMeta>,
+    pub chunks: usize,
+    pub restarted: bool,
+    pub embeddings: Option<(usize, usize)>,
+    pub models: Option<Vec<String>>,
+    pub elapsed: Duration,
+    /// The `user` option the call was made with.
+    pub user: Option<String>,
+}
 
 fn same<T: PartialEq + std::fmt::Debug>(
     what: &str,
@@ -18,6 +40,40 @@ fn same<T: PartialEq + std::fmt::Debug>(
     } else {
         Err(format!("{what}: expected {expected:?}, got {actual:?}"))
     }
+}
+
+/// The checks on a call step's results: each call's `expect` (only the `ok` calls' when
+/// `outcomes` counts them), `outcomes`, `total_cost_max_usd`, `deployment_counts` and
+/// `sticky_by_user`.
+pub fn step(step: &Step, results: &[CallResult]) -> Result<(), String> {
+    for (i, result) in results.iter().enumerate() {
+        if step.outcomes.is_none() {
+            call(step.expect.as_ref(), result).map_err(|e| format!("call {i}: {e}"))?;
+        }
+    }
+    if let Some(expected) = &step.outcomes {
+        outcomes(expected, results)?;
+        for result in results.iter().filter(|r| r.error.is_none()) {
+            call(step.expect.as_ref(), result)?;
+        }
+    }
+    if let Some(max) = step.total_cost_max_usd {
+        let total: f64 = results
+            .iter()
+            .filter_map(|r| r.meta.as_ref())
+            .map(|m| m.cost_usd)
+            .sum();
+        if total > max + 1e-12 {
+            return Err(format!(
+                "successful calls cost {total} USD in all, more than {max}"
+            ));
+        }
+    }
+    deployment_counts(&step.deployment_counts, results)?;
+    if step.sticky_by_user {
+        sticky_by_user(results)?;
+    }
+    Ok(())
 }
 
 pub fn call(expect: Option<&Expect>, result: &CallResult) -> Result<(), String> {

@@ -8,31 +8,13 @@ use futures_util::future::{BoxFuture, join_all};
 use serde_json::Value;
 use switchyard::cache::CacheControl;
 use switchyard::config::Config;
-use switchyard::types::{ChatRequest, EmbeddingRequest, FinishReason, ToolCall, Usage};
+use switchyard::types::{ChatRequest, EmbeddingRequest, Usage};
 use switchyard::validate::decode;
-use switchyard::{CallMeta, CallOptions, Client, Error};
+use switchyard::{CallOptions, Client, Error};
 use switchyard_mock_provider::{MockServer, Script};
 
-use crate::check;
+use crate::check::{self, CallResult};
 use crate::scenario::{CallOptionsSpec, Op, Scenario, Step};
-
-/// What one call produced, in the terms the expectations use.
-#[derive(Debug, Default)]
-pub struct CallResult {
-    pub error: Option<Error>,
-    pub text: String,
-    pub finish_reason: Option<FinishReason>,
-    pub tool_calls: Vec<ToolCall>,
-    pub usage: Option<Usage>,
-    pub meta: Option<CallMeta>,
-    pub chunks: usize,
-    pub restarted: bool,
-    pub embeddings: Option<(usize, usize)>,
-    pub models: Option<Vec<String>>,
-    pub elapsed: Duration,
-    /// The `user` option the call was made with.
-    pub user: Option<String>,
-}
 
 pub async fn scenario(mock: &MockServer, text: &str) -> Result<(), String> {
     let scenario: Scenario =
@@ -146,35 +128,7 @@ fn run_step<'a>(
                     .await;
                     results.extend(batch);
                 }
-                for (i, result) in results.iter().enumerate() {
-                    if step.outcomes.is_none() {
-                        check::call(step.expect.as_ref(), result)
-                            .map_err(|e| format!("call {i}: {e}"))?;
-                    }
-                }
-                if let Some(outcomes) = &step.outcomes {
-                    check::outcomes(outcomes, &results)?;
-                    for result in results.iter().filter(|r| r.error.is_none()) {
-                        check::call(step.expect.as_ref(), result)?;
-                    }
-                }
-                if let Some(max) = step.total_cost_max_usd {
-                    let total: f64 = results
-                        .iter()
-                        .filter_map(|r| r.meta.as_ref())
-                        .map(|m| m.cost_usd)
-                        .sum();
-                    if total > max + 1e-12 {
-                        return Err(format!(
-                            "successful calls cost {total} USD in all, more than {max}"
-                        ));
-                    }
-                }
-                check::deployment_counts(&step.deployment_counts, &results)?;
-                if step.sticky_by_user {
-                    check::sticky_by_user(&results)?;
-                }
-                Ok(())
+                check::step(step, &results)
             }
         }
     })

@@ -14,9 +14,12 @@ pub async fn healthz() -> impl IntoResponse {
     axum::Json(json!({"status": "ok"}))
 }
 
-/// The database answers: traffic may be sent here.
+/// The database answers and the server is not shutting down: traffic may be sent here.
 #[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200), (status = 503, body = crate::error::ErrorBody)))]
 pub async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+    if *state.shutdown.borrow() {
+        return Err(ApiError::Unavailable("shutting down".into()));
+    }
     state
         .store
         .db

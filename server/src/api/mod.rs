@@ -1,5 +1,5 @@
-//! The HTTP surface: `/api/v1` (management, users), `/sdk/v1` (app keys), and the
-//! operational endpoints. [`ROUTES`] lists every management route with the permission it
+//! The HTTP surface: `/api/v1` (management, users), `/sdk/v1` (app keys), `/v1` (the
+//! OpenAI-compatible gateway, app keys: `crate::gateway`), and the operational endpoints. [`ROUTES`] lists every management route with the permission it
 //! needs; the route × role test walks it against the matrix in `rbac.rs`.
 
 mod apps;
@@ -210,6 +210,7 @@ pub fn router(state: AppState) -> Router {
         .route_layer(middleware::from_fn(tag_route));
     Router::new()
         .nest("/api/v1", api)
+        .nest("/v1", crate::gateway::routes())
         .route(CONFIG_PATH, get(sdk::config))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

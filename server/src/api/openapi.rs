@@ -15,7 +15,7 @@ use super::{
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Switchyard management API", description = "Tenants, departments, apps, keys, users, providers, config versions, audit; and the SDK config endpoint."),
+    info(title = "Switchyard management API", description = "Tenants, departments, apps, keys, users, providers, config versions, audit; the SDK config endpoint; and the OpenAI-compatible gateway under /v1."),
     paths(
         auth::login, auth::create_token, auth::logout, auth::me,
         departments::list, departments::create, departments::get_one, departments::update,
@@ -28,8 +28,10 @@ use super::{
         tenants::list, tenants::create,
         sdk::config,
         health::healthz, health::readyz, health::metrics,
+        crate::gateway::chat::completions, crate::gateway::embeddings::create,
+        crate::gateway::models::list, crate::gateway::models::retrieve,
     ),
-    components(schemas(crate::error::ErrorBody)),
+    components(schemas(crate::error::ErrorBody, crate::gateway::ErrorEnvelope, crate::gateway::ErrorObject)),
     modifiers(&Bearer)
 )]
 pub struct ApiDoc;

@@ -33,6 +33,11 @@ fn bearer(parts: &Parts) -> Option<&str> {
         .map(str::trim)
 }
 
+/// An app key as OpenAI clients send it: `Authorization: Bearer`, or Azure's `api-key`.
+fn app_key(parts: &Parts) -> Option<&str> {
+    bearer(parts).or_else(|| parts.headers.get("api-key")?.to_str().ok().map(str::trim))
+}
+
 /// Refuses when the source or the key is over its failure limit.
 fn check_limits(state: &AppState, source: &str, subject: &str) -> Result<(), ApiError> {
     if state.limiter.is_blocked(&format!("src:{source}"))
@@ -225,7 +230,7 @@ impl FromRequestParts<AppState> for AppCaller {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let source = source_of(parts);
-        let Some(token) = bearer(parts) else {
+        let Some(token) = app_key(parts) else {
             return Err(ApiError::Unauthenticated);
         };
         let subject = redact(token);

@@ -1,10 +1,9 @@
-//! `GET /sdk/v1/config`: the config an app's SDK runs with, resolved for that app (only
-//! the models it may use and the providers they need; provider keys only for apps in
-//! `direct` mode, `${VAR}` references for every app), with an ETag. With `wait=SECONDS` and the current ETag (`etag=` or
+//! `GET /sdk/v1/config`: the config an app's SDK runs with, resolved for that app
+//! (`crate::resolve`; provider keys only for apps in `direct` mode, `${VAR}` references
+//! for every app), with an ETag. With `wait=SECONDS` and the current ETag (`etag=` or
 //! `If-None-Match`), the request is held until a new version is activated or the wait
 //! ends (304).
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -12,12 +11,12 @@ use axum::extract::State;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use switchyard::config::Secret;
 use switchyard::sdk_protocol::{CONFIG_PATH, CONFIG_VERSION_HEADER, ConfigQuery, MAX_WAIT};
 
 use super::extract::Query;
 use super::principal::AppCaller;
 use crate::error::ApiError;
+use crate::resolve::{Keys, app_config};
 use crate::sdk_cache::Resolved;
 use crate::state::AppState;
 use crate::store::SecretsMode;
@@ -33,43 +32,16 @@ async fn resolve(state: &AppState, caller: &AppCaller) -> Result<Arc<Resolved>, 
     if let Some(done) = snapshot.resolved_for(&caller.key.app_id) {
         return Ok(done);
     }
-    let tenant = state.store.tenant(tenant_id);
-    let app = tenant.get_app(&caller.key.app_id).await?;
-    let mut config = snapshot.config.clone();
-    if let Some(allowed) = &app.allowed_models {
-        let visible = reachable(&config, allowed);
-        config.models.retain(|alias, _| visible.contains(alias));
-    }
-    let used: HashSet<&str> = config
-        .models
-        .values()
-        .flat_map(|m| m.deployments.iter().map(|d| d.provider.as_str()))
-        .collect();
-    let used: HashSet<String> = used.into_iter().map(str::to_owned).collect();
-    config.providers.retain(|name, _| used.contains(name));
-    config.identity.tenant = Some(tenant_id.clone());
-    config.identity.app = Some(app.name.clone());
-    match app.secrets_mode {
-        // An env reference is not a secret: it names a variable on the SDK's own host.
-        SecretsMode::None => config
-            .providers
-            .values_mut()
-            .filter(|p| p.api_key.as_ref().is_some_and(|k| k.env_var().is_none()))
-            .for_each(|p| p.api_key = None),
-        SecretsMode::Direct => {
-            if let Some(key) = state.master_key.as_deref() {
-                for (name, secret) in tenant.open_credentials(key).await? {
-                    if let Some(p) = config.providers.get_mut(&name) {
-                        p.api_key = Some(Secret::new(secret));
-                    }
-                }
-            }
-        }
-    }
-    let issues = config.validate();
-    if !issues.is_empty() {
-        tracing::warn!(app = %app.id, issues = ?issues, "config resolved for an app does not validate");
-    }
+    let app = state
+        .store
+        .tenant(tenant_id)
+        .get_app(&caller.key.app_id)
+        .await?;
+    let keys = match app.secrets_mode {
+        SecretsMode::None => Keys::Withheld,
+        SecretsMode::Direct => Keys::Opened,
+    };
+    let config = app_config(state, &snapshot, tenant_id, &app, keys).await?;
     let body = serde_json::to_vec(&config).map_err(|e| ApiError::Internal(e.to_string()))?;
     let etag = format!("\"{}\"", &sha256_hex(&body)[..32]);
     let resolved = Arc::new(Resolved {
@@ -79,41 +51,6 @@ async fn resolve(state: &AppState, caller: &AppCaller) -> Result<Arc<Resolved>, 
     });
     snapshot.remember(&app.id, resolved.clone());
     Ok(resolved)
-}
-
-/// The allowed models plus every model they fall back or reroute to, transitively: the
-/// SDK needs those to follow its routes, and the result still passes core's validator.
-fn reachable(config: &switchyard::config::Config, allowed: &[String]) -> HashSet<String> {
-    let mut visible: HashSet<String> = HashSet::new();
-    let mut queue: Vec<String> = allowed
-        .iter()
-        .filter(|m| config.models.contains_key(*m))
-        .cloned()
-        .collect();
-    while let Some(alias) = queue.pop() {
-        if !visible.insert(alias.clone()) {
-            continue;
-        }
-        let mut next: Vec<&String> = Vec::new();
-        if let Some(model) = config.models.get(&alias) {
-            let f = &model.fallbacks;
-            next.extend(
-                f.rate_limited
-                    .iter()
-                    .chain(&f.context_window_exceeded)
-                    .chain(&f.content_policy)
-                    .chain(&f.timeout)
-                    .chain(&f.default),
-            );
-        }
-        next.extend(config.budgets.iter().filter_map(|b| b.reroute_to.as_ref()));
-        queue.extend(
-            next.into_iter()
-                .filter(|m| config.models.contains_key(*m) && !visible.contains(*m))
-                .cloned(),
-        );
-    }
-    visible
 }
 
 fn respond(status: StatusCode, resolved: &Resolved) -> Response {

@@ -229,6 +229,51 @@ impl TestApp {
             version: v1.id,
         }
     }
+
+    /// Stores `document` as a version and activates it, as `token`'s user (an infra_admin).
+    pub async fn activate(&self, token: &str, document: Value) {
+        let (status, version) = self
+            .call(
+                "POST",
+                "/api/v1/configs",
+                Some(token),
+                Some(json!({"document": document})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{version}");
+        let id = version["id"].as_str().unwrap();
+        let (status, body) = self
+            .call(
+                "POST",
+                &format!("/api/v1/configs/{id}/activate"),
+                Some(token),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+
+    /// A new app of tenant A in the root department (limited to `allowed` models when
+    /// given), made through the API, and a key for it: the key's secret.
+    pub async fn app_key(&self, name: &str, allowed: Option<Value>) -> String {
+        let admin = Some(self.admin_a.as_str());
+        let mut body = json!({"department_id": self.root_a, "name": name});
+        if let Some(allowed) = allowed {
+            body["allowed_models"] = allowed;
+        }
+        let (status, created) = self.call("POST", "/api/v1/apps", admin, Some(body)).await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        let id = created["id"].as_str().unwrap();
+        let (_, key) = self
+            .call(
+                "POST",
+                &format!("/api/v1/apps/{id}/keys"),
+                admin,
+                Some(json!({"name": "sdk"})),
+            )
+            .await;
+        key["secret"].as_str().unwrap().to_owned()
+    }
 }
 
 pub struct Fixture {
