@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
+use crate::auth::key_cache::KeyCache;
 use crate::auth::rate_limit::RateLimiter;
 use crate::client_addr::TrustedProxies;
 use crate::crypto::MasterKey;
@@ -25,6 +26,8 @@ pub struct AppState {
     pub store: Store,
     pub master_key: Option<Arc<MasterKey>>,
     pub limiter: Arc<RateLimiter>,
+    /// App keys verified in the last few seconds.
+    pub keys: Arc<KeyCache>,
     /// Whose forwarding headers name the client (none by default).
     pub proxies: Arc<TrustedProxies>,
     pub configs: Arc<ConfigCache>,
@@ -45,6 +48,7 @@ impl AppState {
             store,
             master_key: master_key.map(Arc::new),
             limiter: Arc::new(RateLimiter::new(10, Duration::from_secs(60))),
+            keys: Arc::new(KeyCache::default()),
             proxies: Arc::new(TrustedProxies::default()),
             configs: Arc::new(ConfigCache::default()),
             activations: Arc::new(watch::channel(0).0),

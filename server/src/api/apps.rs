@@ -153,6 +153,7 @@ pub async fn delete(
     let tenant = state.store.tenant(&p.tenant_id);
     let (_, role) = app_within_reach(&p, &tenant, &id, Permission::AppWrite).await?;
     tenant.delete_app(&p.audit(role), &id).await?;
+    state.keys.forget_app(&id);
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -73,7 +73,7 @@ pub async fn revoke(
     let tenant = state.store.tenant(&p.tenant_id);
     let key = tenant.get_key(&key_id).await?;
     let (_, role) = app_within_reach(&p, &tenant, &key.app_id, Permission::KeyWrite).await?;
-    Ok(axum::Json(
-        tenant.revoke_key(&p.audit(role), &key_id).await?,
-    ))
+    let revoked = tenant.revoke_key(&p.audit(role), &key_id).await?;
+    state.keys.forget_key(&key_id);
+    Ok(axum::Json(revoked))
 }

@@ -12,6 +12,7 @@ use crate::error::ApiError;
 use crate::rbac::{Permission, Role, allows};
 use crate::state::AppState;
 use crate::store::{AuditCtx, Binding, KeyAuth, StoreError, TenantStore};
+use crate::util::sha256_hex;
 
 /// The client address (behind trusted proxies, the one they name; see
 /// [`crate::client_addr`]), `unknown` when the server was not given connect info.
@@ -233,10 +234,17 @@ impl FromRequestParts<AppState> for AppCaller {
         let Some(token) = app_key(parts) else {
             return Err(ApiError::Unauthenticated);
         };
+        let hash = sha256_hex(token.as_bytes());
+        if let Some(key) = state.keys.get(&hash) {
+            return Ok(AppCaller { key, source });
+        }
         let subject = redact(token);
         check_limits(state, &source, &subject)?;
         match state.store.authenticate_app_key(token).await? {
-            Some(key) => Ok(AppCaller { key, source }),
+            Some(key) => {
+                state.keys.put(hash, key.clone());
+                Ok(AppCaller { key, source })
+            }
             None => {
                 let tenant = state.store.tenant_of_presented(token).await.ok().flatten();
                 record_failure(

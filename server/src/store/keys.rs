@@ -34,6 +34,8 @@ pub struct KeyAuth {
     pub app_id: String,
     pub key_id: String,
     pub prefix: String,
+    /// When the key stops working (Unix ms), if it expires.
+    pub expires_at: Option<i64>,
 }
 
 type Row = (
@@ -189,6 +191,7 @@ impl Store {
             app_id,
             key_id,
             prefix: prefix.to_owned(),
+            expires_at,
         }))
     }
 }
