@@ -58,6 +58,9 @@ pub enum Command {
         /// The header the trusted proxies write (only that one is read).
         #[arg(long, value_enum, default_value_t = ProxyHeader::XForwardedFor, env = "SWITCHYARD_PROXY_HEADER")]
         proxy_header: ProxyHeader,
+        /// Days raw usage events are kept (the per-minute rollups are kept for good).
+        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..), env = "SWITCHYARD_USAGE_RETENTION_DAYS")]
+        usage_retention_days: u32,
     },
     /// Create a tenant and its infra_admin; prints a one-time API token. The first
     /// tenant's admin is a server operator (may create tenants through the API).
@@ -245,11 +248,13 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             listen,
             trusted_proxies,
             proxy_header,
+            usage_retention_days,
         } => {
             serve(
                 &url,
                 listen,
                 TrustedProxies::new(trusted_proxies, proxy_header),
+                usage_retention_days,
             )
             .await
         }
@@ -462,7 +467,12 @@ async fn config(url: &str, cmd: ConfigCommand) -> Result<(), CliError> {
     }
 }
 
-async fn serve(url: &str, listen: SocketAddr, proxies: TrustedProxies) -> Result<(), CliError> {
+async fn serve(
+    url: &str,
+    listen: SocketAddr,
+    proxies: TrustedProxies,
+    usage_retention_days: u32,
+) -> Result<(), CliError> {
     let started = Instant::now();
     let store = open(url).await?;
     let master_key = match MasterKey::from_env() {
@@ -481,6 +491,7 @@ async fn serve(url: &str, listen: SocketAddr, proxies: TrustedProxies) -> Result
     state
         .configs
         .spawn_activation_watch(state.store.clone(), state.activations.clone());
+    crate::usage::retention::spawn_pruning(state.store.clone(), usage_retention_days);
     let stopping = state.shutdown.clone();
     let router = crate::api::router(state);
     let listener = tokio::net::TcpListener::bind(listen).await?;

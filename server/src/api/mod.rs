@@ -15,6 +15,7 @@ pub mod principal;
 mod providers;
 mod sdk;
 mod tenants;
+mod usage_ingest;
 mod users;
 
 use std::net::SocketAddr;
@@ -26,7 +27,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
-use switchyard::sdk_protocol::{CONFIG_PATH, ConfigQuery};
+use switchyard::sdk_protocol::{CONFIG_PATH, ConfigQuery, USAGE_PATH};
 
 use crate::client_addr::ClientAddr;
 use crate::error::ApiError;
@@ -211,6 +212,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/api/v1", api)
         .route(CONFIG_PATH, get(sdk::config))
+        .route(USAGE_PATH, post(usage_ingest::ingest))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))

@@ -10,7 +10,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    apps, audit, auth, configs, departments, health, keys, providers, sdk, tenants, users,
+    apps, audit, auth, configs, departments, health, keys, providers, sdk, tenants, usage_ingest,
+    users,
 };
 
 #[derive(OpenApi)]
@@ -26,7 +27,7 @@ use super::{
         configs::list, configs::create, configs::active, configs::get_one, configs::activate, configs::rollback, configs::models,
         audit::list, audit::security_events,
         tenants::list, tenants::create,
-        sdk::config,
+        sdk::config, usage_ingest::ingest,
         health::healthz, health::readyz, health::metrics,
     ),
     components(schemas(crate::error::ErrorBody)),

@@ -12,6 +12,7 @@ pub(crate) mod keys;
 mod providers;
 mod security_events;
 mod tenants;
+mod usage;
 mod users;
 
 use sqlx::{Any, Transaction};
@@ -26,6 +27,7 @@ pub use keys::{AppKey, KeyAuth, NewKey};
 pub use providers::{NewProvider, Provider};
 pub use security_events::SecurityEvent;
 pub use tenants::Tenant;
+pub use usage::Ingested;
 pub use users::{Binding, NewBinding, TokenAuth, TokenKind, User, UserPatch};
 
 pub use crate::store_error::{Result, StoreError};
