@@ -6,6 +6,7 @@ mod apps;
 mod audit;
 mod auth;
 mod configs;
+mod costs;
 mod departments;
 pub mod extract;
 mod health;
@@ -15,6 +16,7 @@ pub mod principal;
 mod providers;
 mod sdk;
 mod tenants;
+mod usage;
 mod usage_ingest;
 mod users;
 
@@ -99,6 +101,9 @@ pub const ROUTES: &[(&str, &str, Permission)] = &[
         "/api/v1/security-events",
         Permission::SecurityEventRead,
     ),
+    ("GET", "/api/v1/usage", Permission::UsageRead),
+    ("GET", "/api/v1/costs/report", Permission::CostRead),
+    ("GET", "/api/v1/costs/chargeback", Permission::CostRead),
     ("GET", "/api/v1/tenants", Permission::TenantRead),
     ("POST", "/api/v1/tenants", Permission::TenantCreate),
 ];
@@ -163,6 +168,9 @@ pub fn decode_everything(data: &[u8]) {
         let _ = decode_query::<apps::AppQuery>(text);
         let _ = decode_query::<audit::AuditQuery>(text);
         let _ = decode_query::<ConfigQuery>(text);
+        let _ = decode_query::<usage::UsageQuery>(text);
+        let _ = decode_query::<costs::ReportQuery>(text);
+        let _ = decode_query::<costs::ChargebackQuery>(text);
     }
 }
 
@@ -207,6 +215,9 @@ pub fn router(state: AppState) -> Router {
         .route("/models", get(configs::models))
         .route("/audit", get(audit::list))
         .route("/security-events", get(audit::security_events))
+        .route("/usage", get(usage::series))
+        .route("/costs/report", get(costs::report))
+        .route("/costs/chargeback", get(costs::chargeback))
         .route("/tenants", get(tenants::list).post(tenants::create))
         .route_layer(middleware::from_fn(tag_route));
     Router::new()

@@ -13,6 +13,7 @@ mod providers;
 mod security_events;
 mod tenants;
 mod usage;
+mod usage_reports;
 mod users;
 
 use sqlx::{Any, Transaction};
@@ -28,6 +29,7 @@ pub use providers::{NewProvider, Provider};
 pub use security_events::SecurityEvent;
 pub use tenants::Tenant;
 pub use usage::Ingested;
+pub use usage_reports::{DepartmentNode, Dimension, UsageFilter, UsageRow, UsageSums};
 pub use users::{Binding, NewBinding, TokenAuth, TokenKind, User, UserPatch};
 
 pub use crate::store_error::{Result, StoreError};

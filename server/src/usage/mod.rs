@@ -1,7 +1,11 @@
-//! Usage shipped by SDKs: what an event must be to be kept ([`validate`]), and the fixed
-//! latency histogram the per-minute rollups carry ([`histogram`]), and the pruning of raw
-//! events past their retention ([`retention`]).
+//! Usage shipped by SDKs: what an event must be to be kept ([`validate`]), the fixed
+//! latency histogram the per-minute rollups carry ([`histogram`]), the pruning of raw
+//! events past their retention ([`retention`]), and what the reports compute beside SQL:
+//! times ([`time`]), the department tree ([`tree`]), cents that add up ([`chargeback`]).
 
+pub mod chargeback;
 pub mod histogram;
 pub mod retention;
+pub mod time;
+pub mod tree;
 pub mod validate;

@@ -261,6 +261,17 @@ impl Fixture {
         }
     }
 
+    /// The query string a route needs (`?period=` for the cost reports), or `""`.
+    pub fn query_for(&self, path: &str) -> &'static str {
+        if path.starts_with("/api/v1/costs") {
+            "?period=2026-11"
+        } else if path == "/api/v1/usage" {
+            "?from=2026-11-01T00:00:00Z&to=2026-12-01T00:00:00Z&step=1d&group_by=app"
+        } else {
+            ""
+        }
+    }
+
     /// A valid body for a write route.
     pub fn body_for(&self, method: &str, path: &str) -> Option<Value> {
         let n = self.n;
