@@ -9,20 +9,12 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 use switchyard_server::store::{NewApp, NewKey, SecretsMode};
 
-use common::app::TestApp;
+use common::app::apps;
+use common::ctx;
 use common::usage::{T0, batch_of, event, gzip, post, rollups_vs_raw, totals, usage_request};
-use common::{ctx, databases};
 
 /// (what, key, body, gzipped, status, code)
 type Case<'a> = (&'a str, Option<&'a str>, Vec<u8>, bool, StatusCode, &'a str);
-
-async fn apps() -> Vec<TestApp> {
-    let mut apps = Vec::new();
-    for (_, url) in databases().await {
-        apps.push(TestApp::new(&url).await);
-    }
-    apps
-}
 
 #[tokio::test]
 async fn events_are_stored_once_and_rollups_match_them() {

@@ -156,6 +156,26 @@ fn conditions(f: &UsageFilter, first: usize) -> (String, Vec<String>) {
     (sql, values)
 }
 
+/// `CAST(SUM(calls) AS BIGINT), …`: the summed rollup columns, as integers on both
+/// engines (PostgreSQL sums BIGINT to NUMERIC).
+fn sum_select() -> String {
+    super::usage::SUM_COLUMNS
+        .iter()
+        .map(|c| format!("CAST(SUM({c}) AS BIGINT)"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The sums [`sum_select`] selected, from column `first` of `row`.
+fn read_sums(row: &sqlx::any::AnyRow, first: usize) -> Result<UsageSums> {
+    use sqlx::Row;
+    let mut v = Vec::with_capacity(super::usage::SUM_COLUMNS.len());
+    for i in 0..super::usage::SUM_COLUMNS.len() {
+        v.push(row.try_get::<Option<i64>, _>(first + i)?.unwrap_or(0));
+    }
+    Ok(UsageSums::from_values(&v))
+}
+
 impl TenantStore<'_> {
     /// Usage in `step_ms` buckets from `f.from_ms`, grouped by `group` (or not).
     pub async fn usage_rows(
@@ -171,16 +191,12 @@ impl TenantStore<'_> {
             return self.usage_rows_raw(f, step_ms, group).await;
         }
         let group_sql = group.and_then(Dimension::column).unwrap_or("''");
-        let sums: Vec<String> = super::usage::SUM_COLUMNS
-            .iter()
-            .map(|c| format!("CAST(SUM({c}) AS BIGINT)"))
-            .collect();
+        let sums = sum_select();
         let (cond, values) = conditions(f, 5);
         let sql = format!(
-            "SELECT (minute - $2) / $4 AS b, {group_sql} AS g, {} FROM usage_minute \
+            "SELECT (minute - $2) / $4 AS b, {group_sql} AS g, {sums} FROM usage_minute \
              WHERE tenant_id = $1 AND minute >= $2 AND minute < $3{cond} \
-             GROUP BY 1, 2 ORDER BY 1, 2",
-            sums.join(", ")
+             GROUP BY 1, 2 ORDER BY 1, 2"
         );
         let mut q = sqlx::query(&sql)
             .bind(&self.tenant_id)
@@ -196,14 +212,10 @@ impl TenantStore<'_> {
             use sqlx::Row;
             let b: i64 = row.try_get(0)?;
             let g: String = row.try_get(1)?;
-            let mut v = Vec::with_capacity(super::usage::SUM_COLUMNS.len());
-            for i in 0..super::usage::SUM_COLUMNS.len() {
-                v.push(row.try_get::<Option<i64>, _>(i + 2)?.unwrap_or(0));
-            }
             out.push(UsageRow {
                 bucket: f.from_ms + b * step_ms,
                 group: g,
-                sums: UsageSums::from_values(&v),
+                sums: read_sums(&row, 2)?,
             });
         }
         Ok(out)
@@ -285,16 +297,12 @@ impl TenantStore<'_> {
         &self,
         f: &UsageFilter,
     ) -> Result<Vec<(String, String, UsageSums)>> {
-        let sums: Vec<String> = super::usage::SUM_COLUMNS
-            .iter()
-            .map(|c| format!("CAST(SUM({c}) AS BIGINT)"))
-            .collect();
+        let sums = sum_select();
         let (cond, values) = conditions(f, 4);
         let sql = format!(
-            "SELECT department_id, app_id, {} FROM usage_minute \
+            "SELECT department_id, app_id, {sums} FROM usage_minute \
              WHERE tenant_id = $1 AND minute >= $2 AND minute < $3{cond} \
-             GROUP BY department_id, app_id ORDER BY 1, 2",
-            sums.join(", ")
+             GROUP BY department_id, app_id ORDER BY 1, 2"
         );
         let mut q = sqlx::query(&sql)
             .bind(&self.tenant_id)
@@ -306,11 +314,7 @@ impl TenantStore<'_> {
         let mut out = Vec::new();
         for row in q.fetch_all(&self.db.pool).await? {
             use sqlx::Row;
-            let mut v = Vec::with_capacity(super::usage::SUM_COLUMNS.len());
-            for i in 0..super::usage::SUM_COLUMNS.len() {
-                v.push(row.try_get::<Option<i64>, _>(i + 2)?.unwrap_or(0));
-            }
-            out.push((row.try_get(0)?, row.try_get(1)?, UsageSums::from_values(&v)));
+            out.push((row.try_get(0)?, row.try_get(1)?, read_sums(&row, 2)?));
         }
         Ok(out)
     }

@@ -48,6 +48,15 @@ pub fn config_doc(weight: f64) -> Value {
     })
 }
 
+/// One app per backend: SQLite, and PostgreSQL when available.
+pub async fn apps() -> Vec<TestApp> {
+    let mut apps = Vec::new();
+    for (_, url) in super::databases().await {
+        apps.push(TestApp::new(&url).await);
+    }
+    apps
+}
+
 impl TestApp {
     pub async fn new(url: &str) -> TestApp {
         let store = store(url).await;
