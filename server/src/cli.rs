@@ -1,6 +1,7 @@
 //! The `switchyard` command line: run the server, and the operator tasks that must work
 //! without it (first tenant, migrations, keys, config versions, audit verification,
-//! master key rotation). Results meant for the operator go to stdout; logs go to stderr.
+//! master key rotation, usage reports and the chargeback export). Results meant for the
+//! operator go to stdout; logs go to stderr.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -93,6 +94,40 @@ pub enum Command {
     /// The master key that seals provider credentials.
     #[command(subcommand)]
     MasterKey(MasterKeyCommand),
+    /// Usage reports and the monthly chargeback export.
+    #[command(subcommand)]
+    Usage(UsageCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UsageCommand {
+    /// The usage series (JSON), as `GET /api/v1/usage` gives it for the whole tenant.
+    Report {
+        #[arg(long)]
+        tenant: String,
+        /// RFC 3339 or Unix milliseconds; default: 24 hours before --to.
+        #[arg(long)]
+        from: Option<String>,
+        /// RFC 3339 or Unix milliseconds; default: now.
+        #[arg(long)]
+        to: Option<String>,
+        /// `1m`, `1h`, `1d`…
+        #[arg(long, default_value = "1h")]
+        step: String,
+        /// department, app, model, deployment, provider or tag.
+        #[arg(long)]
+        group_by: Option<String>,
+    },
+    /// The chargeback of a month (`GET /api/v1/costs/chargeback`), as CSV or JSON.
+    Export {
+        #[arg(long)]
+        tenant: String,
+        /// A calendar month in UTC: 2026-11.
+        #[arg(long)]
+        period: String,
+        #[arg(long, default_value = "csv")]
+        format: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -335,6 +370,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             println!("now point SWITCHYARD_MASTER_KEY(_FILE) at the new key and restart");
             Ok(())
         }
+        Command::Usage(command) => usage(&url, command).await,
     }
 }
 
@@ -462,6 +498,78 @@ async fn config(url: &str, cmd: ConfigCommand) -> Result<(), CliError> {
             let tenant = tenant_id(&store, &tenant).await?;
             let (_, v) = store.tenant(&tenant).rollback(&cli_actor()).await?;
             println!("rolled back: version {} ({}) is active", v.number, v.id);
+            Ok(())
+        }
+    }
+}
+
+async fn usage(url: &str, command: UsageCommand) -> Result<(), CliError> {
+    use crate::api::costs::{chargeback_csv, chargeback_of};
+    use crate::api::usage::{check_range, usage_report};
+    use crate::store::{Dimension, UsageFilter};
+    use crate::usage::time::{parse_instant, parse_period, parse_step};
+    let bad = |what: &str| CliError::Usage(what.to_owned());
+    let api = |e: crate::error::ApiError| CliError::Usage(e.to_string());
+    match command {
+        UsageCommand::Report {
+            tenant,
+            from,
+            to,
+            step,
+            group_by,
+        } => {
+            let store = open(url).await?;
+            let t = store.tenant(&tenant_id(&store, &tenant).await?);
+            let instant = |text: Option<String>, default: i64| match text {
+                None => Ok(default),
+                Some(x) => parse_instant(&x).ok_or_else(|| bad(&format!("not a time: {x}"))),
+            };
+            let to = instant(to, now_ms())?;
+            let from = instant(from, to - 86_400_000)?;
+            let step = parse_step(&step).ok_or_else(|| bad("--step must be like 1m, 1h or 1d"))?;
+            check_range(from, to, step).map_err(api)?;
+            let group: Option<Dimension> = group_by
+                .map(|g| serde_json::from_value(serde_json::Value::String(g)))
+                .transpose()
+                .map_err(|_| {
+                    bad("--group-by: department, app, model, deployment, provider or tag")
+                })?;
+            let filter = UsageFilter {
+                from_ms: from,
+                to_ms: to,
+                ..UsageFilter::default()
+            };
+            let nodes = t.department_nodes().await?;
+            print_json(
+                &usage_report(&t, &nodes, &filter, step, group)
+                    .await
+                    .map_err(api)?,
+            );
+            Ok(())
+        }
+        UsageCommand::Export {
+            tenant,
+            period,
+            format,
+        } => {
+            let (from, to) =
+                parse_period(&period).ok_or_else(|| bad("--period must be YYYY-MM"))?;
+            let store = open(url).await?;
+            let t = store.tenant(&tenant_id(&store, &tenant).await?);
+            let filter = UsageFilter {
+                from_ms: from,
+                to_ms: to,
+                ..UsageFilter::default()
+            };
+            let nodes = t.department_nodes().await?;
+            let c = chargeback_of(&t, &period, &filter, &nodes)
+                .await
+                .map_err(api)?;
+            match format.as_str() {
+                "csv" => print!("{}", chargeback_csv(&c)),
+                "json" => print_json(&c),
+                _ => return Err(bad("--format: csv or json")),
+            }
             Ok(())
         }
     }

@@ -6,7 +6,7 @@ mod apps;
 mod audit;
 mod auth;
 mod configs;
-mod costs;
+pub(crate) mod costs;
 mod departments;
 pub mod extract;
 mod health;
@@ -16,7 +16,7 @@ pub mod principal;
 mod providers;
 mod sdk;
 mod tenants;
-mod usage;
+pub(crate) mod usage;
 mod usage_ingest;
 mod users;
 

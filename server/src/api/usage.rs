@@ -172,6 +172,20 @@ pub(super) async fn names(
     })
 }
 
+/// `from` before `to`, at most [`MAX_BUCKETS`] steps apart.
+pub fn check_range(from: i64, to: i64, step: i64) -> Result<(), ApiError> {
+    if from >= to {
+        return Err(ApiError::bad("from", "must be before `to`"));
+    }
+    if (to - from) / step > MAX_BUCKETS {
+        return Err(ApiError::bad(
+            "step",
+            format!("the range spans more than {MAX_BUCKETS} steps"),
+        ));
+    }
+    Ok(())
+}
+
 fn instant(field: &str, text: Option<&str>, default: i64) -> Result<i64, ApiError> {
     match text {
         None => Ok(default),
@@ -195,15 +209,7 @@ pub async fn series(
             parse_step(s).ok_or_else(|| ApiError::bad("step", "must be like 1m, 1h or 1d"))?
         }
     };
-    if from >= to {
-        return Err(ApiError::bad("from", "must be before `to`"));
-    }
-    if (to - from) / step > MAX_BUCKETS {
-        return Err(ApiError::bad(
-            "step",
-            format!("the range spans more than {MAX_BUCKETS} steps"),
-        ));
-    }
+    check_range(from, to, step)?;
     let tenant = state.store.tenant(&p.tenant_id);
     let nodes = tenant.department_nodes().await?;
     let departments = report_scope(&p, &nodes, Permission::UsageRead, q.department.as_deref())?;
@@ -217,14 +223,27 @@ pub async fn series(
         provider: q.provider,
         tag: q.tag,
     };
-    let rows = tenant.usage_rows(&filter, step, q.group_by).await?;
-    let names = names(&tenant, &nodes, q.group_by).await?;
+    Ok(axum::Json(
+        usage_report(&tenant, &nodes, &filter, step, q.group_by).await?,
+    ))
+}
+
+/// The series of `filter` in `step` buckets, grouped by `group` (used by the CLI too).
+pub async fn usage_report(
+    tenant: &TenantStore<'_>,
+    nodes: &[DepartmentNode],
+    filter: &UsageFilter,
+    step: i64,
+    group: Option<Dimension>,
+) -> Result<UsageReport, ApiError> {
+    let rows = tenant.usage_rows(filter, step, group).await?;
+    let names = names(tenant, nodes, group).await?;
     let mut series: Vec<UsageSeries> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     for row in rows {
         let i = *index.entry(row.group.clone()).or_insert_with(|| {
             series.push(UsageSeries {
-                group: q.group_by.map(|_| row.group.clone()),
+                group: group.map(|_| row.group.clone()),
                 name: names.get(&row.group).cloned(),
                 points: Vec::new(),
             });
@@ -238,11 +257,11 @@ pub async fn series(
     for s in &mut series {
         s.points.sort_by_key(|p| p.time);
     }
-    Ok(axum::Json(UsageReport {
-        from,
-        to,
+    Ok(UsageReport {
+        from: filter.from_ms,
+        to: filter.to_ms,
         step_ms: step,
-        group_by: q.group_by,
+        group_by: group,
         series,
-    }))
+    })
 }
