@@ -480,3 +480,153 @@ async fn each_role_sees_its_reach() {
         assert_eq!(r["total"]["calls"], 0);
     }
 }
+
+#[tokio::test]
+async fn advice_items_carry_figures_from_the_data_and_the_active_config() {
+    for (_, url) in databases().await {
+        let app = TestApp::new(&url).await;
+        let admin = app.admin_a.clone();
+        let doc = json!({
+            "version": 1,
+            "providers": {"openai": {"kind": "openai"}},
+            "models": {"chat": {"deployments": [
+                {"name": "big", "provider": "openai", "model": "gpt-4o", "price": {"input": 2.5, "output": 10.0}},
+                {"name": "small", "provider": "openai", "model": "gpt-4o-mini", "price": {"input": 0.15, "output": 0.6}},
+                {"name": "spare", "provider": "openai", "model": "gpt-4.1"}
+            ]}},
+            "budgets": [{"name": "daily", "scope": "tenant", "period": "day", "limit_usd": 0.05}]
+        });
+        let (s, v) = app
+            .call(
+                "POST",
+                "/api/v1/configs",
+                Some(&admin),
+                Some(json!({"document": doc})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let (s, _) = app
+            .call(
+                "POST",
+                &format!("/api/v1/configs/{}/activate", v["id"].as_str().unwrap()),
+                Some(&admin),
+                None,
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        let f = app.fixture(1).await;
+        // The fixture activated its own versions: activate ours again.
+        let (s, _) = app
+            .call(
+                "POST",
+                &format!("/api/v1/configs/{}/activate", v["id"].as_str().unwrap()),
+                Some(&admin),
+                None,
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK);
+
+        let now = switchyard_server::util::now_ms();
+        // Whole minutes back from now, inside today and this month (or the minute itself).
+        let base = now - now.rem_euclid(60_000);
+        let at = |k: i64| (base - k * 60_000).max(base - base.rem_euclid(86_400_000));
+        let mut events = Vec::new();
+        let one = |dep: &str, cost: f64, minute: i64, user: String| {
+            let mut e = event(at(minute), "chat", dep, cost, 300.0);
+            e["prompt_tokens"] = json!(1000);
+            e["completion_tokens"] = json!(500);
+            e["cached_tokens"] = json!(0);
+            e["user"] = json!(user);
+            e
+        };
+        for i in 0..10 {
+            let mut e = one("big", 0.0075, i % 5, format!("b{i}"));
+            if i == 0 {
+                e["status"] = json!({"error": {"code": "timeout"}});
+            }
+            events.push(e);
+            events.push(one("small", 0.00045, i % 5, format!("s{i}")));
+        }
+        // Three alike calls in one minute: two a cache would have answered.
+        for _ in 0..3 {
+            let mut e = one("small", 0.00045, 0, "same".into());
+            e["prompt_tokens"] = json!(77);
+            events.push(e);
+        }
+        // Two answered by the local model (free).
+        for i in 0..2 {
+            let mut e = one("local/smollm", 0.0, 1, format!("l{i}"));
+            e["local"] = json!(true);
+            events.push(e);
+        }
+        let (s, ack) = post(&app, &f.key_secret, &events, false).await;
+        assert_eq!(s, StatusCode::OK, "{ack}");
+        assert_eq!(ack["accepted"], 25);
+
+        let period = switchyard_server::usage::time::period_of(now);
+        let (s, r) = get(
+            &app,
+            &admin,
+            &format!("/api/v1/costs/advice?period={period}"),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{r}");
+        let items = r["items"].as_array().unwrap();
+        let find = |kind: &str, subject: &str| {
+            items
+                .iter()
+                .find(|i| i["kind"] == kind && i["subject"].as_str().unwrap().contains(subject))
+                .unwrap_or_else(|| panic!("no {kind} {subject} in {r}"))
+                .clone()
+        };
+        let close = |a: &Value, b: f64| (a.as_f64().unwrap() - b).abs() < 1e-6;
+        // 2 of the 3 alike calls, $0.00045 each.
+        let cache = find("cache", "/ chat");
+        assert!(close(&cache["usd"], 0.0009), "{cache}");
+        assert_eq!(cache["estimate"], true);
+        // big's tokens (10 x 1000 in, 500 out) at small's price: $0.0045 instead of $0.075.
+        let cheaper = find("cheaper_deployment", "chat / big");
+        assert!(close(&cheaper["usd"], 0.075 - 0.0045), "{cheaper}");
+        assert!(cheaper["message"].as_str().unwrap().contains("small"));
+        // big's error rate (10%) is above small's (0%): small is never told to go to big.
+        assert!(
+            !items
+                .iter()
+                .any(|i| i["kind"] == "cheaper_deployment" && i["subject"] == "chat / small")
+        );
+        let unused = find("unused_deployment", "chat / spare");
+        assert_eq!(unused["usd"], 0.0);
+        // 2 local calls at chat's average upstream cost ((0.075 + 13 x 0.00045) / 23).
+        let local = find("local_share", "chat");
+        assert!(
+            close(&local["usd"], 2.0 * (0.075 + 13.0 * 0.00045) / 23.0),
+            "{local}"
+        );
+        // $0.08085 spent today against a $0.05 daily budget: over at any pace; the figure is
+        // the projection (spend / elapsed share of the day) minus the limit.
+        let spent = 0.075 + 13.0 * 0.00045;
+        let elapsed = (now.rem_euclid(86_400_000).max(1) as f64 / 86_400_000.0).min(1.0);
+        let pace = find("budget_pace", "daily (tenant)");
+        let expected = spent / elapsed - 0.05;
+        // The server's clock moved on a little since `now`.
+        assert!(
+            (pace["usd"].as_f64().unwrap() - expected).abs() / expected < 0.01,
+            "{pace}"
+        );
+        // cost.read: an app developer may not; a bad period is a 400.
+        assert_eq!(
+            get(
+                &app,
+                &app.tokens[&Role::AppDeveloper],
+                &format!("/api/v1/costs/advice?period={period}")
+            )
+            .await
+            .0,
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            get(&app, &admin, "/api/v1/costs/advice?period=x").await.0,
+            StatusCode::BAD_REQUEST
+        );
+    }
+}

@@ -23,8 +23,9 @@ pub(crate) fn rolling_len(period: Period) -> i64 {
     }
 }
 
-/// Start (unix secs) of the calendar period containing `now`.
-pub(crate) fn calendar_start(period: Period, now: i64) -> i64 {
+/// Start (unix secs) of the calendar period containing `now` (also the server's budget
+/// pace advice).
+pub fn calendar_start(period: Period, now: i64) -> i64 {
     match period {
         Period::Minute => floor_to(now, MINUTE),
         Period::Hour => floor_to(now, HOUR),

@@ -62,7 +62,7 @@ fn period(text: &str) -> Result<(i64, i64), ApiError> {
 }
 
 /// The month's filter within the caller's reach.
-async fn month(
+pub(super) async fn month(
     p: &Principal,
     tenant: &TenantStore<'_>,
     period_text: &str,
@@ -223,7 +223,16 @@ pub async fn chargeback_of(
     nodes: &[crate::store::DepartmentNode],
 ) -> Result<Chargeback, ApiError> {
     let apps = tenant.app_directory().await?;
-    let mut rows: Vec<(String, String, UsageSums)> = tenant.usage_by_department_app(filter).await?;
+    let mut rows: Vec<(String, String, UsageSums)> = tenant
+        .usage_grouped(filter, &[Dimension::Department, Dimension::App])
+        .await?
+        .into_iter()
+        .map(|(mut key, sums)| {
+            let app = key.pop().unwrap_or_default();
+            let dept = key.pop().unwrap_or_default();
+            (dept, app, sums)
+        })
+        .collect();
     let label = |d: &str, a: &str| {
         (
             path(nodes, d),

@@ -2,6 +2,7 @@
 //! operational endpoints. [`ROUTES`] lists every management route with the permission it
 //! needs; the route × role test walks it against the matrix in `rbac.rs`.
 
+mod advice;
 mod apps;
 mod audit;
 mod auth;
@@ -104,6 +105,7 @@ pub const ROUTES: &[(&str, &str, Permission)] = &[
     ("GET", "/api/v1/usage", Permission::UsageRead),
     ("GET", "/api/v1/costs/report", Permission::CostRead),
     ("GET", "/api/v1/costs/chargeback", Permission::CostRead),
+    ("GET", "/api/v1/costs/advice", Permission::CostRead),
     ("GET", "/api/v1/tenants", Permission::TenantRead),
     ("POST", "/api/v1/tenants", Permission::TenantCreate),
 ];
@@ -171,6 +173,7 @@ pub fn decode_everything(data: &[u8]) {
         let _ = decode_query::<usage::UsageQuery>(text);
         let _ = decode_query::<costs::ReportQuery>(text);
         let _ = decode_query::<costs::ChargebackQuery>(text);
+        let _ = decode_query::<advice::AdviceQuery>(text);
     }
 }
 
@@ -218,6 +221,7 @@ pub fn router(state: AppState) -> Router {
         .route("/usage", get(usage::series))
         .route("/costs/report", get(costs::report))
         .route("/costs/chargeback", get(costs::chargeback))
+        .route("/costs/advice", get(advice::advice))
         .route("/tenants", get(tenants::list).post(tenants::create))
         .route_layer(middleware::from_fn(tag_route));
     Router::new()

@@ -10,8 +10,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    apps, audit, auth, configs, costs, departments, health, keys, providers, sdk, tenants, usage,
-    usage_ingest, users,
+    advice, apps, audit, auth, configs, costs, departments, health, keys, providers, sdk, tenants,
+    usage, usage_ingest, users,
 };
 
 #[derive(OpenApi)]
@@ -27,7 +27,7 @@ use super::{
         configs::list, configs::create, configs::active, configs::get_one, configs::activate, configs::rollback, configs::models,
         audit::list, audit::security_events,
         tenants::list, tenants::create,
-        usage::series, costs::report, costs::chargeback,
+        usage::series, costs::report, costs::chargeback, advice::advice,
         sdk::config, usage_ingest::ingest,
         health::healthz, health::readyz, health::metrics,
     ),

@@ -1,5 +1,5 @@
 //! `GET /api/v1/usage`: usage as a time series over any range, from the per-minute
-//! rollups (raw events for tags), grouped and filtered by department, app, model,
+//! rollups (raw events for tags and users), grouped and filtered by department, app, model,
 //! deployment, provider or tag. Only buckets with calls are listed.
 //!
 //! Who sees what: `usage.read` at tenant scope sees the tenant; a department-scoped
@@ -43,6 +43,8 @@ pub struct UsageQuery {
     pub deployment: Option<String>,
     pub provider: Option<String>,
     pub tag: Option<String>,
+    /// Only this user's calls (read from raw events, like tags: within retention).
+    pub user: Option<String>,
 }
 
 /// The figures of one bucket (or one report row).
@@ -222,6 +224,7 @@ pub async fn series(
         deployment: q.deployment,
         provider: q.provider,
         tag: q.tag,
+        user: q.user,
     };
     Ok(axum::Json(
         usage_report(&tenant, &nodes, &filter, step, q.group_by).await?,

@@ -49,6 +49,8 @@ pub struct UsageFilter {
     pub deployment: Option<String>,
     pub provider: Option<String>,
     pub tag: Option<String>,
+    /// Only this user's calls (raw events: rollups have no user).
+    pub user: Option<String>,
 }
 
 /// The sums of some calls.
@@ -187,7 +189,7 @@ impl TenantStore<'_> {
         if step_ms <= 0 {
             return Err(StoreError::invalid("step", "must be positive"));
         }
-        if group == Some(Dimension::Tag) || f.tag.is_some() {
+        if group == Some(Dimension::Tag) || f.tag.is_some() || f.user.is_some() {
             return self.usage_rows_raw(f, step_ms, group).await;
         }
         let group_sql = group.and_then(Dimension::column).unwrap_or("''");
@@ -228,7 +230,11 @@ impl TenantStore<'_> {
         step_ms: i64,
         group: Option<Dimension>,
     ) -> Result<Vec<UsageRow>> {
-        let (cond, values) = conditions(f, 4);
+        let (mut cond, mut values) = conditions(f, 4);
+        if let Some(user) = &f.user {
+            cond.push_str(&format!(" AND user_id = ${}", 4 + values.len()));
+            values.push(user.clone());
+        }
         let sql = format!(
             "SELECT time_ms, department_id, app_id, model, deployment, provider, tags, \
              prompt_tokens, completion_tokens, cached_tokens, cost_micros, latency_us, \
@@ -292,17 +298,24 @@ impl TenantStore<'_> {
             .collect())
     }
 
-    /// Usage over the whole range per (department, app): the chargeback's rows.
-    pub async fn usage_by_department_app(
+    /// Usage over the whole range grouped by `dims` (rollup columns, not tags): each
+    /// group's values in the order of `dims`, and its sums.
+    pub async fn usage_grouped(
         &self,
         f: &UsageFilter,
-    ) -> Result<Vec<(String, String, UsageSums)>> {
+        dims: &[Dimension],
+    ) -> Result<Vec<(Vec<String>, UsageSums)>> {
+        let columns: Vec<&str> = dims.iter().filter_map(|d| d.column()).collect();
+        if columns.is_empty() || columns.len() != dims.len() {
+            return Err(StoreError::invalid("group_by", "must name rollup columns"));
+        }
+        let columns = columns.join(", ");
         let sums = sum_select();
         let (cond, values) = conditions(f, 4);
         let sql = format!(
-            "SELECT department_id, app_id, {sums} FROM usage_minute \
+            "SELECT {columns}, {sums} FROM usage_minute \
              WHERE tenant_id = $1 AND minute >= $2 AND minute < $3{cond} \
-             GROUP BY department_id, app_id ORDER BY 1, 2"
+             GROUP BY {columns} ORDER BY {columns}"
         );
         let mut q = sqlx::query(&sql)
             .bind(&self.tenant_id)
@@ -314,9 +327,41 @@ impl TenantStore<'_> {
         let mut out = Vec::new();
         for row in q.fetch_all(&self.db.pool).await? {
             use sqlx::Row;
-            out.push((row.try_get(0)?, row.try_get(1)?, read_sums(&row, 2)?));
+            let mut key = Vec::with_capacity(dims.len());
+            for i in 0..dims.len() {
+                key.push(row.try_get::<String, _>(i)?);
+            }
+            out.push((key, read_sums(&row, dims.len())?));
         }
         Ok(out)
+    }
+
+    /// Calls of the range that look like repeats: the same app, model, user and prompt
+    /// token count as another call in the same minute, not served from the cache. Events
+    /// carry no request hash, so this is an estimate from the raw events (within
+    /// retention): (app, model, calls in such groups, their cost, groups).
+    pub async fn repeated_requests(
+        &self,
+        f: &UsageFilter,
+    ) -> Result<Vec<(String, String, i64, i64, i64)>> {
+        let (cond, values) = conditions(f, 4);
+        let sql = format!(
+            "SELECT app_id, model, CAST(SUM(n) AS BIGINT), CAST(SUM(cost) AS BIGINT), \
+             CAST(COUNT(*) AS BIGINT) FROM (\
+               SELECT app_id, model, COUNT(*) AS n, SUM(cost_micros) AS cost FROM usage_events \
+               WHERE tenant_id = $1 AND time_ms >= $2 AND time_ms < $3 AND cache_hit = 0{cond} \
+               GROUP BY app_id, model, user_id, prompt_tokens, time_ms / 60000 \
+               HAVING COUNT(*) > 1) AS r \
+             GROUP BY app_id, model ORDER BY 1, 2"
+        );
+        let mut q = sqlx::query_as::<_, (String, String, i64, i64, i64)>(&sql)
+            .bind(&self.tenant_id)
+            .bind(f.from_ms)
+            .bind(f.to_ms);
+        for v in &values {
+            q = q.bind(v);
+        }
+        Ok(q.fetch_all(&self.db.pool).await?)
     }
 
     /// Every department of the tenant.

@@ -94,6 +94,24 @@ pub fn parse_period(text: &str) -> Option<(i64, i64)> {
     Some((start, days_from_civil(ny, nm, 1) * DAY_MS))
 }
 
+/// The calendar period of a budget containing `now_ms`: `[start, end)` in Unix ms.
+pub fn budget_period(period: switchyard::config::Period, now_ms: i64) -> (i64, i64) {
+    use switchyard::config::Period;
+    let start = switchyard::budget::calendar_start(period, now_ms.div_euclid(1000)) * 1000;
+    let end = match period {
+        Period::Minute => start + MINUTE_MS,
+        Period::Hour => start + 60 * MINUTE_MS,
+        Period::Day => start + DAY_MS,
+        Period::Week => start + 7 * DAY_MS,
+        Period::Month => {
+            let (y, m, _) = civil_from_days(start.div_euclid(DAY_MS));
+            let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+            days_from_civil(ny, nm, 1) * DAY_MS
+        }
+    };
+    (start, end)
+}
+
 /// The `YYYY-MM` period containing `ms`.
 pub fn period_of(ms: i64) -> String {
     let (y, m, _) = civil_from_days(ms.div_euclid(DAY_MS));
@@ -135,5 +153,9 @@ mod tests {
         );
         assert_eq!(parse_period("2026-13"), None);
         assert_eq!(period_of(t), "2026-11");
+        use switchyard::config::Period;
+        let nov = parse_period("2026-11").unwrap();
+        assert_eq!(budget_period(Period::Month, t + 5), nov);
+        assert_eq!(budget_period(Period::Day, t + 5), (t, t + 86_400_000));
     }
 }
