@@ -17,12 +17,19 @@ use serde_json::Value;
 use switchyard::sdk_protocol::{
     RejectedEvent, USAGE_MAX_BYTES, USAGE_MAX_EVENTS, USAGE_PATH, UsageAck, UsageBatch,
 };
+use switchyard::telemetry::UsageEvent;
 
 use super::principal::AppCaller;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::usage::validate::{CheckedEvent, check};
+use crate::usage::validate::{CheckedEvent, check, check_typed};
 use crate::util::now_ms;
+
+/// A batch as read: typed when every event deserializes, else raw values.
+enum Parsed {
+    Typed(UsageBatch<UsageEvent>),
+    Raw(UsageBatch<Value>),
+}
 
 /// The body as sent, within the limit: what it is before decompression cannot exceed
 /// what it may be after.
@@ -78,24 +85,49 @@ pub async fn ingest(
 ) -> Result<Response, ApiError> {
     check_content_type(&headers)?;
     let bytes = decode_body(&headers, read_body(body).await?)?;
-    let batch: UsageBatch<Value> = serde_json::from_slice(&bytes)
-        .map_err(|e| ApiError::bad("", format!("not a usage batch: {e}")))?;
-    if batch.events.len() > USAGE_MAX_EVENTS {
+    // Most batches are well formed: read them typed at once, and only a batch with a bad
+    // event as raw values, event by event.
+    let parsed = match serde_json::from_slice::<UsageBatch<UsageEvent>>(&bytes) {
+        Ok(batch) => Parsed::Typed(batch),
+        Err(_) => Parsed::Raw(
+            serde_json::from_slice(&bytes)
+                .map_err(|e| ApiError::bad("", format!("not a usage batch: {e}")))?,
+        ),
+    };
+    let (dropped, count) = match &parsed {
+        Parsed::Typed(b) => (b.dropped, b.events.len()),
+        Parsed::Raw(b) => (b.dropped, b.events.len()),
+    };
+    if count > USAGE_MAX_EVENTS {
         return Err(ApiError::PayloadTooLarge);
     }
     let tenant = state.store.tenant(&caller.key.tenant_id);
     let sender = tenant.usage_sender(&caller.key.app_id).await?;
     let now = now_ms();
-    let mut kept: Vec<CheckedEvent> = Vec::with_capacity(batch.events.len());
+    let checked: Vec<Result<CheckedEvent, RejectedEvent>> = match parsed {
+        Parsed::Typed(b) => b
+            .events
+            .into_iter()
+            .enumerate()
+            .map(|(i, e)| check_typed(i, e, &sender, now))
+            .collect(),
+        Parsed::Raw(b) => b
+            .events
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| check(i, v, &sender, now))
+            .collect(),
+    };
+    let mut kept: Vec<CheckedEvent> = Vec::with_capacity(count);
     let mut rejected: Vec<RejectedEvent> = Vec::new();
-    for (index, value) in batch.events.into_iter().enumerate() {
-        match check(index, value, &sender, now) {
+    for r in checked {
+        match r {
             Ok(e) => kept.push(e),
             Err(r) => rejected.push(r),
         }
     }
-    if batch.dropped > 0 {
-        tracing::warn!(app = %sender.app_id, dropped = batch.dropped, "SDK dropped usage events at its spool's cap");
+    if dropped > 0 {
+        tracing::warn!(app = %sender.app_id, dropped, "SDK dropped usage events at its spool's cap");
     }
     if kept.is_empty() && !rejected.is_empty() {
         state

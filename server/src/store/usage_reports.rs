@@ -158,6 +158,23 @@ fn conditions(f: &UsageFilter, first: usize) -> (String, Vec<String>) {
     (sql, values)
 }
 
+/// `sql` with the tenant, the range and the filter's `values` bound, in that order.
+fn filtered<'q>(
+    sql: &'q str,
+    tenant_id: &'q str,
+    f: &UsageFilter,
+    values: &'q [String],
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    let mut q = sqlx::query(sql)
+        .bind(tenant_id)
+        .bind(f.from_ms)
+        .bind(f.to_ms);
+    for v in values {
+        q = q.bind(v.as_str());
+    }
+    q
+}
+
 /// `CAST(SUM(calls) AS BIGINT), …`: the summed rollup columns, as integers on both
 /// engines (PostgreSQL sums BIGINT to NUMERIC).
 fn sum_select() -> String {
@@ -194,21 +211,17 @@ impl TenantStore<'_> {
         }
         let group_sql = group.and_then(Dimension::column).unwrap_or("''");
         let sums = sum_select();
-        let (cond, values) = conditions(f, 5);
+        let (cond, values) = conditions(f, 4);
+        let step = 4 + values.len();
         let sql = format!(
-            "SELECT (minute - $2) / $4 AS b, {group_sql} AS g, {sums} FROM usage_minute \
+            "SELECT (minute - $2) / ${step} AS b, {group_sql} AS g, {sums} FROM usage_minute \
              WHERE tenant_id = $1 AND minute >= $2 AND minute < $3{cond} \
              GROUP BY 1, 2 ORDER BY 1, 2"
         );
-        let mut q = sqlx::query(&sql)
-            .bind(&self.tenant_id)
-            .bind(f.from_ms)
-            .bind(f.to_ms)
-            .bind(step_ms);
-        for v in &values {
-            q = q.bind(v);
-        }
-        let rows = q.fetch_all(&self.db.pool).await?;
+        let rows = filtered(&sql, &self.tenant_id, f, &values)
+            .bind(step_ms)
+            .fetch_all(&self.db.pool)
+            .await?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
             use sqlx::Row;
@@ -241,14 +254,9 @@ impl TenantStore<'_> {
              error_code, cache_hit, local FROM usage_events \
              WHERE tenant_id = $1 AND time_ms >= $2 AND time_ms < $3{cond}"
         );
-        let mut q = sqlx::query(&sql)
-            .bind(&self.tenant_id)
-            .bind(f.from_ms)
-            .bind(f.to_ms);
-        for v in &values {
-            q = q.bind(v);
-        }
-        let rows = q.fetch_all(&self.db.pool).await?;
+        let rows = filtered(&sql, &self.tenant_id, f, &values)
+            .fetch_all(&self.db.pool)
+            .await?;
         let mut groups: BTreeMap<(i64, String), UsageSums> = BTreeMap::new();
         for row in rows {
             use sqlx::Row;
@@ -317,15 +325,11 @@ impl TenantStore<'_> {
              WHERE tenant_id = $1 AND minute >= $2 AND minute < $3{cond} \
              GROUP BY {columns} ORDER BY {columns}"
         );
-        let mut q = sqlx::query(&sql)
-            .bind(&self.tenant_id)
-            .bind(f.from_ms)
-            .bind(f.to_ms);
-        for v in &values {
-            q = q.bind(v);
-        }
+        let rows = filtered(&sql, &self.tenant_id, f, &values)
+            .fetch_all(&self.db.pool)
+            .await?;
         let mut out = Vec::new();
-        for row in q.fetch_all(&self.db.pool).await? {
+        for row in rows {
             use sqlx::Row;
             let mut key = Vec::with_capacity(dims.len());
             for i in 0..dims.len() {

@@ -102,6 +102,18 @@ pub fn check(
             reason: e.into_inner().to_string(),
         }
     })?;
+    check_typed(index, event, sender, now_ms)
+}
+
+/// Checks event `index` already read as a [`UsageEvent`] (the fast path: a batch that
+/// deserializes whole needs no per-event JSON values).
+pub fn check_typed(
+    index: usize,
+    event: UsageEvent,
+    sender: &Sender,
+    now_ms: i64,
+) -> Result<CheckedEvent, RejectedEvent> {
+    let id = Some(event.id.to_ascii_lowercase()).filter(|i| is_uuid(i));
     convert(event, sender, now_ms).map_err(|r| RejectedEvent {
         index,
         id,
