@@ -18,6 +18,7 @@ BIN=$T/release/switchyard
 LOAD=$T/release/examples/usage_load
 GZ=${GZIP:+gzip}
 work=$(mktemp -d)
+chmod 755 "$work"  # the PostgreSQL cluster runs as its own user, below it
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -57,7 +58,9 @@ bench() {
 }
 
 bench sqlite ""
-if [ -z "${NO_POSTGRES:-}" ] && bash server/scripts/test-postgres.sh start "$work/pg" >/dev/null 2>&1; then
+if [ -n "${NO_POSTGRES:-}" ]; then
+  echo "postgres: skipped (NO_POSTGRES)"
+elif bash server/scripts/test-postgres.sh start "$work/pg" >/dev/null 2>&1; then
   # One database for every run (a tenant each): later runs insert into fuller tables.
   base=$(cat "$work/pg/url")
   bench postgres "$base"
