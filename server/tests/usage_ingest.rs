@@ -395,3 +395,63 @@ async fn hostile_input_is_refused_and_stores_nothing() {
         assert_eq!(totals(&app.store).await, before);
     }
 }
+
+/// Admin writes go on while batches pour in: each one succeeds (no "database is locked")
+/// and waits at most for the batches queued before it, not for the stream to end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn ingestion_does_not_starve_admin_writes() {
+    for app in apps().await {
+        let f = app.fixture(1).await;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mut posters = Vec::new();
+        for _ in 0..6 {
+            let (router, key, stop) = (app.router.clone(), f.key_secret.clone(), stop.clone());
+            posters.push(tokio::spawn(async move {
+                use tower::ServiceExt;
+                let mut batches = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let body = json!({"events": batch_of(500, T0)})
+                        .to_string()
+                        .into_bytes();
+                    let resp = router
+                        .clone()
+                        .oneshot(usage_request(Some(&key), body, false))
+                        .await
+                        .unwrap();
+                    assert_eq!(resp.status(), StatusCode::OK);
+                    batches += 1;
+                }
+                batches
+            }));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let admin = Some(app.admin_a.as_str());
+        let mut slowest = std::time::Duration::ZERO;
+        for i in 0..10 {
+            let start = std::time::Instant::now();
+            let (s, b) = app
+                .call(
+                    "POST",
+                    "/api/v1/departments",
+                    admin,
+                    Some(json!({"name": format!("busy{i}")})),
+                )
+                .await;
+            assert_eq!(s, StatusCode::CREATED, "{b}");
+            slowest = slowest.max(start.elapsed());
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let mut batches = 0;
+        for p in posters {
+            batches += p.await.unwrap();
+        }
+        eprintln!(
+            "{} batches of 500 meanwhile; slowest admin write {slowest:?}",
+            batches
+        );
+        assert!(batches >= 6, "the stream ran alongside");
+        assert!(slowest < std::time::Duration::from_secs(5), "{slowest:?}");
+        let (raw, calls, _, _) = totals(&app.store).await;
+        assert_eq!(raw, calls);
+    }
+}
