@@ -15,17 +15,14 @@ use std::time::Instant;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
-/// 2026-11-10T00:00:00Z.
-const T0: i64 = 1_794_268_800_000;
-
-fn body(batch: usize, seq: &mut u64, run: &str, gzip: bool) -> Vec<u8> {
+fn body(batch: usize, seq: &mut u64, run: &str, gzip: bool, t0: i64) -> Vec<u8> {
     let mut events = Vec::with_capacity(batch);
     for _ in 0..batch {
         *seq += 1;
         let n = *seq;
         events.push(serde_json::json!({
             "id": format!("{run}-{:04x}-4000-8000-{n:012x}", (n >> 48) & 0xffff),
-            "time_ms": T0 + (n as i64 % 86_400_000), "tenant": null, "app": null,
+            "time_ms": t0 + (n as i64 % 3_600_000), "tenant": null, "app": null,
             "user": format!("u{}", n % 100), "model": if n % 3 == 0 { "claude" } else { "chat" },
             "deployment": format!("dep-{}", n % 4), "provider": "openai",
             "upstream_model": "gpt-4o-mini", "prompt_tokens": 420, "completion_tokens": 96,
@@ -103,9 +100,15 @@ async fn main() {
         std::process::id() ^ (Instant::now().elapsed().subsec_nanos())
     );
     let mut seq = 0;
+    // The last two hours: inside any retention period, never ahead of the server.
+    let t0 = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+        - 7_200_000;
     let bodies: Arc<Vec<Vec<u8>>> = Arc::new(
         (0..events.div_ceil(batch))
-            .map(|_| body(batch, &mut seq, &run, gzip))
+            .map(|_| body(batch, &mut seq, &run, gzip, t0))
             .collect(),
     );
     let next = Arc::new(AtomicUsize::new(0));

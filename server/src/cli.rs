@@ -596,6 +596,7 @@ async fn serve(
         tracing::info!(?proxies, "client addresses taken from trusted proxies");
     }
     state.proxies = Arc::new(proxies);
+    state.usage_retention_days = usage_retention_days;
     state
         .configs
         .spawn_activation_watch(state.store.clone(), state.activations.clone());

@@ -33,6 +33,8 @@ pub struct AppState {
     pub password_cost: PasswordCost,
     /// Set on shutdown: long-polls answer at once instead of holding shutdown up.
     pub shutdown: Arc<watch::Sender<bool>>,
+    /// Days raw usage events are kept; older events are refused at ingestion.
+    pub usage_retention_days: u32,
 }
 
 impl AppState {
@@ -47,6 +49,7 @@ impl AppState {
             metrics: Arc::new(Metrics::default()),
             password_cost: PasswordCost::Default,
             shutdown: Arc::new(watch::channel(false).0),
+            usage_retention_days: 30,
         }
     }
 

@@ -396,7 +396,7 @@ fn a_trusted_proxy_must_be_an_address_or_network() {
 #[tokio::test]
 async fn usage_report_and_export_read_the_database() {
     use common::usage::{T0, event};
-    use switchyard_server::usage::validate::check;
+    use switchyard_server::usage::validate::{Window, check};
 
     let db = common::sqlite_url();
     stdout(&run(&db, &[], &["init", "--tenant", "acme"]));
@@ -432,7 +432,7 @@ async fn usage_report_and_export_read_the_database() {
                     cost as f64 / 1e6,
                     20.0,
                 );
-                check(0, e, &sender, T0).unwrap()
+                check(0, e, &sender, Window::at(T0, 30)).unwrap()
             })
             .collect();
         t.ingest_usage(&sender, events).await.unwrap();

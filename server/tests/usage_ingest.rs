@@ -455,3 +455,34 @@ async fn ingestion_does_not_starve_admin_writes() {
         assert_eq!(raw, calls);
     }
 }
+
+/// Pruning deletes raw events older than the cut-off and keeps every rollup; an event
+/// older than the retention period is refused, so a pruned event cannot come back and
+/// count twice.
+#[tokio::test]
+async fn retention_prunes_raw_events_and_keeps_rollups() {
+    for mut app in apps().await {
+        app.state.usage_retention_days = 30;
+        app.router = switchyard_server::api::router(app.state.clone());
+        let f = app.fixture(1).await;
+        let day = 86_400_000;
+        let now = switchyard_server::util::now_ms();
+        let old = batch_of(30, now - 20 * day);
+        let new = batch_of(20, now - day);
+        for events in [&old, &new] {
+            let (s, ack) = post(&app, &f.key_secret, events, false).await;
+            assert_eq!(s, StatusCode::OK, "{ack}");
+        }
+        let before = totals(&app.store).await;
+        assert_eq!(before.0, 50);
+        let deleted = app.store.prune_usage(now - 10 * day).await.unwrap();
+        assert_eq!(deleted, 30);
+        let after = totals(&app.store).await;
+        assert_eq!((after.0, after.1, after.2), (20, before.1, before.2));
+        // Past the retention period (30 days by default): refused, nothing stored.
+        let (s, b) = post(&app, &f.key_secret, &batch_of(3, now - 31 * day), false).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+        assert_eq!(b["field"], "events[0].time_ms");
+        assert_eq!(totals(&app.store).await, after);
+    }
+}

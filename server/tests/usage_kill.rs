@@ -35,7 +35,8 @@ fn post(addr: &str, path: &str, key: &str, body: &[u8]) -> Option<(u16, String)>
 fn start(db: &str, addr: &str) -> Child {
     Command::new(env!("CARGO_BIN_EXE_switchyard"))
         .env("SWITCHYARD_DATABASE_URL", db)
-        .args(["serve", "--listen", addr])
+        // The events are dated November 2026: keep them inside the retention period.
+        .args(["serve", "--listen", addr, "--usage-retention-days", "36500"])
         .stderr(Stdio::null())
         .spawn()
         .unwrap()

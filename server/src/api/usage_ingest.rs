@@ -22,7 +22,7 @@ use switchyard::telemetry::UsageEvent;
 use super::principal::AppCaller;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::usage::validate::{CheckedEvent, check, check_typed};
+use crate::usage::validate::{CheckedEvent, Window, check, check_typed};
 use crate::util::now_ms;
 
 /// A batch as read: typed when every event deserializes, else raw values.
@@ -103,7 +103,7 @@ pub async fn ingest(
     }
     let tenant = state.store.tenant(&caller.key.tenant_id);
     let sender = tenant.usage_sender(&caller.key.app_id).await?;
-    let now = now_ms();
+    let now = Window::at(now_ms(), state.usage_retention_days);
     let checked: Vec<Result<CheckedEvent, RejectedEvent>> = match parsed {
         Parsed::Typed(b) => b
             .events
@@ -151,11 +151,13 @@ pub async fn ingest(
 }
 
 fn all_refused(rejected: Vec<RejectedEvent>) -> Response {
-    let first = rejected.first().and_then(|r| r.field.clone());
+    let first = rejected
+        .first()
+        .and_then(|r| r.field.as_ref().map(|f| format!("events[{}].{f}", r.index)));
     let body = serde_json::json!({
         "code": "invalid",
         "message": "every event of the batch was refused",
-        "field": first.map(|f| format!("events[0].{f}")),
+        "field": first,
         "rejected": rejected,
     });
     (StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response()

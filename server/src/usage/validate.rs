@@ -30,6 +30,24 @@ pub const MAX_METADATA: usize = 32;
 pub const MAX_METADATA_KEY_CHARS: usize = 100;
 pub const MAX_METADATA_VALUE_CHARS: usize = 1000;
 
+/// The event times accepted: from the start of the raw retention period (an older event
+/// could be a replay of one already pruned, which would count twice) or 2020, whichever is
+/// later, to a day ahead of the server's clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub from_ms: i64,
+    pub to_ms: i64,
+}
+
+impl Window {
+    pub fn at(now_ms: i64, retention_days: u32) -> Window {
+        Window {
+            from_ms: (now_ms - i64::from(retention_days) * 86_400_000).max(MIN_TIME_MS),
+            to_ms: now_ms.saturating_add(MAX_FUTURE_MS),
+        }
+    }
+}
+
 /// Who sent the batch, as its app key proves it.
 #[derive(Debug, Clone)]
 pub struct Sender {
@@ -81,12 +99,12 @@ fn refuse(field: &'static str, reason: impl Into<String>) -> Refusal {
     }
 }
 
-/// Checks event `index` of a batch from `sender`, at server time `now_ms`.
+/// Checks event `index` of a batch from `sender`, its time within `window`.
 pub fn check(
     index: usize,
     value: Value,
     sender: &Sender,
-    now_ms: i64,
+    window: Window,
 ) -> Result<CheckedEvent, RejectedEvent> {
     let id = value
         .get("id")
@@ -102,7 +120,7 @@ pub fn check(
             reason: e.into_inner().to_string(),
         }
     })?;
-    check_typed(index, event, sender, now_ms)
+    check_typed(index, event, sender, window)
 }
 
 /// Checks event `index` already read as a [`UsageEvent`] (the fast path: a batch that
@@ -111,10 +129,10 @@ pub fn check_typed(
     index: usize,
     event: UsageEvent,
     sender: &Sender,
-    now_ms: i64,
+    window: Window,
 ) -> Result<CheckedEvent, RejectedEvent> {
     let id = Some(event.id.to_ascii_lowercase()).filter(|i| is_uuid(i));
-    convert(event, sender, now_ms).map_err(|r| RejectedEvent {
+    convert(event, sender, window).map_err(|r| RejectedEvent {
         index,
         id,
         field: Some(r.field.to_owned()),
@@ -122,7 +140,7 @@ pub fn check_typed(
     })
 }
 
-fn convert(e: UsageEvent, sender: &Sender, now_ms: i64) -> Result<CheckedEvent, Refusal> {
+fn convert(e: UsageEvent, sender: &Sender, window: Window) -> Result<CheckedEvent, Refusal> {
     if !is_uuid(&e.id) {
         return Err(refuse("id", "must be a UUID"));
     }
@@ -137,10 +155,11 @@ fn convert(e: UsageEvent, sender: &Sender, now_ms: i64) -> Result<CheckedEvent, 
         }
     }
     let time_ms = i64::try_from(e.time_ms).unwrap_or(i64::MAX);
-    if time_ms < MIN_TIME_MS || time_ms > now_ms.saturating_add(MAX_FUTURE_MS) {
+    if time_ms < window.from_ms || time_ms > window.to_ms {
         return Err(refuse(
             "time_ms",
-            "must be Unix milliseconds between 2020 and a day ahead of the server",
+            "must be Unix milliseconds within the raw retention period and at most a day \
+             ahead of the server",
         ));
     }
     let tokens = |field: &'static str, n: u64| {
@@ -299,7 +318,10 @@ mod tests {
         e
     }
 
-    const NOW: i64 = 1_800_000_000_000;
+    const NOW: Window = Window {
+        from_ms: 1_700_000_000_000,
+        to_ms: 1_800_000_000_000,
+    };
 
     #[test]
     fn a_good_event_is_kept_in_integers() {

@@ -63,6 +63,8 @@ impl TestApp {
         let key = MasterKey::from_base64(&MasterKey::generate_base64()).unwrap();
         let mut state = AppState::new(store.clone(), Some(key));
         state.password_cost = PasswordCost::Test;
+        // Usage tests post events at fixed dates (November 2026): keep them ingestible.
+        state.usage_retention_days = 36_500;
         let router = switchyard_server::api::router(state.clone());
         let a = store.bootstrap(&ctx(), "acme", "admin", "x").await.unwrap();
         let b = store
