@@ -7,7 +7,7 @@ mod common;
 
 use axum::http::StatusCode;
 use serde_json::{Value, json};
-use switchyard_server::store::{NewApp, NewKey, SecretsMode};
+use switchyard_server::store::NewKey;
 
 use common::app::apps;
 use common::ctx;
@@ -154,30 +154,7 @@ async fn hostile_input_is_refused_and_stores_nothing() {
         let root_b = tb.list_departments(Default::default()).await.unwrap()[0]
             .id
             .clone();
-        let app_b = tb
-            .create_app(
-                &ctx(),
-                NewApp {
-                    department_id: root_b,
-                    name: "b".into(),
-                    allowed_models: None,
-                    secrets_mode: SecretsMode::None,
-                },
-            )
-            .await
-            .unwrap();
-        let (key_b, _) = tb
-            .create_key(
-                &ctx(),
-                NewKey {
-                    app_id: app_b.id.clone(),
-                    name: "k".into(),
-                    expires_at: None,
-                },
-            )
-            .await
-            .unwrap();
-        let _ = key_b;
+        let (app_b, _) = common::app_with_key(&app.store, &app.tenant_b, &root_b, "b").await;
         // A revoked key of tenant A.
         let ta = app.store.tenant(&app.tenant_a);
         let (revoked, revoked_secret) = ta
@@ -351,7 +328,7 @@ async fn hostile_input_is_refused_and_stores_nothing() {
             (
                 "another tenant's app",
                 key,
-                one("app", json!(app_b.id)),
+                one("app", json!(app_b)),
                 false,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid",

@@ -12,7 +12,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use common::usage::{T0, batch_of, totals};
-use switchyard_server::store::{NewApp, NewKey};
 
 /// `POST path` with `body`; the status and body, or `None` when the connection failed.
 fn post(addr: &str, path: &str, key: &str, body: &[u8]) -> Option<(u16, String)> {
@@ -54,29 +53,7 @@ async fn a_killed_server_loses_and_doubles_nothing() {
         let root = t.list_departments(Default::default()).await.unwrap()[0]
             .id
             .clone();
-        let app = t
-            .create_app(
-                &common::ctx(),
-                NewApp {
-                    department_id: root,
-                    name: "a".into(),
-                    allowed_models: None,
-                    secrets_mode: Default::default(),
-                },
-            )
-            .await
-            .unwrap();
-        let (_, key) = t
-            .create_key(
-                &common::ctx(),
-                NewKey {
-                    app_id: app.id,
-                    name: "k".into(),
-                    expires_at: None,
-                },
-            )
-            .await
-            .unwrap();
+        let (_, key) = common::app_with_key(&store, &boot.tenant.id, &root, "a").await;
 
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()

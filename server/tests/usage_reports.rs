@@ -10,7 +10,6 @@ use std::collections::HashMap;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 use switchyard_server::rbac::Role;
-use switchyard_server::store::{NewApp, NewKey, SecretsMode};
 
 use common::app::TestApp;
 use common::usage::{T0, event, post};
@@ -61,30 +60,8 @@ async fn seed(url: &str) -> Seeded {
         ("ranker", &ml),
         ("crm", &sales),
     ] {
-        let a = t
-            .create_app(
-                &ctx(),
-                NewApp {
-                    department_id: dept.clone(),
-                    name: name.into(),
-                    allowed_models: None,
-                    secrets_mode: SecretsMode::None,
-                },
-            )
-            .await
-            .unwrap();
-        let (_, secret) = t
-            .create_key(
-                &ctx(),
-                NewKey {
-                    app_id: a.id.clone(),
-                    name: "k".into(),
-                    expires_at: None,
-                },
-            )
-            .await
-            .unwrap();
-        apps.insert(name, a.id);
+        let (id, secret) = common::app_with_key(&app.store, &app.tenant_a, dept, name).await;
+        apps.insert(name, id);
         keys.insert(name, (secret, dept.clone()));
     }
     let mut own: HashMap<String, i64> = HashMap::new();
