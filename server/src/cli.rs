@@ -1,6 +1,7 @@
 //! The `switchyard` command line: run the server, and the operator tasks that must work
 //! without it (first tenant, migrations, keys, config versions, audit verification,
-//! master key rotation). Results meant for the operator go to stdout; logs go to stderr.
+//! master key rotation, usage reports and the chargeback export). Results meant for the
+//! operator go to stdout; logs go to stderr.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -67,6 +68,9 @@ pub enum Command {
         /// before the process exits anyway.
         #[arg(long, default_value_t = 30, env = "SWITCHYARD_SHUTDOWN_GRACE_SECS")]
         grace_secs: u64,
+        /// Days raw usage events are kept (the per-minute rollups are kept for good).
+        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..), env = "SWITCHYARD_USAGE_RETENTION_DAYS")]
+        usage_retention_days: u32,
     },
     /// Create a tenant and its infra_admin; prints a one-time API token. The first
     /// tenant's admin is a server operator (may create tenants through the API).
@@ -99,6 +103,40 @@ pub enum Command {
     /// The master key that seals provider credentials.
     #[command(subcommand)]
     MasterKey(MasterKeyCommand),
+    /// Usage reports and the monthly chargeback export.
+    #[command(subcommand)]
+    Usage(UsageCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UsageCommand {
+    /// The usage series (JSON), as `GET /api/v1/usage` gives it for the whole tenant.
+    Report {
+        #[arg(long)]
+        tenant: String,
+        /// RFC 3339 or Unix milliseconds; default: 24 hours before --to.
+        #[arg(long)]
+        from: Option<String>,
+        /// RFC 3339 or Unix milliseconds; default: now.
+        #[arg(long)]
+        to: Option<String>,
+        /// `1m`, `1h`, `1d`…
+        #[arg(long, default_value = "1h")]
+        step: String,
+        /// department, app, model, deployment, provider or tag.
+        #[arg(long)]
+        group_by: Option<String>,
+    },
+    /// The chargeback of a month (`GET /api/v1/costs/chargeback`), as CSV or JSON.
+    Export {
+        #[arg(long)]
+        tenant: String,
+        /// A calendar month in UTC: 2026-11.
+        #[arg(long)]
+        period: String,
+        #[arg(long, default_value = "csv")]
+        format: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -256,6 +294,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             proxy_header,
             drain_secs,
             grace_secs,
+            usage_retention_days,
         } => {
             serve(
                 &url,
@@ -265,6 +304,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                     drain: Duration::from_secs(drain_secs),
                     grace: Duration::from_secs(grace_secs),
                 },
+                usage_retention_days,
             )
             .await
         }
@@ -345,6 +385,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             println!("now point SWITCHYARD_MASTER_KEY(_FILE) at the new key and restart");
             Ok(())
         }
+        Command::Usage(command) => usage(&url, command).await,
     }
 }
 
@@ -484,11 +525,84 @@ struct Shutdown {
     grace: Duration,
 }
 
+async fn usage(url: &str, command: UsageCommand) -> Result<(), CliError> {
+    use crate::api::costs::{chargeback_csv, chargeback_of};
+    use crate::api::usage::{check_range, usage_report};
+    use crate::store::{Dimension, UsageFilter};
+    use crate::usage::time::{parse_instant, parse_period, parse_step};
+    let bad = |what: &str| CliError::Usage(what.to_owned());
+    let api = |e: crate::error::ApiError| CliError::Usage(e.to_string());
+    match command {
+        UsageCommand::Report {
+            tenant,
+            from,
+            to,
+            step,
+            group_by,
+        } => {
+            let store = open(url).await?;
+            let t = store.tenant(&tenant_id(&store, &tenant).await?);
+            let instant = |text: Option<String>, default: i64| match text {
+                None => Ok(default),
+                Some(x) => parse_instant(&x).ok_or_else(|| bad(&format!("not a time: {x}"))),
+            };
+            let to = instant(to, now_ms())?;
+            let from = instant(from, to - 86_400_000)?;
+            let step = parse_step(&step).ok_or_else(|| bad("--step must be like 1m, 1h or 1d"))?;
+            check_range(from, to, step).map_err(api)?;
+            let group: Option<Dimension> = group_by
+                .map(|g| serde_json::from_value(serde_json::Value::String(g)))
+                .transpose()
+                .map_err(|_| {
+                    bad("--group-by: department, app, model, deployment, provider or tag")
+                })?;
+            let filter = UsageFilter {
+                from_ms: from,
+                to_ms: to,
+                ..UsageFilter::default()
+            };
+            let nodes = t.department_nodes().await?;
+            print_json(
+                &usage_report(&t, &nodes, &filter, step, group)
+                    .await
+                    .map_err(api)?,
+            );
+            Ok(())
+        }
+        UsageCommand::Export {
+            tenant,
+            period,
+            format,
+        } => {
+            let (from, to) =
+                parse_period(&period).ok_or_else(|| bad("--period must be YYYY-MM"))?;
+            let store = open(url).await?;
+            let t = store.tenant(&tenant_id(&store, &tenant).await?);
+            let filter = UsageFilter {
+                from_ms: from,
+                to_ms: to,
+                ..UsageFilter::default()
+            };
+            let nodes = t.department_nodes().await?;
+            let c = chargeback_of(&t, &period, &filter, &nodes)
+                .await
+                .map_err(api)?;
+            match format.as_str() {
+                "csv" => print!("{}", chargeback_csv(&c)),
+                "json" => print_json(&c),
+                _ => return Err(bad("--format: csv or json")),
+            }
+            Ok(())
+        }
+    }
+}
+
 async fn serve(
     url: &str,
     listen: SocketAddr,
     proxies: TrustedProxies,
     shutdown: Shutdown,
+    usage_retention_days: u32,
 ) -> Result<(), CliError> {
     let started = Instant::now();
     let store = open(url).await?;
@@ -505,9 +619,11 @@ async fn serve(
         tracing::info!(?proxies, "client addresses taken from trusted proxies");
     }
     state.proxies = Arc::new(proxies);
+    state.usage_retention_days = usage_retention_days;
     state
         .configs
         .spawn_activation_watch(state.store.clone(), state.activations.clone());
+    crate::usage::retention::spawn_pruning(state.store.clone(), usage_retention_days);
     let stopping = state.shutdown.clone();
     let router = crate::api::router(state);
     let listener = tokio::net::TcpListener::bind(listen).await?;

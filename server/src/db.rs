@@ -22,6 +22,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "users_operator_display_name",
         include_str!("../migrations/0002_users_operator_display_name.sql"),
     ),
+    (3, "usage", include_str!("../migrations/0003_usage.sql")),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

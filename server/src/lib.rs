@@ -18,4 +18,5 @@ pub mod sdk_cache;
 pub mod state;
 pub mod store;
 pub mod store_error;
+pub mod usage;
 pub mod util;

@@ -60,6 +60,10 @@ pub enum Permission {
     ConfigActivate,
     AuditRead,
     SecurityEventRead,
+    /// Usage series (`GET /api/v1/usage`): calls, tokens, cost, latency of the apps in scope.
+    UsageRead,
+    /// Cost reports, chargeback and advice (`/api/v1/costs/*`).
+    CostRead,
     /// Server-level: the list of tenants. Operators only.
     TenantRead,
     /// Server-level: a new tenant with its first admin. Operators only.
@@ -67,7 +71,7 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 17] = [
+    pub const ALL: [Permission; 19] = [
         Permission::DepartmentRead,
         Permission::DepartmentWrite,
         Permission::AppRead,
@@ -83,6 +87,8 @@ impl Permission {
         Permission::ConfigActivate,
         Permission::AuditRead,
         Permission::SecurityEventRead,
+        Permission::UsageRead,
+        Permission::CostRead,
         Permission::TenantRead,
         Permission::TenantCreate,
     ];
@@ -104,6 +110,8 @@ impl Permission {
             Permission::ConfigActivate => "config.activate",
             Permission::AuditRead => "audit.read",
             Permission::SecurityEventRead => "security_event.read",
+            Permission::UsageRead => "usage.read",
+            Permission::CostRead => "cost.read",
             Permission::TenantRead => "tenant.read",
             Permission::TenantCreate => "tenant.create",
         }
@@ -125,6 +133,8 @@ impl Permission {
                 | Permission::AppWrite
                 | Permission::KeyRead
                 | Permission::KeyWrite
+                | Permission::UsageRead
+                | Permission::CostRead
         )
     }
 }
@@ -147,9 +157,10 @@ pub fn allows(role: Role, permission: Permission) -> bool {
             DepartmentRead | AppRead | AppWrite | KeyRead | KeyWrite | ProviderRead | ConfigRead
         ),
         // Budgets, rate limits and prices are config sections: drafts them, does not activate.
+        // Spend is theirs to watch: usage, cost reports, chargeback, advice.
         ResourceManager => matches!(
             permission,
-            DepartmentRead | AppRead | ConfigRead | ConfigWrite
+            DepartmentRead | AppRead | ConfigRead | ConfigWrite | UsageRead | CostRead
         ),
         // Reads everything, changes nothing.
         SecurityEngineer => matches!(
@@ -162,9 +173,12 @@ pub fn allows(role: Role, permission: Permission) -> bool {
                 | ConfigRead
                 | AuditRead
                 | SecurityEventRead
+                | UsageRead
+                | CostRead
         ),
-        // Sees its own department's apps; calls models with app keys (SDK routes).
-        AppDeveloper => matches!(permission, DepartmentRead | AppRead),
+        // Sees its own department's apps and their usage; calls models with app keys (SDK
+        // routes).
+        AppDeveloper => matches!(permission, DepartmentRead | AppRead | UsageRead),
     }
 }
 

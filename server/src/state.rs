@@ -40,6 +40,8 @@ pub struct AppState {
     pub shutdown: Arc<watch::Sender<bool>>,
     /// The gateway's core client per app.
     pub gateway: Arc<GatewayClients>,
+    /// Days raw usage events are kept; older events are refused at ingestion.
+    pub usage_retention_days: u32,
 }
 
 impl AppState {
@@ -56,6 +58,7 @@ impl AppState {
             password_cost: PasswordCost::Default,
             shutdown: Arc::new(watch::channel(false).0),
             gateway: Arc::new(GatewayClients::default()),
+            usage_retention_days: 30,
         }
     }
 

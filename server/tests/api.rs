@@ -13,17 +13,8 @@ use switchyard_server::rbac::Role;
 use switchyard_server::store::Page;
 use switchyard_server::store::audit_log as audit;
 
-use common::app::{TestApp, config_doc, request};
+use common::app::{TestApp, apps, config_doc, request};
 use common::{databases, sqlite_url};
-
-/// One app per backend: SQLite, and PostgreSQL when available.
-async fn apps() -> Vec<TestApp> {
-    let mut apps = Vec::new();
-    for (_, url) in databases().await {
-        apps.push(TestApp::new(&url).await);
-    }
-    apps
-}
 
 #[tokio::test]
 async fn bad_input_is_a_4xx_naming_the_field_and_writes_nothing() {

@@ -392,3 +392,117 @@ fn a_trusted_proxy_must_be_an_address_or_network() {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+#[tokio::test]
+async fn usage_report_and_export_read_the_database() {
+    use common::usage::{T0, event};
+    use switchyard_server::usage::validate::{Window, check};
+
+    let db = common::sqlite_url();
+    stdout(&run(&db, &[], &["init", "--tenant", "acme"]));
+    let store = common::store(&db).await;
+    let tenant = store.tenant_by_name("acme").await.unwrap();
+    let t = store.tenant(&tenant.id);
+    let root = t.list_departments(Default::default()).await.unwrap()[0]
+        .id
+        .clone();
+    let mut micros = 0;
+    for (n, name) in ["billing", "search"].into_iter().enumerate() {
+        let app = t
+            .create_app(
+                &common::ctx(),
+                switchyard_server::store::NewApp {
+                    department_id: root.clone(),
+                    name: name.into(),
+                    allowed_models: None,
+                    secrets_mode: Default::default(),
+                },
+            )
+            .await
+            .unwrap();
+        let sender = t.usage_sender(&app.id).await.unwrap();
+        let events = (0..9)
+            .map(|i| {
+                let cost = 1_111 * (i + 1 + n as i64 * 10);
+                micros += cost;
+                let e = event(
+                    T0 + i * 3_600_000,
+                    if i % 2 == 0 { "chat" } else { "claude" },
+                    "d",
+                    cost as f64 / 1e6,
+                    20.0,
+                );
+                check(0, e, &sender, Window::at(T0, 30)).unwrap()
+            })
+            .collect();
+        t.ingest_usage(&sender, events).await.unwrap();
+    }
+
+    let out = stdout(&run(
+        &db,
+        &[],
+        &[
+            "usage",
+            "report",
+            "--tenant",
+            "acme",
+            "--from",
+            "2026-11-10T00:00:00Z",
+            "--to",
+            "2026-11-11T00:00:00Z",
+            "--step",
+            "1d",
+            "--group-by",
+            "model",
+        ],
+    ));
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let calls: Vec<i64> = report["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["points"][0]["calls"].as_i64().unwrap())
+        .collect();
+    assert_eq!(calls, vec![10, 8], "{out}");
+
+    let csv = stdout(&run(
+        &db,
+        &[],
+        &[
+            "usage", "export", "--tenant", "acme", "--period", "2026-11", "--format", "csv",
+        ],
+    ));
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 3, "{csv}");
+    assert!(lines[0].starts_with("period,department_id,department,app_id,app,"));
+    let cents: i64 = lines[1..]
+        .iter()
+        .map(|l| {
+            l.rsplit(',')
+                .next()
+                .unwrap()
+                .replace('.', "")
+                .parse::<i64>()
+                .unwrap()
+        })
+        .sum();
+    assert_eq!(cents, (micros + 5_000) / 10_000);
+    let json = stdout(&run(
+        &db,
+        &[],
+        &[
+            "usage", "export", "--tenant", "acme", "--period", "2026-11", "--format", "json",
+        ],
+    ));
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json["total_cost_micros"].as_i64().unwrap(), micros);
+    assert_eq!(json["rows"][0]["app"], "billing");
+    // A bad period or format fails with a message.
+    let o = run(
+        &db,
+        &[],
+        &["usage", "export", "--tenant", "acme", "--period", "11/2026"],
+    );
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("YYYY-MM"));
+}

@@ -21,7 +21,7 @@ async fn every_route_allows_and_denies_exactly_as_the_matrix_says() {
             for role in Role::ALL {
                 n += 1;
                 let fx = app.fixture(n).await;
-                let uri = path.replace("{id}", fx.id_for(path));
+                let uri = path.replace("{id}", fx.id_for(path)) + fx.query_for(path);
                 let (status, body) = app
                     .call(
                         method,
@@ -83,6 +83,10 @@ async fn another_tenant_gets_404_on_every_id_and_sees_nothing_in_lists() {
         let mut failures = Vec::new();
         for (i, (method, path, _)) in ROUTES.iter().enumerate() {
             let fx = app.fixture(i).await;
+            // Usage of tenant A's app, for the reports to leak if they could.
+            let e = common::usage::event(common::usage::T0, "chat", "d", 0.5, 10.0);
+            let (s, ack) = common::usage::post(&app, &fx.key_secret, &[e], false).await;
+            assert_eq!(s, StatusCode::OK, "{ack}");
             if path.contains("{id}") {
                 // Tenant B's infra_admin may do everything, in tenant B only.
                 let theirs = path.replace("{id}", fx.id_for(path));
@@ -98,7 +102,8 @@ async fn another_tenant_gets_404_on_every_id_and_sees_nothing_in_lists() {
                     ));
                 }
             } else if *method == "GET" {
-                let (status, body) = app.call(method, path, Some(&app.token_b), None).await;
+                let uri = format!("{path}{}", fx.query_for(path));
+                let (status, body) = app.call(method, &uri, Some(&app.token_b), None).await;
                 let text = body.to_string();
                 for id in [
                     &fx.dept,
@@ -115,6 +120,23 @@ async fn another_tenant_gets_404_on_every_id_and_sees_nothing_in_lists() {
                         ));
                     }
                 }
+            }
+        }
+        // The reports' department filter: tenant A's department is unknown to tenant B.
+        let fx = app.fixture(999).await;
+        for route in [
+            "/api/v1/usage?",
+            "/api/v1/costs/report?period=2026-11&",
+            "/api/v1/costs/chargeback?period=2026-11&",
+        ] {
+            let theirs = format!("{route}department={}", fx.dept);
+            let missing = format!("{route}department=nope_0000");
+            let (s1, b1) = app.call("GET", &theirs, Some(&app.token_b), None).await;
+            let (s2, b2) = app.call("GET", &missing, Some(&app.token_b), None).await;
+            if s1 != StatusCode::NOT_FOUND || (s1, &b1) != (s2, &b2) {
+                failures.push(format!(
+                    "{backend} {theirs}: {s1} {b1} vs missing {s2} {b2}"
+                ));
             }
         }
         // Writes that name tenant A's objects in the body are refused like unknown ids.

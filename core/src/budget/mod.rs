@@ -8,6 +8,7 @@ mod scope;
 mod source;
 
 pub use budgets::{BudgetEvent, BudgetRefusal, Budgets, Reservation};
+pub use period::{calendar_start, civil_from_days, days_from_civil};
 pub use rate_limit::{CapacityGate, RateLimits};
 pub use scope::CallScope;
 pub use source::{AccountKey, BudgetSource, InMemoryBudgets};

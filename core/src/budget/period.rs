@@ -23,8 +23,9 @@ pub(crate) fn rolling_len(period: Period) -> i64 {
     }
 }
 
-/// Start (unix secs) of the calendar period containing `now`.
-pub(crate) fn calendar_start(period: Period, now: i64) -> i64 {
+/// Start (unix secs) of the calendar period containing `now` (also the server's budget
+/// pace advice).
+pub fn calendar_start(period: Period, now: i64) -> i64 {
     match period {
         Period::Minute => floor_to(now, MINUTE),
         Period::Hour => floor_to(now, HOUR),
@@ -52,7 +53,7 @@ fn floor_to(t: i64, unit: i64) -> i64 {
 }
 
 /// (year, month 1-12, day 1-31) of a day count since 1970-01-01 (H. Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
+pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);
@@ -65,8 +66,8 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
     (y, m, d)
 }
 
-/// Days since 1970-01-01 of a civil date.
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+/// Days since 1970-01-01 of a civil date (also the server's report periods).
+pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
     let yoe = y.rem_euclid(400);

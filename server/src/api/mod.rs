@@ -2,10 +2,12 @@
 //! OpenAI-compatible gateway, app keys: `crate::gateway`), and the operational endpoints. [`ROUTES`] lists every management route with the permission it
 //! needs; the route × role test walks it against the matrix in `rbac.rs`.
 
+mod advice;
 mod apps;
 mod audit;
 mod auth;
 mod configs;
+pub(crate) mod costs;
 mod departments;
 pub mod extract;
 mod health;
@@ -15,6 +17,8 @@ pub mod principal;
 mod providers;
 mod sdk;
 mod tenants;
+pub(crate) mod usage;
+mod usage_ingest;
 mod users;
 
 use std::net::SocketAddr;
@@ -26,7 +30,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
-use switchyard::sdk_protocol::{CONFIG_PATH, ConfigQuery};
+use switchyard::sdk_protocol::{CONFIG_PATH, ConfigQuery, USAGE_PATH};
 
 use crate::client_addr::ClientAddr;
 use crate::error::ApiError;
@@ -98,6 +102,10 @@ pub const ROUTES: &[(&str, &str, Permission)] = &[
         "/api/v1/security-events",
         Permission::SecurityEventRead,
     ),
+    ("GET", "/api/v1/usage", Permission::UsageRead),
+    ("GET", "/api/v1/costs/report", Permission::CostRead),
+    ("GET", "/api/v1/costs/chargeback", Permission::CostRead),
+    ("GET", "/api/v1/costs/advice", Permission::CostRead),
     ("GET", "/api/v1/tenants", Permission::TenantRead),
     ("POST", "/api/v1/tenants", Permission::TenantCreate),
 ];
@@ -162,6 +170,10 @@ pub fn decode_everything(data: &[u8]) {
         let _ = decode_query::<apps::AppQuery>(text);
         let _ = decode_query::<audit::AuditQuery>(text);
         let _ = decode_query::<ConfigQuery>(text);
+        let _ = decode_query::<usage::UsageQuery>(text);
+        let _ = decode_query::<costs::ReportQuery>(text);
+        let _ = decode_query::<costs::ChargebackQuery>(text);
+        let _ = decode_query::<advice::AdviceQuery>(text);
     }
 }
 
@@ -206,12 +218,17 @@ pub fn router(state: AppState) -> Router {
         .route("/models", get(configs::models))
         .route("/audit", get(audit::list))
         .route("/security-events", get(audit::security_events))
+        .route("/usage", get(usage::series))
+        .route("/costs/report", get(costs::report))
+        .route("/costs/chargeback", get(costs::chargeback))
+        .route("/costs/advice", get(advice::advice))
         .route("/tenants", get(tenants::list).post(tenants::create))
         .route_layer(middleware::from_fn(tag_route));
     Router::new()
         .nest("/api/v1", api)
         .nest("/v1", crate::gateway::routes())
         .route(CONFIG_PATH, get(sdk::config))
+        .route(USAGE_PATH, post(usage_ingest::ingest))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))

@@ -10,7 +10,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    apps, audit, auth, configs, departments, health, keys, providers, sdk, tenants, users,
+    advice, apps, audit, auth, configs, costs, departments, health, keys, providers, sdk, tenants,
+    usage, usage_ingest, users,
 };
 
 #[derive(OpenApi)]
@@ -26,7 +27,8 @@ use super::{
         configs::list, configs::create, configs::active, configs::get_one, configs::activate, configs::rollback, configs::models,
         audit::list, audit::security_events,
         tenants::list, tenants::create,
-        sdk::config,
+        usage::series, costs::report, costs::chargeback, advice::advice,
+        sdk::config, usage_ingest::ingest,
         health::healthz, health::readyz, health::metrics,
         crate::gateway::chat::completions, crate::gateway::embeddings::create,
         crate::gateway::models::list, crate::gateway::models::retrieve,

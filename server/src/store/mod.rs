@@ -12,6 +12,8 @@ pub(crate) mod keys;
 mod providers;
 mod security_events;
 mod tenants;
+mod usage;
+mod usage_reports;
 mod users;
 
 use sqlx::{Any, Transaction};
@@ -26,6 +28,8 @@ pub use keys::{AppKey, KeyAuth, NewKey};
 pub use providers::{NewProvider, Provider};
 pub use security_events::SecurityEvent;
 pub use tenants::Tenant;
+pub use usage::Ingested;
+pub use usage_reports::{DepartmentNode, Dimension, UsageFilter, UsageRow, UsageSums};
 pub use users::{Binding, NewBinding, TokenAuth, TokenKind, User, UserPatch};
 
 pub use crate::store_error::{Result, StoreError};

@@ -48,12 +48,23 @@ pub fn config_doc(weight: f64) -> Value {
     })
 }
 
+/// One app per backend: SQLite, and PostgreSQL when available.
+pub async fn apps() -> Vec<TestApp> {
+    let mut apps = Vec::new();
+    for (_, url) in super::databases().await {
+        apps.push(TestApp::new(&url).await);
+    }
+    apps
+}
+
 impl TestApp {
     pub async fn new(url: &str) -> TestApp {
         let store = store(url).await;
         let key = MasterKey::from_base64(&MasterKey::generate_base64()).unwrap();
         let mut state = AppState::new(store.clone(), Some(key));
         state.password_cost = PasswordCost::Test;
+        // Usage tests post events at fixed dates (November 2026): keep them ingestible.
+        state.usage_retention_days = 36_500;
         let router = switchyard_server::api::router(state.clone());
         let a = store.bootstrap(&ctx(), "acme", "admin", "x").await.unwrap();
         let b = store
@@ -303,6 +314,17 @@ impl Fixture {
             &self.provider
         } else {
             &self.version
+        }
+    }
+
+    /// The query string a route needs (`?period=` for the cost reports), or `""`.
+    pub fn query_for(&self, path: &str) -> &'static str {
+        if path.starts_with("/api/v1/costs") {
+            "?period=2026-11"
+        } else if path == "/api/v1/usage" {
+            "?from=2026-11-01T00:00:00Z&to=2026-12-01T00:00:00Z&step=1d&group_by=app"
+        } else {
+            ""
         }
     }
 

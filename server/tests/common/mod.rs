@@ -4,6 +4,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod app;
+pub mod usage;
 
 use std::str::FromStr;
 
@@ -82,4 +83,39 @@ pub fn ctx() -> AuditCtx {
         role: "infra_admin".into(),
         source: "127.0.0.1".into(),
     }
+}
+
+/// A new app `name` in `department_id` of `tenant`, with one key: (app id, key secret).
+pub async fn app_with_key(
+    store: &Store,
+    tenant: &str,
+    department_id: &str,
+    name: &str,
+) -> (String, String) {
+    use switchyard_server::store::{NewApp, NewKey};
+    let t = store.tenant(tenant);
+    let app = t
+        .create_app(
+            &ctx(),
+            NewApp {
+                department_id: department_id.to_owned(),
+                name: name.into(),
+                allowed_models: None,
+                secrets_mode: Default::default(),
+            },
+        )
+        .await
+        .unwrap();
+    let (_, secret) = t
+        .create_key(
+            &ctx(),
+            NewKey {
+                app_id: app.id.clone(),
+                name: "k".into(),
+                expires_at: None,
+            },
+        )
+        .await
+        .unwrap();
+    (app.id, secret)
 }

@@ -1,0 +1,26 @@
+//! The retention job `serve` runs: raw usage events older than the retention period are
+//! deleted once at start and then every hour; the per-minute rollups are kept for good.
+
+use std::time::Duration;
+
+use crate::store::Store;
+use crate::util::now_ms;
+
+/// How often the job runs.
+pub const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
+/// Runs the job until the process ends.
+pub fn spawn_pruning(store: Store, retention_days: u32) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(PRUNE_EVERY);
+        loop {
+            tick.tick().await;
+            let cutoff = now_ms() - i64::from(retention_days) * 86_400_000;
+            match store.prune_usage(cutoff).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(deleted = n, retention_days, "raw usage events pruned"),
+                Err(e) => tracing::error!(error = %e, "cannot prune raw usage events"),
+            }
+        }
+    })
+}
