@@ -50,8 +50,27 @@ SWITCHYARD_SERVER=$url SWITCHYARD_API_KEY=$key "$example"
 echo
 echo "the same app through the gateway, $url/v1 (OpenAI's API, the app key as bearer), with curl:"
 curl -sS -i "$url/v1/chat/completions" -H "authorization: Bearer $key" -H 'content-type: application/json' \
-  -d '{"model": "chat", "messages": [{"role": "user", "content": "Say hello in five words."}]}' \
+  -d '{"model": "chat", "messages": [{"role": "user", "content": "Say hello in five words."}], "max_tokens": 32}' \
   | tr -d '\r' | grep -iE '^(HTTP/|x-switchyard-|x-request-id|\{)'
 echo
 echo "and with the official openai package (examples/python/gateway_openai.py):"
 OPENAI_BASE_URL=$url/v1 OPENAI_API_KEY=$key "$python" examples/python/gateway_openai.py
+
+echo
+sleep 0.5 # the gateway stores its calls' usage a moment after answering
+echo "the calls above in the usage report (GET /api/v1/usage?group_by=app, the last 24 hours):"
+api GET "/api/v1/usage?step=1h&group_by=app" | "$python" -c '
+import json, sys
+for series in json.load(sys.stdin)["series"]:
+    points = series["points"]
+    calls = sum(p["calls"] for p in points)
+    tokens = sum(p["prompt_tokens"] + p["completion_tokens"] for p in points)
+    cost = sum(p["cost_micros"] for p in points) / 1e6
+    local = sum(p["local_share"] * p["calls"] for p in points)
+    group = series["group"]
+    print(f"  app {group}: {calls} calls, {tokens} tokens, ${cost:.6f}, {local:.0f} answered in-process")
+'
+
+echo
+echo "open $url/docs (the API), $url/v1 (the gateway), $url/metrics; Ctrl-C stops the server"
+wait $server_pid

@@ -625,6 +625,7 @@ async fn serve(
         .spawn_activation_watch(state.store.clone(), state.activations.clone());
     crate::usage::retention::spawn_pruning(state.store.clone(), usage_retention_days);
     let stopping = state.shutdown.clone();
+    let gateway = state.gateway.clone();
     let router = crate::api::router(state);
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let local = listener.local_addr()?;
@@ -655,6 +656,7 @@ async fn serve(
         served = server => served?,
         () = deadline => tracing::warn!(grace_s = shutdown.grace.as_secs(), "requests still in flight after the grace period: exiting anyway"),
     }
+    gateway.usage().flush().await;
     tracing::info!("stopped");
     Ok(())
 }

@@ -643,3 +643,54 @@ async fn an_activation_swaps_the_apps_client() {
     let (status, _) = gw.app.call("GET", "/readyz", None, None).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
 }
+
+#[tokio::test]
+async fn gateway_calls_are_counted_as_usage() {
+    for (db, url) in databases().await {
+        let gw = Gateway::start(&url).await;
+        for _ in 0..3 {
+            let (status, body, _, _) = gw.chat("chat").await;
+            assert_eq!(status, StatusCode::OK, "{db}: {body}");
+        }
+        let (status, _, _, body) = gw
+            .post(
+                "/v1/chat/completions",
+                json!({"model": "chat", "stream": true, "messages": [{"role": "user", "content": "hi"}]}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{db}: {body}");
+        let (status, _, _, _) = gw.chat("boom").await;
+        assert!(status.is_server_error(), "{db}: {status}");
+        gw.app.state.gateway.usage().flush().await;
+
+        let rows: Vec<(i64, i64, Option<String>)> = sqlx::query_as(
+            "SELECT stream, cost_micros, error_code FROM usage_events WHERE tenant_id = $1 ORDER BY time_ms",
+        )
+        .bind(&gw.app.tenant_a)
+        .fetch_all(&gw.app.store.db.pool)
+        .await
+        .unwrap();
+        assert_eq!(rows.len(), 5, "{db}: {rows:?}");
+        assert_eq!(
+            rows.iter().filter(|r| r.0 == 1).count(),
+            1,
+            "{db}: one stream"
+        );
+        assert_eq!(
+            rows.iter().filter(|r| r.2.is_some()).count(),
+            1,
+            "{db}: one error"
+        );
+        assert!(
+            rows.iter().filter(|r| r.2.is_none()).all(|r| r.1 > 0),
+            "{db}: answered calls cost something: {rows:?}"
+        );
+        let (calls,): (i64,) =
+            sqlx::query_as("SELECT SUM(calls) FROM usage_minute WHERE tenant_id = $1")
+                .bind(&gw.app.tenant_a)
+                .fetch_one(&gw.app.store.db.pool)
+                .await
+                .unwrap();
+        assert_eq!(calls, 5, "{db}: the rollups count them too");
+    }
+}

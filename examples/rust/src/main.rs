@@ -58,7 +58,7 @@ async fn main() -> ExitCode {
     );
     request.temperature = Some(0.0);
     request.max_tokens = Some(48);
-    match client.chat(request, &CallOptions::default()).await {
+    let status = match client.chat(request, &CallOptions::default()).await {
         Ok(outcome) => {
             let meta = &outcome.meta;
             println!("{}", outcome.response.text().trim());
@@ -86,5 +86,8 @@ async fn main() -> ExitCode {
             eprintln!("the call failed: {error}");
             ExitCode::FAILURE
         }
-    }
+    };
+    // Ships the call's usage event to the server (in server mode) before the process ends.
+    client.shutdown().await;
+    status
 }

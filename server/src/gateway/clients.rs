@@ -9,25 +9,22 @@ use std::sync::{Arc, Mutex, RwLock, Weak};
 
 use switchyard::Client;
 use switchyard::config::Config;
-use switchyard::telemetry::UsageSink;
 
 use super::GatewayError;
 use crate::resolve::{Keys, app_config};
 use crate::sdk_cache::Snapshot;
 use crate::state::AppState;
 use crate::store::KeyAuth;
+use crate::usage::recorder::UsageRecorder;
 use crate::util::sha256_hex;
-
-/// Where an app's gateway calls report their usage: given the caller's key (tenant, app),
-/// the sink its client is built with.
-pub type UsageHook = Arc<dyn Fn(&KeyAuth) -> Option<Arc<dyn UsageSink>> + Send + Sync>;
 
 #[derive(Default)]
 pub struct GatewayClients {
     apps: RwLock<HashMap<String, Arc<AppClient>>>,
     /// One first build at a time: a burst of an app's first requests builds one client.
     building: tokio::sync::Mutex<()>,
-    usage: Option<UsageHook>,
+    /// Where every app client reports its calls' usage.
+    usage: UsageRecorder,
 }
 
 struct AppClient {
@@ -54,11 +51,9 @@ impl AppClient {
 }
 
 impl GatewayClients {
-    /// The usage sink hook: every app client built from now on reports to the sink it
-    /// returns. None by default (gateway usage is then only in metrics and spans).
-    pub fn with_usage(mut self, hook: UsageHook) -> Self {
-        self.usage = Some(hook);
-        self
+    /// The gateway's usage, for a flush at shutdown.
+    pub fn usage(&self) -> &UsageRecorder {
+        &self.usage
     }
 
     /// The client serving `key`'s app under its tenant's active config.
@@ -96,10 +91,9 @@ impl GatewayClients {
             return Ok(entry.client.clone());
         }
         let (config, digest) = resolve(state, key, &snapshot).await?;
-        let mut builder = Client::builder().config(config);
-        if let Some(sink) = self.usage.as_ref().and_then(|hook| hook(key)) {
-            builder = builder.usage_sink(sink);
-        }
+        let builder = Client::builder()
+            .config(config)
+            .usage_sink(self.usage.sink(state, key));
         // A config with a local model loads it here: keep that off the async workers.
         let client = tokio::task::spawn_blocking(move || builder.build())
             .await
