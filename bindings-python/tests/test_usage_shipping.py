@@ -164,3 +164,49 @@ def test_every_event_arrives_before_a_normal_exit(recorder: Recorder, variant: s
     assert len(set(ids)) == expected
     assert all(e["model"] == "chat" and e["status"] == "ok" for e in events)
     assert all(b["_authorization"] == f"Bearer {KEY}" for b in recorder.batches)
+
+
+LOOP = textwrap.dedent(
+    """
+    import sys
+    import switchyard
+
+    client = switchyard.Switchyard(server=sys.argv[1], api_key=sys.argv[2])
+    while True:
+        client.chat.completions.create(model="chat", messages=[{"role": "user", "content": "hi"}])
+        print("call", flush=True)
+    """
+)
+
+
+def test_a_killed_program_loses_at_most_its_last_interval(recorder: Recorder, tmp_path: Any) -> None:
+    """SIGKILL gives no chance to flush: what was made more than a batch interval (1 s) plus
+    a send before the kill has arrived, and nothing arrives twice."""
+    import os
+    import signal
+
+    proc = subprocess.Popen(
+        [sys.executable, "-c", LOOP, recorder.url, KEY],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "XDG_CACHE_HOME": str(tmp_path)},
+    )
+    assert proc.stdout is not None
+    done: List[float] = []
+    started = time.monotonic()
+    while time.monotonic() - started < 3.5:
+        line = proc.stdout.readline()
+        assert line == "call\n", f"the program stopped: {line!r}"
+        done.append(time.monotonic())
+    os.kill(proc.pid, signal.SIGKILL)
+    killed = time.monotonic()
+    proc.wait(timeout=10)
+    assert proc.returncode == -signal.SIGKILL
+    time.sleep(0.5)  # a batch the server was reading when the process died
+    ids = [e["id"] for e in recorder.events()]
+    assert len(set(ids)) == len(ids), "an event arrived twice"
+    # The call in progress at the kill may have recorded its event before printing.
+    assert len(ids) <= len(done) + 1
+    settled = sum(1 for t in done if t <= killed - 1.5)
+    assert settled > 0
+    assert len(ids) >= settled, f"{len(ids)} arrived of {settled} made more than 1.5 s before the kill"

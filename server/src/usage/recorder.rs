@@ -31,7 +31,7 @@ struct Charged {
 }
 
 enum Message {
-    Event(Charged, UsageEvent),
+    Event(Arc<Charged>, Box<UsageEvent>),
     /// Answered once everything queued before it is stored.
     Flush(oneshot::Sender<()>),
 }
@@ -57,10 +57,10 @@ impl UsageRecorder {
             })
             .clone();
         Arc::new(AppUsage {
-            charged: Charged {
+            charged: Arc::new(Charged {
                 tenant_id: key.tenant_id.clone(),
                 app_id: key.app_id.clone(),
-            },
+            }),
             queue,
             dropped: self.dropped.clone(),
         })
@@ -90,7 +90,7 @@ async fn flush(queue: &mpsc::Sender<Message>) {
 
 /// One app's sink.
 struct AppUsage {
-    charged: Charged,
+    charged: Arc<Charged>,
     queue: mpsc::Sender<Message>,
     dropped: Arc<AtomicU64>,
 }
@@ -98,7 +98,7 @@ struct AppUsage {
 #[async_trait::async_trait]
 impl UsageSink for AppUsage {
     fn record(&self, event: &UsageEvent) {
-        let message = Message::Event(self.charged.clone(), event.clone());
+        let message = Message::Event(self.charged.clone(), Box::new(event.clone()));
         if self.queue.try_send(message).is_err() {
             self.dropped.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(app = %self.charged.app_id, "gateway usage queue full: event dropped");
@@ -115,11 +115,11 @@ impl UsageSink for AppUsage {
 async fn store_queued(state: AppState, mut messages: mpsc::Receiver<Message>) {
     let mut taken = Vec::with_capacity(USAGE_MAX_EVENTS);
     while messages.recv_many(&mut taken, USAGE_MAX_EVENTS).await > 0 {
-        let mut by_app: BTreeMap<Charged, Vec<UsageEvent>> = BTreeMap::new();
+        let mut by_app: BTreeMap<Arc<Charged>, Vec<UsageEvent>> = BTreeMap::new();
         let mut flushes = Vec::new();
         for message in taken.drain(..) {
             match message {
-                Message::Event(charged, event) => by_app.entry(charged).or_default().push(event),
+                Message::Event(charged, event) => by_app.entry(charged).or_default().push(*event),
                 Message::Flush(done) => flushes.push(done),
             }
         }
