@@ -685,12 +685,13 @@ async fn gateway_calls_are_counted_as_usage() {
             rows.iter().filter(|r| r.2.is_none()).all(|r| r.1 > 0),
             "{db}: answered calls cost something: {rows:?}"
         );
-        let (calls,): (i64,) =
-            sqlx::query_as("SELECT SUM(calls) FROM usage_minute WHERE tenant_id = $1")
-                .bind(&gw.app.tenant_a)
-                .fetch_one(&gw.app.store.db.pool)
-                .await
-                .unwrap();
+        let (calls,): (i64,) = sqlx::query_as(
+            "SELECT CAST(SUM(calls) AS BIGINT) FROM usage_minute WHERE tenant_id = $1",
+        )
+        .bind(&gw.app.tenant_a)
+        .fetch_one(&gw.app.store.db.pool)
+        .await
+        .unwrap();
         assert_eq!(calls, 5, "{db}: the rollups count them too");
     }
 }
