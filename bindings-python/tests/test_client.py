@@ -397,5 +397,8 @@ def test_examples_type_check() -> None:
     examples = ROOT / "examples" / "python"
     files = sorted(str(p) for p in examples.glob("*.py"))
     assert files, "no Python examples"
-    out, err, status = mypy.run(["--strict", "--no-incremental", *files])
+    # Checked for the Python that runs them: the gateway example imports `openai`, whose
+    # pydantic is written for newer Pythons than the SDK's own 3.9 floor.
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    out, err, status = mypy.run(["--strict", "--no-incremental", "--python-version", version, *files])
     assert status == 0, out + err
