@@ -10,6 +10,24 @@ use flate2::write::GzEncoder;
 use crate::sdk_protocol::{USAGE_MAX_BYTES, UsageBatch};
 use crate::telemetry::UsageEvent;
 
+/// An event as shipped: without `tenant` and `app`. The server charges the app whose key
+/// sent the batch and refuses an event that names another, so a name here could only
+/// cause a refusal: a config's `identity` labels that differ from the server's names, or
+/// an app renamed while its events waited in the spool.
+struct Shipped<'a>(&'a UsageEvent);
+
+impl serde::Serialize for Shipped<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if self.0.tenant.is_none() && self.0.app.is_none() {
+            return self.0.serialize(serializer);
+        }
+        let mut event = self.0.clone();
+        event.tenant = None;
+        event.app = None;
+        event.serialize(serializer)
+    }
+}
+
 /// A batch ready to send: its gzip body (`dropped` 0) and how many events it carries.
 #[derive(Debug, Clone)]
 pub(crate) struct Sealed {
@@ -32,7 +50,7 @@ fn seal_into(events: &[UsageEvent], out: &mut Vec<Sealed>) {
     }
     let batch = UsageBatch {
         dropped: 0,
-        events: events.iter().collect::<Vec<_>>(),
+        events: events.iter().map(Shipped).collect::<Vec<_>>(),
     };
     let json = match serde_json::to_vec(&batch) {
         Ok(json) => json,
