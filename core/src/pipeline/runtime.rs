@@ -110,15 +110,12 @@ impl Runtime {
         }
         let capacity_counts_tokens = routes.values().any(|r| r.route.counts_tokens());
         // The tokenizer tables cost ~70 MB of memory for the life of the process: loaded
-        // ahead only when this config may count tokens exactly (a TPM limit or capacity,
-        // or a hard budget whose cheap bound may not fit), else never.
-        if capacity_counts_tokens
-            || config.rate_limits.iter().any(|limit| limit.tpm.is_some())
-            || config
-                .budgets
-                .iter()
-                .any(|budget| budget.mode == crate::config::BudgetMode::Hard)
-        {
+        // ahead only when this config counts tokens exactly on every call (a TPM limit or
+        // capacity). A hard budget counts exactly only when the cheap bound does not fit
+        // what is left, so it loads the one encoding it needs then (~100 ms, once): most
+        // processes with a budget never get that close, and a gateway serving many apps
+        // would otherwise hold the tables for a budget that is nowhere near its end.
+        if capacity_counts_tokens || config.rate_limits.iter().any(|limit| limit.tpm.is_some()) {
             crate::estimate::warm_up_in_background();
         }
         Ok(Runtime {

@@ -110,11 +110,12 @@ impl UsageSink for AppUsage {
     }
 }
 
-/// Takes what is queued (up to a batch's worth) and stores it, app by app, until the
-/// queue closes.
+/// Takes what is queued (up to a batch's worth, gathered for at most [`BATCH_WINDOW`])
+/// and stores it, app by app, until the queue closes.
 async fn store_queued(state: AppState, mut messages: mpsc::Receiver<Message>) {
     let mut taken = Vec::with_capacity(USAGE_MAX_EVENTS);
     while messages.recv_many(&mut taken, USAGE_MAX_EVENTS).await > 0 {
+        gather(&mut messages, &mut taken).await;
         let mut by_app: BTreeMap<Arc<Charged>, Vec<UsageEvent>> = BTreeMap::new();
         let mut flushes = Vec::new();
         for message in taken.drain(..) {
@@ -128,6 +129,32 @@ async fn store_queued(state: AppState, mut messages: mpsc::Receiver<Message>) {
         }
         for done in flushes {
             let _ = done.send(());
+        }
+    }
+}
+
+/// How long a batch's first event waits for company. Storing what happened to be queued
+/// made batches of a handful of events at load, and each batch's transaction cost more
+/// than its rows; a quarter second still keeps reports current.
+const BATCH_WINDOW: Duration = Duration::from_millis(250);
+
+/// Adds to `taken` what arrives within [`BATCH_WINDOW`], up to a batch; a flush ends the
+/// wait at once.
+async fn gather(messages: &mut mpsc::Receiver<Message>, taken: &mut Vec<Message>) {
+    let deadline = tokio::time::Instant::now() + BATCH_WINDOW;
+    let mut seen = 0;
+    while taken.len() < USAGE_MAX_EVENTS {
+        if taken[seen..]
+            .iter()
+            .any(|m| matches!(m, Message::Flush(_)))
+        {
+            return;
+        }
+        seen = taken.len();
+        let room = USAGE_MAX_EVENTS - taken.len();
+        match tokio::time::timeout_at(deadline, messages.recv_many(taken, room)).await {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
         }
     }
 }
