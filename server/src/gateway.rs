@@ -10,6 +10,7 @@ mod clients;
 pub(crate) mod embeddings;
 mod error;
 pub(crate) mod models;
+mod options;
 mod respond;
 mod sse;
 

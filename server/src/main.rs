@@ -3,10 +3,10 @@
 use std::process::ExitCode;
 
 use clap::Parser;
+use switchyard_server::cli::{Cli, Command, run};
 use tracing_subscriber::filter::{FilterExt, filter_fn};
 use tracing_subscriber::layer::{Layer, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
-use switchyard_server::cli::{Cli, Command, run};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();

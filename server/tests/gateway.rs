@@ -695,3 +695,61 @@ async fn gateway_calls_are_counted_as_usage() {
         assert_eq!(calls, 5, "{db}: the rollups count them too");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_call_options_travel_in_a_header() {
+    let gw = Gateway::start(&sqlite_url()).await;
+    let with_options = |options: &str| {
+        Request::builder()
+            .method("POST")
+            .uri("/v1/chat/completions")
+            .header("authorization", format!("Bearer {}", gw.key))
+            .header("content-type", "application/json")
+            .header("x-switchyard-options", options)
+            .body(Body::from(
+                json!({"model": "chat", "messages": [{"role": "user", "content": "hi"}]})
+                    .to_string(),
+            ))
+            .unwrap()
+    };
+
+    // Refused before anything goes upstream: not JSON, an unknown or mistyped option, and
+    // the identity options the key decides.
+    for (options, says) in [
+        ("{not json", "JSON object"),
+        ("[1, 2]", "JSON object"),
+        (r#"{"colour": "red"}"#, "colour"),
+        (r#"{"timeout": -1}"#, "timeout"),
+        (r#"{"tenant": "globex"}"#, "app key decides"),
+        (r#"{"app": "other"}"#, "app key decides"),
+    ] {
+        let (status, body, _) = gw.app.send(with_options(options)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{options}: {body}");
+        assert_error_shape(&body);
+        assert_eq!(body["error"]["param"], "x-switchyard-options", "{body}");
+        assert!(
+            body["error"]["message"].as_str().unwrap().contains(says),
+            "{options}: {body}"
+        );
+    }
+    assert_eq!(gw.upstream_calls(), 0, "refused options went upstream");
+
+    // Applied: the user, tags and metadata reach the usage event.
+    let (status, body, _) = gw
+        .app
+        .send(with_options(
+            r#"{"user": "u-42", "tags": ["checkout"], "metadata": {"order": "7"}, "timeout": 5}"#,
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    gw.app.state.gateway.usage().flush().await;
+    let (user, tags, metadata): (Option<String>, String, String) =
+        sqlx::query_as("SELECT user_id, tags, metadata FROM usage_events WHERE tenant_id = $1")
+            .bind(&gw.app.tenant_a)
+            .fetch_one(&gw.app.store.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(user.as_deref(), Some("u-42"));
+    assert_eq!(tags, r#"["checkout"]"#);
+    assert_eq!(metadata, r#"{"order":"7"}"#);
+}

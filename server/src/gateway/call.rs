@@ -1,21 +1,23 @@
 //! What every gateway request does before the engine sees it: authenticate the app key,
-//! read the body within the limit, decode it, find the app's client, and check that the
+//! read its options and the body within the limit, decode it, find the app's client, and check that the
 //! model is one the app may use. Nothing is forwarded upstream until all of that passes.
 
 use axum::body::{Body, Bytes};
+use axum::http::HeaderMap;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde::de::DeserializeOwned;
-use switchyard::Client;
+use switchyard::{CallOptions, Client};
 
-use super::{GatewayError, MAX_BODY_BYTES};
+use super::{GatewayError, MAX_BODY_BYTES, options};
 use crate::api::extract::decode;
 use crate::api::principal::AppCaller;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// An authenticated caller's app client.
+/// An authenticated caller's app client, and the call's options.
 pub struct Call {
     pub client: Client,
+    pub options: CallOptions,
 }
 
 impl Call {
@@ -25,7 +27,18 @@ impl Call {
     ) -> Result<Call, GatewayError> {
         let caller = caller?;
         let client = state.gateway.get(state, &caller.key).await?;
-        Ok(Call { client })
+        Ok(Call {
+            client,
+            options: CallOptions::default(),
+        })
+    }
+
+    /// The call with the options its `x-switchyard-options` header carries.
+    pub fn with_options(self, headers: &HeaderMap) -> Result<Call, GatewayError> {
+        Ok(Call {
+            options: options::from_headers(headers)?,
+            ..self
+        })
     }
 
     /// Refuses a model outside the app's resolved config: unknown, another tenant's and

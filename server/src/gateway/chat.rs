@@ -3,8 +3,8 @@
 
 use axum::body::Body;
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::response::Response;
-use switchyard::CallOptions;
 use switchyard::types::ChatRequest;
 
 use super::call::{Call, json_body};
@@ -24,25 +24,26 @@ use crate::state::AppState;
 pub async fn completions(
     State(state): State<AppState>,
     caller: Result<AppCaller, ApiError>,
+    headers: HeaderMap,
     body: Body,
 ) -> Response {
     let id = request_id();
-    finish(&id, serve(&state, caller, body).await)
+    finish(&id, serve(&state, caller, &headers, body).await)
 }
 
 async fn serve(
     state: &AppState,
     caller: Result<AppCaller, ApiError>,
+    headers: &HeaderMap,
     body: Body,
 ) -> Result<Response, GatewayError> {
-    let call = Call::open(state, caller).await?;
+    let call = Call::open(state, caller).await?.with_options(headers)?;
     let request: ChatRequest = json_body(body).await?;
     call.check_model(&request.model)?;
-    let options = CallOptions::default();
     if request.stream == Some(true) {
-        let stream = call.client.chat_stream(request, &options).await?;
+        let stream = call.client.chat_stream(request, &call.options).await?;
         return Ok(sse::response(stream));
     }
-    let outcome = call.client.chat(request, &options).await?;
+    let outcome = call.client.chat(request, &call.options).await?;
     Ok(json(&outcome.response, &outcome.meta))
 }

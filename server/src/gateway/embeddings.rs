@@ -4,8 +4,8 @@
 
 use axum::body::Body;
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::response::Response;
-use switchyard::CallOptions;
 use switchyard::types::EmbeddingRequest;
 
 use super::GatewayError;
@@ -24,18 +24,20 @@ use crate::state::AppState;
 pub async fn create(
     State(state): State<AppState>,
     caller: Result<AppCaller, ApiError>,
+    headers: HeaderMap,
     body: Body,
 ) -> Response {
     let id = request_id();
-    finish(&id, serve(&state, caller, body).await)
+    finish(&id, serve(&state, caller, &headers, body).await)
 }
 
 async fn serve(
     state: &AppState,
     caller: Result<AppCaller, ApiError>,
+    headers: &HeaderMap,
     body: Body,
 ) -> Result<Response, GatewayError> {
-    let call = Call::open(state, caller).await?;
+    let call = Call::open(state, caller).await?.with_options(headers)?;
     let mut request: EmbeddingRequest = json_body(body).await?;
     call.check_model(&request.model)?;
     let base64 = match request.encoding_format.as_deref() {
@@ -50,7 +52,7 @@ async fn serve(
         }
     };
     request.encoding_format = None;
-    let outcome = call.client.embed(request, &CallOptions::default()).await?;
+    let outcome = call.client.embed(request, &call.options).await?;
     if !base64 {
         return Ok(json(&outcome.response, &outcome.meta));
     }

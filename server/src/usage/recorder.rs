@@ -144,10 +144,7 @@ async fn gather(messages: &mut mpsc::Receiver<Message>, taken: &mut Vec<Message>
     let deadline = tokio::time::Instant::now() + BATCH_WINDOW;
     let mut seen = 0;
     while taken.len() < USAGE_MAX_EVENTS {
-        if taken[seen..]
-            .iter()
-            .any(|m| matches!(m, Message::Flush(_)))
-        {
+        if taken[seen..].iter().any(|m| matches!(m, Message::Flush(_))) {
             return;
         }
         seen = taken.len();

@@ -23,10 +23,10 @@ use crate::scenario::{Op, Scenario, Step};
 /// Why a scenario cannot run over HTTP, if it cannot.
 pub fn not_over_http(name: &str, text: &str) -> Option<String> {
     let scenario: Scenario = serde_norway::from_str(text).ok()?;
-    if scenario.steps.iter().any(uses_options) {
+    if scenario.steps.iter().any(charges_another) {
         return Some(
-            "per-call options (user, tags, cache control, a deployment pin, a timeout, session, \
-             tenant/app, abandoning a stream) have no HTTP form in the gateway's v1"
+            "charges a call to another tenant or app: over HTTP the app key decides, and the \
+             gateway refuses those options"
                 .into(),
         );
     }
@@ -55,20 +55,10 @@ const SKIPPED: &[(&str, &str)] = &[
     ),
 ];
 
-fn uses_options(step: &Step) -> bool {
-    let o = &step.options;
-    o.timeout_ms.is_some()
-        || o.user.is_some()
-        || o.user_template.is_some()
-        || o.session.is_some()
-        || o.tenant.is_some()
-        || o.app.is_some()
-        || !o.tags.is_empty()
-        || !o.metadata.is_empty()
-        || o.cache.is_some()
-        || o.deployment.is_some()
-        || o.abandon_after_chunks.is_some()
-        || step.steps.iter().any(uses_options)
+fn charges_another(step: &Step) -> bool {
+    step.options.tenant.is_some()
+        || step.options.app.is_some()
+        || step.steps.iter().any(charges_another)
 }
 
 fn expects_upstream_status(step: &Step) -> bool {
@@ -244,8 +234,16 @@ fn run_step<'a>(t: &'a Tenant, step: &'a Step, base: &'a str) -> BoxFuture<'a, R
             }
             Op::Chat | Op::Stream | Op::Embed | Op::Models => {
                 let mut results = Vec::new();
-                for _ in 0..step.repeat {
-                    results.extend(join_all((0..step.concurrent).map(|_| call(t, step))).await);
+                for r in 0..step.repeat {
+                    let batch = (0..step.concurrent).map(|c| {
+                        let (options, user) = options_of(step, r * step.concurrent + c, c);
+                        async move {
+                            let mut result = call(t, step, options).await;
+                            result.user = user;
+                            result
+                        }
+                    });
+                    results.extend(join_all(batch).await);
                 }
                 check::step(step, &results)
             }
@@ -253,7 +251,48 @@ fn run_step<'a>(t: &'a Tenant, step: &'a Step, base: &'a str) -> BoxFuture<'a, R
     })
 }
 
-async fn call(t: &Tenant, step: &Step) -> CallResult {
+/// Call `index`'s options as the `x-switchyard-options` header's JSON (`copy`: its index
+/// within its concurrent batch), and the user it names.
+fn options_of(step: &Step, index: usize, copy: usize) -> (Option<String>, Option<String>) {
+    let spec = &step.options;
+    let user = match &spec.user_template {
+        Some(template) => Some(
+            template
+                .replace("{i}", &index.to_string())
+                .replace("{c}", &copy.to_string()),
+        ),
+        None => spec.user.clone(),
+    };
+    let mut options = serde_json::Map::new();
+    let mut put = |name: &str, value: Value| {
+        options.insert(name.to_owned(), value);
+    };
+    if let Some(ms) = spec.timeout_ms {
+        put("timeout", json!(ms as f64 / 1000.0));
+    }
+    if let Some(user) = &user {
+        put("user", json!(user));
+    }
+    if let Some(session) = &spec.session {
+        put("session", json!(session));
+    }
+    if !spec.tags.is_empty() {
+        put("tags", json!(spec.tags));
+    }
+    if !spec.metadata.is_empty() {
+        put("metadata", json!(spec.metadata));
+    }
+    if let Some(cache) = &spec.cache {
+        put("cache", json!(cache));
+    }
+    if let Some(deployment) = &spec.deployment {
+        put("deployment", json!(deployment));
+    }
+    let header = (!options.is_empty()).then(|| Value::Object(options).to_string());
+    (header, user)
+}
+
+async fn call(t: &Tenant, step: &Step, options: Option<String>) -> CallResult {
     let started = Instant::now();
     let (method, path, body) = match step.op {
         Op::Chat => ("POST", "/v1/chat/completions", Some(step.request.clone())),
@@ -271,6 +310,9 @@ async fn call(t: &Tenant, step: &Step) -> CallResult {
         .method(method)
         .uri(path)
         .header("authorization", format!("Bearer {}", t.key));
+    if let Some(options) = options {
+        builder = builder.header("x-switchyard-options", options);
+    }
     let body = match body {
         Some(value) => {
             builder = builder.header("content-type", "application/json");
@@ -287,6 +329,11 @@ async fn call(t: &Tenant, step: &Step) -> CallResult {
         .unwrap();
     let status = response.status();
     let headers = response.headers().clone();
+    if let (Some(chunks), true) = (step.options.abandon_after_chunks, status.is_success()) {
+        let mut result = abandon(response.into_body(), chunks, &headers).await;
+        result.elapsed = started.elapsed();
+        return result;
+    }
     let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
         .await
         .unwrap();
@@ -301,6 +348,29 @@ async fn call(t: &Tenant, step: &Step) -> CallResult {
         }
     };
     result.elapsed = started.elapsed();
+    result
+}
+
+/// Reads a stream's events until `chunks` chunks have come, then drops the body, as a
+/// client that stops reading and closes the connection does.
+async fn abandon(body: Body, chunks: usize, headers: &HeaderMap) -> CallResult {
+    use http_body_util::BodyExt;
+    let mut body = body;
+    let mut text = String::new();
+    let mut result = CallResult::default();
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame.unwrap().into_data() else {
+            continue;
+        };
+        text.push_str(&String::from_utf8_lossy(&data));
+        let events = text.matches("\n\n").count();
+        if events >= chunks {
+            result.chunks = events;
+            break;
+        }
+    }
+    drop(body);
+    result.meta = Some(meta(headers));
     result
 }
 

@@ -119,3 +119,18 @@ def test_a_stream_that_breaks_raises(gateway: Dict[str, Any]) -> None:
             said.append(chunk.choices[0].delta.content or "" if chunk.choices else "")
     assert "".join(said) == "one "
     assert raised.value.code == "network"
+
+
+def test_per_call_options_in_a_header(gateway: Dict[str, Any]) -> None:
+    options = {"deployment": "mock/gpt-4o-mini", "cache": "bypass", "user": "u-42"}
+    raw = client(gateway).chat.completions.with_raw_response.create(
+        model="chat", messages=MESSAGES, extra_headers={"x-switchyard-options": json.dumps(options)}
+    )
+    assert raw.parse().choices[0].message.content == "Hello there"
+    assert raw.headers["x-switchyard-deployment"] == "mock/gpt-4o-mini"
+    with pytest.raises(openai.BadRequestError) as refused:
+        client(gateway).chat.completions.create(
+            model="chat", messages=MESSAGES, extra_headers={"x-switchyard-options": '{"tenant": "globex"}'}
+        )
+    assert refused.value.status_code == 400
+    assert isinstance(refused.value.body, dict) and refused.value.body["param"] == "x-switchyard-options"
