@@ -210,6 +210,14 @@ fn core_parts(
             Some("overloaded"),
             None,
         ),
+        // A leased budget's lease expired with the management server away, and its
+        // policy is to deny: the caller may try again once the server is back.
+        ErrorKind::BudgetUnavailable { .. } => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            SERVER,
+            Some("budget_unavailable"),
+            None,
+        ),
         // 499: the caller went away (nginx's code); no one reads this answer.
         ErrorKind::Canceled => (
             StatusCode::from_u16(499).unwrap_or(StatusCode::BAD_REQUEST),
