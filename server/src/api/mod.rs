@@ -12,6 +12,7 @@ mod departments;
 pub mod extract;
 mod health;
 mod keys;
+mod leases;
 pub mod openapi;
 pub mod principal;
 mod providers;
@@ -30,7 +31,9 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
-use switchyard::sdk_protocol::{CONFIG_PATH, ConfigQuery, USAGE_PATH};
+use switchyard::sdk_protocol::{
+    CONFIG_PATH, ConfigQuery, LEASE_RETURN_PATH, LEASES_PATH, USAGE_PATH,
+};
 
 use crate::client_addr::ClientAddr;
 use crate::error::ApiError;
@@ -229,6 +232,8 @@ pub fn router(state: AppState) -> Router {
         .nest("/v1", crate::gateway::routes())
         .route(CONFIG_PATH, get(sdk::config))
         .route(USAGE_PATH, post(usage_ingest::ingest))
+        .route(LEASES_PATH, post(leases::lease))
+        .route(LEASE_RETURN_PATH, post(leases::return_lease))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
