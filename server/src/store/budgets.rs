@@ -361,6 +361,11 @@ impl TenantStore<'_> {
         Ok(from_row(row))
     }
 
+    /// One budget as defined, without its state.
+    pub async fn budget_definition(&self, id: &str) -> Result<Budget> {
+        Ok(self.budget_row(id).await?.budget)
+    }
+
     /// Every budget of the tenant, for the lease grant and the crossing check.
     pub(crate) async fn all_budgets(&self) -> Result<Vec<BudgetRow>> {
         let rows: Vec<Row> = sqlx::query_as(&format!(

@@ -11,6 +11,7 @@ mod configs;
 mod departments;
 pub(crate) mod keys;
 mod leases;
+mod prices;
 mod providers;
 mod rate_limits;
 mod security_events;
@@ -31,6 +32,7 @@ pub use configs::{ActiveConfig, ConfigVersion, ConfigVersionSummary, check_docum
 pub use departments::{Department, DepartmentPatch};
 pub use keys::{AppKey, KeyAuth, NewKey};
 pub use leases::{LeaseAsk, LeaseSettings};
+pub use prices::{PriceInput, PriceOverride};
 pub use providers::{NewProvider, Provider};
 pub use rate_limits::{LimitState, RateLimit, RateLimitInput};
 pub use security_events::SecurityEvent;

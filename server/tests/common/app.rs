@@ -229,6 +229,36 @@ impl TestApp {
             .await
             .unwrap();
         t.activate(&ctx(), &v2.id).await.unwrap();
+        let budget = t
+            .create_budget(
+                &ctx(),
+                serde_json::from_value(json!({
+                    "name": format!("budget{n}"), "scope": "app", "scope_ref": app.id,
+                    "period": "month", "amount_usd": 10.0, "mode": "hard"
+                }))
+                .unwrap(),
+            )
+            .await
+            .unwrap();
+        let limit = t
+            .create_rate_limit(
+                &ctx(),
+                serde_json::from_value(json!({
+                    "name": format!("limit{n}"), "scope": "department", "scope_ref": dept.id,
+                    "rpm": 600
+                }))
+                .unwrap(),
+            )
+            .await
+            .unwrap();
+        let price_model = format!("fx-model-{n}");
+        t.set_price(
+            &ctx(),
+            &price_model,
+            serde_json::from_value(json!({"input": 1.0, "output": 2.0})).unwrap(),
+        )
+        .await
+        .unwrap();
         Fixture {
             n,
             dept: dept.id,
@@ -238,6 +268,9 @@ impl TestApp {
             user: user.id,
             provider: provider.id,
             version: v1.id,
+            budget: budget.id,
+            limit: limit.id,
+            price_model,
         }
     }
 
@@ -297,6 +330,10 @@ pub struct Fixture {
     pub provider: String,
     /// An inactive version.
     pub version: String,
+    /// A budget of the app, a rate limit of the department, a price override.
+    pub budget: String,
+    pub limit: String,
+    pub price_model: String,
 }
 
 impl Fixture {
@@ -312,6 +349,12 @@ impl Fixture {
             &self.user
         } else if path.starts_with("/api/v1/providers") {
             &self.provider
+        } else if path.starts_with("/api/v1/budgets") {
+            &self.budget
+        } else if path.starts_with("/api/v1/rate-limits") {
+            &self.limit
+        } else if path.starts_with("/api/v1/prices") {
+            &self.price_model
         } else {
             &self.version
         }
@@ -355,6 +398,15 @@ impl Fixture {
             ("PATCH", "/api/v1/users/{id}") => {
                 json!({"display_name": format!("User {n}"), "bindings": [{"role": "model_ops"}]})
             }
+            ("POST", "/api/v1/budgets") => json!({
+                "name": format!("newbudget{n}"), "scope": "department", "scope_ref": self.dept,
+                "period": "day", "amount_usd": 5.0, "mode": "soft"
+            }),
+            ("PATCH", "/api/v1/budgets/{id}") => json!({"amount_usd": 20.0}),
+            ("POST", "/api/v1/rate-limits") => json!({
+                "name": format!("newlimit{n}"), "scope": "app", "scope_ref": self.app, "tpm": 10000
+            }),
+            ("PUT", "/api/v1/prices/{id}") => json!({"input": 0.5, "output": 1.5}),
             ("POST", "/api/v1/tenants") => {
                 json!({"tenant": format!("tenant{n}"), "username": "boss"})
             }
