@@ -246,6 +246,8 @@ impl TenantStore<'_> {
         let mut tx = self.db.pool.begin().await?;
         self.lock_subjects(&mut tx, &budgets, &limits).await?;
         let now = now_ms();
+        // Until when the instance may still use its previous grant: its expiry.
+        let mut prior_expiry = now;
         let lease_id = match &ask.lease {
             None => {
                 let id = new_id("lse");
@@ -279,7 +281,10 @@ impl TenantStore<'_> {
                             "the lease has expired or was returned: request a new one".into(),
                         ));
                     }
-                    Some(_) => id.clone(),
+                    Some((_, expires, _)) => {
+                        prior_expiry = expires;
+                        id.clone()
+                    }
                 }
             }
         };
@@ -354,7 +359,7 @@ impl TenantStore<'_> {
         }
         for l in &limits {
             grant.limits.push(
-                self.share(&mut tx, &lease_id, l, ask, now, settings)
+                self.share(&mut tx, &lease_id, l, ask, (now, prior_expiry), settings)
                     .await?,
             );
         }
@@ -368,16 +373,19 @@ impl TenantStore<'_> {
     }
 
     /// This lease's new share of limit `l`: see [`rate_share`]. A share given up counts
-    /// against the limit for one more window ([`LeaseSettings::window_ms`]).
+    /// against the limit for one more window ([`LeaseSettings::window_ms`]) after the
+    /// instance may last have used it: the previous grant's expiry (`times.1`), since the
+    /// instance keeps to its old share until this answer reaches it, however late.
     async fn share(
         &self,
         tx: &mut Transaction<'static, Any>,
         lease_id: &str,
         l: &LimitRow,
         ask: &LeaseAsk,
-        now: i64,
+        times: (i64, i64),
         settings: LeaseSettings,
     ) -> Result<LimitSlice> {
+        let (now, prior_expiry) = times;
         // Other leases' shares still usable, or usable less than a window ago.
         let (others_rpm, others_tpm, others_live, others_want): (i64, i64, i64, i64) =
             sqlx::query_as(
@@ -427,14 +435,8 @@ impl TenantStore<'_> {
         let (new_rpm, new_tpm) = (rpm.unwrap_or(0), tpm.unwrap_or(0));
         let (gave_rpm, gave_tpm) = ((old_rpm - new_rpm).max(0), (old_tpm - new_tpm).max(0));
         if gave_rpm > 0 || gave_tpm > 0 {
-            cool(
-                tx,
-                &l.limit.id,
-                gave_rpm,
-                gave_tpm,
-                now + settings.window_ms,
-            )
-            .await?;
+            let until = prior_expiry.max(now) + settings.window_ms;
+            cool(tx, &l.limit.id, gave_rpm, gave_tpm, until).await?;
         }
         sqlx::query(
             "INSERT INTO lease_slices (lease_id, subject_id, tenant_id, period_start, period_end, \

@@ -105,6 +105,27 @@ impl TestApp {
         }
     }
 
+    /// Serves the router on a loopback port until the task is aborted: its base URL.
+    pub async fn listen(&self) -> (String, tokio::task::JoinHandle<()>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let service = self
+            .router
+            .clone()
+            .into_make_service_with_connect_info::<std::net::SocketAddr>();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, service).await.unwrap();
+        });
+        (url, task)
+    }
+
+    /// The same app with other lease timings (short ones, for tests).
+    pub fn with_leases(mut self, leases: switchyard_server::store::LeaseSettings) -> TestApp {
+        self.state.leases = leases;
+        self.router = switchyard_server::api::router(self.state.clone());
+        self
+    }
+
     /// The same app, with `proxies` trusted for forwarding headers.
     pub fn behind(mut self, proxies: TrustedProxies) -> TestApp {
         self.state.proxies = std::sync::Arc::new(proxies);
