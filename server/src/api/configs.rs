@@ -81,7 +81,13 @@ pub async fn create(
         Some(v) => tenant.get_version(&v.id).await?.document,
         None => Value::Object(Default::default()),
     };
-    let (budgets, others) = changed_sections(&latest, &req.document);
+    // Compared in the canonical form versions are stored in; a document core refuses is
+    // refused below, by `create_version`, whichever permission it is judged by.
+    let canonical = crate::store::check_document(&req.document)
+        .ok()
+        .and_then(|c| serde_json::to_value(&c).ok())
+        .unwrap_or_else(|| req.document.clone());
+    let (budgets, others) = changed_sections(&latest, &canonical);
     let role = match (budgets, others) {
         (true, true) => {
             budget_write?;
