@@ -1,0 +1,223 @@
+//! Server-side rate limits: requests and tokens a minute across every instance of the apps
+//! in scope, shared out by leases (`docs/budgets.md`).
+
+use serde::{Deserialize, Serialize};
+
+use super::budgets::{Scope, parse_policy, parse_scope, policy_str, scope_str};
+use super::{AuditCtx, AuditEntry, Page, Result, StoreError, TenantStore, check_name};
+use crate::util::{new_id, now_ms};
+
+/// The largest limit accepted, a minute.
+pub const MAX_PER_MINUTE: i64 = 1_000_000_000;
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RateLimit {
+    pub id: String,
+    pub name: String,
+    pub scope: String,
+    pub scope_ref: Option<String>,
+    pub rpm: Option<i64>,
+    pub tpm: Option<i64>,
+    pub on_server_down: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    /// Shares held by live leases (and shares still cooling), on reads of one limit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<LimitState>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct LimitState {
+    pub live_leases: i64,
+    pub rpm_shares: i64,
+    pub tpm_shares: i64,
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitInput {
+    pub name: String,
+    pub scope: String,
+    #[serde(default)]
+    pub scope_ref: Option<String>,
+    #[serde(default)]
+    pub rpm: Option<i64>,
+    #[serde(default)]
+    pub tpm: Option<i64>,
+    #[serde(default)]
+    pub on_server_down: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct LimitRow {
+    pub limit: RateLimit,
+    pub scope: Scope,
+}
+
+type Row = (
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<i64>,
+    Option<i64>,
+    String,
+    i64,
+    i64,
+);
+
+const COLUMNS: &str =
+    "id, name, scope_kind, scope_ref, rpm, tpm, on_server_down, created_at, updated_at";
+
+fn from_row((id, name, kind, reference, rpm, tpm, policy, created, updated): Row) -> LimitRow {
+    LimitRow {
+        scope: Scope {
+            kind: parse_scope(&kind).unwrap_or(switchyard::sdk_protocol::SliceScope::Tenant),
+            reference: reference.clone(),
+        },
+        limit: RateLimit {
+            id,
+            name,
+            scope: kind,
+            scope_ref: reference,
+            rpm,
+            tpm,
+            on_server_down: policy,
+            created_at: created,
+            updated_at: updated,
+            state: None,
+        },
+    }
+}
+
+fn per_minute(field: &str, v: Option<i64>) -> Result<()> {
+    match v {
+        Some(n) if !(1..=MAX_PER_MINUTE).contains(&n) => Err(StoreError::invalid(
+            field,
+            format!("must be between 1 and {MAX_PER_MINUTE}"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+impl TenantStore<'_> {
+    pub async fn create_rate_limit(&self, ctx: &AuditCtx, l: RateLimitInput) -> Result<RateLimit> {
+        check_name("name", &l.name)?;
+        per_minute("rpm", l.rpm)?;
+        per_minute("tpm", l.tpm)?;
+        if l.rpm.is_none() && l.tpm.is_none() {
+            return Err(StoreError::invalid("rpm", "set rpm, tpm or both"));
+        }
+        let policy = parse_policy("on_server_down", l.on_server_down.as_deref())?;
+        let scope = self.check_scope(&l.scope, l.scope_ref.as_deref()).await?;
+        let id = new_id("rlm");
+        let now = now_ms();
+        let mut tx = self.write().await?;
+        sqlx::query(&format!(
+            "INSERT INTO rate_limits (tenant_id, {COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        ))
+        .bind(&self.tenant_id)
+        .bind(&id)
+        .bind(&l.name)
+        .bind(scope_str(&scope.kind))
+        .bind(&scope.reference)
+        .bind(l.rpm)
+        .bind(l.tpm)
+        .bind(policy_str(policy))
+        .bind(now)
+        .bind(now)
+        .execute(&mut *tx.tx)
+        .await
+        .map_err(|e| StoreError::from(e).on_field("name"))?;
+        let row: Row = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM rate_limits WHERE tenant_id = $1 AND id = $2"
+        ))
+        .bind(&self.tenant_id)
+        .bind(&id)
+        .fetch_one(&mut *tx.tx)
+        .await?;
+        let limit = from_row(row).limit;
+        tx.audit(
+            AuditEntry::new(ctx, Some(&self.tenant_id), "rate_limit.create", &id).states(
+                None,
+                Some(&serde_json::to_value(&limit).unwrap_or_default()),
+            ),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(limit)
+    }
+
+    pub async fn delete_rate_limit(&self, ctx: &AuditCtx, id: &str) -> Result<()> {
+        let before = self.get_rate_limit(id, 0).await?;
+        let mut tx = self.write().await?;
+        let done = sqlx::query("DELETE FROM rate_limits WHERE tenant_id = $1 AND id = $2")
+            .bind(&self.tenant_id)
+            .bind(id)
+            .execute(&mut *tx.tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        tx.audit(
+            AuditEntry::new(ctx, Some(&self.tenant_id), "rate_limit.delete", id).states(
+                Some(&serde_json::to_value(&before).unwrap_or_default()),
+                None,
+            ),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn list_rate_limits(&self, page: Page) -> Result<Vec<RateLimit>> {
+        let rows: Vec<Row> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM rate_limits WHERE tenant_id = $1 ORDER BY name LIMIT $2 OFFSET $3"
+        ))
+        .bind(&self.tenant_id)
+        .bind(page.limit)
+        .bind(page.offset)
+        .fetch_all(&self.db.pool)
+        .await?;
+        Ok(rows.into_iter().map(|r| from_row(r).limit).collect())
+    }
+
+    pub(crate) async fn all_rate_limits(&self) -> Result<Vec<LimitRow>> {
+        let rows: Vec<Row> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM rate_limits WHERE tenant_id = $1 ORDER BY id"
+        ))
+        .bind(&self.tenant_id)
+        .fetch_all(&self.db.pool)
+        .await?;
+        Ok(rows.into_iter().map(from_row).collect())
+    }
+
+    /// One limit with the shares live leases hold now (`window_ms` back for cooling).
+    pub async fn get_rate_limit(&self, id: &str, window_ms: i64) -> Result<RateLimit> {
+        let row: Row = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM rate_limits WHERE tenant_id = $1 AND id = $2"
+        ))
+        .bind(&self.tenant_id)
+        .bind(id)
+        .fetch_one(&self.db.pool)
+        .await?;
+        let now = now_ms();
+        let (live, rpm, tpm): (i64, i64, i64) = sqlx::query_as(
+            "SELECT CAST(COUNT(*) AS BIGINT), CAST(COALESCE(SUM(s.granted), 0) AS BIGINT), \
+             CAST(COALESCE(SUM(COALESCE(s.granted_tpm, 0)), 0) AS BIGINT) \
+             FROM lease_slices s JOIN leases l ON l.id = s.lease_id \
+             WHERE s.subject_id = $1 AND l.returned_at IS NULL AND l.expires_at > $2",
+        )
+        .bind(id)
+        .bind(now - window_ms)
+        .fetch_one(&self.db.pool)
+        .await?;
+        let mut limit = from_row(row).limit;
+        limit.state = Some(LimitState {
+            live_leases: live,
+            rpm_shares: rpm,
+            tpm_shares: tpm,
+        });
+        Ok(limit)
+    }
+}
