@@ -20,6 +20,9 @@ pub struct SliceAccount {
     /// Set once the account passed [`RENEW_AT`] of its grant (or refused a call), so the
     /// renewer is woken once per grant, not once per call.
     renew_asked: AtomicBool,
+    /// What refused reservations asked for since the renewer last looked (`f64` bits):
+    /// demand the spend rate cannot show, since a refused call spends nothing.
+    denied: AtomicU64,
 }
 
 /// A reservation held in a leased account, released or settled with the call's
@@ -62,6 +65,7 @@ impl SliceAccount {
             committed: AtomicU64::new(0f64.to_bits()),
             granted: AtomicU64::new(sane(granted_usd).to_bits()),
             renew_asked: AtomicBool::new(false),
+            denied: AtomicU64::new(0f64.to_bits()),
         }
     }
 
@@ -100,8 +104,14 @@ impl SliceAccount {
         if held {
             Reserved::Held { renew }
         } else {
+            add(&self.denied, amount);
             Reserved::Refused { renew }
         }
+    }
+
+    /// What refused reservations asked for since the last call of this.
+    pub fn take_denied(&self) -> f64 {
+        f64::from_bits(self.denied.swap(0f64.to_bits(), Ordering::AcqRel))
     }
 
     /// Replaces a reservation by the actual cost (recorded even past the grant). Returns
@@ -128,6 +138,8 @@ mod tests {
         assert_eq!(a.try_reserve(0.4, true), Reserved::Held { renew: true });
         assert_eq!(a.try_reserve(0.2, true), Reserved::Refused { renew: false });
         assert!((a.committed() - 0.9).abs() < 1e-12);
+        assert!((a.take_denied() - 0.2).abs() < 1e-12);
+        assert_eq!(a.take_denied(), 0.0);
         // Settled below its estimate: room again.
         assert!((a.settle(0.5, 0.3) - 0.7).abs() < 1e-12);
         assert_eq!(a.try_reserve(0.2, true), Reserved::Held { renew: false });

@@ -179,15 +179,21 @@ impl Renewer {
                 .as_secs_f64()
                 .max(1e-3);
             let refresh = self.refresh_secs();
-            for u in &used {
-                if let Some(before) = last.committed.get(&u.id) {
-                    let rate = (u.amount - before).max(0.0) / elapsed;
-                    if rate > 0.0 {
-                        want.push(SliceUse {
-                            id: u.id.clone(),
-                            amount: rate * refresh * SAFETY,
-                        });
-                    }
+            for budget in &grant.budgets {
+                let id = &budget.slice.id;
+                let committed = budget.account.committed();
+                let rate = last
+                    .committed
+                    .get(id)
+                    .map_or(0.0, |before| (committed - before).max(0.0) / elapsed);
+                // Plus what was refused meanwhile: a slice too small for even one call
+                // shows no spend at all.
+                let amount = rate * refresh * SAFETY + budget.account.take_denied();
+                if amount > 0.0 {
+                    want.push(SliceUse {
+                        id: id.clone(),
+                        amount,
+                    });
                 }
             }
             for limit in &grant.limits {
