@@ -432,3 +432,164 @@ fn refusal_to_local(name: &str, limit: f64, spent: f64, local: Option<&str>) -> 
 
 /// How long a renewal waits at least after another, however often slices ask.
 pub(crate) const MIN_RENEW_SPACING: Duration = Duration::from_millis(200);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn budget(
+        id: &str,
+        model: Option<&str>,
+        granted: f64,
+        policy: ServerDownPolicy,
+    ) -> BudgetSlice {
+        BudgetSlice {
+            id: id.into(),
+            name: id.into(),
+            scope: if model.is_some() {
+                SliceScope::Model
+            } else {
+                SliceScope::App
+            },
+            model: model.map(str::to_owned),
+            hard: true,
+            reroute_to: None,
+            on_server_down: policy,
+            granted_usd: granted,
+            limit_usd: 10.0,
+            spent_usd: 0.0,
+            period_start: 0,
+            period_end: i64::MAX,
+        }
+    }
+
+    fn grant(lease: &str, expires_at_ms: u64, budgets: Vec<BudgetSlice>) -> LeaseGrant {
+        LeaseGrant {
+            lease: lease.into(),
+            expires_at_ms,
+            refresh_in_ms: 1_000,
+            budgets,
+            limits: Vec::new(),
+        }
+    }
+
+    fn live() -> u64 {
+        now_ms() + 60_000
+    }
+
+    fn reserve(
+        book: &LeaseBook,
+        model: &str,
+        amount: f64,
+    ) -> Result<Vec<LeasedHold>, BudgetRefusal> {
+        let mut held = Vec::new();
+        book.reserve(model, amount, Some("tiny"), &mut held)
+            .map(|()| held)
+    }
+
+    #[test]
+    fn a_renewal_keeps_what_calls_in_flight_hold_and_a_new_lease_starts_afresh() {
+        let book = LeaseBook::new(LeaseSettings::default());
+        book.install(&grant(
+            "l1",
+            live(),
+            vec![budget("b", None, 1.0, ServerDownPolicy::Deny)],
+        ));
+        let held = reserve(&book, "chat", 0.8).unwrap();
+        assert_eq!(held.len(), 1);
+        assert!(reserve(&book, "chat", 0.3).is_err());
+        // Renewed, grown: the 0.8 in flight still counts.
+        book.install(&grant(
+            "l1",
+            live(),
+            vec![budget("b", None, 1.5, ServerDownPolicy::Deny)],
+        ));
+        assert_eq!(book.used()[0].amount, 0.8);
+        assert!(reserve(&book, "chat", 0.8).is_err());
+        let more = reserve(&book, "chat", 0.7).unwrap();
+        // A new lease: a new account; the old reservations settle into the old one.
+        book.install(&grant(
+            "l2",
+            live(),
+            vec![budget("b", None, 0.5, ServerDownPolicy::Deny)],
+        ));
+        assert_eq!(book.used()[0].amount, 0.0);
+        assert_eq!(book.lease_id().as_deref(), Some("l2"));
+        drop((held, more));
+        assert_eq!(book.used()[0].amount, 0.0);
+    }
+
+    #[test]
+    fn a_model_slice_counts_only_calls_of_its_model() {
+        let book = LeaseBook::new(LeaseSettings::default());
+        book.install(&grant(
+            "l",
+            live(),
+            vec![budget("m", Some("chat"), 0.1, ServerDownPolicy::Deny)],
+        ));
+        assert!(reserve(&book, "chat", 0.2).is_err());
+        assert!(reserve(&book, "embed", 0.2).unwrap().is_empty());
+    }
+
+    #[test]
+    fn past_expiry_each_policy_decides() {
+        let past = now_ms() - 1;
+        let book = LeaseBook::new(LeaseSettings::default());
+        book.install(&grant(
+            "l",
+            past,
+            vec![budget("deny", None, 1.0, ServerDownPolicy::Deny)],
+        ));
+        let refusal = reserve(&book, "chat", 0.1).unwrap_err();
+        assert_eq!(refusal.kind, RefusalKind::Unavailable);
+        assert_eq!(refusal.into_error().code(), "budget_unavailable");
+        // A call that costs nothing passes: where `local` sends calls.
+        assert!(reserve(&book, "chat", 0.0).is_ok());
+
+        book.install(&grant(
+            "l",
+            past,
+            vec![budget("local", None, 1.0, ServerDownPolicy::Local)],
+        ));
+        let refusal = reserve(&book, "chat", 0.1).unwrap_err();
+        assert_eq!(
+            (refusal.action, refusal.reroute_to.as_deref()),
+            (BudgetAction::Reroute, Some("tiny"))
+        );
+        let mut held = Vec::new();
+        let without_local = book.reserve("chat", 0.1, None, &mut held).unwrap_err();
+        assert_eq!(without_local.kind, RefusalKind::Unavailable);
+
+        book.install(&grant(
+            "l",
+            past,
+            vec![budget("allow", None, 0.1, ServerDownPolicy::Allow)],
+        ));
+        // Allowed past the grant, and recorded.
+        let held = reserve(&book, "chat", 5.0).unwrap();
+        assert_eq!(book.used()[0].amount, 5.0);
+        drop(held);
+    }
+
+    #[test]
+    fn before_the_first_grant_the_settings_decide() {
+        let deny = LeaseBook::new(LeaseSettings {
+            first_grant_wait: Duration::ZERO,
+            before_first_grant: ServerDownPolicy::Deny,
+        });
+        assert_eq!(
+            reserve(&deny, "chat", 0.1).unwrap_err().kind,
+            RefusalKind::Unavailable
+        );
+        assert_eq!(
+            deny.admit_limits("chat", 1).unwrap_err().code(),
+            "budget_unavailable"
+        );
+        let allow = LeaseBook::new(LeaseSettings::default());
+        assert!(reserve(&allow, "chat", 0.1).unwrap().is_empty());
+        assert_eq!(allow.admit_limits("chat", 1).unwrap(), Verdict::Pass);
+        // A server without leases: nothing is leased, whatever the settings.
+        deny.unleased();
+        assert!(reserve(&deny, "chat", 0.1).is_ok());
+    }
+}

@@ -262,3 +262,27 @@ impl IntoResponse for GatewayError {
         response
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_budget_that_cannot_be_checked_is_a_503_budget_unavailable() {
+        let error = GatewayError::Core(switchyard::Error::new(
+            ErrorKind::BudgetUnavailable {
+                budget: "team".into(),
+            },
+            "lease expired",
+        ));
+        let (status, kind, code, _) = error.parts();
+        assert_eq!(
+            (status, kind, code),
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                SERVER,
+                Some("budget_unavailable")
+            )
+        );
+    }
+}
