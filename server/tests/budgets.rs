@@ -224,6 +224,43 @@ async fn bad_budgets_limits_and_prices_name_the_field_and_write_nothing() {
     }
 }
 
+#[tokio::test]
+async fn rate_limits_are_changed_and_keep_their_bounds() {
+    for app in apps().await {
+        let rm = Some(app.tokens[&Role::ResourceManager].as_str());
+        let (s, l) = app
+            .call(
+                "POST",
+                "/api/v1/rate-limits",
+                rm,
+                Some(json!({"name": "rpm", "scope": "model", "scope_ref": "chat", "rpm": 60})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{l}");
+        let path = format!("/api/v1/rate-limits/{}", l["id"].as_str().unwrap());
+        let (s, b) = app
+            .call("PATCH", &path, rm, Some(json!({"rpm": null})))
+            .await;
+        assert_eq!(
+            (s, b["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("rpm")),
+            "{b}"
+        );
+        let (s, b) = app
+            .call("PATCH", &path, rm, Some(json!({"rpm": null, "tpm": 5000})))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        assert_eq!((&b["rpm"], &b["tpm"]), (&Value::Null, &json!(5000)));
+        let (s, b) = app.call("GET", &path, rm, None).await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(b["state"]["live_leases"], 0, "{b}");
+        let (s, _) = app.call("DELETE", &path, rm, None).await;
+        assert_eq!(s, StatusCode::NO_CONTENT);
+        let (s, _) = app.call("DELETE", &path, rm, None).await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+    }
+}
+
 /// Budgets and rate limits are resource_manager's, the rest of the document model_ops':
 /// a version needs the permission of every section it changes.
 #[tokio::test]

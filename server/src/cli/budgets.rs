@@ -50,6 +50,13 @@ pub enum BudgetCommand {
         tenant: String,
         id: String,
     },
+    /// The tenant's time zone (an IANA name such as Europe/Paris; UTC until set): budget
+    /// days, weeks and months start at its midnight.
+    TimeZone {
+        #[arg(long)]
+        tenant: String,
+        zone: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -143,6 +150,14 @@ pub async fn budgets(url: &str, cmd: BudgetCommand, grace_ms: i64) -> Result<(),
             store
                 .tenant(&t)
                 .delete_budget(&cli_actor(), &id)
+                .await
+                .map_err(refused)?;
+        }
+        BudgetCommand::TimeZone { tenant, zone } => {
+            let t = tenant_id(&store, &tenant).await?;
+            store
+                .tenant(&t)
+                .set_time_zone(&cli_actor(), &zone)
                 .await
                 .map_err(refused)?;
         }

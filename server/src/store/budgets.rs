@@ -386,6 +386,29 @@ impl TenantStore<'_> {
         zone("time_zone", &name)
     }
 
+    /// Sets the tenant's time zone (an IANA name): budget periods follow it from now on.
+    pub async fn set_time_zone(&self, ctx: &AuditCtx, name: &str) -> Result<()> {
+        zone("time_zone", name)?;
+        let mut tx = self.write().await?;
+        sqlx::query("UPDATE tenants SET time_zone = $1 WHERE id = $2")
+            .bind(name)
+            .bind(&self.tenant_id)
+            .execute(&mut *tx.tx)
+            .await?;
+        tx.audit(
+            AuditEntry::new(
+                ctx,
+                Some(&self.tenant_id),
+                "tenant.time_zone",
+                &self.tenant_id,
+            )
+            .states(None, Some(&serde_json::json!({ "time_zone": name }))),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// One budget with its state in the current period.
     pub async fn get_budget(&self, id: &str, grace_ms: i64) -> Result<Budget> {
         let row = self.budget_row(id).await?;

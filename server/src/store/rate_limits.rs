@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use switchyard::sdk_protocol::ServerDownPolicy;
+
 use super::budgets::{Scope, parse_policy, parse_scope, policy_str, scope_str};
 use super::{AuditCtx, AuditEntry, Page, Result, StoreError, TenantStore, check_name};
 use crate::util::{new_id, now_ms};
@@ -101,7 +103,7 @@ fn per_minute(field: &str, v: Option<i64>) -> Result<()> {
 }
 
 impl TenantStore<'_> {
-    pub async fn create_rate_limit(&self, ctx: &AuditCtx, l: RateLimitInput) -> Result<RateLimit> {
+    async fn check_rate_limit(&self, l: &RateLimitInput) -> Result<(Scope, ServerDownPolicy)> {
         check_name("name", &l.name)?;
         per_minute("rpm", l.rpm)?;
         per_minute("tpm", l.tpm)?;
@@ -110,6 +112,59 @@ impl TenantStore<'_> {
         }
         let policy = parse_policy("on_server_down", l.on_server_down.as_deref())?;
         let scope = self.check_scope(&l.scope, l.scope_ref.as_deref()).await?;
+        Ok((scope, policy))
+    }
+
+    async fn fetch_rate_limit(&self, tx: &mut super::WriteTx, id: &str) -> Result<RateLimit> {
+        let row: Row = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM rate_limits WHERE tenant_id = $1 AND id = $2"
+        ))
+        .bind(&self.tenant_id)
+        .bind(id)
+        .fetch_one(&mut *tx.tx)
+        .await?;
+        Ok(from_row(row).limit)
+    }
+
+    /// Replaces a limit's definition (PATCH takes the fields present over the current).
+    /// Shares already granted stand until their leases renew.
+    pub async fn update_rate_limit(
+        &self,
+        ctx: &AuditCtx,
+        id: &str,
+        l: RateLimitInput,
+    ) -> Result<RateLimit> {
+        let (scope, policy) = self.check_rate_limit(&l).await?;
+        let mut tx = self.write().await?;
+        let before = self.fetch_rate_limit(&mut tx, id).await?;
+        sqlx::query(
+            "UPDATE rate_limits SET name = $1, scope_kind = $2, scope_ref = $3, rpm = $4, \
+             tpm = $5, on_server_down = $6, updated_at = $7 WHERE tenant_id = $8 AND id = $9",
+        )
+        .bind(&l.name)
+        .bind(scope_str(&scope.kind))
+        .bind(&scope.reference)
+        .bind(l.rpm)
+        .bind(l.tpm)
+        .bind(policy_str(policy))
+        .bind(now_ms())
+        .bind(&self.tenant_id)
+        .bind(id)
+        .execute(&mut *tx.tx)
+        .await
+        .map_err(|e| StoreError::from(e).on_field("name"))?;
+        let after = self.fetch_rate_limit(&mut tx, id).await?;
+        tx.audit(
+            AuditEntry::new(ctx, Some(&self.tenant_id), "rate_limit.update", id)
+                .change(&before, &after),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    pub async fn create_rate_limit(&self, ctx: &AuditCtx, l: RateLimitInput) -> Result<RateLimit> {
+        let (scope, policy) = self.check_rate_limit(&l).await?;
         let id = new_id("rlm");
         let now = now_ms();
         let mut tx = self.write().await?;
@@ -129,14 +184,7 @@ impl TenantStore<'_> {
         .execute(&mut *tx.tx)
         .await
         .map_err(|e| StoreError::from(e).on_field("name"))?;
-        let row: Row = sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM rate_limits WHERE tenant_id = $1 AND id = $2"
-        ))
-        .bind(&self.tenant_id)
-        .bind(&id)
-        .fetch_one(&mut *tx.tx)
-        .await?;
-        let limit = from_row(row).limit;
+        let limit = self.fetch_rate_limit(&mut tx, &id).await?;
         tx.audit(
             AuditEntry::new(ctx, Some(&self.tenant_id), "rate_limit.create", &id).states(
                 None,
@@ -149,16 +197,13 @@ impl TenantStore<'_> {
     }
 
     pub async fn delete_rate_limit(&self, ctx: &AuditCtx, id: &str) -> Result<()> {
-        let before = self.get_rate_limit(id, 0).await?;
         let mut tx = self.write().await?;
-        let done = sqlx::query("DELETE FROM rate_limits WHERE tenant_id = $1 AND id = $2")
+        let before = self.fetch_rate_limit(&mut tx, id).await?;
+        sqlx::query("DELETE FROM rate_limits WHERE tenant_id = $1 AND id = $2")
             .bind(&self.tenant_id)
             .bind(id)
             .execute(&mut *tx.tx)
             .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
         tx.audit(
             AuditEntry::new(ctx, Some(&self.tenant_id), "rate_limit.delete", id).states(
                 Some(&serde_json::to_value(&before).unwrap_or_default()),
@@ -192,8 +237,8 @@ impl TenantStore<'_> {
         Ok(rows.into_iter().map(from_row).collect())
     }
 
-    /// One limit with the shares live leases hold now (`window_ms` back for cooling).
-    pub async fn get_rate_limit(&self, id: &str, window_ms: i64) -> Result<RateLimit> {
+    /// One limit as defined, without its state.
+    pub async fn rate_limit_definition(&self, id: &str) -> Result<RateLimit> {
         let row: Row = sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM rate_limits WHERE tenant_id = $1 AND id = $2"
         ))
@@ -201,6 +246,12 @@ impl TenantStore<'_> {
         .bind(id)
         .fetch_one(&self.db.pool)
         .await?;
+        Ok(from_row(row).limit)
+    }
+
+    /// One limit with the shares live leases hold now (`window_ms` back for cooling).
+    pub async fn get_rate_limit(&self, id: &str, window_ms: i64) -> Result<RateLimit> {
+        let mut limit = self.rate_limit_definition(id).await?;
         let now = now_ms();
         let (live, rpm, tpm): (i64, i64, i64) = sqlx::query_as(
             "SELECT CAST(COUNT(*) AS BIGINT), CAST(COALESCE(SUM(s.granted), 0) AS BIGINT), \
@@ -212,7 +263,6 @@ impl TenantStore<'_> {
         .bind(now - window_ms)
         .fetch_one(&self.db.pool)
         .await?;
-        let mut limit = from_row(row).limit;
         limit.state = Some(LimitState {
             live_leases: live,
             rpm_shares: rpm,
