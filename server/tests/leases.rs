@@ -159,13 +159,20 @@ async fn concurrent_instances_never_spend_past_the_budget() {
                     assert!(granted(&next, &budget) >= g, "a grant shrank: {next}");
                     grant = next;
                 }
-                spent
+                (spent, granted(&grant, &budget))
             }));
         }
-        let mut total = 0.0;
+        let (mut total, mut held) = (0.0, 0.0);
         for t in tasks {
-            total += t.await.unwrap();
+            let (spent, granted) = t.await.unwrap();
+            total += spent;
+            held += granted;
         }
+        // What the live slices hold, spent or not, never passes the budget either.
+        assert!(
+            held <= 1.0 + 1e-9,
+            "{backend}: the slices hold {held} of 1 USD"
+        );
         serving.abort();
         let state = budget_state(&app, &budget).await;
         eprintln!("{backend}: 8 instances spent {total:.6} USD of 1.0; state {state}");
