@@ -376,7 +376,7 @@ async fn usage_names_only_its_own_apps_leases_and_crossings_are_recorded_once() 
             &app,
             "budgets",
             json!({"name": "hard", "scope": "app", "scope_ref": app_id, "period": "day",
-                   "amount_usd": 100.0, "mode": "hard"}),
+                   "amount_usd": 0.1, "mode": "hard"}),
         )
         .await;
         let (base, serving) = app.listen().await;
@@ -415,17 +415,42 @@ async fn usage_names_only_its_own_apps_leases_and_crossings_are_recorded_once() 
         // The lease's slices took the cost: the model budget's and the app budget's.
         let state = budget_state(&app, &hard).await;
         assert_eq!(state["spent_usd"].as_f64(), Some(0.03), "{backend} {state}");
-        // Crossing the soft budget, twice over: one event.
-        sdk.spend(&lease, "chat", 0.03).await;
-        sdk.spend(&lease, "chat", 0.03).await;
-        sdk.spend(&lease, "other-model", 0.03).await;
+        // Crossing the soft budget (0.06 of 0.05 on chat) and then the hard one (0.12 of
+        // 0.1 on the app), each twice over: one event each.
+        for model in ["chat", "chat", "other-model", "other-model"] {
+            sdk.spend(&lease, model, 0.03).await;
+        }
         let (_, events) = app
             .call("GET", "/api/v1/events", Some(&app.admin_a), None)
             .await;
-        let items = events["items"].as_array().unwrap();
-        assert_eq!(items.len(), 1, "{events}");
-        assert_eq!(items[0]["kind"], "budget.soft_exceeded");
-        assert_eq!(items[0]["subject_id"], soft.as_str());
+        let mut seen: Vec<(String, String)> = events["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["kind"].as_str().unwrap().into(),
+                    e["subject_id"].as_str().unwrap().into(),
+                )
+            })
+            .collect();
+        seen.sort();
+        assert_eq!(
+            seen,
+            vec![
+                ("budget.exhausted".to_owned(), hard.clone()),
+                ("budget.soft_exceeded".to_owned(), soft.clone())
+            ],
+            "{events}"
+        );
+        // Pruning with a cutoff past both leases' expiry forgets them (the retention job
+        // uses the raw usage's cutoff); usage naming a forgotten lease is refused.
+        let pruned = app.store.prune_leases(now_ms() + 3_600_000).await.unwrap();
+        assert_eq!(pruned, 2);
+        let mut late = event(now_ms(), "chat", "d", 0.01, 10.0);
+        late["lease"] = json!(lease);
+        let (_, ack) = sdk.post("/sdk/v1/usage", json!({"events": [late]})).await;
+        assert_eq!(ack["rejected"][0]["field"], "lease", "{ack}");
         serving.abort();
     }
 }

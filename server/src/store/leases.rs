@@ -12,7 +12,7 @@ use switchyard::sdk_protocol::{BudgetSlice, LeaseGrant, LimitSlice, SliceScope, 
 
 use super::budgets::{BudgetRow, Scope, parse_policy};
 use super::rate_limits::LimitRow;
-use super::{Result, StoreError, TenantStore};
+use super::{Result, Store, StoreError, TenantStore};
 use crate::budget::share::{budget_extra, rate_share};
 use crate::db::Backend;
 use crate::usage::validate::CheckedEvent;
@@ -598,6 +598,33 @@ impl TenantStore<'_> {
             .await?;
         }
         Ok(())
+    }
+}
+
+impl Store {
+    /// Deletes leases (with their slices) that ended before `before_ms`, and rate shares
+    /// whose cooling is over. Leases are kept as long as raw usage is: a usage event names
+    /// its lease, and one naming an unknown lease is refused.
+    pub async fn prune_leases(&self, before_ms: i64) -> Result<u64> {
+        let _guard = self.db.sqlite_writer().await;
+        let mut tx = self.db.pool.begin().await?;
+        sqlx::query("DELETE FROM rate_cooling WHERE until_ms < $1")
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "DELETE FROM lease_slices WHERE lease_id IN \
+             (SELECT id FROM leases WHERE expires_at < $1)",
+        )
+        .bind(before_ms)
+        .execute(&mut *tx)
+        .await?;
+        let done = sqlx::query("DELETE FROM leases WHERE expires_at < $1")
+            .bind(before_ms)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected())
     }
 }
 
