@@ -175,22 +175,18 @@ impl TenantStore<'_> {
         })
     }
 
-    /// The budgets and limits that apply to `app_id`.
+    /// The budgets and limits that apply to `app_id`. A tenant without any (the common
+    /// case on the ingestion path) costs two queries.
     pub(crate) async fn applicable(&self, app_id: &str) -> Result<(Vec<BudgetRow>, Vec<LimitRow>)> {
+        let mut budgets = self.all_budgets().await?;
+        let mut limits = self.all_rate_limits().await?;
+        if budgets.is_empty() && limits.is_empty() {
+            return Ok((budgets, limits));
+        }
         let app = self.get_app(app_id).await?;
         let lineage = self.department_lineage(&app.department_id).await?;
-        let budgets = self
-            .all_budgets()
-            .await?
-            .into_iter()
-            .filter(|b| applies(&b.scope, app_id, &lineage))
-            .collect();
-        let limits = self
-            .all_rate_limits()
-            .await?
-            .into_iter()
-            .filter(|l| applies(&l.scope, app_id, &lineage))
-            .collect();
+        budgets.retain(|b| applies(&b.scope, app_id, &lineage));
+        limits.retain(|l| applies(&l.scope, app_id, &lineage));
         Ok((budgets, limits))
     }
 
