@@ -69,7 +69,7 @@ pub(crate) fn usd_micros(field: &str, usd: f64) -> Result<i64> {
     Ok((usd * 1e6).round() as i64)
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Budget {
     pub id: String,
     pub name: String,
@@ -92,7 +92,7 @@ pub struct Budget {
 }
 
 /// A budget in its current period.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct BudgetState {
     pub period_start: i64,
     pub period_end: i64,
@@ -193,6 +193,13 @@ async fn fetch<'e>(
     .fetch_one(e)
     .await?;
     Ok(from_row(row))
+}
+
+/// The same definition, whenever it was last written.
+fn unchanged(before: &Budget, after: &Budget) -> bool {
+    let mut same = after.clone();
+    same.updated_at = before.updated_at;
+    &same == before
 }
 
 /// Binds a budget's defining fields as `$1..$8`.
@@ -336,6 +343,9 @@ impl TenantStore<'_> {
             }
         };
         let after = fetch(&mut *tx.tx, &self.tenant_id, &id).await?.budget;
+        if let Some(before) = before.as_ref().filter(|b| unchanged(b, &after)) {
+            return Ok(before.clone()); // an update that changes nothing writes nothing
+        }
         let entry = match &before {
             Some(before) => AuditEntry::new(ctx, Some(&self.tenant_id), "budget.update", &id)
                 .change(before, &after),

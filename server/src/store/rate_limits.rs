@@ -13,7 +13,7 @@ use crate::util::{new_id, now_ms};
 /// The largest limit accepted, a minute.
 pub const MAX_PER_MINUTE: i64 = 1_000_000_000;
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct RateLimit {
     pub id: String,
     pub name: String,
@@ -29,7 +29,7 @@ pub struct RateLimit {
     pub state: Option<LimitState>,
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct LimitState {
     pub live_leases: i64,
     pub rpm_shares: i64,
@@ -190,6 +190,13 @@ impl TenantStore<'_> {
             .await
             .map_err(|e| StoreError::from(e).on_field("name"))?;
         let after = fetch(&mut *tx.tx, &self.tenant_id, &id).await?.limit;
+        if let Some(before) = before.as_ref().filter(|b| {
+            let mut same = after.clone();
+            same.updated_at = b.updated_at;
+            &same == *b
+        }) {
+            return Ok(before.clone()); // an update that changes nothing writes nothing
+        }
         let entry = match &before {
             Some(before) => AuditEntry::new(ctx, Some(&self.tenant_id), "rate_limit.update", &id)
                 .change(before, &after),
