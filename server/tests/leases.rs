@@ -512,6 +512,35 @@ async fn bad_lease_requests_are_typed_4xx_and_leases_survive_a_restart() {
             .post(&format!("/sdk/v1/leases/{lease}/return"), json!({}))
             .await;
         assert_eq!(s, 404);
+        // So is it to an app of another tenant, and its usage may not name it.
+        let root_b = app
+            .store
+            .tenant(&app.tenant_b)
+            .list_departments(Default::default())
+            .await
+            .unwrap()[0]
+            .id
+            .clone();
+        let (_, key_b) = common::app_with_key(&app.store, &app.tenant_b, &root_b, "b").await;
+        let theirs = Sdk::new(&base, &key_b);
+        let (s, b) = theirs.lease(json!({"instance": "x", "lease": lease})).await;
+        assert_eq!((s, b["code"].as_str()), (404, Some("not_found")), "{b}");
+        let (s, _) = theirs
+            .post(&format!("/sdk/v1/leases/{lease}/return"), json!({}))
+            .await;
+        assert_eq!(s, 404);
+        let mut e = event(now_ms(), "chat", "d", 0.01, 10.0);
+        e["lease"] = json!(lease);
+        let (s, ack) = theirs.post("/sdk/v1/usage", json!({"events": [e]})).await;
+        assert_eq!(
+            (s, ack["rejected"][0]["field"].as_str()),
+            (422, Some("lease")),
+            "{ack}"
+        );
+        // Tenant B's grant shows none of tenant A's budgets.
+        let (s, grant_b) = theirs.lease(json!({"instance": "x"})).await;
+        assert_eq!(s, 200);
+        assert_eq!(grant_b["budgets"], json!([]), "{grant_b}");
         serving.abort();
         // A new server process on the same database knows the lease.
         let store = common::store(&url).await;
