@@ -80,6 +80,19 @@ async fn budgets_are_created_read_changed_and_deleted_with_their_state() {
             ),
             (&json!(1.0), &json!("soft"), &json!(fx.dept))
         );
+        // Again: nothing changes, nothing is written.
+        let (s, again) = app
+            .call(
+                "PATCH",
+                &format!("/api/v1/budgets/{id}"),
+                rm,
+                Some(json!({"amount_usd": 1.0})),
+            )
+            .await;
+        assert_eq!(
+            (s, &again["updated_at"]),
+            (StatusCode::OK, &patched["updated_at"])
+        );
         let (_, audit) = app
             .call("GET", "/api/v1/audit?limit=500", Some(&app.admin_a), None)
             .await;
@@ -90,10 +103,12 @@ async fn budgets_are_created_read_changed_and_deleted_with_their_state() {
             .filter(|e| e["target"] == id)
             .map(|e| e["action"].as_str().unwrap())
             .collect();
-        assert!(
-            actions.contains(&"budget.create") && actions.contains(&"budget.update"),
+        assert_eq!(
+            actions.iter().filter(|a| **a == "budget.update").count(),
+            1,
             "{actions:?}"
         );
+        assert!(actions.contains(&"budget.create"), "{actions:?}");
         let (s, _) = app
             .call("DELETE", &format!("/api/v1/budgets/{id}"), rm, None)
             .await;
@@ -221,6 +236,43 @@ async fn bad_budgets_limits_and_prices_name_the_field_and_write_nothing() {
         assert_eq!(before, after);
         let (_, prices) = app.call("GET", "/api/v1/prices", admin, None).await;
         assert_eq!(prices, json!([]));
+    }
+}
+
+#[tokio::test]
+async fn rate_limits_are_changed_and_keep_their_bounds() {
+    for app in apps().await {
+        let rm = Some(app.tokens[&Role::ResourceManager].as_str());
+        let (s, l) = app
+            .call(
+                "POST",
+                "/api/v1/rate-limits",
+                rm,
+                Some(json!({"name": "rpm", "scope": "model", "scope_ref": "chat", "rpm": 60})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{l}");
+        let path = format!("/api/v1/rate-limits/{}", l["id"].as_str().unwrap());
+        let (s, b) = app
+            .call("PATCH", &path, rm, Some(json!({"rpm": null})))
+            .await;
+        assert_eq!(
+            (s, b["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("rpm")),
+            "{b}"
+        );
+        let (s, b) = app
+            .call("PATCH", &path, rm, Some(json!({"rpm": null, "tpm": 5000})))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        assert_eq!((&b["rpm"], &b["tpm"]), (&Value::Null, &json!(5000)));
+        let (s, b) = app.call("GET", &path, rm, None).await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(b["state"]["live_leases"], 0, "{b}");
+        let (s, _) = app.call("DELETE", &path, rm, None).await;
+        assert_eq!(s, StatusCode::NO_CONTENT);
+        let (s, _) = app.call("DELETE", &path, rm, None).await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
     }
 }
 

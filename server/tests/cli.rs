@@ -551,6 +551,39 @@ async fn budget_and_price_commands_show_state_and_refuse_bad_input() {
         )
     );
     assert!(state["period_end"].as_i64().unwrap() > switchyard_server::util::now_ms());
+    // Periods follow the tenant's time zone: UTC+14 starts its month 14 hours earlier.
+    stdout(&run(
+        &db,
+        &[],
+        &[
+            "budget",
+            "time-zone",
+            "--tenant",
+            "acme",
+            "Pacific/Kiritimati",
+        ],
+    ));
+    let shifted: serde_json::Value = serde_json::from_str(&stdout(&run(
+        &db,
+        &[],
+        &["budget", "show", "--tenant", "acme", id],
+    )))
+    .unwrap();
+    let utc_start = state["period_start"].as_i64().unwrap();
+    let kiritimati_start = shifted["state"]["period_start"].as_i64().unwrap();
+    assert!(
+        kiritimati_start == utc_start - 14 * 3_600_000 || kiritimati_start > utc_start,
+        "{utc_start} {kiritimati_start}"
+    );
+    assert!(
+        !run(
+            &db,
+            &[],
+            &["budget", "time-zone", "--tenant", "acme", "Mars/Olympus"]
+        )
+        .status
+        .success()
+    );
     let list = stdout(&run(&db, &[], &["budget", "list", "--tenant", "acme"]));
     assert!(list.contains(id), "{list}");
     let bad = run(

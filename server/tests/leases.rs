@@ -132,6 +132,7 @@ async fn concurrent_instances_never_spend_past_the_budget() {
         )
         .await;
         let (base, serving) = app.listen().await;
+        let started = std::time::Instant::now();
         let mut tasks = Vec::new();
         for i in 0..8 {
             let sdk = Sdk::new(&base, &key);
@@ -159,16 +160,27 @@ async fn concurrent_instances_never_spend_past_the_budget() {
                     assert!(granted(&next, &budget) >= g, "a grant shrank: {next}");
                     grant = next;
                 }
-                spent
+                (spent, granted(&grant, &budget))
             }));
         }
-        let mut total = 0.0;
+        let (mut total, mut held) = (0.0, 0.0);
         for t in tasks {
-            total += t.await.unwrap();
+            let (spent, granted) = t.await.unwrap();
+            total += spent;
+            held += granted;
         }
+        // What the live slices hold, spent or not, never passes the budget either.
+        assert!(
+            held <= 1.0 + 1e-9,
+            "{backend}: the slices hold {held} of 1 USD"
+        );
         serving.abort();
         let state = budget_state(&app, &budget).await;
-        eprintln!("{backend}: 8 instances spent {total:.6} USD of 1.0; state {state}");
+        eprintln!(
+            "{backend}: 8 instances x 25 renewals (and a usage batch each) in {:?}: spent \
+             {total:.6} USD of 1.0, slices hold {held:.6}; state {state}",
+            started.elapsed()
+        );
         assert!(
             total <= 1.0 + 1e-9,
             "{backend}: spent {total} of a 1 USD budget"
@@ -369,7 +381,7 @@ async fn usage_names_only_its_own_apps_leases_and_crossings_are_recorded_once() 
             &app,
             "budgets",
             json!({"name": "hard", "scope": "app", "scope_ref": app_id, "period": "day",
-                   "amount_usd": 100.0, "mode": "hard"}),
+                   "amount_usd": 0.1, "mode": "hard"}),
         )
         .await;
         let (base, serving) = app.listen().await;
@@ -408,17 +420,42 @@ async fn usage_names_only_its_own_apps_leases_and_crossings_are_recorded_once() 
         // The lease's slices took the cost: the model budget's and the app budget's.
         let state = budget_state(&app, &hard).await;
         assert_eq!(state["spent_usd"].as_f64(), Some(0.03), "{backend} {state}");
-        // Crossing the soft budget, twice over: one event.
-        sdk.spend(&lease, "chat", 0.03).await;
-        sdk.spend(&lease, "chat", 0.03).await;
-        sdk.spend(&lease, "other-model", 0.03).await;
+        // Crossing the soft budget (0.06 of 0.05 on chat) and then the hard one (0.12 of
+        // 0.1 on the app), each twice over: one event each.
+        for model in ["chat", "chat", "other-model", "other-model"] {
+            sdk.spend(&lease, model, 0.03).await;
+        }
         let (_, events) = app
             .call("GET", "/api/v1/events", Some(&app.admin_a), None)
             .await;
-        let items = events["items"].as_array().unwrap();
-        assert_eq!(items.len(), 1, "{events}");
-        assert_eq!(items[0]["kind"], "budget.soft_exceeded");
-        assert_eq!(items[0]["subject_id"], soft.as_str());
+        let mut seen: Vec<(String, String)> = events["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["kind"].as_str().unwrap().into(),
+                    e["subject_id"].as_str().unwrap().into(),
+                )
+            })
+            .collect();
+        seen.sort();
+        assert_eq!(
+            seen,
+            vec![
+                ("budget.exhausted".to_owned(), hard.clone()),
+                ("budget.soft_exceeded".to_owned(), soft.clone())
+            ],
+            "{events}"
+        );
+        // Pruning with a cutoff past both leases' expiry forgets them (the retention job
+        // uses the raw usage's cutoff); usage naming a forgotten lease is refused.
+        let pruned = app.store.prune_leases(now_ms() + 3_600_000).await.unwrap();
+        assert_eq!(pruned, 2);
+        let mut late = event(now_ms(), "chat", "d", 0.01, 10.0);
+        late["lease"] = json!(lease);
+        let (_, ack) = sdk.post("/sdk/v1/usage", json!({"events": [late]})).await;
+        assert_eq!(ack["rejected"][0]["field"], "lease", "{ack}");
         serving.abort();
     }
 }
@@ -475,6 +512,35 @@ async fn bad_lease_requests_are_typed_4xx_and_leases_survive_a_restart() {
             .post(&format!("/sdk/v1/leases/{lease}/return"), json!({}))
             .await;
         assert_eq!(s, 404);
+        // So is it to an app of another tenant, and its usage may not name it.
+        let root_b = app
+            .store
+            .tenant(&app.tenant_b)
+            .list_departments(Default::default())
+            .await
+            .unwrap()[0]
+            .id
+            .clone();
+        let (_, key_b) = common::app_with_key(&app.store, &app.tenant_b, &root_b, "b").await;
+        let theirs = Sdk::new(&base, &key_b);
+        let (s, b) = theirs.lease(json!({"instance": "x", "lease": lease})).await;
+        assert_eq!((s, b["code"].as_str()), (404, Some("not_found")), "{b}");
+        let (s, _) = theirs
+            .post(&format!("/sdk/v1/leases/{lease}/return"), json!({}))
+            .await;
+        assert_eq!(s, 404);
+        let mut e = event(now_ms(), "chat", "d", 0.01, 10.0);
+        e["lease"] = json!(lease);
+        let (s, ack) = theirs.post("/sdk/v1/usage", json!({"events": [e]})).await;
+        assert_eq!(
+            (s, ack["rejected"][0]["field"].as_str()),
+            (422, Some("lease")),
+            "{ack}"
+        );
+        // Tenant B's grant shows none of tenant A's budgets.
+        let (s, grant_b) = theirs.lease(json!({"instance": "x"})).await;
+        assert_eq!(s, 200);
+        assert_eq!(grant_b["budgets"], json!([]), "{grant_b}");
         serving.abort();
         // A new server process on the same database knows the lease.
         let store = common::store(&url).await;

@@ -121,6 +121,7 @@ pub const ROUTES: &[(&str, &str, Permission)] = &[
     ("GET", "/api/v1/rate-limits", Permission::BudgetRead),
     ("POST", "/api/v1/rate-limits", Permission::BudgetWrite),
     ("GET", "/api/v1/rate-limits/{id}", Permission::BudgetRead),
+    ("PATCH", "/api/v1/rate-limits/{id}", Permission::BudgetWrite),
     (
         "DELETE",
         "/api/v1/rate-limits/{id}",
@@ -189,6 +190,7 @@ pub fn decode_everything(data: &[u8]) {
     let _ = decode::<crate::store::BudgetInput>(data);
     let _ = decode::<budgets::PatchBudget>(data);
     let _ = decode::<crate::store::RateLimitInput>(data);
+    let _ = decode::<rate_limits::PatchRateLimit>(data);
     let _ = decode::<crate::store::PriceInput>(data);
     let _ = decode::<switchyard::sdk_protocol::LeaseRequest>(data);
     let _ = decode::<switchyard::sdk_protocol::LeaseReturn>(data);
@@ -265,7 +267,9 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/rate-limits/{id}",
-            get(rate_limits::get_one).delete(rate_limits::delete),
+            get(rate_limits::get_one)
+                .patch(rate_limits::update)
+                .delete(rate_limits::delete),
         )
         .route("/prices", get(prices::list))
         .route(

@@ -29,7 +29,7 @@ use super::{
         tenants::list, tenants::create,
         usage::series, costs::report, costs::chargeback, advice::advice,
         budgets::list, budgets::create, budgets::get_one, budgets::update, budgets::delete,
-        rate_limits::list, rate_limits::create, rate_limits::get_one, rate_limits::delete,
+        rate_limits::list, rate_limits::create, rate_limits::get_one, rate_limits::update, rate_limits::delete,
         prices::list, prices::set, prices::delete, events::list,
         sdk::config, usage_ingest::ingest, leases::lease, leases::return_lease,
         health::healthz, health::readyz, health::metrics,

@@ -140,15 +140,9 @@ pub async fn ingest(
         return Ok(all_refused(rejected));
     }
     let done = tenant.ingest_usage(&sender, kept).await?;
-    if !done.inserted.is_empty() {
-        // After the commit: a crossing found late is still found at the next batch.
-        if let Err(error) = tenant
-            .record_crossings(&sender.app_id, &done.inserted, state.leases.grace_ms)
-            .await
-        {
-            tracing::warn!(%error, "budget crossings not checked");
-        }
-    }
+    tenant
+        .record_crossings(&sender.app_id, &done.inserted, state.leases.grace_ms)
+        .await;
     state.metrics.usage_ingested(
         &sender.tenant_id,
         &done.inserted,

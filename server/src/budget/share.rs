@@ -27,6 +27,41 @@ pub fn rate_share(limit: i64, room: i64, want: i64, total_want: i64) -> i64 {
     target.max(1).min(room).max(0)
 }
 
+/// How far past its ask an instance's rate share may reach: twice, so a busy instance
+/// grows (doubling at each renewal, as its ask follows what it used) while an idle one
+/// leaves the rest of the limit free for newcomers, who then need not wait for a share
+/// given up to finish cooling.
+pub const HEADROOM: i64 = 2;
+
+/// An instance's shares of a limit, each given as `(limit, room)` when the limit has
+/// it. `want` is in the limit's first unit (requests a minute if it has rpm, else tokens):
+/// that share is [`rate_share`], capped at [`HEADROOM`] × `want` when the instance
+/// `asked`; a second unit (tpm beside rpm) gets the same fraction of its limit, within
+/// its room.
+pub fn limit_shares(
+    rpm: Option<(i64, i64)>,
+    tpm: Option<(i64, i64)>,
+    want: i64,
+    total_want: i64,
+    asked: bool,
+) -> (Option<i64>, Option<i64>) {
+    let Some((limit, room)) = rpm.or(tpm) else {
+        return (None, None);
+    };
+    let mut first = rate_share(limit, room, want, total_want);
+    if asked {
+        first = first.min((HEADROOM * want).max(1));
+    }
+    let follow = |(l, r): (i64, i64)| {
+        let same = (i128::from(l) * i128::from(first) / i128::from(limit.max(1))) as i64;
+        same.max(i64::from(first > 0)).min(r).max(0)
+    };
+    match rpm {
+        Some(_) => (Some(first), tpm.map(follow)),
+        None => (None, Some(first)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -49,6 +84,31 @@ mod tests {
             budget_extra(100_000_000, 40_000_000, Some(2_000_000), 4),
             2_000_000
         );
+    }
+
+    #[test]
+    fn an_ask_caps_the_share_and_tokens_follow_requests() {
+        // Alone and asking 30 a minute: 60, not the whole 100.
+        assert_eq!(
+            limit_shares(Some((100, 100)), None, 30, 30, true),
+            (Some(60), None)
+        );
+        // Without an ask (the first request): the proportional share.
+        assert_eq!(
+            limit_shares(Some((100, 100)), Some((10_000, 10_000)), 100, 100, false),
+            (Some(100), Some(10_000))
+        );
+        // Tokens take the requests' fraction, within their own room.
+        assert_eq!(
+            limit_shares(Some((100, 100)), Some((10_000, 1_000)), 20, 80, true),
+            (Some(25), Some(1_000))
+        );
+        // A token-only limit: the ask is in tokens.
+        assert_eq!(
+            limit_shares(None, Some((10_000, 10_000)), 1_000, 1_000, true),
+            (None, Some(2_000))
+        );
+        assert_eq!(limit_shares(None, None, 1, 1, true), (None, None));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use clap::Subcommand;
 
 use super::{CliError, cli_actor, open, print_json, tenant_id};
-use crate::store::{BudgetInput, Page, PriceInput, StoreError};
+use crate::store::{BudgetInput, Page, PriceInput, Store, StoreError, TenantStore};
 
 #[derive(Subcommand, Debug)]
 pub enum BudgetCommand {
@@ -50,6 +50,13 @@ pub enum BudgetCommand {
         tenant: String,
         id: String,
     },
+    /// The tenant's time zone (an IANA name such as Europe/Paris; UTC until set): budget
+    /// days, weeks and months start at its midnight.
+    TimeZone {
+        #[arg(long)]
+        tenant: String,
+        zone: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -87,25 +94,25 @@ fn refused(e: StoreError) -> CliError {
     }
 }
 
+/// The tenant named `name`'s store.
+async fn scoped<'a>(store: &'a Store, name: &str) -> Result<TenantStore<'a>, CliError> {
+    Ok(store.tenant(&tenant_id(store, name).await?))
+}
+
 pub async fn budgets(url: &str, cmd: BudgetCommand, grace_ms: i64) -> Result<(), CliError> {
     let store = open(url).await?;
+    let actor = cli_actor();
     match cmd {
         BudgetCommand::List { tenant } => {
-            let t = tenant_id(&store, &tenant).await?;
             let page = Page {
                 limit: 500,
                 offset: 0,
             };
-            print_json(&store.tenant(&t).list_budgets(page).await?);
+            print_json(&scoped(&store, &tenant).await?.list_budgets(page).await?);
         }
         BudgetCommand::Show { tenant, id } => {
-            let t = tenant_id(&store, &tenant).await?;
-            let b = store
-                .tenant(&t)
-                .get_budget(&id, grace_ms)
-                .await
-                .map_err(refused)?;
-            print_json(&b);
+            let t = scoped(&store, &tenant).await?;
+            print_json(&t.get_budget(&id, grace_ms).await.map_err(refused)?);
         }
         BudgetCommand::Create {
             tenant,
@@ -118,33 +125,26 @@ pub async fn budgets(url: &str, cmd: BudgetCommand, grace_ms: i64) -> Result<(),
             reroute_to,
             on_server_down,
         } => {
-            let t = tenant_id(&store, &tenant).await?;
-            let b = store
-                .tenant(&t)
-                .create_budget(
-                    &cli_actor(),
-                    BudgetInput {
-                        name,
-                        scope,
-                        scope_ref,
-                        period,
-                        amount_usd,
-                        mode,
-                        reroute_to,
-                        on_server_down,
-                    },
-                )
-                .await
-                .map_err(refused)?;
-            print_json(&b);
+            let input = BudgetInput {
+                name,
+                scope,
+                scope_ref,
+                period,
+                amount_usd,
+                mode,
+                reroute_to,
+                on_server_down,
+            };
+            let t = scoped(&store, &tenant).await?;
+            print_json(&t.create_budget(&actor, input).await.map_err(refused)?);
         }
         BudgetCommand::Delete { tenant, id } => {
-            let t = tenant_id(&store, &tenant).await?;
-            store
-                .tenant(&t)
-                .delete_budget(&cli_actor(), &id)
-                .await
-                .map_err(refused)?;
+            let t = scoped(&store, &tenant).await?;
+            t.delete_budget(&actor, &id).await.map_err(refused)?;
+        }
+        BudgetCommand::TimeZone { tenant, zone } => {
+            let t = scoped(&store, &tenant).await?;
+            t.set_time_zone(&actor, &zone).await.map_err(refused)?;
         }
     }
     Ok(())
@@ -152,10 +152,10 @@ pub async fn budgets(url: &str, cmd: BudgetCommand, grace_ms: i64) -> Result<(),
 
 pub async fn prices(url: &str, cmd: PriceCommand) -> Result<(), CliError> {
     let store = open(url).await?;
+    let actor = cli_actor();
     match cmd {
         PriceCommand::List { tenant } => {
-            let t = tenant_id(&store, &tenant).await?;
-            print_json(&store.tenant(&t).list_prices().await?);
+            print_json(&scoped(&store, &tenant).await?.list_prices().await?);
         }
         PriceCommand::Set {
             tenant,
@@ -164,29 +164,17 @@ pub async fn prices(url: &str, cmd: PriceCommand) -> Result<(), CliError> {
             output,
             cached_input,
         } => {
-            let t = tenant_id(&store, &tenant).await?;
-            let p = store
-                .tenant(&t)
-                .set_price(
-                    &cli_actor(),
-                    &model,
-                    PriceInput {
-                        input,
-                        output,
-                        cached_input,
-                    },
-                )
-                .await
-                .map_err(refused)?;
-            print_json(&p);
+            let price = PriceInput {
+                input,
+                output,
+                cached_input,
+            };
+            let t = scoped(&store, &tenant).await?;
+            print_json(&t.set_price(&actor, &model, price).await.map_err(refused)?);
         }
         PriceCommand::Delete { tenant, model } => {
-            let t = tenant_id(&store, &tenant).await?;
-            store
-                .tenant(&t)
-                .delete_price(&cli_actor(), &model)
-                .await
-                .map_err(refused)?;
+            let t = scoped(&store, &tenant).await?;
+            t.delete_price(&actor, &model).await.map_err(refused)?;
         }
     }
     Ok(())

@@ -2,6 +2,9 @@
 //! the current period (spent from ingested usage, reserved by live lease slices).
 
 use serde::{Deserialize, Serialize};
+use sqlx::any::AnyArguments;
+use sqlx::query::Query;
+use sqlx::{Any, Executor};
 use switchyard::sdk_protocol::{ServerDownPolicy, SliceScope};
 
 use super::{AuditCtx, AuditEntry, Result, StoreError, TenantStore, check_name};
@@ -66,7 +69,7 @@ pub(crate) fn usd_micros(field: &str, usd: f64) -> Result<i64> {
     Ok((usd * 1e6).round() as i64)
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Budget {
     pub id: String,
     pub name: String,
@@ -89,7 +92,7 @@ pub struct Budget {
 }
 
 /// A budget in its current period.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct BudgetState {
     pub period_start: i64,
     pub period_end: i64,
@@ -176,6 +179,45 @@ fn from_row(r: Row) -> BudgetRow {
     }
 }
 
+/// Budget `id` of `tenant_id`, on a transaction's connection or the pool.
+async fn fetch<'e>(
+    e: impl Executor<'e, Database = Any>,
+    tenant_id: &str,
+    id: &str,
+) -> Result<BudgetRow> {
+    let row: Row = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM budgets WHERE tenant_id = $1 AND id = $2"
+    ))
+    .bind(tenant_id)
+    .bind(id)
+    .fetch_one(e)
+    .await?;
+    Ok(from_row(row))
+}
+
+/// The same definition, whenever it was last written.
+fn unchanged(before: &Budget, after: &Budget) -> bool {
+    let mut same = after.clone();
+    same.updated_at = before.updated_at;
+    &same == before
+}
+
+/// Binds a budget's defining fields as `$1..$8`.
+fn bind_fields<'q>(
+    q: Query<'q, Any, AnyArguments<'q>>,
+    b: &'q BudgetInput,
+    c: &'q Checked,
+) -> Query<'q, Any, AnyArguments<'q>> {
+    q.bind(&b.name)
+        .bind(scope_str(&c.scope.kind))
+        .bind(&c.scope.reference)
+        .bind(c.period.as_str())
+        .bind(c.amount_micros)
+        .bind(&b.mode)
+        .bind(&b.reroute_to)
+        .bind(policy_str(c.policy))
+}
+
 impl TenantStore<'_> {
     /// Checks a scope against this tenant: a department or app of another tenant, or an
     /// unknown one, is a 422 on `scope_ref`.
@@ -240,96 +282,110 @@ impl TenantStore<'_> {
     }
 
     pub async fn create_budget(&self, ctx: &AuditCtx, b: BudgetInput) -> Result<Budget> {
-        let c = self.check_budget(&b).await?;
-        let id = new_id("bud");
-        let now = now_ms();
-        let mut tx = self.write().await?;
-        sqlx::query(&format!(
-            "INSERT INTO budgets (tenant_id, {COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
-        ))
-        .bind(&self.tenant_id)
-        .bind(&id)
-        .bind(&b.name)
-        .bind(scope_str(&c.scope.kind))
-        .bind(&c.scope.reference)
-        .bind(c.period.as_str())
-        .bind(c.amount_micros)
-        .bind(&b.mode)
-        .bind(&b.reroute_to)
-        .bind(policy_str(c.policy))
-        .bind(now)
-        .bind(now)
-        .execute(&mut *tx.tx)
-        .await
-        .map_err(|e| StoreError::from(e).on_field("name"))?;
-        let budget = self.fetch_budget(&mut tx, &id).await?;
-        tx.audit(
-            AuditEntry::new(ctx, Some(&self.tenant_id), "budget.create", &id).states(
-                None,
-                Some(&serde_json::to_value(&budget).unwrap_or_default()),
-            ),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(budget)
-    }
-
-    async fn fetch_budget(&self, tx: &mut super::WriteTx, id: &str) -> Result<Budget> {
-        let row: Row = sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM budgets WHERE tenant_id = $1 AND id = $2"
-        ))
-        .bind(&self.tenant_id)
-        .bind(id)
-        .fetch_one(&mut *tx.tx)
-        .await?;
-        Ok(from_row(row).budget)
+        self.save_budget(ctx, None, b).await
     }
 
     /// Replaces a budget's definition (PATCH takes the fields present over the current).
     pub async fn update_budget(&self, ctx: &AuditCtx, id: &str, b: BudgetInput) -> Result<Budget> {
+        self.save_budget(ctx, Some(id), b).await
+    }
+
+    /// Inserts (no `id`) or replaces budget `id`, with its audit record.
+    async fn save_budget(
+        &self,
+        ctx: &AuditCtx,
+        id: Option<&str>,
+        b: BudgetInput,
+    ) -> Result<Budget> {
         let c = self.check_budget(&b).await?;
+        let now = now_ms();
         let mut tx = self.write().await?;
-        let before = self.fetch_budget(&mut tx, id).await?;
-        sqlx::query(
-            "UPDATE budgets SET name = $1, scope_kind = $2, scope_ref = $3, period = $4, \
-             amount_micros = $5, mode = $6, reroute_to = $7, on_server_down = $8, updated_at = $9 \
-             WHERE tenant_id = $10 AND id = $11",
-        )
-        .bind(&b.name)
-        .bind(scope_str(&c.scope.kind))
-        .bind(&c.scope.reference)
-        .bind(c.period.as_str())
-        .bind(c.amount_micros)
-        .bind(&b.mode)
-        .bind(&b.reroute_to)
-        .bind(policy_str(c.policy))
-        .bind(now_ms())
-        .bind(&self.tenant_id)
-        .bind(id)
-        .execute(&mut *tx.tx)
-        .await
-        .map_err(|e| StoreError::from(e).on_field("name"))?;
-        let after = self.fetch_budget(&mut tx, id).await?;
-        tx.audit(
-            AuditEntry::new(ctx, Some(&self.tenant_id), "budget.update", id)
-                .change(&before, &after),
-        )
-        .await?;
+        // The defining fields are $1..$8 in both statements.
+        let (id, before) = match id {
+            Some(id) => {
+                let before = fetch(&mut *tx.tx, &self.tenant_id, id).await?.budget;
+                bind_fields(
+                    sqlx::query(
+                        "UPDATE budgets SET name = $1, scope_kind = $2, scope_ref = $3, period = $4, \
+                         amount_micros = $5, mode = $6, reroute_to = $7, on_server_down = $8, \
+                         updated_at = $9 WHERE tenant_id = $10 AND id = $11",
+                    ),
+                    &b,
+                    &c,
+                )
+                .bind(now)
+                .bind(&self.tenant_id)
+                .bind(id)
+                .execute(&mut *tx.tx)
+                .await
+                .map_err(|e| StoreError::from(e).on_field("name"))?;
+                (id.to_owned(), Some(before))
+            }
+            None => {
+                let id = new_id("bud");
+                bind_fields(
+                    sqlx::query(
+                        "INSERT INTO budgets (name, scope_kind, scope_ref, period, amount_micros, \
+                         mode, reroute_to, on_server_down, tenant_id, id, created_at, updated_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                    ),
+                    &b,
+                    &c,
+                )
+                .bind(&self.tenant_id)
+                .bind(&id)
+                .bind(now)
+                .bind(now)
+                .execute(&mut *tx.tx)
+                .await
+                .map_err(|e| StoreError::from(e).on_field("name"))?;
+                (id, None)
+            }
+        };
+        let after = fetch(&mut *tx.tx, &self.tenant_id, &id).await?.budget;
+        if let Some(before) = before.as_ref().filter(|b| unchanged(b, &after)) {
+            return Ok(before.clone()); // an update that changes nothing writes nothing
+        }
+        let entry = match &before {
+            Some(before) => AuditEntry::new(ctx, Some(&self.tenant_id), "budget.update", &id)
+                .change(before, &after),
+            None => AuditEntry::new(ctx, Some(&self.tenant_id), "budget.create", &id).states(
+                None,
+                Some(&serde_json::to_value(&after).unwrap_or_default()),
+            ),
+        };
+        tx.audit(entry).await?;
         tx.commit().await?;
         Ok(after)
     }
 
     pub async fn delete_budget(&self, ctx: &AuditCtx, id: &str) -> Result<()> {
         let mut tx = self.write().await?;
-        let before = self.fetch_budget(&mut tx, id).await?;
-        sqlx::query("DELETE FROM budgets WHERE tenant_id = $1 AND id = $2")
-            .bind(&self.tenant_id)
-            .bind(id)
-            .execute(&mut *tx.tx)
-            .await?;
+        let before = fetch(&mut *tx.tx, &self.tenant_id, id).await?.budget;
+        self.delete_audited(tx, ctx, ("budgets", "budget.delete"), id, &before)
+            .await
+    }
+
+    /// Deletes row `id` of `table` (budgets, rate_limits), which held `before`, with its
+    /// audit record, in `tx`.
+    pub(super) async fn delete_audited(
+        &self,
+        mut tx: super::WriteTx,
+        ctx: &AuditCtx,
+        (table, action): (&'static str, &str),
+        id: &str,
+        before: &impl Serialize,
+    ) -> Result<()> {
+        sqlx::query(&format!(
+            "DELETE FROM {table} WHERE tenant_id = $1 AND id = $2"
+        ))
+        .bind(&self.tenant_id)
+        .bind(id)
+        .execute(&mut *tx.tx)
+        .await?;
         tx.audit(
-            AuditEntry::new(ctx, Some(&self.tenant_id), "budget.delete", id).states(
-                Some(&serde_json::to_value(&before).unwrap_or_default()),
+            AuditEntry::new(ctx, Some(&self.tenant_id), action, id).states(
+                Some(&serde_json::to_value(before).unwrap_or_default()),
                 None,
             ),
         )
@@ -351,14 +407,7 @@ impl TenantStore<'_> {
     }
 
     pub(crate) async fn budget_row(&self, id: &str) -> Result<BudgetRow> {
-        let row: Row = sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM budgets WHERE tenant_id = $1 AND id = $2"
-        ))
-        .bind(&self.tenant_id)
-        .bind(id)
-        .fetch_one(&self.db.pool)
-        .await?;
-        Ok(from_row(row))
+        fetch(&self.db.pool, &self.tenant_id, id).await
     }
 
     /// One budget as defined, without its state.
@@ -384,6 +433,29 @@ impl TenantStore<'_> {
             .fetch_one(&self.db.pool)
             .await?;
         zone("time_zone", &name)
+    }
+
+    /// Sets the tenant's time zone (an IANA name): budget periods follow it from now on.
+    pub async fn set_time_zone(&self, ctx: &AuditCtx, name: &str) -> Result<()> {
+        zone("time_zone", name)?;
+        let mut tx = self.write().await?;
+        sqlx::query("UPDATE tenants SET time_zone = $1 WHERE id = $2")
+            .bind(name)
+            .bind(&self.tenant_id)
+            .execute(&mut *tx.tx)
+            .await?;
+        tx.audit(
+            AuditEntry::new(
+                ctx,
+                Some(&self.tenant_id),
+                "tenant.time_zone",
+                &self.tenant_id,
+            )
+            .states(None, Some(&serde_json::json!({ "time_zone": name }))),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// One budget with its state in the current period.

@@ -12,8 +12,8 @@ use switchyard::sdk_protocol::{BudgetSlice, LeaseGrant, LimitSlice, SliceScope, 
 
 use super::budgets::{BudgetRow, Scope, parse_policy};
 use super::rate_limits::LimitRow;
-use super::{Result, StoreError, TenantStore};
-use crate::budget::share::{budget_extra, rate_share};
+use super::{Result, Store, StoreError, TenantStore};
+use crate::budget::share::{budget_extra, limit_shares};
 use crate::db::Backend;
 use crate::usage::validate::CheckedEvent;
 use crate::util::{new_id, now_ms};
@@ -175,22 +175,18 @@ impl TenantStore<'_> {
         })
     }
 
-    /// The budgets and limits that apply to `app_id`.
+    /// The budgets and limits that apply to `app_id`. A tenant without any (the common
+    /// case on the ingestion path) costs two queries.
     pub(crate) async fn applicable(&self, app_id: &str) -> Result<(Vec<BudgetRow>, Vec<LimitRow>)> {
+        let mut budgets = self.all_budgets().await?;
+        let mut limits = self.all_rate_limits().await?;
+        if budgets.is_empty() && limits.is_empty() {
+            return Ok((budgets, limits));
+        }
         let app = self.get_app(app_id).await?;
         let lineage = self.department_lineage(&app.department_id).await?;
-        let budgets = self
-            .all_budgets()
-            .await?
-            .into_iter()
-            .filter(|b| applies(&b.scope, app_id, &lineage))
-            .collect();
-        let limits = self
-            .all_rate_limits()
-            .await?
-            .into_iter()
-            .filter(|l| applies(&l.scope, app_id, &lineage))
-            .collect();
+        budgets.retain(|b| applies(&b.scope, app_id, &lineage));
+        limits.retain(|l| applies(&l.scope, app_id, &lineage));
         Ok((budgets, limits))
     }
 
@@ -372,7 +368,7 @@ impl TenantStore<'_> {
         Ok(grant)
     }
 
-    /// This lease's new share of limit `l`: see [`rate_share`]. A share given up counts
+    /// This lease's new share of limit `l`: see [`limit_shares`]. A share given up counts
     /// against the limit for one more window ([`LeaseSettings::window_ms`]) after the
     /// instance may last have used it: the previous grant's expiry (`times.1`), since the
     /// instance keeps to its old share until this answer reaches it, however late.
@@ -419,19 +415,20 @@ impl TenantStore<'_> {
         .fetch_optional(&mut **tx)
         .await?;
         let (old_rpm, old_tpm) = mine.map_or((0, 0), |(r, t)| (r, t.unwrap_or(0)));
-        // Wants in requests a minute; an instance that names none asks for an equal share.
+        // Wants in the limit's first unit; an instance that names none asks for an equal
+        // share.
         let live = others_live + 1;
         let equal = l.limit.rpm.or(l.limit.tpm).unwrap_or(1) / live;
-        let want = ask.want.get(&l.limit.id).copied().unwrap_or(equal).max(1);
+        let asked = ask.want.get(&l.limit.id).copied();
+        let want = asked.unwrap_or(equal).max(1);
         let total_want = others_want.max(0) + want;
-        let rpm = l
-            .limit
-            .rpm
-            .map(|lim| rate_share(lim, lim - others_rpm - cool_rpm, want, total_want));
-        let tpm = l
-            .limit
-            .tpm
-            .map(|lim| rate_share(lim, lim - others_tpm - cool_tpm, want, total_want));
+        let (rpm, tpm) = limit_shares(
+            l.limit.rpm.map(|lim| (lim, lim - others_rpm - cool_rpm)),
+            l.limit.tpm.map(|lim| (lim, lim - others_tpm - cool_tpm)),
+            want,
+            total_want,
+            asked.is_some(),
+        );
         let (new_rpm, new_tpm) = (rpm.unwrap_or(0), tpm.unwrap_or(0));
         let (gave_rpm, gave_tpm) = ((old_rpm - new_rpm).max(0), (old_tpm - new_tpm).max(0));
         if gave_rpm > 0 || gave_tpm > 0 {
@@ -598,6 +595,33 @@ impl TenantStore<'_> {
             .await?;
         }
         Ok(())
+    }
+}
+
+impl Store {
+    /// Deletes leases (with their slices) that ended before `before_ms`, and rate shares
+    /// whose cooling is over. Leases are kept as long as raw usage is: a usage event names
+    /// its lease, and one naming an unknown lease is refused.
+    pub async fn prune_leases(&self, before_ms: i64) -> Result<u64> {
+        let _guard = self.db.sqlite_writer().await;
+        let mut tx = self.db.pool.begin().await?;
+        sqlx::query("DELETE FROM rate_cooling WHERE until_ms < $1")
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "DELETE FROM lease_slices WHERE lease_id IN \
+             (SELECT id FROM leases WHERE expires_at < $1)",
+        )
+        .bind(before_ms)
+        .execute(&mut *tx)
+        .await?;
+        let done = sqlx::query("DELETE FROM leases WHERE expires_at < $1")
+            .bind(before_ms)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected())
     }
 }
 

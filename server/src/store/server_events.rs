@@ -23,14 +23,20 @@ pub struct ServerEvent {
 }
 
 impl TenantStore<'_> {
-    /// After usage of `app_id` was stored: records a crossing for each budget in scope
-    /// whose spend this period has reached its amount, once per period.
-    pub async fn record_crossings(
-        &self,
-        app_id: &str,
-        events: &[CheckedEvent],
-        grace_ms: i64,
-    ) -> Result<()> {
+    /// After usage of `app_id` was stored (by an SDK or the gateway): records a crossing
+    /// for each budget in scope whose spend this period has reached its amount, once per
+    /// period. Best effort, after the usage's commit: a crossing missed here (the error is
+    /// logged) is found at the app's next batch.
+    pub async fn record_crossings(&self, app_id: &str, events: &[CheckedEvent], grace_ms: i64) {
+        if let Err(error) = self.crossings(app_id, events, grace_ms).await {
+            tracing::warn!(%error, app = app_id, "budget crossings not checked");
+        }
+    }
+
+    async fn crossings(&self, app_id: &str, events: &[CheckedEvent], grace_ms: i64) -> Result<()> {
+        if events.is_empty() {
+            return Ok(());
+        }
         let (budgets, _) = self.applicable(app_id).await?;
         let budgets: Vec<_> = budgets
             .into_iter()

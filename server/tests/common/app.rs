@@ -427,6 +427,7 @@ impl Fixture {
             ("POST", "/api/v1/rate-limits") => json!({
                 "name": format!("newlimit{n}"), "scope": "app", "scope_ref": self.app, "tpm": 10000
             }),
+            ("PATCH", "/api/v1/rate-limits/{id}") => json!({"rpm": 1200, "tpm": null}),
             ("PUT", "/api/v1/prices/{id}") => json!({"input": 0.5, "output": 1.5}),
             ("POST", "/api/v1/tenants") => {
                 json!({"tenant": format!("tenant{n}"), "username": "boss"})
