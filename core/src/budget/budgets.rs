@@ -157,7 +157,9 @@ impl Budgets {
     /// Whether a hard budget applies to `scope`: only then does the estimate matter, so
     /// the caller can skip counting tokens when none does.
     pub fn holds_for(&self, scope: &CallScope) -> bool {
-        self.lease.is_some()
+        self.lease
+            .as_ref()
+            .is_some_and(|(book, _)| book.holds_for(&scope.model))
             || self.rules.iter().any(|rule| {
                 rule.mode == BudgetMode::Hard && scope.matches(rule.scope, rule.value.as_deref())
             })

@@ -249,6 +249,20 @@ impl LeaseBook {
         let _ = tokio::time::timeout(wait, answered).await;
     }
 
+    /// Whether a hard slice may refuse calls of `model` (or, before the first grant, the
+    /// settings may): only then does admission need their cost estimate.
+    pub(crate) fn holds_for(&self, model: &str) -> bool {
+        let grant = self.grant.load();
+        match grant.standing {
+            Standing::Pending => self.settings.before_first_grant != ServerDownPolicy::Allow,
+            Standing::Unleased => false,
+            Standing::Leased { .. } => grant
+                .budgets
+                .iter()
+                .any(|b| b.slice.hard && applies(&b.slice.scope, b.slice.model.as_deref(), model)),
+        }
+    }
+
     /// Whether a leased token limit applies to calls of `model`.
     pub(crate) fn counts_tokens(&self, model: &str) -> bool {
         self.grant.load().limits.iter().any(|l| {
