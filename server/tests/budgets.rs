@@ -287,10 +287,14 @@ async fn a_config_version_needs_the_permission_of_the_sections_it_changes() {
         let mut with_budget = config_doc(1.0);
         with_budget["budgets"] =
             json!([{"name": "daily", "scope": "tenant", "period": "day", "limit_usd": 5.0}]);
+        // The last against the latest version (with the budget): only a weight changes.
+        let mut both = with_budget.clone();
+        both["models"]["chat"]["deployments"][0]["weight"] = json!(3.0);
         let cases = [
             (&ops, with_budget.clone(), StatusCode::FORBIDDEN),
             (&rm, config_doc(2.0), StatusCode::FORBIDDEN),
             (&rm, with_budget.clone(), StatusCode::CREATED),
+            (&ops, both, StatusCode::CREATED),
         ];
         for (token, document, expected) in cases {
             let (s, b) = app
@@ -303,19 +307,21 @@ async fn a_config_version_needs_the_permission_of_the_sections_it_changes() {
                 .await;
             assert_eq!(s, expected, "{b}");
         }
-        // Against the latest version (with the budget), model_ops may change a weight.
-        let mut both = with_budget.clone();
-        both["models"]["chat"]["deployments"][0]["weight"] = json!(3.0);
-        let (s, b) = app
-            .call(
-                "POST",
-                "/api/v1/configs",
-                Some(&ops),
-                Some(json!({"document": both})),
-            )
-            .await;
-        assert_eq!(s, StatusCode::CREATED, "{b}");
     }
+}
+
+/// The config `key`'s SDK gets: (body, ETag).
+async fn sdk_config(app: &TestApp, key: &str) -> (Value, String) {
+    let (s, body, headers) = app
+        .send(common::app::request(
+            "GET",
+            "/sdk/v1/config",
+            Some(key),
+            None,
+        ))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    (body, headers["etag"].to_str().unwrap().to_owned())
 }
 
 #[tokio::test]
@@ -324,20 +330,11 @@ async fn price_overrides_reach_sdks_and_wake_their_long_polls() {
         let admin = app.admin_a.clone();
         app.activate(&admin, config_doc(1.0)).await;
         let key = app.app_key("priced", None).await;
-        let (s, body, headers) = app
-            .send(common::app::request(
-                "GET",
-                "/sdk/v1/config",
-                Some(&key),
-                None,
-            ))
-            .await;
-        assert_eq!(s, StatusCode::OK);
+        let (body, etag) = sdk_config(&app, &key).await;
         assert!(
             body["models"]["chat"]["deployments"][0]["price"].is_null(),
             "{body}"
         );
-        let etag = headers["etag"].to_str().unwrap().to_owned();
         let poll = {
             let router = app.router.clone();
             let key = key.clone();
@@ -389,14 +386,7 @@ async fn price_overrides_reach_sdks_and_wake_their_long_polls() {
             .call("DELETE", "/api/v1/prices/gpt-4o-mini", Some(&admin), None)
             .await;
         assert_eq!(s, StatusCode::NO_CONTENT);
-        let (_, body, _) = app
-            .send(common::app::request(
-                "GET",
-                "/sdk/v1/config",
-                Some(&key),
-                None,
-            ))
-            .await;
+        let (body, _) = sdk_config(&app, &key).await;
         assert!(body["models"]["chat"]["deployments"][0]["price"].is_null());
     }
 }

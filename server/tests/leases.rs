@@ -217,30 +217,42 @@ async fn returned_and_expired_leases_give_back_their_rest() {
         assert_eq!(granted(&grant, &budget), 0.1, "{backend}");
         assert_eq!(grant["refresh_in_ms"], 133);
         let lease = grant["lease"].as_str().unwrap().to_owned();
+        // Renewals that say nothing keep a default's worth in hand, no more: an idle
+        // instance does not hoard; one that used 0.04 of it is topped up by 0.04.
+        for used in [0.0, 0.0, 0.04, 0.04] {
+            let (_, again) = sdk
+                .lease(json!({"instance": "a", "lease": lease,
+                    "used": [{"id": budget, "amount": used}]}))
+                .await;
+            assert!(
+                (granted(&again, &budget) - 0.1 - used).abs() < 1e-9,
+                "{again}"
+            );
+        }
         let state = budget_state(&app, &budget).await;
         assert_eq!(
             (
                 state["reserved_usd"].as_f64(),
                 state["live_leases"].as_i64()
             ),
-            (Some(0.1), Some(1))
+            (Some(0.14), Some(1))
         );
-        // Returned having used 0.02 of it: only those stay reserved, until ingested.
+        // Returned having used 0.04 of it: only those stay reserved, until ingested.
         let (status, _) = sdk
             .post(
                 &format!("/sdk/v1/leases/{lease}/return"),
-                json!({"used": [{"id": budget, "amount": 0.02}]}),
+                json!({"used": [{"id": budget, "amount": 0.04}]}),
             )
             .await;
         assert_eq!(status, 204);
         let state = budget_state(&app, &budget).await;
-        assert_eq!(state["reserved_usd"].as_f64(), Some(0.02), "{state}");
+        assert_eq!(state["reserved_usd"].as_f64(), Some(0.04), "{state}");
         assert_eq!(state["live_leases"].as_i64(), Some(0));
-        sdk.spend(&lease, "chat", 0.02).await;
+        sdk.spend(&lease, "chat", 0.04).await;
         let state = budget_state(&app, &budget).await;
         assert_eq!(
             (state["reserved_usd"].as_f64(), state["spent_usd"].as_f64()),
-            (Some(0.0), Some(0.02)),
+            (Some(0.0), Some(0.04)),
             "{state}"
         );
         // A lease left to expire: still held during the grace, then free.

@@ -5,14 +5,27 @@
 /// The smallest slice worth a round trip, and the default first slice's floor: a cent.
 pub const MIN_SLICE_MICROS: i64 = 10_000;
 
-/// What a budget slice grows by at this grant: the instance's ask (`want`, else the
-/// default first slice: 1% of the budget, at least [`MIN_SLICE_MICROS`]), at most a fair
-/// part of what is left (`available` over the instances holding a live slice, at least the
-/// default), never more than `available`.
-pub fn budget_extra(amount: i64, available: i64, want: Option<i64>, live_instances: i64) -> i64 {
+/// What a budget slice grows by at this grant: the instance's ask, at most a fair part of
+/// what is left (`available` over the instances holding a live slice, at least the
+/// default), never more than `available`. The ask is `want`; without one, the default
+/// slice (1% of the budget, at least [`MIN_SLICE_MICROS`]) for a first slice, and for a
+/// renewal what tops the slice's `headroom` (granted less used) up to the default — so an
+/// instance that says nothing keeps a default's worth in hand and never hoards more.
+pub fn budget_extra(
+    amount: i64,
+    available: i64,
+    want: Option<i64>,
+    headroom: Option<i64>,
+    live_instances: i64,
+) -> i64 {
     let available = available.max(0);
     let default = (amount / 100).max(MIN_SLICE_MICROS);
-    let ask = want.unwrap_or(default).max(0);
+    let ask = match (want, headroom) {
+        (Some(w), _) => w,
+        (None, Some(h)) => default - h,
+        (None, None) => default,
+    }
+    .max(0);
     let fair = (available / live_instances.max(1)).max(default);
     ask.min(fair).min(available)
 }
@@ -68,20 +81,39 @@ mod tests {
 
     #[test]
     fn a_first_slice_is_a_percent_and_at_least_a_cent() {
-        assert_eq!(budget_extra(100_000_000, 100_000_000, None, 1), 1_000_000);
-        assert_eq!(budget_extra(50_000, 50_000, None, 1), MIN_SLICE_MICROS);
-        assert_eq!(budget_extra(50_000, 3_000, None, 1), 3_000);
-        assert_eq!(budget_extra(50_000, -5, None, 1), 0);
+        assert_eq!(
+            budget_extra(100_000_000, 100_000_000, None, None, 1),
+            1_000_000
+        );
+        assert_eq!(
+            budget_extra(50_000, 50_000, None, None, 1),
+            MIN_SLICE_MICROS
+        );
+        assert_eq!(budget_extra(50_000, 3_000, None, None, 1), 3_000);
+        assert_eq!(budget_extra(50_000, -5, None, None, 1), 0);
+    }
+
+    #[test]
+    fn a_renewal_without_a_want_only_tops_up_to_the_default() {
+        // 0.4 of a 1.0 default still in hand: 0.6 more; a full hand: nothing.
+        assert_eq!(
+            budget_extra(100_000_000, 50_000_000, None, Some(400_000), 2),
+            600_000
+        );
+        assert_eq!(
+            budget_extra(100_000_000, 50_000_000, None, Some(1_000_000), 2),
+            0
+        );
     }
 
     #[test]
     fn a_want_is_capped_by_a_fair_part() {
         assert_eq!(
-            budget_extra(100_000_000, 40_000_000, Some(30_000_000), 4),
+            budget_extra(100_000_000, 40_000_000, Some(30_000_000), Some(0), 4),
             10_000_000
         );
         assert_eq!(
-            budget_extra(100_000_000, 40_000_000, Some(2_000_000), 4),
+            budget_extra(100_000_000, 40_000_000, Some(2_000_000), None, 4),
             2_000_000
         );
     }

@@ -307,18 +307,19 @@ impl TenantStore<'_> {
             let (old, old_used) = mine.unwrap_or((0, 0));
             let available = b.amount_micros - standing.spent - standing.outstanding;
             let live = standing.live + i64::from(mine.is_none());
-            let extra = budget_extra(
-                b.amount_micros,
-                available,
-                ask.want.get(&b.budget.id).copied(),
-                live,
-            );
             let used = ask
                 .used
                 .get(&b.budget.id)
                 .copied()
                 .unwrap_or(0)
                 .max(old_used);
+            let extra = budget_extra(
+                b.amount_micros,
+                available,
+                ask.want.get(&b.budget.id).copied(),
+                mine.map(|_| old - used),
+                live,
+            );
             let granted = old + extra;
             sqlx::query(
                 "INSERT INTO lease_slices (lease_id, subject_id, tenant_id, period_start, period_end, \
