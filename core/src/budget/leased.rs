@@ -20,6 +20,11 @@ pub struct SliceAccount {
     /// Set once the account passed [`RENEW_AT`] of its grant (or refused a call), so the
     /// renewer is woken once per grant, not once per call.
     renew_asked: AtomicBool,
+    /// The last renewal asked for refused calls' demand and did not grow the grant: the
+    /// pool is spent or held elsewhere, so a refused call should not wait for the next.
+    stalled: AtomicBool,
+    /// Refused demand was handed to the renewer since the last grant.
+    asked: AtomicBool,
     /// What refused reservations asked for since the renewer last looked (`f64` bits):
     /// demand the spend rate cannot show, since a refused call spends nothing.
     denied: AtomicU64,
@@ -65,6 +70,8 @@ impl SliceAccount {
             committed: AtomicU64::new(0f64.to_bits()),
             granted: AtomicU64::new(sane(granted_usd).to_bits()),
             renew_asked: AtomicBool::new(false),
+            stalled: AtomicBool::new(false),
+            asked: AtomicBool::new(false),
             denied: AtomicU64::new(0f64.to_bits()),
         }
     }
@@ -72,9 +79,18 @@ impl SliceAccount {
     /// A renewal's grant. Lowering it is allowed (the server never does within a period),
     /// and applies to the next reservation.
     pub fn set_granted(&self, granted_usd: f64) {
-        self.granted
-            .store(sane(granted_usd).to_bits(), Ordering::Release);
+        let granted_usd = sane(granted_usd);
+        let before = f64::from_bits(self.granted.swap(granted_usd.to_bits(), Ordering::AcqRel));
+        let asked = self.asked.swap(false, Ordering::AcqRel);
+        self.stalled
+            .store(asked && granted_usd <= before, Ordering::Release);
         self.renew_asked.store(false, Ordering::Release);
+    }
+
+    /// Whether the last renewal left the grant where it was though refused calls asked
+    /// for more.
+    pub fn stalled(&self) -> bool {
+        self.stalled.load(Ordering::Acquire)
     }
 
     pub fn granted(&self) -> f64 {
@@ -111,7 +127,11 @@ impl SliceAccount {
 
     /// What refused reservations asked for since the last call of this.
     pub fn take_denied(&self) -> f64 {
-        f64::from_bits(self.denied.swap(0f64.to_bits(), Ordering::AcqRel))
+        let denied = f64::from_bits(self.denied.swap(0f64.to_bits(), Ordering::AcqRel));
+        if denied > 0.0 {
+            self.asked.store(true, Ordering::Release);
+        }
+        denied
     }
 
     /// Replaces a reservation by the actual cost (recorded even past the grant). Returns
@@ -150,6 +170,24 @@ mod tests {
         // Unlimited (soft, or allowed by policy) passes the grant.
         assert_eq!(a.try_reserve(5.0, false), Reserved::Held { renew: false });
         assert!((a.committed() - 6.7).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_renewal_that_grants_none_of_the_refused_demand_stalls() {
+        let a = SliceAccount::new(1.0);
+        assert!(matches!(a.try_reserve(0.9, true), Reserved::Held { .. }));
+        // Renewed with nothing asked: the same grant is no sign of a spent pool.
+        a.set_granted(1.0);
+        assert!(!a.stalled());
+        assert!(matches!(a.try_reserve(0.2, true), Reserved::Refused { .. }));
+        assert!(a.take_denied() > 0.0);
+        a.set_granted(1.0);
+        assert!(
+            a.stalled(),
+            "refused demand asked for, nothing more granted"
+        );
+        a.set_granted(1.5);
+        assert!(!a.stalled());
     }
 
     #[test]

@@ -399,7 +399,10 @@ impl LeaseBook {
                         limit_usd: s.limit_usd,
                         spent_usd: s.spent_usd,
                         kind: RefusalKind::Exceeded,
-                        leased: s.spent_usd + estimate <= s.limit_usd,
+                        // Worth waiting for a renewal unless the last one granted
+                        // nothing more (the server's `spent_usd` leaves out what other
+                        // instances hold, so it alone cannot tell).
+                        leased: s.spent_usd + estimate <= s.limit_usd && !budget.account.stalled(),
                     });
                 }
             }
