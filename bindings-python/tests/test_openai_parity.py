@@ -312,3 +312,17 @@ def test_status_error_attributes() -> None:
     assert error.response is None and error.code == "rate_limited"
     opt: Optional[int] = error.status
     assert opt is None
+
+
+def test_budget_unavailable_is_a_503_naming_its_budget() -> None:
+    error = switchyard._errors._from_native(
+        {
+            "kind": "budget_unavailable", "message": "lease expired",
+            "display": "budget_unavailable (team): lease expired", "field": None, "provider": None,
+            "deployment": None, "request_id": None, "retry_after": None, "status": None,
+            "retryable": True, "budget": "team", "http_status": None,
+        }
+    )
+    assert isinstance(error, switchyard.BudgetUnavailableError)
+    assert isinstance(error, switchyard.InternalServerError)
+    assert error.status_code == 503 and error.budget == "team" and error.retryable

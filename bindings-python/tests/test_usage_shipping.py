@@ -108,6 +108,12 @@ class Recorder:
 
             def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("content-length", "0")))
+                if self.path != "/sdk/v1/usage":
+                    # A server without leases (POST /sdk/v1/leases): the SDK leases nothing.
+                    self.send_response(404)
+                    self.send_header("content-length", "0")
+                    self.end_headers()
+                    return
                 if self.headers.get("content-encoding") == "gzip":
                     raw = gzip.decompress(raw)
                 batch = json.loads(raw)

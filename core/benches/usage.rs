@@ -65,6 +65,7 @@ fn event() -> UsageEvent {
         stream: false,
         tags: vec!["checkout".into()],
         metadata: BTreeMap::from([("feature".into(), "summary".into())]),
+        lease: None,
     }
 }
 

@@ -15,6 +15,7 @@ use crate::budget::{BudgetSource, InMemoryBudgets};
 use crate::cache::SharedCache;
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::lease::{LeaseClient, LeaseSettings};
 use crate::pipeline::{self, Engine};
 use crate::telemetry::{MetricsSnapshot, UsageSink};
 use crate::types::{ChatRequest, EmbeddingRequest, ModelInfo, ModelList};
@@ -31,6 +32,8 @@ pub struct Client {
 struct Inner {
     engine: Arc<Engine>,
     watcher: Mutex<Option<Watcher>>,
+    /// The server's budgets and limits leased to this client, and their renewer.
+    lease: Option<LeaseClient>,
 }
 
 /// Where a client's config comes from, and whether it is followed.
@@ -69,6 +72,8 @@ pub struct ClientBuilder {
     sink: Option<Arc<dyn UsageSink>>,
     budget_source: Option<Arc<dyn BudgetSource>>,
     shared_cache: Option<Arc<dyn SharedCache>>,
+    lease: Option<LeaseSettings>,
+    no_lease: bool,
 }
 
 impl ClientBuilder {
@@ -109,6 +114,20 @@ impl ClientBuilder {
         self
     }
 
+    /// How the client behaves before the server's first lease grant (see
+    /// [`LeaseSettings`]). A client leases whenever it has a management server to talk to
+    /// (server mode, or a config `usage` section).
+    pub fn lease_settings(mut self, settings: LeaseSettings) -> Self {
+        self.lease = Some(settings);
+        self
+    }
+
+    /// Do not lease the server's budgets and limits (only the config's own apply).
+    pub fn without_leases(mut self) -> Self {
+        self.no_lease = true;
+        self
+    }
+
     /// A second cache tier shared between processes.
     pub fn shared_cache(mut self, tier: Arc<dyn SharedCache>) -> Self {
         self.shared_cache = Some(tier);
@@ -145,12 +164,27 @@ impl ClientBuilder {
         let budget_source = self
             .budget_source
             .unwrap_or_else(|| Arc::new(InMemoryBudgets::default()));
-        let engine = Arc::new(Engine::new(config, budget_source, self.shared_cache, sink)?);
+        let lease = match server_of(&config, &source) {
+            Some((url, key)) if !self.no_lease => Some(crate::lease::start(
+                url,
+                key.clone(),
+                self.lease.unwrap_or_default(),
+            )?),
+            _ => None,
+        };
+        let engine = Arc::new(Engine::new(
+            config,
+            budget_source,
+            lease.as_ref().map(|l| Arc::clone(l.book())),
+            self.shared_cache,
+            sink,
+        )?);
         let watcher = follow(&engine, source, watched.flatten(), etag);
         Ok(Client {
             inner: Arc::new(Inner {
                 engine,
                 watcher: Mutex::new(watcher),
+                lease,
             }),
         })
     }
@@ -225,24 +259,39 @@ impl Client {
         self.inner.engine.flush().await;
     }
 
-    /// Stops the config watcher and flushes the usage sink.
+    /// Stops the config watcher, returns the server lease (with its final use) and
+    /// flushes the usage sink.
     pub async fn shutdown(&self) {
         if let Ok(mut watcher) = self.inner.watcher.lock() {
             watcher.take();
         }
+        if let Some(lease) = &self.inner.lease {
+            lease.close().await;
+        }
         self.inner.engine.flush().await;
+    }
+}
+
+/// The management server a client talks to, and its app key: the config's `usage`
+/// server, else the config server it follows.
+fn server_of<'a>(
+    config: &'a Config,
+    source: &'a ConfigSource,
+) -> Option<(&'a str, &'a crate::config::Secret)> {
+    match (&config.usage, source) {
+        (Some(usage), _) => Some((usage.server.as_str(), &usage.api_key)),
+        (None, ConfigSource::Server(server)) => Some((server.url(), server.api_key())),
+        (None, _) => None,
     }
 }
 
 /// The shipping sink a client gets by default: to the config's `usage` server, else to the
 /// config server it follows.
 fn shipping(config: &Config, source: &ConfigSource) -> Result<Option<Arc<dyn UsageSink>>> {
-    let shipping = match (&config.usage, source) {
+    let shipping = match (&config.usage, server_of(config, source)) {
         (Some(usage), _) => UsageShipping::from_config(usage),
-        (None, ConfigSource::Server(server)) => {
-            UsageShipping::new(server.url(), server.api_key().clone())
-        }
-        (None, _) => return Ok(None),
+        (None, Some((url, key))) => UsageShipping::new(url, key.clone()),
+        (None, None) => return Ok(None),
     };
     let sink: Arc<dyn UsageSink> = shipping.start()?;
     Ok(Some(sink))

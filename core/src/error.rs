@@ -31,6 +31,9 @@ pub enum ErrorKind {
     Canceled,
     /// A hard budget would be overspent by this call.
     BudgetExceeded { budget: String },
+    /// A server-side budget or limit cannot be checked: its lease expired while the
+    /// management server was unreachable, and its policy for that case is to deny.
+    BudgetUnavailable { budget: String },
     /// No deployment can take the call now: every circuit is open or cooling down.
     Unavailable,
     /// An in-process resource (the local model's context pool) is full.
@@ -55,6 +58,7 @@ impl ErrorKind {
             ErrorKind::Network => "network",
             ErrorKind::Canceled => "canceled",
             ErrorKind::BudgetExceeded { .. } => "budget_exceeded",
+            ErrorKind::BudgetUnavailable { .. } => "budget_unavailable",
             ErrorKind::Unavailable => "unavailable",
             ErrorKind::Overloaded => "overloaded",
             ErrorKind::Config { .. } => "config",
@@ -215,6 +219,7 @@ impl Error {
             | ErrorKind::Timeout
             | ErrorKind::Network
             | ErrorKind::Unavailable
+            | ErrorKind::BudgetUnavailable { .. }
             | ErrorKind::Overloaded => true,
             ErrorKind::Upstream { status } => {
                 status >= 500 || status == 408 || status == 409 || (200..300).contains(&status)
@@ -248,7 +253,9 @@ impl fmt::Display for Error {
         match &self.0.kind {
             ErrorKind::Upstream { status } => write!(f, " (HTTP {status})")?,
             ErrorKind::BadRequest { field: Some(field) } => write!(f, " ({field})")?,
-            ErrorKind::BudgetExceeded { budget } => write!(f, " ({budget})")?,
+            ErrorKind::BudgetExceeded { budget } | ErrorKind::BudgetUnavailable { budget } => {
+                write!(f, " ({budget})")?
+            }
             ErrorKind::Config { path } if !path.is_empty() => write!(f, " ({path})")?,
             ErrorKind::RateLimited {
                 retry_after: Some(after),

@@ -11,6 +11,7 @@ pub mod config;
 pub mod error;
 pub mod estimate;
 mod files;
+pub mod lease;
 mod pipeline;
 pub mod pricing;
 pub mod process;

@@ -54,6 +54,7 @@ use crate::budget::BudgetSource;
 use crate::cache::{Lookup, ResponseCache, SharedCache};
 use crate::config::Config;
 use crate::error::Result;
+use crate::lease::LeaseBook;
 use crate::routing::HealthRegistry;
 use crate::telemetry::{Metrics, MetricsSnapshot, UsageSink, call_span};
 
@@ -63,6 +64,7 @@ pub(crate) struct Engine {
     runtime: ArcSwap<Runtime>,
     health: HealthRegistry,
     budget_source: Arc<dyn BudgetSource>,
+    lease: Option<Arc<LeaseBook>>,
     cache: ResponseCache<CachedAnswer>,
     metrics: Metrics,
     sink: Option<Arc<dyn UsageSink>>,
@@ -72,6 +74,7 @@ impl Engine {
     pub(crate) fn new(
         config: Config,
         budget_source: Arc<dyn BudgetSource>,
+        lease: Option<Arc<LeaseBook>>,
         shared_cache: Option<Arc<dyn SharedCache>>,
         sink: Option<Arc<dyn UsageSink>>,
     ) -> Result<Engine> {
@@ -80,11 +83,12 @@ impl Engine {
         if let Some(tier) = shared_cache {
             cache = cache.with_shared_tier(tier);
         }
-        let runtime = Runtime::build(config, &health, budget_source.clone())?;
+        let runtime = Runtime::build(config, &health, budget_source.clone(), lease.clone())?;
         Ok(Engine {
             runtime: ArcSwap::from_pointee(runtime),
             health,
             budget_source,
+            lease,
             cache,
             metrics: Metrics::default(),
             sink,
@@ -93,7 +97,12 @@ impl Engine {
 
     /// Swaps in a new config whole; calls in flight finish on the one they began with.
     pub(crate) fn reload(&self, config: Config) -> Result<()> {
-        let runtime = Runtime::build(config, &self.health, self.budget_source.clone())?;
+        let runtime = Runtime::build(
+            config,
+            &self.health,
+            self.budget_source.clone(),
+            self.lease.clone(),
+        )?;
         self.runtime.store(Arc::new(runtime));
         tracing::info!("configuration reloaded");
         Ok(())

@@ -3,6 +3,8 @@
 //! master key rotation, usage reports and the chargeback export). Results meant for the
 //! operator go to stdout; logs go to stderr.
 
+mod budgets;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -18,7 +20,9 @@ use crate::client_addr::{ProxyHeader, TrustedProxies, parse_net};
 use crate::crypto::{CryptoError, MasterKey};
 use crate::db::Db;
 use crate::state::AppState;
-use crate::store::{AuditCtx, NewKey, NewTenant, Page, Store, StoreError, audit_log};
+use crate::store::{
+    AuditCtx, LeaseSettings, NewKey, NewTenant, Page, Store, StoreError, audit_log,
+};
 use crate::util::{now_ms, random_hex};
 
 #[derive(Debug, thiserror::Error)]
@@ -71,6 +75,12 @@ pub enum Command {
         /// Days raw usage events are kept (the per-minute rollups are kept for good).
         #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..), env = "SWITCHYARD_USAGE_RETENTION_DAYS")]
         usage_retention_days: u32,
+        /// Seconds a lease grant is good for; SDKs renew after a third of it.
+        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(3..=3600), env = "SWITCHYARD_LEASE_TTL_SECS")]
+        lease_ttl_secs: u64,
+        /// Seconds an expired lease's slices stay set aside for its last usage batches.
+        #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(0..=86400), env = "SWITCHYARD_LEASE_GRACE_SECS")]
+        lease_grace_secs: u64,
     },
     /// Create a tenant and its infra_admin; prints a one-time API token. The first
     /// tenant's admin is a server operator (may create tenants through the API).
@@ -106,6 +116,12 @@ pub enum Command {
     /// Usage reports and the monthly chargeback export.
     #[command(subcommand)]
     Usage(UsageCommand),
+    /// Server-side budgets and their state (`docs/budgets.md`).
+    #[command(subcommand)]
+    Budget(budgets::BudgetCommand),
+    /// Per-tenant price overrides, sent to SDKs with their config.
+    #[command(subcommand)]
+    Price(budgets::PriceCommand),
 }
 
 #[derive(Subcommand, Debug)]
@@ -295,6 +311,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             drain_secs,
             grace_secs,
             usage_retention_days,
+            lease_ttl_secs,
+            lease_grace_secs,
         } => {
             serve(
                 &url,
@@ -305,6 +323,11 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                     grace: Duration::from_secs(grace_secs),
                 },
                 usage_retention_days,
+                LeaseSettings {
+                    ttl_ms: lease_ttl_secs as i64 * 1000,
+                    grace_ms: lease_grace_secs as i64 * 1000,
+                    ..LeaseSettings::default()
+                },
             )
             .await
         }
@@ -386,6 +409,10 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::Usage(command) => usage(&url, command).await,
+        Command::Budget(command) => {
+            budgets::budgets(&url, command, LeaseSettings::default().grace_ms).await
+        }
+        Command::Price(command) => budgets::prices(&url, command).await,
     }
 }
 
@@ -603,6 +630,7 @@ async fn serve(
     proxies: TrustedProxies,
     shutdown: Shutdown,
     usage_retention_days: u32,
+    leases: LeaseSettings,
 ) -> Result<(), CliError> {
     let started = Instant::now();
     let store = open(url).await?;
@@ -620,6 +648,7 @@ async fn serve(
     }
     state.proxies = Arc::new(proxies);
     state.usage_retention_days = usage_retention_days;
+    state.leases = leases;
     state
         .configs
         .spawn_activation_watch(state.store.clone(), state.activations.clone());

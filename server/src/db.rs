@@ -23,6 +23,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0002_users_operator_display_name.sql"),
     ),
     (3, "usage", include_str!("../migrations/0003_usage.sql")),
+    (4, "budgets", include_str!("../migrations/0004_budgets.sql")),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,6 +146,15 @@ impl Db {
             ran += 1;
         }
         Ok(ran)
+    }
+
+    /// On SQLite, the process's writer lock (writes that skip [`crate::store::WriteTx`]
+    /// queue on it rather than race through SQLite's busy-wait); on PostgreSQL, nothing.
+    pub(crate) async fn sqlite_writer(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match self.backend {
+            Backend::Sqlite => Some(self.write_lock.lock().await),
+            Backend::Postgres => None,
+        }
     }
 
     /// A cheap round trip, for `/readyz`.

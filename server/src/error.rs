@@ -28,6 +28,9 @@ pub enum ApiError {
     /// Also the answer for anything in another tenant: existence is never revealed.
     #[error("not found")]
     NotFound,
+    /// Existed once and is over (an expired lease): start anew.
+    #[error("{0}")]
+    Gone(String),
     #[error("{message}")]
     Conflict {
         field: Option<String>,
@@ -84,6 +87,7 @@ impl ApiError {
             ApiError::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated", None),
             ApiError::Forbidden => (StatusCode::FORBIDDEN, "forbidden", None),
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found", None),
+            ApiError::Gone(_) => (StatusCode::GONE, "gone", None),
             ApiError::Conflict { field, .. } => {
                 (StatusCode::CONFLICT, "conflict", field.as_deref())
             }
@@ -130,6 +134,7 @@ impl From<StoreError> for ApiError {
         let some = |f: String| Some(f).filter(|f| !f.is_empty());
         match e {
             StoreError::NotFound => ApiError::NotFound,
+            StoreError::Gone(m) => ApiError::Gone(m),
             StoreError::Invalid { field, message } => ApiError::Invalid {
                 field: some(field),
                 message,

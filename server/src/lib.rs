@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod budget;
 pub mod cli;
 pub mod client_addr;
 pub mod crypto;

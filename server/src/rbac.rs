@@ -64,6 +64,11 @@ pub enum Permission {
     UsageRead,
     /// Cost reports, chargeback and advice (`/api/v1/costs/*`).
     CostRead,
+    /// Server-side budgets, rate limits, price overrides, and the server events they raise.
+    BudgetRead,
+    /// Budgets, rate limits and price overrides, and the `budgets` / `rate_limits` sections
+    /// of a config version.
+    BudgetWrite,
     /// Server-level: the list of tenants. Operators only.
     TenantRead,
     /// Server-level: a new tenant with its first admin. Operators only.
@@ -71,7 +76,7 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 19] = [
+    pub const ALL: [Permission; 21] = [
         Permission::DepartmentRead,
         Permission::DepartmentWrite,
         Permission::AppRead,
@@ -89,6 +94,8 @@ impl Permission {
         Permission::SecurityEventRead,
         Permission::UsageRead,
         Permission::CostRead,
+        Permission::BudgetRead,
+        Permission::BudgetWrite,
         Permission::TenantRead,
         Permission::TenantCreate,
     ];
@@ -112,6 +119,8 @@ impl Permission {
             Permission::SecurityEventRead => "security_event.read",
             Permission::UsageRead => "usage.read",
             Permission::CostRead => "cost.read",
+            Permission::BudgetRead => "budget.read",
+            Permission::BudgetWrite => "budget.write",
             Permission::TenantRead => "tenant.read",
             Permission::TenantCreate => "tenant.create",
         }
@@ -146,21 +155,29 @@ pub fn allows(role: Role, permission: Permission) -> bool {
     use Role::*;
     match role {
         InfraAdmin => !permission.operator_only(),
-        // Deployments, versions, rollouts live in config versions.
+        // Deployments, versions, rollouts live in config versions. Reads budgets (a
+        // reroute names its models), changes none.
         ModelOps => matches!(
             permission,
-            DepartmentRead | AppRead | ProviderRead | ConfigRead | ConfigWrite | ConfigActivate
+            DepartmentRead
+                | AppRead
+                | ProviderRead
+                | ConfigRead
+                | ConfigWrite
+                | ConfigActivate
+                | BudgetRead
         ),
         // Apps, API keys, gateway settings, API docs.
         InterfaceDev => matches!(
             permission,
             DepartmentRead | AppRead | AppWrite | KeyRead | KeyWrite | ProviderRead | ConfigRead
         ),
-        // Budgets, rate limits and prices are config sections: drafts them, does not activate.
-        // Spend is theirs to watch: usage, cost reports, chargeback, advice.
+        // Budgets, rate limits and prices are theirs (server resources, and the config
+        // sections of those names); deployments are not. Spend is theirs to watch: usage,
+        // cost reports, chargeback, advice.
         ResourceManager => matches!(
             permission,
-            DepartmentRead | AppRead | ConfigRead | ConfigWrite | UsageRead | CostRead
+            DepartmentRead | AppRead | ConfigRead | UsageRead | CostRead | BudgetRead | BudgetWrite
         ),
         // Reads everything, changes nothing.
         SecurityEngineer => matches!(
@@ -175,6 +192,7 @@ pub fn allows(role: Role, permission: Permission) -> bool {
                 | SecurityEventRead
                 | UsageRead
                 | CostRead
+                | BudgetRead
         ),
         // Sees its own department's apps and their usage; calls models with app keys (SDK
         // routes).

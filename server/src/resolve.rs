@@ -5,7 +5,7 @@
 
 use std::collections::HashSet;
 
-use switchyard::config::{Config, Secret};
+use switchyard::config::{Config, Price, Secret};
 
 use crate::error::ApiError;
 use crate::sdk_cache::Snapshot;
@@ -40,6 +40,22 @@ pub async fn app_config(
         .flat_map(|m| m.deployments.iter().map(|d| d.provider.clone()))
         .collect();
     config.providers.retain(|name, _| used.contains(name));
+    // The tenant's price overrides win over the version's own prices: prices are the
+    // resource manager's, deployments model_ops'.
+    let prices = state.store.tenant(tenant_id).list_prices().await?;
+    for d in config
+        .models
+        .values_mut()
+        .flat_map(|m| m.deployments.iter_mut())
+    {
+        if let Some(p) = prices.iter().find(|p| p.model == d.model) {
+            d.price = Some(Price {
+                input: p.input,
+                output: p.output,
+                cached_input: p.cached_input,
+            });
+        }
+    }
     config.identity.tenant = Some(tenant_id.to_owned());
     config.identity.app = Some(app.name.clone());
     match keys {

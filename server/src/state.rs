@@ -12,7 +12,7 @@ use crate::crypto::MasterKey;
 use crate::gateway::GatewayClients;
 use crate::metrics::Metrics;
 use crate::sdk_cache::ConfigCache;
-use crate::store::Store;
+use crate::store::{LeaseSettings, Store};
 
 /// Argon2 cost: the library default in production; tests use a cheap one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +42,8 @@ pub struct AppState {
     pub gateway: Arc<GatewayClients>,
     /// Days raw usage events are kept; older events are refused at ingestion.
     pub usage_retention_days: u32,
+    /// Lease timings (`docs/budgets.md`).
+    pub leases: LeaseSettings,
 }
 
 impl AppState {
@@ -59,6 +61,7 @@ impl AppState {
             shutdown: Arc::new(watch::channel(false).0),
             gateway: Arc::new(GatewayClients::default()),
             usage_retention_days: 30,
+            leases: LeaseSettings::default(),
         }
     }
 

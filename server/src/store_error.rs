@@ -5,6 +5,9 @@
 pub enum StoreError {
     #[error("not found")]
     NotFound,
+    /// Existed, but is over (an expired lease): 410.
+    #[error("{0}")]
+    Gone(String),
     #[error("{message}")]
     Conflict { field: String, message: String },
     #[error("{message}")]

@@ -506,3 +506,139 @@ async fn usage_report_and_export_read_the_database() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("YYYY-MM"));
 }
+
+#[tokio::test]
+async fn budget_and_price_commands_show_state_and_refuse_bad_input() {
+    let db = common::sqlite_url();
+    stdout(&run(&db, &[], &["init", "--tenant", "acme"]));
+    let created = stdout(&run(
+        &db,
+        &[],
+        &[
+            "budget",
+            "create",
+            "--tenant",
+            "acme",
+            "--name",
+            "monthly",
+            "--scope",
+            "tenant",
+            "--period",
+            "month",
+            "--amount-usd",
+            "12.5",
+        ],
+    ));
+    let created: serde_json::Value = serde_json::from_str(&created).unwrap();
+    let id = created["id"].as_str().unwrap();
+    let shown: serde_json::Value = serde_json::from_str(&stdout(&run(
+        &db,
+        &[],
+        &["budget", "show", "--tenant", "acme", id],
+    )))
+    .unwrap();
+    let state = &shown["state"];
+    assert_eq!(
+        (
+            &state["spent_usd"],
+            &state["reserved_usd"],
+            &state["remaining_usd"]
+        ),
+        (
+            &serde_json::json!(0.0),
+            &serde_json::json!(0.0),
+            &serde_json::json!(12.5)
+        )
+    );
+    assert!(state["period_end"].as_i64().unwrap() > switchyard_server::util::now_ms());
+    // Periods follow the tenant's time zone: UTC+14 starts its month 14 hours earlier.
+    stdout(&run(
+        &db,
+        &[],
+        &[
+            "budget",
+            "time-zone",
+            "--tenant",
+            "acme",
+            "Pacific/Kiritimati",
+        ],
+    ));
+    let shifted: serde_json::Value = serde_json::from_str(&stdout(&run(
+        &db,
+        &[],
+        &["budget", "show", "--tenant", "acme", id],
+    )))
+    .unwrap();
+    let utc_start = state["period_start"].as_i64().unwrap();
+    let kiritimati_start = shifted["state"]["period_start"].as_i64().unwrap();
+    assert!(
+        kiritimati_start == utc_start - 14 * 3_600_000 || kiritimati_start > utc_start,
+        "{utc_start} {kiritimati_start}"
+    );
+    assert!(
+        !run(
+            &db,
+            &[],
+            &["budget", "time-zone", "--tenant", "acme", "Mars/Olympus"]
+        )
+        .status
+        .success()
+    );
+    let list = stdout(&run(&db, &[], &["budget", "list", "--tenant", "acme"]));
+    assert!(list.contains(id), "{list}");
+    let bad = run(
+        &db,
+        &[],
+        &[
+            "budget",
+            "create",
+            "--tenant",
+            "acme",
+            "--name",
+            "x",
+            "--scope",
+            "app",
+            "--scope-ref",
+            "app_nope",
+            "--period",
+            "day",
+            "--amount-usd",
+            "1",
+        ],
+    );
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("scope_ref"));
+    stdout(&run(
+        &db,
+        &[],
+        &["budget", "delete", "--tenant", "acme", id],
+    ));
+    assert!(!stdout(&run(&db, &[], &["budget", "list", "--tenant", "acme"])).contains(id));
+
+    stdout(&run(
+        &db,
+        &[],
+        &[
+            "price",
+            "set",
+            "--tenant",
+            "acme",
+            "gpt-4o-mini",
+            "--input",
+            "0.15",
+            "--output",
+            "0.6",
+        ],
+    ));
+    let prices = stdout(&run(&db, &[], &["price", "list", "--tenant", "acme"]));
+    assert!(prices.contains("\"input\": 0.15"), "{prices}");
+    stdout(&run(
+        &db,
+        &[],
+        &["price", "delete", "--tenant", "acme", "gpt-4o-mini"],
+    ));
+    assert_eq!(
+        stdout(&run(&db, &[], &["price", "list", "--tenant", "acme"])).trim(),
+        "[]"
+    );
+}

@@ -87,6 +87,11 @@ async fn another_tenant_gets_404_on_every_id_and_sees_nothing_in_lists() {
             let e = common::usage::event(common::usage::T0, "chat", "d", 0.5, 10.0);
             let (s, ack) = common::usage::post(&app, &fx.key_secret, &[e], false).await;
             assert_eq!(s, StatusCode::OK, "{ack}");
+            if *method == "PUT" && *path == "/api/v1/prices/{id}" {
+                // Keyed by a model name, which no tenant owns: tenant B's PUT sets tenant
+                // B's own override (checked below), never tenant A's.
+                continue;
+            }
             if path.contains("{id}") {
                 // Tenant B's infra_admin may do everything, in tenant B only.
                 let theirs = path.replace("{id}", fx.id_for(path));
@@ -112,6 +117,9 @@ async fn another_tenant_gets_404_on_every_id_and_sees_nothing_in_lists() {
                     &fx.user,
                     &fx.provider,
                     &fx.version,
+                    &fx.budget,
+                    &fx.limit,
+                    &fx.price_model,
                     &app.tenant_a,
                 ] {
                     if text.contains(id.as_str()) {
@@ -153,6 +161,45 @@ async fn another_tenant_gets_404_on_every_id_and_sees_nothing_in_lists() {
             (status, body["field"].as_str()),
             (StatusCode::UNPROCESSABLE_ENTITY, Some("department_id"))
         );
+        // Tenant B setting a price of the model tenant A overrides changes A's nothing.
+        let (status, _) = app
+            .call(
+                "PUT",
+                &format!("/api/v1/prices/{}", fx.price_model),
+                Some(&app.token_b),
+                Some(serde_json::json!({"input": 9.0, "output": 9.0})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        let (_, mine) = app
+            .call("GET", "/api/v1/prices", Some(&app.admin_a), None)
+            .await;
+        let ours = mine
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["model"] == fx.price_model.as_str())
+            .unwrap();
+        assert_eq!(ours["input"], 1.0);
+        // A budget naming tenant A's department or app is refused like an unknown one.
+        for (scope, id) in [("department", &fx.dept), ("app", &fx.app)] {
+            let (status, body) = app
+                .call(
+                    "POST",
+                    "/api/v1/budgets",
+                    Some(&app.token_b),
+                    Some(
+                        serde_json::json!({"name": "x", "scope": scope, "scope_ref": id,
+                        "period": "day", "amount_usd": 1.0, "mode": "hard"}),
+                    ),
+                )
+                .await;
+            assert_eq!(
+                (status, body["field"].as_str()),
+                (StatusCode::UNPROCESSABLE_ENTITY, Some("scope_ref")),
+                "{body}"
+            );
+        }
         // An app key of tenant A sees tenant A's config only (identity says so).
         let (status, body) = app
             .call("GET", "/sdk/v1/config", Some(&fx.key_secret), None)

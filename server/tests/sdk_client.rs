@@ -6,7 +6,6 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -32,20 +31,6 @@ fn document(mock: &str, models: &[&str]) -> Value {
         "providers": {"mock": {"kind": "openai", "base_url": format!("{mock}/v1")}},
         "models": models,
     })
-}
-
-/// Serves the test app's router on a loopback port until the task is aborted.
-async fn listen(app: &TestApp) -> (String, tokio::task::JoinHandle<()>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let service = app
-        .router
-        .clone()
-        .into_make_service_with_connect_info::<SocketAddr>();
-    let task = tokio::spawn(async move {
-        axum::serve(listener, service).await.unwrap();
-    });
-    (url, task)
 }
 
 /// `build` waits for the first config on a thread of its own; keep it off the runtime.
@@ -78,7 +63,7 @@ async fn the_sdk_follows_the_servers_active_config() {
     app.activate(&app.admin_a, document(&mock.url(), &["chat"]))
         .await;
     let key = app.app_key("checkout", None).await;
-    let (url, serving) = listen(&app).await;
+    let (url, serving) = app.listen().await;
     let cache = std::env::temp_dir().join(format!(
         "switchyard-config-cache-{}.json",
         switchyard_server::util::random_hex(6)

@@ -23,6 +23,7 @@ __all__ = [
     "CanceledError",
     "BudgetExceededError",
     "UnavailableError",
+    "BudgetUnavailableError",
     "OverloadedError",
     "ConfigError",
     "InternalError",
@@ -77,7 +78,7 @@ class SwitchyardError(Exception):
         self.field: Optional[str] = field
         #: Whether the same request may succeed if sent again.
         self.retryable: bool = retryable
-        #: The budget a budget_exceeded error names.
+        #: The budget a budget_exceeded or budget_unavailable error names.
         self.budget: Optional[str] = budget
         #: The status of the provider's error answer, whenever the error is one.
         self.http_status: Optional[int] = http_status
@@ -209,6 +210,14 @@ class UnavailableError(InternalServerError):
     nominal_status = 503
 
 
+class BudgetUnavailableError(InternalServerError):
+    """A server-side budget's lease expired while the server was unreachable, and its
+    policy is to deny: a 503 to ``openai`` code; ``budget`` names it."""
+
+    code = "budget_unavailable"
+    nominal_status = 503
+
+
 class OverloadedError(InternalServerError):
     code = "overloaded"
     nominal_status = 503
@@ -243,6 +252,7 @@ _BY_CODE: Dict[str, Type[SwitchyardError]] = {
         CanceledError,
         BudgetExceededError,
         UnavailableError,
+        BudgetUnavailableError,
         OverloadedError,
         ConfigError,
         InternalError,

@@ -136,14 +136,18 @@ pub fn at_exit() {
     }
 }
 
-/// Waits for every shipping sink to deliver (or spool) what it holds, on a runtime of its
-/// own: the process's runtime keeps running the sinks' tasks meanwhile.
+/// Returns every server lease (with its final use), then waits for every shipping sink
+/// to deliver (or spool) what it holds, on a runtime of its own: the process's runtime
+/// keeps running the sinks' tasks meanwhile.
 fn flush_usage() {
     match tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()
     {
-        Ok(waiter) => waiter.block_on(crate::usage::flush_all(crate::usage::FLUSH_TIMEOUT)),
+        Ok(waiter) => waiter.block_on(async {
+            crate::lease::return_all(crate::lease::RETURN_TIMEOUT).await;
+            crate::usage::flush_all(crate::usage::FLUSH_TIMEOUT).await;
+        }),
         Err(error) => tracing::warn!(%error, "cannot flush usage at exit"),
     }
 }

@@ -28,7 +28,7 @@ pub struct ErrorData<'a> {
     pub http_status: Option<u16>,
     /// Whether the same request may succeed if sent again.
     pub retryable: bool,
-    /// The budget a `budget_exceeded` error names.
+    /// The budget a `budget_exceeded` or `budget_unavailable` error names.
     pub budget: Option<&'a str>,
 }
 
@@ -47,7 +47,9 @@ impl<'a> From<&'a Error> for ErrorData<'a> {
             http_status: error.http_status(),
             retryable: error.is_retryable(),
             budget: match error.kind() {
-                ErrorKind::BudgetExceeded { budget } => Some(budget),
+                ErrorKind::BudgetExceeded { budget } | ErrorKind::BudgetUnavailable { budget } => {
+                    Some(budget)
+                }
                 _ => None,
             },
         }

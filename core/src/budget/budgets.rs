@@ -13,13 +13,18 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use crate::config::{BudgetAction, BudgetConfig, BudgetMode};
 use crate::error::{Error, ErrorKind};
 
+use super::leased::LeasedHold;
 use super::period::{calendar_start, rolling_start};
 use super::scope::CallScope;
 use super::source::{AccountKey, BudgetSource, sane};
+use crate::lease::LeaseBook;
 
 /// Every configured budget, over one store of budget state.
 pub struct Budgets {
     rules: Vec<BudgetConfig>,
+    /// The server's budgets, leased to this instance; and the config's local model, for
+    /// their `local` policy.
+    lease: Option<(Arc<LeaseBook>, Option<String>)>,
     source: Arc<dyn BudgetSource>,
     /// First use of each rolling (non-calendar) budget per scope value, in this process;
     /// one map per rule, so a lookup by `&str` allocates nothing.
@@ -35,10 +40,36 @@ pub struct BudgetRefusal {
     pub reroute_to: Option<String>,
     pub limit_usd: f64,
     pub spent_usd: f64,
+    pub kind: RefusalKind,
+    /// A leased slice refused while its budget still has room on the server: a renewal
+    /// may grant more, so admission waits for one before giving up.
+    pub leased: bool,
+}
+
+/// Why a budget said no.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefusalKind {
+    /// The call would spend past the budget (or this instance's slice of it).
+    Exceeded,
+    /// A leased budget's lease expired with the server away, and its policy is to deny.
+    Unavailable,
 }
 
 impl BudgetRefusal {
     pub fn into_error(self) -> Error {
+        if self.kind == RefusalKind::Unavailable {
+            tracing::warn!(budget = %self.budget, "leased budget unavailable: refused a call");
+            let message = format!(
+                "budget '{}' cannot be checked: its lease expired and the management server cannot be reached",
+                self.budget
+            );
+            return Error::new(
+                ErrorKind::BudgetUnavailable {
+                    budget: self.budget,
+                },
+                message,
+            );
+        }
         tracing::info!(
             budget = %self.budget,
             spent_usd = self.spent_usd,
@@ -82,12 +113,15 @@ struct Held {
 pub struct Reservation {
     source: Arc<dyn BudgetSource>,
     held: Vec<Held>,
+    /// Holds in the slices of server-side budgets leased to this instance.
+    leased: Vec<LeasedHold>,
 }
 
 impl std::fmt::Debug for Reservation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Reservation")
             .field("held", &self.held)
+            .field("leased", &self.leased)
             .finish()
     }
 }
@@ -102,21 +136,33 @@ impl Budgets {
     pub fn new(configs: &[BudgetConfig], source: Arc<dyn BudgetSource>) -> Self {
         Budgets {
             rules: configs.to_vec(),
+            lease: None,
             source,
             anchors: Mutex::new(vec![HashMap::new(); configs.len()]),
         }
     }
 
+    /// Also reserve in the slices of `book`, the server's budgets leased to this
+    /// instance; `local` is the config's local model, where their `local` policy sends
+    /// calls.
+    pub fn with_lease(mut self, book: Arc<LeaseBook>, local: Option<String>) -> Self {
+        self.lease = Some((book, local));
+        self
+    }
+
     pub fn is_empty(&self) -> bool {
-        self.rules.is_empty()
+        self.rules.is_empty() && self.lease.is_none()
     }
 
     /// Whether a hard budget applies to `scope`: only then does the estimate matter, so
     /// the caller can skip counting tokens when none does.
     pub fn holds_for(&self, scope: &CallScope) -> bool {
-        self.rules.iter().any(|rule| {
-            rule.mode == BudgetMode::Hard && scope.matches(rule.scope, rule.value.as_deref())
-        })
+        self.lease
+            .as_ref()
+            .is_some_and(|(book, _)| book.holds_for(&scope.model))
+            || self.rules.iter().any(|rule| {
+                rule.mode == BudgetMode::Hard && scope.matches(rule.scope, rule.value.as_deref())
+            })
     }
 
     fn period_start(&self, i: usize, rule: &BudgetConfig, value: &str, now: i64) -> i64 {
@@ -149,6 +195,7 @@ impl Budgets {
         let mut reservation = Reservation {
             source: Arc::clone(&self.source),
             held: Vec::new(),
+            leased: Vec::new(),
         };
         for (i, rule) in self.rules.iter().enumerate() {
             for value in scope.values(rule.scope, rule.value.as_deref()) {
@@ -183,6 +230,8 @@ impl Budgets {
                                 reroute_to: rule.reroute_to.clone(),
                                 limit_usd: rule.limit_usd,
                                 spent_usd,
+                                kind: RefusalKind::Exceeded,
+                                leased: false,
                             });
                         }
                         estimate
@@ -196,6 +245,15 @@ impl Budgets {
                 });
             }
         }
+        if let Some((book, local)) = &self.lease {
+            // On a refusal `reservation` drops, releasing the local and leased holds.
+            book.reserve(
+                &scope.model,
+                estimate,
+                local.as_deref(),
+                &mut reservation.leased,
+            )?;
+        }
         Ok(reservation)
     }
 }
@@ -203,7 +261,12 @@ impl Budgets {
 impl Reservation {
     /// How many budget accounts this call is counted in.
     pub fn accounts(&self) -> usize {
-        self.held.len()
+        self.held.len() + self.leased.len()
+    }
+
+    /// Whether the call holds a slice of a server-side budget.
+    pub fn is_leased(&self) -> bool {
+        !self.leased.is_empty()
     }
 
     /// Replace the reservation by the call's actual cost. Returns the soft budgets whose
@@ -211,6 +274,10 @@ impl Reservation {
     pub fn settle(mut self, actual_usd: f64) -> Vec<BudgetEvent> {
         let actual = sane(actual_usd);
         let mut events = Vec::new();
+        // Leased soft budgets are watched by the server, from the usage it ingests.
+        for held in std::mem::take(&mut self.leased) {
+            held.account.settle(held.reserved, actual);
+        }
         for held in std::mem::take(&mut self.held) {
             let after = self.source.settle(&held.key, held.reserved, actual);
             if actual > held.reserved && held.mode == BudgetMode::Hard {
@@ -244,6 +311,9 @@ impl Reservation {
 
 impl Drop for Reservation {
     fn drop(&mut self) {
+        for held in self.leased.drain(..) {
+            held.account.release(held.reserved);
+        }
         for held in self.held.drain(..) {
             if held.reserved > 0.0 {
                 self.source.release(&held.key, held.reserved);

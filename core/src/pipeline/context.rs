@@ -29,6 +29,8 @@ pub(crate) struct CallContext {
     pub provider_name: Option<&'static str>,
     /// The caller's cap on retries per model (`CallOptions::max_retries`).
     pub max_retries: Option<u32>,
+    /// The server lease the call was admitted under, for its usage event.
+    pub lease: Option<std::sync::Arc<str>>,
 }
 
 impl CallContext {
@@ -84,6 +86,7 @@ impl CallContext {
             capacity_tokens: 0,
             provider_name: None,
             max_retries: options.max_retries,
+            lease: None,
         }
     }
 }

@@ -130,5 +130,6 @@ pub(crate) fn report(
         stream: report.stream,
         tags: report.options.tags.clone(),
         metadata: report.options.metadata.clone(),
+        lease: report.call.lease.as_deref().map(str::to_owned),
     });
 }

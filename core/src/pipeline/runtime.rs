@@ -9,6 +9,7 @@ use std::time::Duration;
 use crate::budget::{BudgetSource, Budgets, RateLimits};
 use crate::config::{Config, ModelConfig, Price, ProviderKind};
 use crate::error::{Error, Result};
+use crate::lease::LeaseBook;
 use crate::pricing;
 use crate::providers::{self, Provider};
 use crate::routing::{HealthRegistry, ProbeTask, Route, spawn_prober};
@@ -21,6 +22,11 @@ pub(crate) struct Runtime {
     pub routes: HashMap<String, Arc<ModelRoute>>,
     pub budgets: Budgets,
     pub limits: RateLimits,
+    /// The server's budgets and limits leased to this instance, when it leases.
+    pub lease: Option<Arc<LeaseBook>>,
+    /// The config's local model (the first whose first deployment is in-process): where
+    /// a lease's `local` policy sends calls.
+    pub local_model: Option<String>,
     /// Some deployment's capacity counts tokens (tpm): every call is then estimated at
     /// admission, since a fallback may land on that deployment.
     pub capacity_counts_tokens: bool,
@@ -50,6 +56,7 @@ impl Runtime {
         config: Config,
         health: &HealthRegistry,
         budget_source: Arc<dyn BudgetSource>,
+        lease: Option<Arc<LeaseBook>>,
     ) -> Result<Runtime> {
         let issues = config.validate();
         if !issues.is_empty() {
@@ -118,9 +125,22 @@ impl Runtime {
         if capacity_counts_tokens || config.rate_limits.iter().any(|limit| limit.tpm.is_some()) {
             crate::estimate::warm_up_in_background();
         }
+        let mut local_models: Vec<&String> = routes
+            .iter()
+            .filter(|(_, r)| r.targets.first().is_some_and(DeploymentTarget::is_local))
+            .map(|(alias, _)| alias)
+            .collect();
+        local_models.sort();
+        let local_model = local_models.first().map(|alias| (*alias).clone());
+        let mut budgets = Budgets::new(&config.budgets, budget_source);
+        if let Some(book) = &lease {
+            budgets = budgets.with_lease(Arc::clone(book), local_model.clone());
+        }
         Ok(Runtime {
             capacity_counts_tokens,
-            budgets: Budgets::new(&config.budgets, budget_source),
+            budgets,
+            lease,
+            local_model,
             limits: RateLimits::new(&config.rate_limits),
             _probes: probes,
             routes,

@@ -55,6 +55,10 @@ pub struct UsageEvent {
     pub stream: bool,
     pub tags: Vec<String>,
     pub metadata: BTreeMap<String, String>,
+    /// The server lease the call was admitted under, when its budgets and limits are
+    /// leased (`docs/budgets.md`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease: Option<String>,
 }
 
 /// Receives every usage event. Called on the request path: implementations must not block

@@ -12,7 +12,7 @@ use super::{List, PageQuery};
 use crate::error::ApiError;
 use crate::rbac::Permission;
 use crate::state::AppState;
-use crate::store::{ActiveConfig, ConfigVersion, ConfigVersionSummary, StoreError};
+use crate::store::{ActiveConfig, ConfigVersion, ConfigVersionSummary, Page, StoreError};
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -65,14 +65,60 @@ pub async fn create(
     p: Principal,
     Json(req): Json<CreateVersion>,
 ) -> Result<(StatusCode, axum::Json<ConfigVersion>), ApiError> {
-    let role = p.authorize(Permission::ConfigWrite)?;
-    let version = state
-        .store
-        .tenant(&p.tenant_id)
+    // Budgets and rate limits are resource_manager's, the rest model_ops': the sections a
+    // version changes against the tenant's latest decide which permission it needs.
+    let budget_write = p.authorize(Permission::BudgetWrite);
+    let config_write = p.authorize(Permission::ConfigWrite);
+    if budget_write.is_err() && config_write.is_err() {
+        return Err(ApiError::Forbidden);
+    }
+    let tenant = state.store.tenant(&p.tenant_id);
+    let latest = match tenant
+        .list_versions(Page::new(Some(1), None)?)
+        .await?
+        .first()
+    {
+        Some(v) => tenant.get_version(&v.id).await?.document,
+        None => Value::Object(Default::default()),
+    };
+    // Compared in the canonical form versions are stored in; a document core refuses is
+    // refused below, by `create_version`, whichever permission it is judged by.
+    let canonical = crate::store::check_document(&req.document)
+        .ok()
+        .and_then(|c| serde_json::to_value(&c).ok())
+        .unwrap_or_else(|| req.document.clone());
+    let (budgets, others) = changed_sections(&latest, &canonical);
+    let role = match (budgets, others) {
+        (true, true) => {
+            budget_write?;
+            config_write?
+        }
+        (true, false) => budget_write?,
+        _ => config_write?,
+    };
+    let version = tenant
         .create_version(&p.audit(role), &req.document, req.label.as_deref())
         .await
         .map_err(in_document)?;
     Ok((StatusCode::CREATED, axum::Json(version)))
+}
+
+/// Whether `after` changes the `budgets` or `rate_limits` sections of `before`, and
+/// whether it changes anything else.
+fn changed_sections(before: &Value, after: &Value) -> (bool, bool) {
+    let diff = crate::diff::json_diff(before, after);
+    let mut budgets = false;
+    let mut others = false;
+    for change in diff.as_array().into_iter().flatten() {
+        let path = change["path"].as_str().unwrap_or("");
+        let section = path.split(['.', '[']).next().unwrap_or("");
+        if section == "budgets" || section == "rate_limits" {
+            budgets = true;
+        } else {
+            others = true;
+        }
+    }
+    (budgets, others)
 }
 
 #[utoipa::path(get, path = "/api/v1/configs/{id}", tag = "configs", params(("id" = String, Path, description = "version id or number")), responses((status = 200, body = ConfigVersion), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]

@@ -6,15 +6,20 @@ mod advice;
 mod apps;
 mod audit;
 mod auth;
+mod budgets;
 mod configs;
 pub(crate) mod costs;
 mod departments;
+mod events;
 pub mod extract;
 mod health;
 mod keys;
+mod leases;
 pub mod openapi;
+mod prices;
 pub mod principal;
 mod providers;
+mod rate_limits;
 mod sdk;
 mod tenants;
 pub(crate) mod usage;
@@ -30,7 +35,9 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
-use switchyard::sdk_protocol::{CONFIG_PATH, ConfigQuery, USAGE_PATH};
+use switchyard::sdk_protocol::{
+    CONFIG_PATH, ConfigQuery, LEASE_RETURN_PATH, LEASES_PATH, USAGE_PATH,
+};
 
 use crate::client_addr::ClientAddr;
 use crate::error::ApiError;
@@ -106,6 +113,24 @@ pub const ROUTES: &[(&str, &str, Permission)] = &[
     ("GET", "/api/v1/costs/report", Permission::CostRead),
     ("GET", "/api/v1/costs/chargeback", Permission::CostRead),
     ("GET", "/api/v1/costs/advice", Permission::CostRead),
+    ("GET", "/api/v1/budgets", Permission::BudgetRead),
+    ("POST", "/api/v1/budgets", Permission::BudgetWrite),
+    ("GET", "/api/v1/budgets/{id}", Permission::BudgetRead),
+    ("PATCH", "/api/v1/budgets/{id}", Permission::BudgetWrite),
+    ("DELETE", "/api/v1/budgets/{id}", Permission::BudgetWrite),
+    ("GET", "/api/v1/rate-limits", Permission::BudgetRead),
+    ("POST", "/api/v1/rate-limits", Permission::BudgetWrite),
+    ("GET", "/api/v1/rate-limits/{id}", Permission::BudgetRead),
+    ("PATCH", "/api/v1/rate-limits/{id}", Permission::BudgetWrite),
+    (
+        "DELETE",
+        "/api/v1/rate-limits/{id}",
+        Permission::BudgetWrite,
+    ),
+    ("GET", "/api/v1/prices", Permission::BudgetRead),
+    ("PUT", "/api/v1/prices/{id}", Permission::BudgetWrite),
+    ("DELETE", "/api/v1/prices/{id}", Permission::BudgetWrite),
+    ("GET", "/api/v1/events", Permission::BudgetRead),
     ("GET", "/api/v1/tenants", Permission::TenantRead),
     ("POST", "/api/v1/tenants", Permission::TenantCreate),
 ];
@@ -162,6 +187,13 @@ pub fn decode_everything(data: &[u8]) {
     let _ = decode::<crate::store::NewBinding>(data);
     let _ = decode::<users::PatchUser>(data);
     let _ = decode::<tenants::CreateTenant>(data);
+    let _ = decode::<crate::store::BudgetInput>(data);
+    let _ = decode::<budgets::PatchBudget>(data);
+    let _ = decode::<crate::store::RateLimitInput>(data);
+    let _ = decode::<rate_limits::PatchRateLimit>(data);
+    let _ = decode::<crate::store::PriceInput>(data);
+    let _ = decode::<switchyard::sdk_protocol::LeaseRequest>(data);
+    let _ = decode::<switchyard::sdk_protocol::LeaseReturn>(data);
     if let Ok(req) = decode::<configs::CreateVersion>(data) {
         let _ = crate::store::check_document(&req.document);
     }
@@ -222,6 +254,29 @@ pub fn router(state: AppState) -> Router {
         .route("/costs/report", get(costs::report))
         .route("/costs/chargeback", get(costs::chargeback))
         .route("/costs/advice", get(advice::advice))
+        .route("/budgets", get(budgets::list).post(budgets::create))
+        .route(
+            "/budgets/{id}",
+            get(budgets::get_one)
+                .patch(budgets::update)
+                .delete(budgets::delete),
+        )
+        .route(
+            "/rate-limits",
+            get(rate_limits::list).post(rate_limits::create),
+        )
+        .route(
+            "/rate-limits/{id}",
+            get(rate_limits::get_one)
+                .patch(rate_limits::update)
+                .delete(rate_limits::delete),
+        )
+        .route("/prices", get(prices::list))
+        .route(
+            "/prices/{id}",
+            axum::routing::put(prices::set).delete(prices::delete),
+        )
+        .route("/events", get(events::list))
         .route("/tenants", get(tenants::list).post(tenants::create))
         .route_layer(middleware::from_fn(tag_route));
     Router::new()
@@ -229,6 +284,8 @@ pub fn router(state: AppState) -> Router {
         .nest("/v1", crate::gateway::routes())
         .route(CONFIG_PATH, get(sdk::config))
         .route(USAGE_PATH, post(usage_ingest::ingest))
+        .route(LEASES_PATH, post(leases::lease))
+        .route(LEASE_RETURN_PATH, post(leases::return_lease))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))

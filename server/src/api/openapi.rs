@@ -10,13 +10,13 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    advice, apps, audit, auth, configs, costs, departments, health, keys, providers, sdk, tenants,
-    usage, usage_ingest, users,
+    advice, apps, audit, auth, budgets, configs, costs, departments, events, health, keys, leases,
+    prices, providers, rate_limits, sdk, tenants, usage, usage_ingest, users,
 };
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Switchyard management API", description = "Tenants, departments, apps, keys, users, providers, config versions, audit; the SDK config endpoint; and the OpenAI-compatible gateway under /v1."),
+    info(title = "Switchyard management API", description = "Tenants, departments, apps, keys, users, providers, config versions, audit, budgets, rate limits, prices; the SDK config, usage and lease endpoints; and the OpenAI-compatible gateway under /v1."),
     paths(
         auth::login, auth::create_token, auth::logout, auth::me,
         departments::list, departments::create, departments::get_one, departments::update,
@@ -28,7 +28,10 @@ use super::{
         audit::list, audit::security_events,
         tenants::list, tenants::create,
         usage::series, costs::report, costs::chargeback, advice::advice,
-        sdk::config, usage_ingest::ingest,
+        budgets::list, budgets::create, budgets::get_one, budgets::update, budgets::delete,
+        rate_limits::list, rate_limits::create, rate_limits::get_one, rate_limits::update, rate_limits::delete,
+        prices::list, prices::set, prices::delete, events::list,
+        sdk::config, usage_ingest::ingest, leases::lease, leases::return_lease,
         health::healthz, health::readyz, health::metrics,
         crate::gateway::chat::completions, crate::gateway::embeddings::create,
         crate::gateway::models::list, crate::gateway::models::retrieve,

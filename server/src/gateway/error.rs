@@ -210,6 +210,14 @@ fn core_parts(
             Some("overloaded"),
             None,
         ),
+        // A leased budget's lease expired with the management server away, and its
+        // policy is to deny: the caller may try again once the server is back.
+        ErrorKind::BudgetUnavailable { .. } => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            SERVER,
+            Some("budget_unavailable"),
+            None,
+        ),
         // 499: the caller went away (nginx's code); no one reads this answer.
         ErrorKind::Canceled => (
             StatusCode::from_u16(499).unwrap_or(StatusCode::BAD_REQUEST),
@@ -252,5 +260,29 @@ impl IntoResponse for GatewayError {
             }
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_budget_that_cannot_be_checked_is_a_503_budget_unavailable() {
+        let error = GatewayError::Core(switchyard::Error::new(
+            ErrorKind::BudgetUnavailable {
+                budget: "team".into(),
+            },
+            "lease expired",
+        ));
+        let (status, kind, code, _) = error.parts();
+        assert_eq!(
+            (status, kind, code),
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                SERVER,
+                Some("budget_unavailable")
+            )
+        );
     }
 }

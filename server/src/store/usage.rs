@@ -21,14 +21,14 @@ use crate::usage::histogram::{BUCKETS, bucket};
 use crate::usage::validate::{CheckedEvent, Sender};
 use crate::util::now_ms;
 
-/// Rows per INSERT statement: 27 parameters a row stays under SQLite's 32,766.
+/// Rows per INSERT statement: 28 parameters a row stays under SQLite's 32,766.
 const ROWS_PER_STATEMENT: usize = 400;
 
 const EVENT_COLUMNS: &str = "id, tenant_id, department_id, app_id, time_ms, received_at, \
     user_id, model, deployment, provider, upstream_model, prompt_tokens, completion_tokens, \
     cached_tokens, cost_micros, latency_us, ttft_us, error_code, cache_hit, local, stream, \
-    attempts, fallbacks, fallback, arm, tags, metadata";
-const EVENT_PARAMS: usize = 27;
+    attempts, fallbacks, fallback, arm, tags, metadata, lease_id";
+const EVENT_PARAMS: usize = 28;
 
 /// The key of a rollup row, less the tenant, department and app (one per batch).
 type MinuteKey = (i64, String, String, String);
@@ -151,10 +151,7 @@ impl TenantStore<'_> {
                 duplicates,
             });
         }
-        let _guard = match self.db.backend {
-            Backend::Sqlite => Some(self.db.write_lock.lock().await),
-            Backend::Postgres => None,
-        };
+        let _guard = self.db.sqlite_writer().await;
         let mut tx = self.db.pool.begin().await?;
         let received_at = now_ms();
         let mut new_ids: HashSet<String> = HashSet::with_capacity(events.len());
@@ -179,6 +176,7 @@ impl TenantStore<'_> {
         for chunk in minutes.chunks(ROWS_PER_STATEMENT) {
             upsert_minutes(&mut tx, self.db.backend, sender, chunk).await?;
         }
+        self.charge_slices(&mut tx, &inserted).await?;
         tx.commit().await?;
         Ok(Ingested {
             inserted,
@@ -258,7 +256,8 @@ async fn insert_events(
             .bind(e.fallback.as_deref())
             .bind(e.arm.as_deref())
             .bind(serde_json::to_string(&e.tags).unwrap_or_else(|_| "[]".into()))
-            .bind(serde_json::to_string(&e.metadata).unwrap_or_else(|_| "{}".into()));
+            .bind(serde_json::to_string(&e.metadata).unwrap_or_else(|_| "{}".into()))
+            .bind(e.lease.as_deref());
     }
     let rows = q.fetch_all(&mut **tx).await?;
     Ok(rows.into_iter().map(|(id,)| id).collect())
@@ -311,10 +310,7 @@ impl Store {
     pub async fn prune_usage(&self, before_ms: i64) -> Result<u64> {
         let mut total = 0;
         loop {
-            let _guard = match self.db.backend {
-                Backend::Sqlite => Some(self.db.write_lock.lock().await),
-                Backend::Postgres => None,
-            };
+            let _guard = self.db.sqlite_writer().await;
             let done = sqlx::query(
                 "DELETE FROM usage_events WHERE id IN \
                  (SELECT id FROM usage_events WHERE time_ms < $1 LIMIT $2)",

@@ -182,12 +182,17 @@ async fn store(state: &AppState, charged: &Charged, events: Vec<UsageEvent>) {
         }
     }
     match tenant.ingest_usage(&sender, kept).await {
-        Ok(done) => state.metrics.usage_ingested(
-            &sender.tenant_id,
-            &done.inserted,
-            rejected,
-            done.duplicates,
-        ),
+        Ok(done) => {
+            state.metrics.usage_ingested(
+                &sender.tenant_id,
+                &done.inserted,
+                rejected,
+                done.duplicates,
+            );
+            tenant
+                .record_crossings(&sender.app_id, &done.inserted, state.leases.grace_ms)
+                .await;
+        }
         Err(error) => {
             tracing::error!(%error, app = %charged.app_id, "gateway usage not stored");
         }

@@ -1,5 +1,6 @@
 //! The retention job `serve` runs: raw usage events older than the retention period are
-//! deleted once at start and then every hour; the per-minute rollups are kept for good.
+//! deleted once at start and then every hour, with the leases that ended before it (and
+//! rate shares done cooling); the per-minute rollups are kept for good.
 
 use std::time::Duration;
 
@@ -20,6 +21,11 @@ pub fn spawn_pruning(store: Store, retention_days: u32) -> tokio::task::JoinHand
                 Ok(0) => {}
                 Ok(n) => tracing::info!(deleted = n, retention_days, "raw usage events pruned"),
                 Err(e) => tracing::error!(error = %e, "cannot prune raw usage events"),
+            }
+            match store.prune_leases(cutoff).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(deleted = n, retention_days, "ended leases pruned"),
+                Err(e) => tracing::error!(error = %e, "cannot prune ended leases"),
             }
         }
     })

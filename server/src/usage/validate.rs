@@ -85,6 +85,9 @@ pub struct CheckedEvent {
     pub arm: Option<String>,
     pub tags: Vec<String>,
     pub metadata: BTreeMap<String, String>,
+    /// The lease the call was made under, checked to be the sender's
+    /// (`api::usage_ingest`).
+    pub lease: Option<String>,
 }
 
 struct Refusal {
@@ -242,6 +245,7 @@ fn convert(e: UsageEvent, sender: &Sender, window: Window) -> Result<CheckedEven
         arm: e.arm,
         tags: e.tags,
         metadata: e.metadata,
+        lease: None,
     })
 }
 

@@ -105,6 +105,27 @@ impl TestApp {
         }
     }
 
+    /// Serves the router on a loopback port until the task is aborted: its base URL.
+    pub async fn listen(&self) -> (String, tokio::task::JoinHandle<()>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let service = self
+            .router
+            .clone()
+            .into_make_service_with_connect_info::<std::net::SocketAddr>();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, service).await.unwrap();
+        });
+        (url, task)
+    }
+
+    /// The same app with other lease timings (short ones, for tests).
+    pub fn with_leases(mut self, leases: switchyard_server::store::LeaseSettings) -> TestApp {
+        self.state.leases = leases;
+        self.router = switchyard_server::api::router(self.state.clone());
+        self
+    }
+
     /// The same app, with `proxies` trusted for forwarding headers.
     pub fn behind(mut self, proxies: TrustedProxies) -> TestApp {
         self.state.proxies = std::sync::Arc::new(proxies);
@@ -229,6 +250,36 @@ impl TestApp {
             .await
             .unwrap();
         t.activate(&ctx(), &v2.id).await.unwrap();
+        let budget = t
+            .create_budget(
+                &ctx(),
+                serde_json::from_value(json!({
+                    "name": format!("budget{n}"), "scope": "app", "scope_ref": app.id,
+                    "period": "month", "amount_usd": 10.0, "mode": "hard"
+                }))
+                .unwrap(),
+            )
+            .await
+            .unwrap();
+        let limit = t
+            .create_rate_limit(
+                &ctx(),
+                serde_json::from_value(json!({
+                    "name": format!("limit{n}"), "scope": "department", "scope_ref": dept.id,
+                    "rpm": 600
+                }))
+                .unwrap(),
+            )
+            .await
+            .unwrap();
+        let price_model = format!("fx-model-{n}");
+        t.set_price(
+            &ctx(),
+            &price_model,
+            serde_json::from_value(json!({"input": 1.0, "output": 2.0})).unwrap(),
+        )
+        .await
+        .unwrap();
         Fixture {
             n,
             dept: dept.id,
@@ -238,6 +289,9 @@ impl TestApp {
             user: user.id,
             provider: provider.id,
             version: v1.id,
+            budget: budget.id,
+            limit: limit.id,
+            price_model,
         }
     }
 
@@ -297,6 +351,10 @@ pub struct Fixture {
     pub provider: String,
     /// An inactive version.
     pub version: String,
+    /// A budget of the app, a rate limit of the department, a price override.
+    pub budget: String,
+    pub limit: String,
+    pub price_model: String,
 }
 
 impl Fixture {
@@ -312,6 +370,12 @@ impl Fixture {
             &self.user
         } else if path.starts_with("/api/v1/providers") {
             &self.provider
+        } else if path.starts_with("/api/v1/budgets") {
+            &self.budget
+        } else if path.starts_with("/api/v1/rate-limits") {
+            &self.limit
+        } else if path.starts_with("/api/v1/prices") {
+            &self.price_model
         } else {
             &self.version
         }
@@ -355,6 +419,16 @@ impl Fixture {
             ("PATCH", "/api/v1/users/{id}") => {
                 json!({"display_name": format!("User {n}"), "bindings": [{"role": "model_ops"}]})
             }
+            ("POST", "/api/v1/budgets") => json!({
+                "name": format!("newbudget{n}"), "scope": "department", "scope_ref": self.dept,
+                "period": "day", "amount_usd": 5.0, "mode": "soft"
+            }),
+            ("PATCH", "/api/v1/budgets/{id}") => json!({"amount_usd": 20.0}),
+            ("POST", "/api/v1/rate-limits") => json!({
+                "name": format!("newlimit{n}"), "scope": "app", "scope_ref": self.app, "tpm": 10000
+            }),
+            ("PATCH", "/api/v1/rate-limits/{id}") => json!({"rpm": 1200, "tpm": null}),
+            ("PUT", "/api/v1/prices/{id}") => json!({"input": 0.5, "output": 1.5}),
             ("POST", "/api/v1/tenants") => {
                 json!({"tenant": format!("tenant{n}"), "username": "boss"})
             }

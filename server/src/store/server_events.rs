@@ -1,0 +1,117 @@
+//! Server events: things the server noticed that people may want to hear of (a budget's
+//! spend crossing its amount). Each is recorded once per kind, subject and period; the
+//! alerts work notifies on them. Outside the audit chain: usage, not an admin, causes them.
+
+use serde::Serialize;
+use switchyard::sdk_protocol::SliceScope;
+
+use super::{Page, Result, TenantStore};
+use crate::usage::validate::CheckedEvent;
+use crate::util::{new_id, now_ms};
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ServerEvent {
+    pub id: String,
+    /// `budget.soft_exceeded` or `budget.exhausted`.
+    pub kind: String,
+    /// The budget's id.
+    pub subject_id: String,
+    pub period_start: i64,
+    /// JSON: the budget's name, amount and spend when noticed.
+    pub detail: serde_json::Value,
+    pub created_at: i64,
+}
+
+impl TenantStore<'_> {
+    /// After usage of `app_id` was stored (by an SDK or the gateway): records a crossing
+    /// for each budget in scope whose spend this period has reached its amount, once per
+    /// period. Best effort, after the usage's commit: a crossing missed here (the error is
+    /// logged) is found at the app's next batch.
+    pub async fn record_crossings(&self, app_id: &str, events: &[CheckedEvent], grace_ms: i64) {
+        if let Err(error) = self.crossings(app_id, events, grace_ms).await {
+            tracing::warn!(%error, app = app_id, "budget crossings not checked");
+        }
+    }
+
+    async fn crossings(&self, app_id: &str, events: &[CheckedEvent], grace_ms: i64) -> Result<()> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let (budgets, _) = self.applicable(app_id).await?;
+        let budgets: Vec<_> = budgets
+            .into_iter()
+            .filter(|b| {
+                b.scope.kind != SliceScope::Model
+                    || events
+                        .iter()
+                        .any(|e| b.scope.reference.as_deref() == Some(e.model.as_str()))
+            })
+            .collect();
+        if budgets.is_empty() {
+            return Ok(());
+        }
+        let tz = self.time_zone().await?;
+        let now = now_ms();
+        let mut conn = self.db.pool.acquire().await?;
+        for b in budgets {
+            let (start, end) = b.budget.period.bounds(&tz, now)?;
+            let standing = self
+                .standing(&mut conn, &b, start, end, now, grace_ms)
+                .await?;
+            if standing.spent < b.amount_micros {
+                continue;
+            }
+            let kind = if b.budget.mode == "soft" {
+                "budget.soft_exceeded"
+            } else {
+                "budget.exhausted"
+            };
+            let detail = serde_json::json!({
+                "name": b.budget.name,
+                "amount_usd": b.budget.amount_usd,
+                "spent_usd": standing.spent as f64 / 1e6,
+            });
+            let _guard = self.db.sqlite_writer().await;
+            sqlx::query(
+                "INSERT INTO server_events (id, tenant_id, kind, subject_id, period_start, detail, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                 ON CONFLICT (tenant_id, kind, subject_id, period_start) DO NOTHING",
+            )
+            .bind(new_id("evt"))
+            .bind(&self.tenant_id)
+            .bind(kind)
+            .bind(&b.budget.id)
+            .bind(start)
+            .bind(detail.to_string())
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+        }
+        Ok(())
+    }
+
+    pub async fn list_server_events(&self, page: Page) -> Result<Vec<ServerEvent>> {
+        let rows: Vec<(String, String, String, i64, String, i64)> = sqlx::query_as(
+            "SELECT id, kind, subject_id, period_start, detail, created_at FROM server_events \
+             WHERE tenant_id = $1 ORDER BY created_at DESC, id LIMIT $2 OFFSET $3",
+        )
+        .bind(&self.tenant_id)
+        .bind(page.limit)
+        .bind(page.offset)
+        .fetch_all(&self.db.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(id, kind, subject_id, period_start, detail, created_at)| ServerEvent {
+                    id,
+                    kind,
+                    subject_id,
+                    period_start,
+                    detail: serde_json::from_str(&detail).unwrap_or_default(),
+                    created_at,
+                },
+            )
+            .collect())
+    }
+}
