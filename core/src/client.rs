@@ -15,7 +15,7 @@ use crate::budget::{BudgetSource, InMemoryBudgets};
 use crate::cache::SharedCache;
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::lease::{LeaseClient, LeaseSettings};
+use crate::lease::{LeaseClient, LeaseSettings, LeaseTransport};
 use crate::pipeline::{self, Engine};
 use crate::telemetry::{MetricsSnapshot, UsageSink};
 use crate::types::{ChatRequest, EmbeddingRequest, ModelInfo, ModelList};
@@ -73,6 +73,7 @@ pub struct ClientBuilder {
     budget_source: Option<Arc<dyn BudgetSource>>,
     shared_cache: Option<Arc<dyn SharedCache>>,
     lease: Option<LeaseSettings>,
+    lease_transport: Option<Arc<dyn LeaseTransport>>,
     no_lease: bool,
 }
 
@@ -122,6 +123,14 @@ impl ClientBuilder {
         self
     }
 
+    /// Lease the server's budgets and limits through `transport` rather than over HTTP:
+    /// how the server's gateway has its in-process clients spend the same slices an SDK
+    /// does.
+    pub fn lease_transport(mut self, transport: Arc<dyn LeaseTransport>) -> Self {
+        self.lease_transport = Some(transport);
+        self
+    }
+
     /// Do not lease the server's budgets and limits (only the config's own apply).
     pub fn without_leases(mut self) -> Self {
         self.no_lease = true;
@@ -164,13 +173,12 @@ impl ClientBuilder {
         let budget_source = self
             .budget_source
             .unwrap_or_else(|| Arc::new(InMemoryBudgets::default()));
-        let lease = match server_of(&config, &source) {
-            Some((url, key)) if !self.no_lease => Some(crate::lease::start(
-                url,
-                key.clone(),
-                self.lease.unwrap_or_default(),
-            )?),
-            _ => None,
+        let settings = self.lease.unwrap_or_default();
+        let lease = match (self.lease_transport, server_of(&config, &source)) {
+            _ if self.no_lease => None,
+            (Some(transport), _) => Some(crate::lease::start_with(transport, settings)),
+            (None, Some((url, key))) => Some(crate::lease::start(url, key.clone(), settings)?),
+            (None, None) => None,
         };
         let engine = Arc::new(Engine::new(
             config,

@@ -12,6 +12,7 @@
 mod book;
 mod live;
 mod renew;
+mod transport;
 mod wire;
 
 use std::sync::Arc;
@@ -20,6 +21,7 @@ use std::time::Duration;
 pub use book::LeaseBook;
 pub use live::return_all;
 pub use renew::LeaseClient;
+pub use transport::{LeaseAnswer, LeaseTransport};
 
 pub(crate) use book::Verdict;
 
@@ -58,6 +60,11 @@ impl Default for LeaseSettings {
 /// and the client that renews it (and returns the lease when closed or dropped).
 pub fn start(url: &str, key: Secret, settings: LeaseSettings) -> Result<LeaseClient> {
     let sender = wire::LeaseSender::new(url, key)?;
+    Ok(start_with(Arc::new(sender), settings))
+}
+
+/// Starts leasing through `transport` (the server's own store, for its gateway).
+pub fn start_with(transport: Arc<dyn LeaseTransport>, settings: LeaseSettings) -> LeaseClient {
     let book = Arc::new(LeaseBook::new(settings));
-    Ok(renew::spawn(book, sender))
+    renew::spawn(book, transport)
 }

@@ -9,6 +9,7 @@ pub(crate) mod chat;
 mod clients;
 pub(crate) mod embeddings;
 mod error;
+mod leases;
 pub(crate) mod models;
 mod options;
 mod respond;

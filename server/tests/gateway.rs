@@ -753,3 +753,60 @@ async fn per_call_options_travel_in_a_header() {
     assert_eq!(tags, r#"["checkout"]"#);
     assert_eq!(metadata, r#"{"order":"7"}"#);
 }
+
+#[tokio::test]
+async fn gateway_calls_spend_the_servers_leased_budgets() {
+    for (db, url) in databases().await {
+        let gw = Gateway::start(&url).await;
+        let (status, body) = gw
+            .app
+            .call(
+                "POST",
+                "/api/v1/budgets",
+                Some(&gw.app.admin_a),
+                Some(
+                    json!({"name": "tenant-cap", "scope": "tenant", "period": "day",
+                            "amount_usd": 0.00002, "mode": "hard"}),
+                ),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{db}: {body}");
+        let (mut served, mut refused) = (0, 0);
+        for _ in 0..40 {
+            let (status, body, _, _) = gw
+                .post(
+                    "/v1/chat/completions",
+                    json!({"model": "chat", "max_tokens": 5,
+                           "messages": [{"role": "user", "content": "hi"}]}),
+                )
+                .await;
+            match status {
+                StatusCode::OK => served += 1,
+                StatusCode::TOO_MANY_REQUESTS => {
+                    assert_eq!(body["error"]["code"], "insufficient_quota", "{db}: {body}");
+                    refused += 1;
+                }
+                other => panic!("{db}: {other}: {body}"),
+            }
+        }
+        assert!(
+            served > 0 && refused > 0,
+            "{db}: {served} served, {refused} refused"
+        );
+        gw.app.state.gateway.usage().flush().await;
+
+        // Every served call was admitted under a lease and spent it; together they stay
+        // within the budget (their estimates are upper bounds).
+        let rows: Vec<(i64, Option<String>)> = sqlx::query_as(
+            "SELECT cost_micros, lease_id FROM usage_events WHERE tenant_id = $1 AND error_code IS NULL",
+        )
+        .bind(&gw.app.tenant_a)
+        .fetch_all(&gw.app.store.db.pool)
+        .await
+        .unwrap();
+        assert_eq!(rows.len(), served, "{db}");
+        assert!(rows.iter().all(|r| r.1.is_some()), "{db}: {rows:?}");
+        let spent: i64 = rows.iter().map(|r| r.0).sum();
+        assert!(spent <= 20, "{db}: spent {spent} micro-USD of 20");
+    }
+}

@@ -12,7 +12,7 @@ use tokio::time::Instant;
 use super::RETURN_TIMEOUT;
 use super::book::{LeaseBook, MIN_RENEW_SPACING};
 use super::live;
-use super::wire::{Answer, LeaseSender};
+use super::transport::{LeaseAnswer as Answer, LeaseTransport};
 use crate::retry::reconnect_backoff;
 use crate::sdk_protocol::{LeaseRequest, LeaseReturn, SliceUse};
 
@@ -68,7 +68,7 @@ impl Drop for LeaseClient {
     }
 }
 
-pub(crate) fn spawn(book: Arc<LeaseBook>, sender: LeaseSender) -> LeaseClient {
+pub(crate) fn spawn(book: Arc<LeaseBook>, sender: Arc<dyn LeaseTransport>) -> LeaseClient {
     let (done, _) = watch::channel(false);
     let control = Arc::new(Control {
         stop: Notify::new(),
@@ -100,7 +100,7 @@ struct Snapshot {
 
 struct Renewer {
     book: Arc<LeaseBook>,
-    sender: LeaseSender,
+    sender: Arc<dyn LeaseTransport>,
     instance: String,
     lease: Option<String>,
     failures: u32,

@@ -5,6 +5,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use reqwest::header::{AUTHORIZATION, RETRY_AFTER};
 
+use super::transport::{LeaseAnswer as Answer, LeaseTransport};
 use crate::config::Secret;
 use crate::error::Result;
 use crate::providers::http::{server_client, transport_error};
@@ -12,21 +13,6 @@ use crate::sdk_protocol::{LEASE_RETURN_PATH, LEASES_PATH, LeaseGrant, LeaseReque
 
 /// How long one request may take: a stalled server must not hold a renewal past expiry.
 const SEND_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// What became of one lease request.
-#[derive(Debug)]
-pub(crate) enum Answer {
-    Granted(LeaseGrant),
-    /// 410, or 404 for a lease named: the lease is gone; ask for a new one.
-    Gone,
-    /// 404 to a first request: this server has no lease endpoint.
-    NoLeases,
-    /// The server is away or failing: keep the grant, try again (not before `after`).
-    Retry {
-        error: String,
-        after: Option<Duration>,
-    },
-}
 
 pub(crate) struct LeaseSender {
     http: reqwest::Client,
@@ -54,8 +40,11 @@ impl LeaseSender {
             .header(AUTHORIZATION, format!("Bearer {key}"))
             .timeout(SEND_TIMEOUT))
     }
+}
 
-    pub async fn acquire(&self, request: &LeaseRequest) -> Answer {
+#[async_trait::async_trait]
+impl LeaseTransport for LeaseSender {
+    async fn acquire(&self, request: &LeaseRequest) -> Answer {
         let post = match self.post(LEASES_PATH) {
             Ok(post) => post,
             Err(error) => return Answer::Retry { error, after: None },
@@ -100,8 +89,7 @@ impl LeaseSender {
         }
     }
 
-    /// Ends `lease` with its final use; whether the server took it.
-    pub async fn give_back(&self, lease: &str, used: &LeaseReturn) -> bool {
+    async fn give_back(&self, lease: &str, used: &LeaseReturn) -> bool {
         let path = LEASE_RETURN_PATH.replace("{id}", lease);
         let post = match self.post(&path) {
             Ok(post) => post,

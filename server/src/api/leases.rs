@@ -41,12 +41,9 @@ fn amounts(field: &str, items: &[SliceUse], usd: bool) -> Result<HashMap<String,
     Ok(out)
 }
 
-#[utoipa::path(post, path = LEASES_PATH, tag = "sdk", request_body(content = Object, description = "LeaseRequest: {instance, lease?, used: [{id, amount}], want: [{id, amount}]}"), responses((status = 200, body = Object, description = "LeaseGrant: {lease, expires_at_ms, refresh_in_ms, budgets, limits}"), (status = 404, body = crate::error::ErrorBody, description = "unknown lease, or another app's"), (status = 410, body = crate::error::ErrorBody, description = "the lease expired: request a new one"), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
-pub async fn lease(
-    State(state): State<AppState>,
-    caller: AppCaller,
-    Json(req): Json<LeaseRequest>,
-) -> Result<axum::Json<LeaseGrant>, ApiError> {
+/// A lease request checked and in the store's units: an instance id of printable
+/// characters, amounts finite and in range (422 naming the field otherwise).
+pub(crate) fn ask_of(req: LeaseRequest) -> Result<LeaseAsk, ApiError> {
     if req.instance.trim().is_empty()
         || req.instance.chars().count() > MAX_INSTANCE_CHARS
         || req.instance.chars().any(char::is_control)
@@ -56,12 +53,21 @@ pub async fn lease(
             message: format!("must be 1 to {MAX_INSTANCE_CHARS} printable characters"),
         });
     }
-    let ask = LeaseAsk {
+    Ok(LeaseAsk {
         instance: req.instance,
         lease: req.lease,
         used: amounts("used", &req.used, true)?,
         want: amounts("want", &req.want, true)?,
-    };
+    })
+}
+
+#[utoipa::path(post, path = LEASES_PATH, tag = "sdk", request_body(content = Object, description = "LeaseRequest: {instance, lease?, used: [{id, amount}], want: [{id, amount}]}"), responses((status = 200, body = Object, description = "LeaseGrant: {lease, expires_at_ms, refresh_in_ms, budgets, limits}"), (status = 404, body = crate::error::ErrorBody, description = "unknown lease, or another app's"), (status = 410, body = crate::error::ErrorBody, description = "the lease expired: request a new one"), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
+pub async fn lease(
+    State(state): State<AppState>,
+    caller: AppCaller,
+    Json(req): Json<LeaseRequest>,
+) -> Result<axum::Json<LeaseGrant>, ApiError> {
+    let ask = ask_of(req)?;
     let grant = state
         .store
         .tenant(&caller.key.tenant_id)

@@ -14,7 +14,7 @@ mod events;
 pub mod extract;
 mod health;
 mod keys;
-mod leases;
+pub(crate) mod leases;
 pub mod openapi;
 mod prices;
 pub mod principal;

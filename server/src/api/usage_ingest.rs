@@ -13,8 +13,6 @@ use axum::extract::State;
 use axum::http::header::{CONTENT_ENCODING, CONTENT_TYPE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
-use serde::de::IgnoredAny;
 use serde_json::Value;
 use switchyard::sdk_protocol::{
     RejectedEvent, USAGE_MAX_BYTES, USAGE_MAX_EVENTS, USAGE_PATH, UsageAck, UsageBatch,
@@ -24,7 +22,7 @@ use switchyard::telemetry::UsageEvent;
 use super::principal::AppCaller;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::TenantStore;
+use crate::usage::leases::refuse_foreign_leases;
 use crate::usage::validate::{CheckedEvent, Window, check, check_typed};
 use crate::util::now_ms;
 
@@ -121,7 +119,7 @@ pub async fn ingest(
             .map(|(i, v)| check(i, v, &sender, now))
             .collect(),
     };
-    let checked = attach_leases(&tenant, &sender.app_id, &bytes, checked).await?;
+    let checked = refuse_foreign_leases(&tenant, &sender.app_id, checked).await?;
     let mut kept: Vec<CheckedEvent> = Vec::with_capacity(count);
     let mut rejected: Vec<RejectedEvent> = Vec::new();
     for r in checked {
@@ -155,71 +153,6 @@ pub async fn ingest(
         rejected,
     })
     .into_response())
-}
-
-/// An event's `lease`, read apart from the typed event (core's `UsageEvent` may not carry
-/// it): anything but a string or null is refused.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum LeaseTag {
-    Object {
-        #[serde(default)]
-        lease: Option<Value>,
-    },
-    Other(IgnoredAny),
-}
-
-/// Sets each kept event's lease from the body, refusing an event whose lease is not a
-/// string or not one of the sender's app's leases.
-async fn attach_leases(
-    tenant: &TenantStore<'_>,
-    app_id: &str,
-    bytes: &[u8],
-    mut checked: Vec<Result<CheckedEvent, RejectedEvent>>,
-) -> Result<Vec<Result<CheckedEvent, RejectedEvent>>, ApiError> {
-    if !mentions_lease(bytes) {
-        return Ok(checked);
-    }
-    let Ok(tags) = serde_json::from_slice::<UsageBatch<LeaseTag>>(bytes) else {
-        return Ok(checked);
-    };
-    let refuse = |index: usize, id: &str, reason: &str| RejectedEvent {
-        index,
-        id: Some(id.to_owned()),
-        field: Some("lease".into()),
-        reason: reason.into(),
-    };
-    for (index, (slot, tag)) in checked.iter_mut().zip(tags.events).enumerate() {
-        let (Ok(event), LeaseTag::Object { lease: Some(lease) }) = (&mut *slot, tag) else {
-            continue;
-        };
-        match lease {
-            Value::Null => {}
-            Value::String(l) => event.lease = Some(l),
-            _ => *slot = Err(refuse(index, &event.id, "must be a lease id (a string)")),
-        }
-    }
-    let mut named: Vec<String> = checked
-        .iter()
-        .filter_map(|r| r.as_ref().ok().and_then(|e| e.lease.clone()))
-        .collect();
-    named.sort();
-    named.dedup();
-    let known = tenant.app_leases(app_id, &named).await?;
-    for (index, slot) in checked.iter_mut().enumerate() {
-        if let Ok(event) = slot {
-            if event.lease.as_ref().is_some_and(|l| !known.contains(l)) {
-                *slot = Err(refuse(index, &event.id, "names no lease of this app"));
-            }
-        }
-    }
-    Ok(checked)
-}
-
-/// Whether the body mentions a lease at all: most batches of SDKs without leases do not,
-/// and skip the second read.
-fn mentions_lease(bytes: &[u8]) -> bool {
-    bytes.windows(7).any(|w| w == b"\"lease\"")
 }
 
 fn all_refused(rejected: Vec<RejectedEvent>) -> Response {

@@ -11,6 +11,7 @@ use switchyard::Client;
 use switchyard::config::Config;
 
 use super::GatewayError;
+use super::leases::StoreLeases;
 use crate::resolve::{Keys, app_config};
 use crate::sdk_cache::Snapshot;
 use crate::state::AppState;
@@ -93,7 +94,12 @@ impl GatewayClients {
         let (config, digest) = resolve(state, key, &snapshot).await?;
         let builder = Client::builder()
             .config(config)
-            .usage_sink(self.usage.sink(state, key));
+            .usage_sink(self.usage.sink(state, key))
+            .lease_transport(Arc::new(StoreLeases::new(
+                state,
+                &key.tenant_id,
+                &key.app_id,
+            )));
         // A config with a local model loads it here: keep that off the async workers.
         let client = tokio::task::spawn_blocking(move || builder.build())
             .await

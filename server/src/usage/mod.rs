@@ -7,6 +7,7 @@
 pub mod advice;
 pub mod chargeback;
 pub mod histogram;
+pub mod leases;
 pub mod recorder;
 pub mod retention;
 pub mod time;

@@ -12,6 +12,7 @@ use switchyard::sdk_protocol::USAGE_MAX_EVENTS;
 use switchyard::telemetry::{UsageEvent, UsageSink};
 use tokio::sync::{mpsc, oneshot};
 
+use super::leases::refuse_foreign_leases;
 use super::validate::{Window, check_typed};
 use crate::state::AppState;
 use crate::store::KeyAuth;
@@ -168,12 +169,26 @@ async fn store(state: &AppState, charged: &Charged, events: Vec<UsageEvent>) {
         }
     };
     let window = Window::at(now_ms(), state.usage_retention_days);
-    let mut kept = Vec::with_capacity(events.len());
+    let checked = events
+        .into_iter()
+        .enumerate()
+        .map(|(index, mut event)| {
+            event.tenant = None;
+            event.app = None;
+            check_typed(index, event, &sender, window)
+        })
+        .collect();
+    let checked = match refuse_foreign_leases(&tenant, &sender.app_id, checked).await {
+        Ok(checked) => checked,
+        Err(error) => {
+            tracing::error!(%error, app = %charged.app_id, "gateway usage not stored");
+            return;
+        }
+    };
+    let mut kept = Vec::with_capacity(checked.len());
     let mut rejected = 0u64;
-    for (index, mut event) in events.into_iter().enumerate() {
-        event.tenant = None;
-        event.app = None;
-        match check_typed(index, event, &sender, window) {
+    for event in checked {
+        match event {
             Ok(event) => kept.push(event),
             Err(refused) => {
                 rejected += 1;

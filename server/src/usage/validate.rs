@@ -245,7 +245,7 @@ fn convert(e: UsageEvent, sender: &Sender, window: Window) -> Result<CheckedEven
         arm: e.arm,
         tags: e.tags,
         metadata: e.metadata,
-        lease: None,
+        lease: e.lease,
     })
 }
 
