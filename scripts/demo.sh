@@ -43,14 +43,18 @@ department=$(api GET /api/v1/departments | field '["items"][0]["id"]')
 app=$(api POST /api/v1/apps "{\"department_id\":\"$department\",\"name\":\"example\"}" | field '["id"]')
 key=$(api POST "/api/v1/apps/$app/keys" '{"name":"demo"}' | field '["secret"]')
 
-echo "server: $url on $db: tenant demo, config version 1 active, app 'example' with a key"
+# A server-side budget: every SDK instance and the gateway lease slices of it (docs/budgets.md).
+budget=$(api POST /api/v1/budgets '{"name":"demo-monthly","scope":"tenant","period":"month","amount_usd":5,"mode":"hard"}' | field '["id"]')
+
+echo "server: $url on $db: tenant demo, config version 1 active, app 'example' with a key,"
+echo "        a hard budget of \$5 a month for the tenant, leased to every SDK instance and the gateway"
 echo "        (API docs at $url/docs; the admin's one-time token is in $run/init.log)"
 SWITCHYARD_SERVER=$url SWITCHYARD_API_KEY=$key "$example"
 
 echo
 echo "the same app through the gateway, $url/v1 (OpenAI's API, the app key as bearer), with curl:"
 curl -sS -i "$url/v1/chat/completions" -H "authorization: Bearer $key" -H 'content-type: application/json' \
-  -d '{"model": "chat", "messages": [{"role": "user", "content": "Say hello in five words."}], "max_tokens": 32}' \
+  -d '{"model": "chat", "messages": [{"role": "user", "content": "Say hello in five words."}], "max_tokens": 32, "temperature": 0}' \
   | tr -d '\r' | grep -iE '^(HTTP/|x-switchyard-|x-request-id|\{)'
 echo
 echo "and with the official openai package (examples/python/gateway_openai.py):"
@@ -69,6 +73,16 @@ for series in json.load(sys.stdin)["series"]:
     local = sum(p["local_share"] * p["calls"] for p in points)
     group = series["group"]
     print(f"  app {group}: {calls} calls, {tokens} tokens, ${cost:.6f}, {local:.0f} answered in-process")
+'
+
+echo
+echo "the budget (GET /api/v1/budgets/ID: spent from ingested usage, reserved by live leases):"
+api GET "/api/v1/budgets/$budget" | "$python" -c '
+import json, sys
+b = json.load(sys.stdin)
+name, s = b["name"], b["state"]
+spent, reserved, left = s["spent_usd"], s["reserved_usd"], s["remaining_usd"]
+print(f"  {name}: ${spent:.6f} spent, ${reserved:.6f} reserved by leases, ${left:.6f} left this period")
 '
 
 echo
