@@ -3,12 +3,13 @@
 use std::time::Duration;
 
 use reqwest::StatusCode;
-use reqwest::header::{AUTHORIZATION, RETRY_AFTER};
+use reqwest::header::AUTHORIZATION;
 
 use super::transport::{LeaseAnswer as Answer, LeaseTransport};
 use crate::config::Secret;
 use crate::error::Result;
 use crate::providers::http::{server_client, transport_error};
+use crate::providers::retry_after::retry_after;
 use crate::sdk_protocol::{LEASE_RETURN_PATH, LEASES_PATH, LeaseGrant, LeaseRequest, LeaseReturn};
 
 /// How long one request may take: a stalled server must not hold a renewal past expiry.
@@ -59,12 +60,7 @@ impl LeaseTransport for LeaseSender {
             }
         };
         let status = response.status();
-        let after = response
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+        let after = retry_after(response.headers());
         match status {
             StatusCode::OK => match response.json::<LeaseGrant>().await {
                 Ok(grant) => Answer::Granted(grant),

@@ -4,11 +4,12 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use reqwest::StatusCode;
-use reqwest::header::{AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER};
+use reqwest::header::{AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE};
 
 use crate::config::Secret;
 use crate::error::Result;
 use crate::providers::http::{server_client, transport_error};
+use crate::providers::retry_after::retry_after;
 use crate::sdk_protocol::{USAGE_PATH, UsageAck};
 
 /// How long one POST may take, answer included. Short enough that a stalled server sends
@@ -72,12 +73,7 @@ impl Sender {
             }
         };
         let status = response.status();
-        let after = response
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+        let after = retry_after(response.headers());
         let body = match response.bytes().await {
             Ok(body) => body,
             Err(error) => {
