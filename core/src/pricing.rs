@@ -40,7 +40,9 @@ impl PriceProvider {
             ProviderKind::OpenAi | ProviderKind::Azure => Some(PriceProvider::OpenAi),
             ProviderKind::Anthropic => Some(PriceProvider::Anthropic),
             ProviderKind::Gemini => Some(PriceProvider::Gemini),
-            ProviderKind::Local => None,
+            // Presets and Azure AI serve other vendors' models under their own names:
+            // priced by the deployment's `price` until the table lists them.
+            _ => None,
         }
     }
 }

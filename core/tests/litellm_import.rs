@@ -358,11 +358,8 @@ litellm_settings:
     assert_eq!(config.models["cheap"].strategy, Strategy::Weighted);
     assert!(config.models["cheap"].fallbacks.default.is_empty());
     let groq = &config.providers["groq"];
-    assert_eq!(groq.kind, ProviderKind::OpenAi);
-    assert_eq!(
-        groq.base_url.as_deref(),
-        Some("https://api.groq.com/openai/v1")
-    );
+    assert_eq!(groq.kind, ProviderKind::Groq);
+    assert_eq!(groq.base_url, None, "the preset's endpoint");
     assert_eq!(
         groq.api_key.as_ref().unwrap().env_var(),
         Some("GROQ_API_KEY")
@@ -399,5 +396,100 @@ litellm_settings:
             .report
             .iter()
             .all(|n| !n.message.contains("sk-literal"))
+    );
+}
+
+#[test]
+fn presets_env_endpoints_capacities_and_headers() {
+    let import = import_litellm(
+        r#"
+model_list:
+  - model_name: local
+    rpm: 10
+    tpm: 1000
+    litellm_params: { model: ollama/qwen3:0.6b, api_base: "http://ollama1:11434" }
+  - model_name: local
+    litellm_params: { model: ollama_chat/qwen3:0.6b, api_base: os.environ/OLLAMA_API_BASE, rpm: 7 }
+  - model_name: gpt
+    litellm_params:
+      model: azure/gpt-4o
+      api_base: os.environ/AZURE_OPENAI_API_BASE
+      api_version: os.environ/AZURE_OPENAI_API_VERSION
+      api_key: os.environ/AZURE_OPENAI_API_KEY
+  - model_name: foundry
+    litellm_params: { model: azure_ai/Mistral-Large-2411 }
+  - model_name: vllm
+    litellm_params: { model: hosted_vllm/Qwen/Qwen3-8B, api_base: "http://gpu:8000/v1" }
+  - model_name: router
+    litellm_params:
+      model: openrouter/openai/gpt-oss-120b
+      extra_headers: { HTTP-Referer: "http://127.0.0.1", X-Token: os.environ/OR_TOKEN }
+  - model_name: kimi
+    litellm_params: { model: moonshot/kimi-k2-0905-preview }
+  - model_name: glm
+    litellm_params: { model: zai/glm-4.6 }
+  - model_name: all
+    litellm_params: { model: "openai/*" }
+  - model_name: inproc
+    litellm_params: { model: vllm/facebook/opt-125m }
+"#,
+    )
+    .unwrap();
+    let config = &import.config;
+    assert!(config.validate().is_empty());
+    let local = &config.models["local"];
+    let capacity = local.deployments[0].capacity.unwrap();
+    assert_eq!((capacity.rpm, capacity.tpm), (Some(10), Some(1000)));
+    assert_eq!(local.deployments[1].capacity.unwrap().rpm, Some(7));
+    let provider = |alias: &str| &config.providers[&config.models[alias].deployments[0].provider];
+    let ollama = provider("local");
+    assert_eq!(ollama.kind, ProviderKind::Ollama);
+    assert_eq!(ollama.base_url.as_deref(), Some("http://ollama1:11434/v1"));
+    assert!(ollama.api_key.is_none());
+    let second = &config.providers[&local.deployments[1].provider];
+    assert_eq!(second.base_url.as_deref(), Some("${OLLAMA_API_BASE}/v1"));
+    let azure = provider("gpt");
+    assert_eq!(azure.kind, ProviderKind::Azure);
+    assert_eq!(azure.base_url.as_deref(), Some("${AZURE_OPENAI_API_BASE}"));
+    assert_eq!(
+        azure.api_version.as_deref(),
+        Some("${AZURE_OPENAI_API_VERSION}")
+    );
+    let foundry = provider("foundry");
+    assert_eq!(foundry.kind, ProviderKind::AzureAi);
+    assert_eq!(foundry.base_url.as_deref(), Some("${AZURE_AI_API_BASE}"));
+    assert_eq!(
+        foundry.api_key.as_ref().unwrap().env_var(),
+        Some("AZURE_AI_API_KEY")
+    );
+    assert_eq!(provider("vllm").kind, ProviderKind::Vllm);
+    assert_eq!(config.models["vllm"].deployments[0].model, "Qwen/Qwen3-8B");
+    let router = provider("router");
+    assert_eq!(router.kind, ProviderKind::Openrouter);
+    assert_eq!(router.headers["X-Token"], "${OR_TOKEN}");
+    assert_eq!(router.headers["HTTP-Referer"], "http://127.0.0.1");
+    assert_eq!(provider("kimi").kind, ProviderKind::Moonshot);
+    let glm = provider("glm");
+    assert_eq!(glm.kind, ProviderKind::Zhipu);
+    assert_eq!(
+        glm.base_url.as_deref(),
+        Some("https://api.z.ai/api/paas/v4")
+    );
+    for skipped in ["all", "inproc"] {
+        assert!(!config.models.contains_key(skipped), "{skipped} was kept");
+    }
+    let dropped: Vec<&str> = import
+        .report
+        .iter()
+        .filter(|n| n.kind == ImportKind::Dropped)
+        .map(|n| n.message.as_str())
+        .collect();
+    assert!(
+        dropped.iter().any(|m| m.contains("wildcard")),
+        "{dropped:?}"
+    );
+    assert!(
+        dropped.iter().any(|m| m.contains("hosted_vllm")),
+        "{dropped:?}"
     );
 }

@@ -39,15 +39,110 @@ pub struct LiteLlmImport {
     pub report: Vec<ImportNote>,
 }
 
-/// OpenAI-compatible LiteLLM providers and their public endpoints.
-const OPENAI_COMPATIBLE: &[(&str, &str)] = &[
-    ("groq", "https://api.groq.com/openai/v1"),
-    ("deepseek", "https://api.deepseek.com/v1"),
-    ("openrouter", "https://openrouter.ai/api/v1"),
-    ("mistral", "https://api.mistral.ai/v1"),
-    ("together_ai", "https://api.together.xyz/v1"),
-    ("fireworks_ai", "https://api.fireworks.ai/inference/v1"),
+/// One LiteLLM provider prefix: the kind it becomes, the variable LiteLLM reads its key
+/// from when `api_key` is absent, and where its endpoint comes from when `api_base` is.
+struct LiteProvider {
+    prefix: &'static str,
+    kind: ProviderKind,
+    key_env: Option<&'static str>,
+    /// When `api_base` is absent: the variable LiteLLM reads it from, for providers with no
+    /// public endpoint (`azure`, `hosted_vllm`); else the kind's default is used.
+    base_env: Option<&'static str>,
+    /// A default endpoint other than the kind's (Z.AI is Zhipu's international platform).
+    base_url: Option<&'static str>,
+}
+
+const fn lite(prefix: &'static str, kind: ProviderKind, key_env: &'static str) -> LiteProvider {
+    LiteProvider {
+        prefix,
+        kind,
+        key_env: Some(key_env),
+        base_env: None,
+        base_url: None,
+    }
+}
+
+/// LiteLLM's prefixes (docs.litellm.ai/docs/providers) that map here. `bedrock/` and
+/// `vertex_ai/` are imported by their own section.
+const LITELLM_PROVIDERS: &[LiteProvider] = &[
+    lite("openai", ProviderKind::OpenAi, "OPENAI_API_KEY"),
+    lite("openai_like", ProviderKind::OpenAi, "OPENAI_LIKE_API_KEY"),
+    LiteProvider {
+        base_env: Some("AZURE_API_BASE"),
+        ..lite("azure", ProviderKind::Azure, "AZURE_API_KEY")
+    },
+    LiteProvider {
+        base_env: Some("AZURE_AI_API_BASE"),
+        ..lite("azure_ai", ProviderKind::AzureAi, "AZURE_AI_API_KEY")
+    },
+    lite("anthropic", ProviderKind::Anthropic, "ANTHROPIC_API_KEY"),
+    lite("gemini", ProviderKind::Gemini, "GEMINI_API_KEY"),
+    LiteProvider {
+        key_env: None,
+        ..lite("ollama", ProviderKind::Ollama, "")
+    },
+    LiteProvider {
+        key_env: None,
+        ..lite("ollama_chat", ProviderKind::Ollama, "")
+    },
+    LiteProvider {
+        key_env: None,
+        base_env: Some("HOSTED_VLLM_API_BASE"),
+        ..lite("hosted_vllm", ProviderKind::Vllm, "")
+    },
+    lite("mistral", ProviderKind::Mistral, "MISTRAL_API_KEY"),
+    lite("deepseek", ProviderKind::Deepseek, "DEEPSEEK_API_KEY"),
+    lite("groq", ProviderKind::Groq, "GROQ_API_KEY"),
+    lite("together_ai", ProviderKind::Together, "TOGETHERAI_API_KEY"),
+    lite(
+        "fireworks_ai",
+        ProviderKind::Fireworks,
+        "FIREWORKS_AI_API_KEY",
+    ),
+    lite("openrouter", ProviderKind::Openrouter, "OPENROUTER_API_KEY"),
+    lite("xai", ProviderKind::Xai, "XAI_API_KEY"),
+    lite(
+        "perplexity",
+        ProviderKind::Perplexity,
+        "PERPLEXITYAI_API_KEY",
+    ),
+    lite("cohere", ProviderKind::Cohere, "COHERE_API_KEY"),
+    lite("cohere_chat", ProviderKind::Cohere, "COHERE_API_KEY"),
+    lite("dashscope", ProviderKind::Dashscope, "DASHSCOPE_API_KEY"),
+    lite("moonshot", ProviderKind::Moonshot, "MOONSHOT_API_KEY"),
+    lite("volcengine", ProviderKind::Volcengine, "VOLCENGINE_API_KEY"),
+    LiteProvider {
+        base_url: Some("https://api.z.ai/api/paas/v4"),
+        ..lite("zai", ProviderKind::Zhipu, "ZAI_API_KEY")
+    },
+    // OpenAI-compatible services without a preset of their own.
+    LiteProvider {
+        base_url: Some("https://api.cerebras.ai/v1"),
+        ..lite("cerebras", ProviderKind::OpenAi, "CEREBRAS_API_KEY")
+    },
+    LiteProvider {
+        base_url: Some("https://integrate.api.nvidia.com/v1"),
+        ..lite("nvidia_nim", ProviderKind::OpenAi, "NVIDIA_NIM_API_KEY")
+    },
 ];
+
+/// A LiteLLM value that may be an `os.environ/NAME` reference, as written here: `${NAME}`.
+fn env_value(value: &str) -> String {
+    match value.strip_prefix("os.environ/") {
+        Some(var) => format!("${{{var}}}"),
+        None => value.to_owned(),
+    }
+}
+
+/// Why LiteLLM's prefix has no counterpart, for the report.
+fn unsupported_reason(prefix: &str) -> &'static str {
+    match prefix {
+        "vllm" => "runs vLLM inside LiteLLM's process; point hosted_vllm at a vLLM server instead",
+        "text-completion-openai" => "the legacy completions API is not served",
+        "os.environ" => "the model (and so its provider) comes from an environment variable",
+        _ => "is not supported",
+    }
+}
 
 /// Converts a LiteLLM `config.yaml` into a config that passes [`Config::validate`].
 pub fn import_litellm(yaml: &str) -> Result<LiteLlmImport, ConfigError> {
@@ -110,14 +205,16 @@ pub fn import_litellm(yaml: &str) -> Result<LiteLlmImport, ConfigError> {
     importer.finish()
 }
 
-/// Provider identity for de-duplication: same kind, endpoint, key and version.
-type ProviderKey = (
-    String,
-    ProviderKind,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-);
+/// Provider identity for de-duplication: same kind, endpoint, key, version and headers.
+#[derive(PartialEq)]
+struct ProviderKey {
+    prefix: String,
+    kind: ProviderKind,
+    base_url: Option<String>,
+    api_key: Option<String>,
+    api_version: Option<String>,
+    headers: BTreeMap<String, String>,
+}
 
 #[derive(Default)]
 struct Importer {
@@ -176,7 +273,10 @@ impl Importer {
                 continue;
             };
             for key in entry.keys() {
-                if !matches!(key.as_str(), "model_name" | "litellm_params" | "model_info") {
+                if !matches!(
+                    key.as_str(),
+                    "model_name" | "litellm_params" | "model_info" | "rpm" | "tpm"
+                ) {
                     self.note(
                         format!("{at}.{key}"),
                         ImportKind::Dropped,
@@ -193,7 +293,11 @@ impl Importer {
                 .get("model_info")
                 .and_then(Value::as_object)
                 .unwrap_or(&empty);
-            self.deployment(&at, alias, params, info);
+            let limits: Vec<(&str, &Value)> = ["rpm", "tpm"]
+                .into_iter()
+                .filter_map(|k| Some((k, entry.get(k)?)))
+                .collect();
+            self.deployment(&at, alias, params, info, &limits);
         }
     }
 
@@ -203,6 +307,7 @@ impl Importer {
         alias: &str,
         params: &Map<String, Value>,
         info: &Map<String, Value>,
+        limits: &[(&str, &Value)],
     ) {
         let pp = format!("{at}.litellm_params");
         let Some(full) = params.get("model").and_then(Value::as_str) else {
@@ -213,77 +318,83 @@ impl Importer {
             Some((prefix, rest)) => (prefix.to_owned(), rest.to_owned()),
             None => (bare_prefix(full).to_owned(), full.to_owned()),
         };
-        let compat = OPENAI_COMPATIBLE.iter().find(|(p, _)| *p == prefix);
-        let kind = match prefix.as_str() {
-            "openai" => ProviderKind::OpenAi,
-            "azure" => ProviderKind::Azure,
-            "anthropic" => ProviderKind::Anthropic,
-            "gemini" => ProviderKind::Gemini,
-            _ if compat.is_some() => ProviderKind::OpenAi,
-            "hosted_vllm" | "openai_like" if params.contains_key("api_base") => {
-                ProviderKind::OpenAi
-            }
-            _ => {
-                self.note(
-                    format!("{pp}.model"),
-                    ImportKind::Dropped,
-                    format!(
-                        "provider '{prefix}' is not supported; deployment of '{alias}' skipped"
-                    ),
-                );
-                return;
-            }
+        let Some(lp) = LITELLM_PROVIDERS
+            .iter()
+            .find(|p| p.prefix == prefix)
+            .filter(|p| p.prefix != "openai_like" || params.contains_key("api_base"))
+        else {
+            let why = unsupported_reason(&prefix);
+            let message = if why == "is not supported" {
+                format!("provider '{prefix}' is not supported; deployment of '{alias}' skipped")
+            } else {
+                format!("provider '{prefix}' {why}; deployment of '{alias}' skipped")
+            };
+            self.note(format!("{pp}.model"), ImportKind::Dropped, message);
+            return;
         };
-        let mut base_url = match params.get("api_base").and_then(Value::as_str) {
-            Some(url) if url.starts_with("os.environ/") => {
-                self.note(
-                    format!("{pp}.api_base"),
-                    ImportKind::Dropped,
-                    "an env reference cannot be a base_url here; deployment skipped, write the URL",
-                );
-                return;
-            }
-            Some(url) => Some(url.trim_end_matches('/').to_owned()),
-            None => compat.map(|(_, url)| (*url).to_owned()),
-        };
-        if kind == ProviderKind::Azure && base_url.is_none() {
+        if upstream == "*" || upstream.ends_with("/*") {
             self.note(
-                format!("{pp}.api_base"),
+                format!("{pp}.model"),
                 ImportKind::Dropped,
-                "azure needs api_base (LiteLLM may read AZURE_API_BASE); deployment skipped",
+                format!("a wildcard deployment passes any model name through; list the models instead; deployment of '{alias}' skipped"),
             );
             return;
         }
-        if kind == ProviderKind::OpenAi && base_url.as_deref() == kind.default_base_url() {
+        let kind = lp.kind;
+        let mut base_url = match params.get("api_base").and_then(Value::as_str) {
+            Some(url) => Some(env_value(url).trim_end_matches('/').to_owned()),
+            None => lp
+                .base_env
+                .map(|var| format!("${{{var}}}"))
+                .or(lp.base_url.map(str::to_owned)),
+        };
+        // LiteLLM talks to Ollama's native API at the server's root; its OpenAI API is /v1.
+        if kind == ProviderKind::Ollama
+            && let Some(url) = base_url.as_mut()
+            && !url.ends_with("/v1")
+        {
+            url.push_str("/v1");
+        }
+        if base_url.as_deref() == kind.default_base_url() {
             base_url = None;
         }
         let api_key = match params.get("api_key").and_then(Value::as_str) {
-            Some(key) => match key.strip_prefix("os.environ/") {
-                Some(var) => format!("${{{var}}}"),
-                None => {
-                    self.note(
-                        format!("{pp}.api_key"),
-                        ImportKind::Approximated,
-                        "a literal key was copied; prefer an ${ENV_VAR} reference",
-                    );
-                    key.to_owned()
-                }
-            },
-            None => format!("${{{}_API_KEY}}", prefix.to_uppercase()),
-        };
-        let api_version = match params.get("api_version").and_then(Value::as_str) {
-            Some(v) if v.starts_with("os.environ/") => {
+            Some(key) if key.starts_with("os.environ/") => Some(env_value(key)),
+            Some(key) => {
                 self.note(
-                    format!("{pp}.api_version"),
-                    ImportKind::Dropped,
-                    "an env reference cannot be an api_version here; the default is used",
+                    format!("{pp}.api_key"),
+                    ImportKind::Approximated,
+                    "a literal key was copied; prefer an ${ENV_VAR} reference",
                 );
-                None
+                Some(key.to_owned())
             }
-            Some(v) => Some(v.to_owned()),
-            None => None,
+            None => lp.key_env.map(|var| format!("${{{var}}}")),
         };
-        let key = (prefix.clone(), kind, base_url, Some(api_key), api_version);
+        let api_version = params.get("api_version").and_then(|v| match v {
+            Value::String(s) => Some(env_value(s)),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        });
+        let mut headers: BTreeMap<String, String> = params
+            .get("extra_headers")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+            .filter_map(|(k, v)| Some((k.clone(), env_value(v.as_str()?))))
+            .collect();
+        if kind == ProviderKind::OpenAi
+            && let Some(org) = params.get("organization").and_then(Value::as_str)
+        {
+            headers.insert("OpenAI-Organization".into(), env_value(org));
+        }
+        let key = ProviderKey {
+            prefix: prefix.clone(),
+            kind,
+            base_url,
+            api_key,
+            api_version,
+            headers,
+        };
         let provider = match self.providers.iter().position(|k| *k == key) {
             Some(index) => index,
             None => {
@@ -297,21 +408,13 @@ impl Importer {
         for (name, value) in params {
             let path = format!("{pp}.{name}");
             match name.as_str() {
-                "model" | "api_base" | "api_key" | "api_version" => {}
-                "rpm" | "tpm" => match value.as_u64() {
-                    Some(n) => {
-                        let capacity = deployment.capacity.get_or_insert(Capacity {
-                            rpm: None,
-                            tpm: None,
-                        });
-                        if name == "rpm" {
-                            capacity.rpm = Some(u32::try_from(n).unwrap_or(u32::MAX));
-                        } else {
-                            capacity.tpm = Some(n);
-                        }
+                "model" | "api_base" | "api_key" | "api_version" | "extra_headers" => {}
+                "organization" if kind == ProviderKind::OpenAi => {}
+                "rpm" | "tpm" => {
+                    if let Some(note) = set_capacity(&mut deployment, name, value, path) {
+                        notes.push(note);
                     }
-                    None => notes.push((path, ImportKind::Dropped, "not a whole number".into())),
-                },
+                }
                 "weight" => match value.as_f64().filter(|w| w.is_finite() && *w > 0.0) {
                     Some(w) => deployment.weight = w,
                     None => notes.push((
@@ -350,6 +453,16 @@ impl Importer {
                     ImportKind::Dropped,
                     format!("per-deployment '{name}' has no counterpart"),
                 )),
+            }
+        }
+        // Deployment-level rpm/tpm (siblings of litellm_params) apply unless litellm_params
+        // sets its own.
+        for (name, value) in limits {
+            if !params.contains_key(*name)
+                && let Some(note) =
+                    set_capacity(&mut deployment, name, value, format!("{at}.{name}"))
+            {
+                notes.push(note);
             }
         }
         let input = params.get("input_cost_per_token").and_then(Value::as_f64);
@@ -592,11 +705,12 @@ impl Importer {
             .providers
             .iter()
             .zip(&names)
-            .map(|((_, kind, base_url, api_key, api_version), name)| {
-                let mut provider = ProviderConfig::new(*kind);
-                provider.base_url = base_url.clone();
-                provider.api_key = api_key.clone().map(Secret::new);
-                provider.api_version = api_version.clone();
+            .map(|(key, name)| {
+                let mut provider = ProviderConfig::new(key.kind);
+                provider.base_url = key.base_url.clone();
+                provider.api_key = key.api_key.clone().map(Secret::new);
+                provider.api_version = key.api_version.clone();
+                provider.headers = key.headers.clone();
                 (name.clone(), provider)
             })
             .collect();
@@ -736,6 +850,29 @@ impl Importer {
     }
 }
 
+/// Sets a deployment's `rpm` or `tpm` capacity from a LiteLLM value; the note to report when
+/// the value is not a whole number.
+fn set_capacity(
+    deployment: &mut DeploymentConfig,
+    name: &str,
+    value: &Value,
+    path: String,
+) -> Option<(String, ImportKind, String)> {
+    let Some(n) = value.as_u64() else {
+        return Some((path, ImportKind::Dropped, "not a whole number".into()));
+    };
+    let capacity = deployment.capacity.get_or_insert(Capacity {
+        rpm: None,
+        tpm: None,
+    });
+    if name == "rpm" {
+        capacity.rpm = Some(u32::try_from(n).unwrap_or(u32::MAX));
+    } else {
+        capacity.tpm = Some(n);
+    }
+    None
+}
+
 /// The provider LiteLLM infers for a model name without a prefix.
 fn bare_prefix(model: &str) -> &'static str {
     if model.starts_with("claude") {
@@ -751,13 +888,13 @@ fn bare_prefix(model: &str) -> &'static str {
 fn provider_names(keys: &[ProviderKey]) -> Vec<String> {
     let mut counters: BTreeMap<&str, usize> = BTreeMap::new();
     keys.iter()
-        .map(|(prefix, ..)| {
-            let total = keys.iter().filter(|k| k.0 == *prefix).count();
+        .map(|ProviderKey { prefix, .. }| {
+            let total = keys.iter().filter(|k| k.prefix == *prefix).count();
             let base = prefix.replace('_', "-");
             if total == 1 {
                 base
             } else {
-                let n = counters.entry(prefix).or_insert(0);
+                let n = counters.entry(prefix.as_str()).or_insert(0);
                 *n += 1;
                 format!("{base}-{n}")
             }

@@ -1,11 +1,13 @@
 //! The client configuration: a versioned YAML/JSON document. The server stores and serves
 //! exactly this schema, so it lives here, with its validator.
 
+mod env;
 mod error;
 mod limits;
 mod litellm;
 mod model;
 mod policy;
+mod preset;
 mod provider;
 mod schema;
 mod secret;
@@ -26,7 +28,8 @@ pub use policy::{
     CacheMode, CachePolicy, FallbackPolicy, HealthPolicy, RetryPolicy, Rollout, StickyKey,
     StreamErrorPolicy,
 };
-pub use provider::{ProviderConfig, ProviderKind};
+pub use preset::Preset;
+pub use provider::{ProviderConfig, ProviderKind, Wire};
 pub use schema::{SCHEMA_ID, json_schema};
 pub use secret::Secret;
 pub use usage::{DEFAULT_SPOOL_MAX_BYTES, UsageConfig};
@@ -142,12 +145,6 @@ impl Config {
         }
         for (name, provider) in &self.providers {
             provider.validate(&format!("providers.{name}"), &mut issues);
-            if provider.kind == ProviderKind::Azure && provider.base_url.is_none() {
-                issues.push(ConfigIssue::new(
-                    format!("providers.{name}.base_url"),
-                    "required for azure (https://RESOURCE.openai.azure.com)",
-                ));
-            }
         }
         for (alias, model) in &self.models {
             model.validate(

@@ -1,3 +1,5 @@
+//! One upstream account in the config (`providers.NAME`): its kind, endpoint, key.
+
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -17,27 +19,112 @@ pub enum ProviderKind {
     Gemini,
     /// A GGUF model run in-process by llama.cpp (cargo feature `local`): no network, cost 0.
     Local,
+    /// Azure AI Foundry's model inference API: `{endpoint}/models/chat/completions`, the
+    /// model in the body, `api-key` header.
+    AzureAi,
+    // OpenAI-compatible presets: see `preset.rs` for their endpoints and quirks.
+    Ollama,
+    Vllm,
+    Mistral,
+    Deepseek,
+    Groq,
+    Together,
+    Fireworks,
+    Openrouter,
+    Xai,
+    Perplexity,
+    Cohere,
+    Dashscope,
+    Zhipu,
+    Moonshot,
+    Volcengine,
+    Siliconflow,
+}
+
+/// The wire format a kind speaks: what picks the adapter. Presets all speak OpenAI's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Wire {
+    OpenAi,
+    Azure,
+    AzureAi,
+    Anthropic,
+    Gemini,
+    Local,
 }
 
 impl ProviderKind {
-    /// The `gen_ai.provider.name` value of OpenTelemetry's GenAI conventions (`local` is
-    /// ours: the conventions name no in-process engine).
-    pub fn provider_name(self) -> &'static str {
+    /// Every kind, for tables and tests.
+    pub const ALL: [ProviderKind; 22] = [
+        ProviderKind::OpenAi,
+        ProviderKind::Azure,
+        ProviderKind::Anthropic,
+        ProviderKind::Gemini,
+        ProviderKind::Local,
+        ProviderKind::AzureAi,
+        ProviderKind::Ollama,
+        ProviderKind::Vllm,
+        ProviderKind::Mistral,
+        ProviderKind::Deepseek,
+        ProviderKind::Groq,
+        ProviderKind::Together,
+        ProviderKind::Fireworks,
+        ProviderKind::Openrouter,
+        ProviderKind::Xai,
+        ProviderKind::Perplexity,
+        ProviderKind::Cohere,
+        ProviderKind::Dashscope,
+        ProviderKind::Zhipu,
+        ProviderKind::Moonshot,
+        ProviderKind::Volcengine,
+        ProviderKind::Siliconflow,
+    ];
+
+    /// The kind as written in the config (`azure_ai`, `groq`...).
+    pub fn config_name(self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    }
+
+    /// The wire format this kind speaks.
+    pub fn wire(self) -> Wire {
         match self {
-            ProviderKind::OpenAi => "openai",
+            ProviderKind::Azure => Wire::Azure,
+            ProviderKind::AzureAi => Wire::AzureAi,
+            ProviderKind::Anthropic => Wire::Anthropic,
+            ProviderKind::Gemini => Wire::Gemini,
+            ProviderKind::Local => Wire::Local,
+            _ => Wire::OpenAi,
+        }
+    }
+
+    /// The `gen_ai.provider.name` value of OpenTelemetry's GenAI conventions (`local` is
+    /// ours: the conventions name no in-process engine; presets they do not name use the
+    /// kind).
+    pub fn provider_name(self) -> &'static str {
+        if let Some(preset) = self.preset() {
+            return preset.provider_name;
+        }
+        match self {
             ProviderKind::Azure => "azure.ai.openai",
+            ProviderKind::AzureAi => "azure.ai.inference",
             ProviderKind::Anthropic => "anthropic",
             ProviderKind::Gemini => "gcp.gemini",
             ProviderKind::Local => "local",
+            _ => "openai",
         }
     }
 
     pub fn default_base_url(self) -> Option<&'static str> {
+        if let Some(preset) = self.preset() {
+            return Some(preset.base_url);
+        }
         match self {
             ProviderKind::OpenAi => Some("https://api.openai.com/v1"),
             ProviderKind::Anthropic => Some("https://api.anthropic.com/v1"),
             ProviderKind::Gemini => Some("https://generativelanguage.googleapis.com/v1beta"),
-            ProviderKind::Azure | ProviderKind::Local => None,
+            _ => None,
         }
     }
 }
@@ -113,8 +200,89 @@ impl ProviderConfig {
         }
     }
 
+    /// The key to send: the configured one, else the preset's variable (`${GROQ_API_KEY}`),
+    /// so a preset without `api_key` fails `auth` naming the variable when it is unset.
+    pub fn effective_api_key(&self) -> Option<Secret> {
+        self.api_key.clone().or_else(|| {
+            let var = self.kind.preset()?.key_env?;
+            Some(Secret::new(format!("${{{var}}}")))
+        })
+    }
+
+    /// The fields that may hold `${VAR}` references besides the key, with their paths.
+    fn env_fields(&self, path: &str) -> Vec<(String, &str)> {
+        let mut fields: Vec<(String, &str)> = [
+            ("base_url", self.base_url.as_deref()),
+            ("api_version", self.api_version.as_deref()),
+            ("model_path", self.model_path.as_deref()),
+        ]
+        .into_iter()
+        .filter_map(|(field, value)| Some((format!("{path}.{field}"), value?)))
+        .collect();
+        fields.extend(
+            self.headers
+                .iter()
+                .map(|(name, value)| (format!("{path}.headers.{name}"), value.as_str())),
+        );
+        fields
+    }
+
+    /// This entry with every `${VAR}` of its endpoint fields substituted, for building a
+    /// client; the error names each unset variable and its field. The key stays a
+    /// reference, resolved per request (see [`Secret`]).
+    pub fn with_env(&self, name: &str) -> Result<ProviderConfig, super::ConfigError> {
+        let path = format!("providers.{name}");
+        let mut issues = Vec::new();
+        let mut expand = |at: String, text: &str| match super::env::expand(text, &at) {
+            Ok(value) => value,
+            Err(issue) => {
+                issues.push(issue);
+                String::new()
+            }
+        };
+        let mut resolved = self.clone();
+        resolved.base_url = self
+            .base_url
+            .as_deref()
+            .map(|v| expand(format!("{path}.base_url"), v));
+        resolved.api_version = self
+            .api_version
+            .as_deref()
+            .map(|v| expand(format!("{path}.api_version"), v));
+        resolved.model_path = self
+            .model_path
+            .as_deref()
+            .map(|v| expand(format!("{path}.model_path"), v));
+        resolved.headers = self
+            .headers
+            .iter()
+            .map(|(k, v)| (k.clone(), expand(format!("{path}.headers.{k}"), v)))
+            .collect();
+        if issues.is_empty() {
+            Ok(resolved)
+        } else {
+            Err(super::ConfigError::new(issues))
+        }
+    }
+
     /// The problems of this entry (at `path`, e.g. `providers.local`) that depend on its kind.
     pub(crate) fn validate(&self, path: &str, issues: &mut Vec<super::ConfigIssue>) {
+        issues.extend(
+            self.env_fields(path)
+                .into_iter()
+                .filter_map(|(at, text)| super::env::check(text, &at)),
+        );
+        if matches!(self.kind, ProviderKind::Azure | ProviderKind::AzureAi)
+            && self.base_url.is_none()
+        {
+            issues.push(super::ConfigIssue::new(
+                format!("{path}.base_url"),
+                match self.kind {
+                    ProviderKind::Azure => "required for azure (https://RESOURCE.openai.azure.com)",
+                    _ => "required for azure_ai (https://RESOURCE.services.ai.azure.com)",
+                },
+            ));
+        }
         let local_only = [
             ("model_path", self.model_path.is_some()),
             ("threads", self.threads.is_some()),
@@ -191,6 +359,7 @@ impl ProviderConfig {
 
 #[cfg(test)]
 mod tests {
+    use super::{ProviderConfig, ProviderKind};
     use crate::config::Config;
 
     fn issues(yaml: &str) -> String {
@@ -220,6 +389,45 @@ mod tests {
             "version: 1\nproviders:\n  lm: { kind: local, model_path: m.gguf, threads: 2, context_size: 2048, max_concurrency: 2, max_queue: 8 }\n",
         );
         assert_eq!(ok, "");
+    }
+
+    #[test]
+    fn env_references_resolve_at_build_and_stay_in_the_document() {
+        let yaml = "version: 1\nproviders:\n  az: { kind: azure_ai, base_url: \"https://x${HOME}\", headers: { x-token: \"${SWITCHYARD_TEST_UNSET_HEADER}\" } }\n";
+        let config = Config::from_yaml(yaml).unwrap();
+        let provider = &config.providers["az"];
+        let e = provider.with_env("az").unwrap_err().to_string();
+        assert!(e.contains("providers.az.headers.x-token"), "{e}");
+        assert!(e.contains("SWITCHYARD_TEST_UNSET_HEADER"), "{e}");
+        let mut ok = provider.clone();
+        ok.headers.clear();
+        let home = std::env::var("HOME").unwrap();
+        let resolved = ok.with_env("az").unwrap();
+        assert_eq!(resolved.base_url, Some(format!("https://x{home}")));
+        assert_eq!(ok.base_url.as_deref(), Some("https://x${HOME}"));
+        let text = serde_json::to_string(&config).unwrap();
+        assert!(text.contains("${HOME}") && !text.contains(&home), "{text}");
+        let bad = issues("version: 1\nproviders:\n  oa: { kind: openai, base_url: \"${OPEN\" }\n");
+        assert!(bad.contains("providers.oa.base_url"), "{bad}");
+        let needs_url = issues("version: 1\nproviders:\n  az: { kind: azure_ai }\n");
+        assert!(needs_url.contains("providers.az.base_url"), "{needs_url}");
+    }
+
+    #[test]
+    fn keyed_presets_default_to_their_variable() {
+        let groq = ProviderConfig::new(ProviderKind::Groq);
+        assert_eq!(
+            groq.effective_api_key().unwrap().env_var(),
+            Some("GROQ_API_KEY")
+        );
+        assert!(
+            ProviderConfig::new(ProviderKind::Ollama)
+                .effective_api_key()
+                .is_none()
+        );
+        assert_eq!(ProviderKind::Groq.config_name(), "groq");
+        assert_eq!(ProviderKind::AzureAi.config_name(), "azure_ai");
+        assert_eq!(ProviderKind::Xai.provider_name(), "x_ai");
     }
 
     #[test]

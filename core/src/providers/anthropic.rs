@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::event_stream::{StreamDecoder, StreamOrigin, chunk_stream};
-use super::http::{Exchange, credential};
+use super::http::{Exchange, ExtraHeaders, credential};
 use super::sse::SseEvent;
 use super::{
     ChatStream, Provider, Target, parse_data_url, parse_tool_arguments, retry_after::retry_after,
@@ -38,7 +38,7 @@ pub struct AnthropicProvider {
     base_url: String,
     api_key: Option<Secret>,
     api_version: String,
-    headers: Vec<(String, String)>,
+    headers: ExtraHeaders,
     client: Client,
 }
 
@@ -52,11 +52,7 @@ impl AnthropicProvider {
                 .api_version
                 .clone()
                 .unwrap_or_else(|| DEFAULT_API_VERSION.to_owned()),
-            headers: config
-                .headers
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
+            headers: ExtraHeaders::new(&config.headers),
             client,
         }
     }
@@ -71,9 +67,7 @@ impl AnthropicProvider {
             Some(key) => builder.header("x-api-key", key),
             None => builder,
         };
-        Ok(self.headers.iter().fold(builder, |b, (name, value)| {
-            b.header(name.as_str(), value.as_str())
-        }))
+        Ok(self.headers.apply(builder))
     }
 
     fn exchange<'a>(&'a self, target: &'a Target<'a>) -> Exchange<'a> {

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::event_stream::{StreamDecoder, StreamOrigin, chunk_stream};
-use super::http::{Exchange, credential};
+use super::http::{Exchange, ExtraHeaders, credential};
 use super::sse::SseEvent;
 use super::{
     ChatStream, Provider, Target, parse_data_url, parse_tool_arguments, retry_after::retry_after,
@@ -31,7 +31,7 @@ pub struct GeminiProvider {
     name: String,
     base_url: String,
     api_key: Option<Secret>,
-    headers: Vec<(String, String)>,
+    headers: ExtraHeaders,
     client: Client,
 }
 
@@ -41,11 +41,7 @@ impl GeminiProvider {
             name: name.to_owned(),
             base_url: config.resolved_base_url(),
             api_key: config.api_key.clone(),
-            headers: config
-                .headers
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
+            headers: ExtraHeaders::new(&config.headers),
             client,
         }
     }
@@ -60,9 +56,7 @@ impl GeminiProvider {
             Some(key) => builder.header("x-goog-api-key", key),
             None => builder,
         };
-        Ok(self.headers.iter().fold(builder, |b, (name, value)| {
-            b.header(name.as_str(), value.as_str())
-        }))
+        Ok(self.headers.apply(builder))
     }
 
     fn exchange<'a>(&'a self, target: &'a Target<'a>) -> Exchange<'a> {

@@ -82,6 +82,41 @@ pub fn credential(provider: &str, secret: Option<&Secret>) -> Result<Option<Stri
     }
 }
 
+/// The config's extra headers, sent with every request. Their values may hold resolved
+/// `${VAR}` tokens, so `Debug` shows the names only.
+#[derive(Clone, Default)]
+pub struct ExtraHeaders(Vec<(String, String)>);
+
+impl ExtraHeaders {
+    pub fn new(headers: &std::collections::BTreeMap<String, String>) -> Self {
+        ExtraHeaders(
+            headers
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        )
+    }
+
+    /// `builder` with every header added.
+    pub fn apply(&self, builder: RequestBuilder) -> RequestBuilder {
+        self.0.iter().fold(builder, |b, (name, value)| {
+            b.header(name.as_str(), value.as_str())
+        })
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.0.iter().any(|(k, _)| k.eq_ignore_ascii_case(name))
+    }
+}
+
+impl std::fmt::Debug for ExtraHeaders {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.0.iter().map(|(k, _)| k))
+            .finish()
+    }
+}
+
 /// Maps a non-2xx answer (status, headers, body) to the taxonomy, per provider.
 pub type ErrorMapper = fn(u16, &HeaderMap, &[u8]) -> Error;
 

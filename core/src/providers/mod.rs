@@ -23,7 +23,7 @@ pub use anthropic::AnthropicProvider;
 pub use gemini::GeminiProvider;
 pub use openai::OpenAiProvider;
 
-use crate::config::{ProviderConfig, ProviderKind};
+use crate::config::{ProviderConfig, ProviderKind, Wire};
 use crate::error::Result;
 use crate::types::{ChatChunk, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse};
 
@@ -56,19 +56,28 @@ pub trait Provider: Send + Sync + fmt::Debug {
     ) -> Result<EmbeddingResponse>;
 }
 
-/// Builds the adapter a provider entry of the config describes.
+/// Builds the adapter a provider entry of the config describes, its `${VAR}` references
+/// substituted (an unset one is a `config` error naming the variable and the field).
 pub fn build(name: &str, config: &ProviderConfig) -> Result<Arc<dyn Provider>> {
     let client = http::shared_client()?;
-    Ok(match config.kind {
-        ProviderKind::OpenAi | ProviderKind::Azure => {
+    let config = &config.with_env(name).map_err(|e| {
+        crate::error::Error::new(
+            crate::error::ErrorKind::Config {
+                path: e.first_path().to_owned(),
+            },
+            e.to_string(),
+        )
+    })?;
+    Ok(match config.kind.wire() {
+        Wire::OpenAi | Wire::Azure | Wire::AzureAi => {
             Arc::new(OpenAiProvider::new(name, config, client))
         }
-        ProviderKind::Anthropic => Arc::new(AnthropicProvider::new(name, config, client)),
-        ProviderKind::Gemini => Arc::new(GeminiProvider::new(name, config, client)),
+        Wire::Anthropic => Arc::new(AnthropicProvider::new(name, config, client)),
+        Wire::Gemini => Arc::new(GeminiProvider::new(name, config, client)),
         #[cfg(feature = "local")]
-        ProviderKind::Local => Arc::new(local::LocalProvider::new(name, config)?),
+        Wire::Local => Arc::new(local::LocalProvider::new(name, config)?),
         #[cfg(not(feature = "local"))]
-        ProviderKind::Local => {
+        Wire::Local => {
             return Err(crate::error::Error::new(
                 crate::error::ErrorKind::Config {
                     path: format!("providers.{name}.kind"),

@@ -1,5 +1,7 @@
-//! OpenAI and every OpenAI-compatible API, plus the Azure OpenAI variant (deployment in the
-//! path, `api-version` query, `api-key` header).
+//! OpenAI and every OpenAI-compatible API (the presets of `config/preset.rs`, with their
+//! quirks), plus the Azure OpenAI variant (deployment in the path, `api-version` query,
+//! `api-key` header) and Azure AI Foundry's model inference API (`/models/...`, the model in
+//! the body, `api-version` query, `api-key` header).
 
 use async_trait::async_trait;
 use reqwest::header::HeaderMap;
@@ -7,15 +9,18 @@ use reqwest::{Client, RequestBuilder};
 use serde::Deserialize;
 
 use super::event_stream::{StreamDecoder, StreamOrigin, chunk_stream};
-use super::http::{Exchange, credential};
+use super::http::{Exchange, ExtraHeaders, credential};
 use super::sse::SseEvent;
 use super::{ChatStream, Provider, Target, retry_after::retry_after};
-use crate::config::{ProviderConfig, ProviderKind};
+use crate::config::{Preset, ProviderConfig, ProviderKind, Wire};
 use crate::error::{Error, ErrorKind, Result};
 use crate::types::{ChatChunk, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse};
 
 /// Azure's default `api-version` when the config names none.
 const AZURE_API_VERSION: &str = "2024-10-21";
+
+/// Azure AI model inference's default `api-version`.
+const AZURE_AI_API_VERSION: &str = "2024-05-01-preview";
 
 #[derive(Debug)]
 pub struct OpenAiProvider {
@@ -24,8 +29,9 @@ pub struct OpenAiProvider {
     base_url: String,
     api_key: Option<crate::config::Secret>,
     api_version: String,
-    headers: Vec<(String, String)>,
+    headers: ExtraHeaders,
     stream_usage: bool,
+    preset: Option<&'static Preset>,
     client: Client,
 }
 
@@ -35,45 +41,71 @@ impl OpenAiProvider {
             name: name.to_owned(),
             kind: config.kind,
             base_url: config.resolved_base_url(),
-            api_key: config.api_key.clone(),
-            api_version: config
-                .api_version
-                .clone()
-                .unwrap_or_else(|| AZURE_API_VERSION.to_owned()),
-            headers: config
-                .headers
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
-            stream_usage: config.stream_usage,
+            api_key: config.effective_api_key(),
+            api_version: config.api_version.clone().unwrap_or_else(|| {
+                match config.kind {
+                    ProviderKind::AzureAi => AZURE_AI_API_VERSION,
+                    _ => AZURE_API_VERSION,
+                }
+                .to_owned()
+            }),
+            headers: ExtraHeaders::new(&config.headers),
+            stream_usage: config.stream_usage
+                && config.kind.preset().is_none_or(|p| p.stream_options),
+            preset: config.kind.preset(),
             client,
         }
     }
 
-    fn is_azure(&self) -> bool {
-        self.kind == ProviderKind::Azure
-    }
-
     fn post(&self, operation: &str, target: &Target<'_>) -> Result<RequestBuilder> {
-        let builder = if self.is_azure() {
-            let url = format!(
-                "{}/openai/deployments/{}/{operation}",
-                self.base_url, target.model
-            );
-            self.client
-                .post(url)
-                .query(&[("api-version", self.api_version.as_str())])
-        } else {
-            self.client.post(format!("{}/{operation}", self.base_url))
+        let wire = self.kind.wire();
+        let builder = match wire {
+            Wire::Azure => self
+                .client
+                .post(format!(
+                    "{}/openai/deployments/{}/{operation}",
+                    self.base_url, target.model
+                ))
+                .query(&[("api-version", self.api_version.as_str())]),
+            Wire::AzureAi => self
+                .client
+                .post(format!("{}/{operation}", azure_ai_root(&self.base_url)))
+                .query(&[("api-version", self.api_version.as_str())]),
+            _ => self.client.post(format!("{}/{operation}", self.base_url)),
         };
         let builder = match credential(&self.name, self.api_key.as_ref())? {
-            Some(key) if self.is_azure() => builder.header("api-key", key),
+            Some(key) if matches!(wire, Wire::Azure | Wire::AzureAi) => {
+                builder.header("api-key", key)
+            }
             Some(key) => builder.bearer_auth(key),
             None => builder,
         };
-        Ok(self.headers.iter().fold(builder, |b, (name, value)| {
-            b.header(name.as_str(), value.as_str())
-        }))
+        Ok(self.headers.apply(builder))
+    }
+
+    /// The body to send: the request, minus the fields the preset drops; a field it
+    /// refuses is a `bad_request` naming it, raised before anything is sent.
+    fn body(&self, request: &ChatRequest) -> Result<serde_json::Value> {
+        let mut body = serde_json::to_value(request)
+            .map_err(|e| Error::bad_request("", format!("cannot encode the request: {e}")))?;
+        let (Some(preset), Some(map)) = (self.preset, body.as_object_mut()) else {
+            return Ok(body);
+        };
+        if let Some(field) = preset.refused.iter().find(|f| map.contains_key(**f)) {
+            return Err(Error::bad_request(
+                *field,
+                format!(
+                    "'{field}' is not supported by {} (kind: {}); remove it from the request",
+                    self.name,
+                    self.kind.config_name()
+                ),
+            )
+            .with_provider(&self.name));
+        }
+        for field in preset.dropped {
+            map.remove(*field);
+        }
+        Ok(body)
     }
 
     fn exchange<'a>(&'a self, target: &'a Target<'a>) -> Exchange<'a> {
@@ -117,13 +149,13 @@ impl Provider for OpenAiProvider {
     }
 
     async fn chat(&self, request: &ChatRequest, target: &Target<'_>) -> Result<ChatResponse> {
-        let body = self.upstream_request(request, target, false);
+        let body = self.body(&self.upstream_request(request, target, false))?;
         let http = self.post("chat/completions", target)?.json(&body);
         self.exchange(target).json(http).await
     }
 
     async fn chat_stream(&self, request: &ChatRequest, target: &Target<'_>) -> Result<ChatStream> {
-        let body = self.upstream_request(request, target, true);
+        let body = self.body(&self.upstream_request(request, target, true))?;
         let exchange = self.exchange(target);
         let response = exchange
             .stream(self.post("chat/completions", target)?.json(&body))
@@ -135,7 +167,10 @@ impl Provider for OpenAiProvider {
         };
         Ok(chunk_stream(
             response,
-            OpenAiDecoder::default(),
+            OpenAiDecoder {
+                done: false,
+                usage_in_choice: self.preset.is_some_and(|p| p.usage_in_choice),
+            },
             origin,
             target.timeout,
         ))
@@ -153,11 +188,22 @@ impl Provider for OpenAiProvider {
     }
 }
 
+/// Azure AI's inference routes: `{endpoint}/models/...`, except on serverless endpoints
+/// (`*.models.ai.azure.com`), which serve them at the root.
+fn azure_ai_root(base_url: &str) -> String {
+    if base_url.ends_with("/models") || base_url.contains(".models.ai.azure.com") {
+        base_url.to_owned()
+    } else {
+        format!("{base_url}/models")
+    }
+}
+
 /// OpenAI streams are chunk objects, then `data: [DONE]`. Compatible servers may instead
 /// send an `{"error": ...}` object mid-stream.
-#[derive(Default)]
 struct OpenAiDecoder {
     done: bool,
+    /// Moonshot puts the last chunk's usage in `choices[0].usage`.
+    usage_in_choice: bool,
 }
 
 impl StreamDecoder for OpenAiDecoder {
@@ -170,8 +216,14 @@ impl StreamDecoder for OpenAiDecoder {
         if event.event.as_deref() == Some("error") || data.starts_with("{\"error\"") {
             return Err(map_error(500, &HeaderMap::new(), data.as_bytes()));
         }
-        let chunk: ChatChunk = serde_json::from_str(data)
+        let mut chunk: ChatChunk = serde_json::from_str(data)
             .map_err(|e| Error::malformed(200, format!("unreadable stream chunk: {e}")))?;
+        if self.usage_in_choice && chunk.usage.is_none() && data.contains("\"usage\"") {
+            chunk.usage = serde_json::from_str::<serde_json::Value>(data)
+                .ok()
+                .and_then(|v| v.pointer("/choices/0/usage").cloned())
+                .and_then(|u| serde_json::from_value(u).ok());
+        }
         out.push(chunk);
         Ok(())
     }
@@ -199,6 +251,15 @@ struct ErrorBody {
     /// Azure content-filter errors carry details here.
     #[serde(default)]
     innererror: Option<serde_json::Value>,
+    /// Azure AI's validation errors: `[{"loc": ["body", "field"], "msg": ...}]`.
+    #[serde(default)]
+    details: Option<Vec<ErrorDetail>>,
+}
+
+#[derive(Deserialize)]
+struct ErrorDetail {
+    #[serde(default)]
+    loc: Vec<serde_json::Value>,
 }
 
 /// Maps OpenAI's (and Azure's, and compatible servers') error answers to the taxonomy.
@@ -238,7 +299,10 @@ fn map_error(status: u16, headers: &HeaderMap, body: &[u8]) -> Error {
                 retry_after: retry_after(headers),
             },
             400 | 422 => ErrorKind::BadRequest {
-                field: parsed.param,
+                field: parsed.param.clone().or_else(|| {
+                    let loc = &parsed.details.as_ref()?.first()?.loc;
+                    loc.last()?.as_str().map(str::to_owned)
+                }),
             },
             _ => ErrorKind::Upstream { status },
         }

@@ -17,7 +17,8 @@ use crate::store::{NewProvider, Provider};
 #[serde(deny_unknown_fields)]
 pub struct CreateProvider {
     name: String,
-    /// `openai`, `azure`, `anthropic` or `gemini`.
+    /// A provider kind of the config: `openai`, `azure`, `azure_ai`, `anthropic`, `gemini`,
+    /// or a preset such as `groq` (see docs/providers.md).
     #[schema(value_type = String)]
     kind: ProviderKind,
     #[serde(default)]
@@ -31,13 +32,6 @@ pub struct CreateProvider {
 pub struct SetCredential {
     /// None clears it.
     credential: Option<String>,
-}
-
-fn kind_name(kind: ProviderKind) -> String {
-    serde_json::to_value(kind)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
 }
 
 #[utoipa::path(get, path = "/api/v1/providers", tag = "providers", params(("limit" = Option<i64>, Query, description = "1..=500, default 50"), ("offset" = Option<i64>, Query, description = "default 0")), responses((status = 200, body = super::List<Provider>), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
@@ -73,7 +67,7 @@ pub async fn create(
             state.master_key.as_deref(),
             NewProvider {
                 name: req.name,
-                kind: kind_name(req.kind),
+                kind: req.kind.config_name(),
                 base_url: req.base_url,
                 credential: req.credential,
             },

@@ -41,8 +41,20 @@ fn tool_call_ids(r: &Reply<'_>) -> Vec<String> {
         .collect()
 }
 
+/// Where a stream carries its usage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StreamUsage {
+    /// Nowhere (no `stream_options.include_usage`).
+    Off,
+    /// OpenAI's: a last chunk with `choices: []` and `usage`.
+    LastChunk,
+    /// Moonshot's: `choices[0].usage` of the finishing chunk.
+    InChoice,
+}
+
 /// A chat completion, or its chunk stream when `stream` is set.
-pub(crate) fn chat(r: &Reply<'_>, stream: bool, include_usage: bool) -> Payload {
+pub(crate) fn chat(r: &Reply<'_>, stream: bool, stream_usage: StreamUsage) -> Payload {
+    let include_usage = stream_usage == StreamUsage::LastChunk;
     let id = format!("chatcmpl-{}", next_id());
     let created = now_secs();
     let ids = tool_call_ids(r);
@@ -103,7 +115,15 @@ pub(crate) fn chat(r: &Reply<'_>, stream: bool, include_usage: bool) -> Payload 
             )));
         }
     }
-    frames.push(Frame::terminal(chunk(json!({}), Some(finish(r.finish)))));
+    let mut last = chunk(json!({}), Some(finish(r.finish)));
+    if stream_usage == StreamUsage::InChoice {
+        last = sse::data(&json!({
+            "id": id, "object": "chat.completion.chunk", "created": created, "model": r.model,
+            "choices": [{"index": 0, "delta": {}, "finish_reason": finish(r.finish),
+                         "usage": usage(r)}]
+        }));
+    }
+    frames.push(Frame::terminal(last));
     if include_usage {
         frames.push(Frame::terminal(sse::data(&json!({
             "id": id, "object": "chat.completion.chunk", "created": created, "model": r.model,
@@ -190,6 +210,25 @@ pub(crate) fn models<'a>(names: impl Iterator<Item = &'a str>) -> Value {
 }
 
 /// OpenAI's error body for a status, with the step's overrides.
+/// A strict server's refusal of a field it does not know: OpenAI's shape names it in
+/// `param`; Azure AI's (`azure_ai`) answers 422 with the field in `details[].loc`.
+pub(crate) fn unknown_field(field: &str, azure_ai: bool) -> (u16, Value) {
+    if azure_ai {
+        return (
+            422,
+            json!({"error": {"code": "Invalid input", "status": 422,
+                "message": "invalid input error",
+                "details": [{"type": "extra_forbidden", "loc": ["body", field],
+                             "msg": "Extra inputs are not permitted"}]}}),
+        );
+    }
+    (
+        400,
+        json!({"error": {"message": format!("Extra inputs are not permitted: {field}"),
+            "type": "invalid_request_error", "param": field, "code": "extra_forbidden"}}),
+    )
+}
+
 pub(crate) fn error(status: u16, code: Option<&str>, message: Option<&str>, model: &str) -> Value {
     let (kind, default_code, default_message): (&str, Option<&str>, String) = match status {
         400 => ("invalid_request_error", None, "Invalid request.".into()),

@@ -68,6 +68,14 @@ fn route<'a>(method: &Method, path: &'a str) -> Option<Route<'a>> {
         }
         _ => {}
     }
+    // Azure AI model inference: the model in the body, `api-version` required as on Azure.
+    match path {
+        "/models/chat/completions" if post => {
+            return r(Provider::Azure, Op::Chat { stream_path: false }, None);
+        }
+        "/models/embeddings" if post => return r(Provider::Azure, Op::Embed, None),
+        _ => {}
+    }
     if let Some(rest) = path.strip_prefix("/openai/deployments/") {
         let (deployment, action) = rest.split_once('/')?;
         return match action {
@@ -104,6 +112,8 @@ enum Rejection {
     AnthropicVersion,
     AzureNotFound,
     BadRequest(String),
+    /// A field the script's `compat.refuse_fields` names (the status and body to send).
+    UnknownField(u16, Value),
 }
 
 fn query_param<'a>(query: Option<&'a str>, name: &str) -> Option<&'a str> {
@@ -166,6 +176,20 @@ fn check(
         return Err(Rejection::BadRequest(
             "you must provide a model parameter".into(),
         ));
+    }
+    if let Ok(body) = body
+        && matches!(route.provider, Provider::OpenAi | Provider::Azure)
+        && let Some(field) = script
+            .compat()
+            .refuse_fields
+            .iter()
+            .find(|f| body.get(f.as_str()).is_some())
+    {
+        let (status, v) = openai::unknown_field(
+            field,
+            route.provider == Provider::Azure && route.path_model.is_none(),
+        );
+        return Err(Rejection::UnknownField(status, v));
     }
     Ok(())
 }
@@ -343,11 +367,19 @@ fn payload(
             let reply = Reply::new(step, model, body, raw);
             match provider {
                 Provider::OpenAi | Provider::Azure => {
-                    let include_usage = body
+                    let compat = script.compat();
+                    let asked = body
                         .pointer("/stream_options/include_usage")
                         .and_then(Value::as_bool)
                         == Some(true);
-                    openai::chat(&reply, stream, include_usage)
+                    let usage = if compat.usage_in_choice {
+                        openai::StreamUsage::InChoice
+                    } else if asked || compat.usage_always {
+                        openai::StreamUsage::LastChunk
+                    } else {
+                        openai::StreamUsage::Off
+                    };
+                    openai::chat(&reply, stream, usage)
                 }
                 Provider::Anthropic => anthropic::messages(&reply, stream),
                 Provider::Gemini => gemini::generate(&reply, stream),
@@ -464,6 +496,7 @@ fn reject(provider: Provider, rejection: Rejection, model: &str) -> Response<Bod
         ),
         Rejection::AzureNotFound => respond::json(404, &openai::azure_not_found()),
         Rejection::BadRequest(msg) => error_body(provider, 400, None, Some(&msg), model),
+        Rejection::UnknownField(status, v) => respond::json(status, &v),
     };
     add_headers(&mut resp, provider, &Step::default());
     resp

@@ -34,6 +34,24 @@ pub struct Script {
     /// Upstream model name (or `"*"`) to the steps it serves in order.
     #[serde(default)]
     pub models: BTreeMap<String, Vec<Step>>,
+    /// How an OpenAI-compatible server departs from OpenAI (the presets' quirks).
+    #[serde(default)]
+    pub compat: Compat,
+}
+
+/// Quirks of OpenAI-compatible servers, for the OpenAI and Azure routes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Compat {
+    /// Top-level request fields answered with the server's "extra inputs" refusal.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refuse_fields: Vec<String>,
+    /// Streams carry usage in a last chunk whether or not `stream_options` asked for it.
+    #[serde(default)]
+    pub usage_always: bool,
+    /// Streams carry usage in `choices[0].usage` of the finishing chunk (Moonshot).
+    #[serde(default)]
+    pub usage_in_choice: bool,
 }
 
 /// Script-wide timing defaults, in milliseconds.
@@ -325,6 +343,10 @@ impl CompiledScript {
             .get(model)
             .or(self.wildcard.as_ref().map(|(_, s)| s))
             .map(Vec::as_slice)
+    }
+
+    pub(crate) fn compat(&self) -> &Compat {
+        &self.source.compat
     }
 
     pub(crate) fn require_api_key(&self) -> Option<&str> {
