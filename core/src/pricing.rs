@@ -40,7 +40,8 @@ impl PriceProvider {
             ProviderKind::OpenAi | ProviderKind::Azure => Some(PriceProvider::OpenAi),
             ProviderKind::Anthropic => Some(PriceProvider::Anthropic),
             ProviderKind::Gemini => Some(PriceProvider::Gemini),
-            ProviderKind::Local => None,
+            // Bedrock's prices are not in the table yet: its calls are costed at 0.
+            ProviderKind::Bedrock | ProviderKind::Local => None,
         }
     }
 }

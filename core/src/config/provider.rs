@@ -15,6 +15,8 @@ pub enum ProviderKind {
     Azure,
     Anthropic,
     Gemini,
+    /// AWS Bedrock's Converse API, SigV4-signed (`region`, `profile`, AWS credentials).
+    Bedrock,
     /// A GGUF model run in-process by llama.cpp (cargo feature `local`): no network, cost 0.
     Local,
 }
@@ -28,6 +30,7 @@ impl ProviderKind {
             ProviderKind::Azure => "azure.ai.openai",
             ProviderKind::Anthropic => "anthropic",
             ProviderKind::Gemini => "gcp.gemini",
+            ProviderKind::Bedrock => "aws.bedrock",
             ProviderKind::Local => "local",
         }
     }
@@ -37,7 +40,8 @@ impl ProviderKind {
             ProviderKind::OpenAi => Some("https://api.openai.com/v1"),
             ProviderKind::Anthropic => Some("https://api.anthropic.com/v1"),
             ProviderKind::Gemini => Some("https://generativelanguage.googleapis.com/v1beta"),
-            ProviderKind::Azure | ProviderKind::Local => None,
+            // Bedrock's endpoint depends on the region: see `bedrock_base_url`.
+            ProviderKind::Azure | ProviderKind::Bedrock | ProviderKind::Local => None,
         }
     }
 }
@@ -78,6 +82,22 @@ pub struct ProviderConfig {
     /// `kind: local`: calls allowed to wait for a context; more fail `overloaded` (default 64).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_queue: Option<u32>,
+    /// `kind: bedrock`: the AWS region (else `AWS_REGION`, `AWS_DEFAULT_REGION`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// `kind: bedrock`: the shared-credentials profile (else `AWS_PROFILE`, `default`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+    /// `kind: bedrock`: an explicit access key id, usually `${VAR}` (else the environment
+    /// and the shared credentials file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_key_id: Option<Secret>,
+    /// `kind: bedrock`: the secret key that goes with `access_key_id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_access_key: Option<Secret>,
+    /// `kind: bedrock`: the session token of temporary credentials.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_token: Option<Secret>,
 }
 
 fn default_true() -> bool {
@@ -102,6 +122,11 @@ impl ProviderConfig {
             context_size: None,
             max_concurrency: None,
             max_queue: None,
+            region: None,
+            profile: None,
+            access_key_id: None,
+            secret_access_key: None,
+            session_token: None,
         }
     }
 
@@ -115,6 +140,7 @@ impl ProviderConfig {
 
     /// The problems of this entry (at `path`, e.g. `providers.local`) that depend on its kind.
     pub(crate) fn validate(&self, path: &str, issues: &mut Vec<super::ConfigIssue>) {
+        self.validate_bedrock(path, issues);
         let local_only = [
             ("model_path", self.model_path.is_some()),
             ("threads", self.threads.is_some()),
@@ -175,6 +201,34 @@ impl ProviderConfig {
                     "not used by kind: local",
                 ));
             }
+        }
+    }
+
+    /// The Bedrock-only fields are refused elsewhere; a key id needs its secret.
+    fn validate_bedrock(&self, path: &str, issues: &mut Vec<super::ConfigIssue>) {
+        let bedrock_only = [
+            ("region", self.region.is_some()),
+            ("profile", self.profile.is_some()),
+            ("access_key_id", self.access_key_id.is_some()),
+            ("secret_access_key", self.secret_access_key.is_some()),
+            ("session_token", self.session_token.is_some()),
+        ];
+        if self.kind != ProviderKind::Bedrock {
+            for (field, set) in bedrock_only {
+                if set {
+                    issues.push(super::ConfigIssue::new(
+                        format!("{path}.{field}"),
+                        "only for kind: bedrock",
+                    ));
+                }
+            }
+            return;
+        }
+        if self.access_key_id.is_some() != self.secret_access_key.is_some() {
+            issues.push(super::ConfigIssue::new(
+                format!("{path}.secret_access_key"),
+                "access_key_id and secret_access_key go together",
+            ));
         }
     }
 

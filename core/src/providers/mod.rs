@@ -2,7 +2,8 @@
 //! pipeline never knows whose API it is talking to.
 
 mod anthropic;
-mod event_stream;
+pub mod bedrock;
+pub(crate) mod event_stream;
 mod gemini;
 pub mod http;
 #[cfg(feature = "local")]
@@ -20,6 +21,7 @@ use async_trait::async_trait;
 use futures_util::Stream;
 
 pub use anthropic::AnthropicProvider;
+pub use bedrock::BedrockProvider;
 pub use gemini::GeminiProvider;
 pub use openai::OpenAiProvider;
 
@@ -65,6 +67,7 @@ pub fn build(name: &str, config: &ProviderConfig) -> Result<Arc<dyn Provider>> {
         }
         ProviderKind::Anthropic => Arc::new(AnthropicProvider::new(name, config, client)),
         ProviderKind::Gemini => Arc::new(GeminiProvider::new(name, config, client)),
+        ProviderKind::Bedrock => Arc::new(BedrockProvider::new(name, config, client)?),
         #[cfg(feature = "local")]
         ProviderKind::Local => Arc::new(local::LocalProvider::new(name, config)?),
         #[cfg(not(feature = "local"))]

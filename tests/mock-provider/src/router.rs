@@ -15,7 +15,7 @@ use crate::reply::{self, Pacing, Reply};
 use crate::respond::{self, Payload, next_id};
 use crate::script::{CompiledScript, Fault, Step};
 use crate::session::{Registry, SessionState};
-use crate::{anthropic, control, gemini, openai, sse};
+use crate::{anthropic, bedrock, control, gemini, openai, sse};
 
 /// State shared by every connection of one server.
 #[derive(Debug)]
@@ -31,6 +31,7 @@ enum Provider {
     Azure,
     Anthropic,
     Gemini,
+    Bedrock,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,6 +69,21 @@ fn route<'a>(method: &Method, path: &'a str) -> Option<Route<'a>> {
         }
         _ => {}
     }
+    // Bedrock: `/model/{modelId}/{converse|converse-stream|invoke}`, the id percent-encoded.
+    if let Some(rest) = path.strip_prefix("/model/") {
+        let (model, action) = rest.rsplit_once('/')?;
+        let op = match action {
+            "converse" => Op::Chat { stream_path: false },
+            "converse-stream" => Op::Chat { stream_path: true },
+            "invoke" => Op::Embed,
+            _ => return None,
+        };
+        return if post && !model.is_empty() {
+            r(Provider::Bedrock, op, Some(model))
+        } else {
+            None
+        };
+    }
     if let Some(rest) = path.strip_prefix("/openai/deployments/") {
         let (deployment, action) = rest.split_once('/')?;
         return match action {
@@ -101,6 +117,8 @@ fn route<'a>(method: &Method, path: &'a str) -> Option<Route<'a>> {
 /// Why a call was answered before reaching the script.
 enum Rejection {
     Unauthorized(Option<String>),
+    /// Bedrock: the SigV4 `Authorization` header is missing or malformed.
+    Unsigned(String),
     AnthropicVersion,
     AzureNotFound,
     BadRequest(String),
@@ -132,6 +150,10 @@ fn presented_key<'a>(
         Provider::Gemini => {
             header_str(headers, "x-goog-api-key").or_else(|| query_param(query, "key"))
         }
+        // The access key id of the SigV4 credential scope.
+        Provider::Bedrock => header_str(headers, "authorization")
+            .and_then(|a| a.split("Credential=").nth(1))
+            .and_then(|c| c.split('/').next()),
     }
 }
 
@@ -144,6 +166,13 @@ fn check(
     body: &Result<Value, String>,
     model: Option<&str>,
 ) -> Result<(), Rejection> {
+    if route.provider == Provider::Bedrock {
+        bedrock::signed_key_id(
+            header_str(headers, "authorization"),
+            header_str(headers, "x-amz-date"),
+        )
+        .map_err(Rejection::Unsigned)?;
+    }
     if route.provider == Provider::Azure && query_param(query, "api-version").is_none() {
         return Err(Rejection::AzureNotFound);
     }
@@ -227,6 +256,14 @@ async fn provider_call(
     };
     let route = route(method, path);
     let model: Option<String> = match (&route, &parsed) {
+        (
+            Some(Route {
+                path_model: Some(m),
+                provider,
+                ..
+            }),
+            _,
+        ) if *provider == Provider::Bedrock => Some(bedrock::percent_decode(m)),
         (
             Some(Route {
                 path_model: Some(m),
@@ -336,6 +373,9 @@ fn payload(
         }
         (Provider::Gemini, Op::Embed) => Payload::Json(gemini::embed(body, step)),
         (Provider::Gemini, Op::BatchEmbed) => Payload::Json(gemini::batch_embed(body, step)),
+        (Provider::Bedrock, Op::Embed | Op::BatchEmbed) => {
+            Payload::Json(bedrock::invoke(body, step)?)
+        }
         (Provider::Anthropic, Op::Embed | Op::BatchEmbed) => {
             return Err("embeddings are not supported".into());
         }
@@ -351,6 +391,7 @@ fn payload(
                 }
                 Provider::Anthropic => anthropic::messages(&reply, stream),
                 Provider::Gemini => gemini::generate(&reply, stream),
+                Provider::Bedrock => bedrock::converse(&reply, step, stream),
             }
         }
     })
@@ -409,6 +450,7 @@ fn json_content_type(provider: Provider) -> &'static str {
 fn sse_content_type(provider: Provider) -> &'static str {
     match provider {
         Provider::Gemini => "text/event-stream",
+        Provider::Bedrock => bedrock::STREAM_CONTENT_TYPE,
         _ => "text/event-stream; charset=utf-8",
     }
 }
@@ -420,7 +462,17 @@ fn error_body(
     message: Option<&str>,
     model: &str,
 ) -> Response<Body> {
+    if provider == Provider::Bedrock {
+        let (error_type, v) = bedrock::error(status, kind, message);
+        let mut resp = respond::json_with(status, json_content_type(provider), &v);
+        if let Ok(value) = HeaderValue::from_str(&error_type) {
+            resp.headers_mut()
+                .insert(HeaderName::from_static("x-amzn-errortype"), value);
+        }
+        return resp;
+    }
     let v = match provider {
+        Provider::Bedrock => Value::Null,
         Provider::OpenAi | Provider::Azure => openai::error(status, kind, message, model),
         Provider::Anthropic => anthropic::error(status, kind, message, model),
         Provider::Gemini => gemini::error(status, kind, message, model),
@@ -452,8 +504,25 @@ fn reject(provider: Provider, rejection: Rejection, model: &str) -> Response<Bod
                     anthropic::error(401, None, Some(msg), model)
                 }
                 Provider::Gemini => gemini::unauthorized(),
+                Provider::Bedrock => {
+                    return error_body(
+                        provider,
+                        403,
+                        Some("UnrecognizedClientException"),
+                        Some("The security token included in the request is invalid."),
+                        model,
+                    );
+                }
             };
             respond::json_with(401, json_content_type(provider), &v)
+        }
+        Rejection::Unsigned(message) => {
+            let kind = if message.starts_with("Missing") {
+                "MissingAuthenticationTokenException"
+            } else {
+                "IncompleteSignatureException"
+            };
+            error_body(provider, 403, Some(kind), Some(&message), model)
         }
         Rejection::AnthropicVersion => error_body(
             provider,
@@ -504,6 +573,7 @@ fn add_headers(resp: &mut Response<Body>, provider: Provider, step: &Step) {
             Provider::Azure => "apim-request-id",
             Provider::Anthropic => "request-id",
             Provider::Gemini => "x-mock-request-id",
+            Provider::Bedrock => "x-amzn-requestid",
         };
         h.insert(HeaderName::from_static(name), id);
     }
