@@ -41,7 +41,7 @@ impl PriceProvider {
             ProviderKind::Anthropic => Some(PriceProvider::Anthropic),
             ProviderKind::Gemini => Some(PriceProvider::Gemini),
             // Bedrock's prices are not in the table yet: its calls are costed at 0.
-            ProviderKind::Bedrock | ProviderKind::Local => None,
+            ProviderKind::Bedrock | ProviderKind::Vertex | ProviderKind::Local => None,
         }
     }
 }

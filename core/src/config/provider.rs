@@ -15,6 +15,8 @@ pub enum ProviderKind {
     Azure,
     Anthropic,
     Gemini,
+    /// Google Vertex AI: Gemini and Anthropic models (`project`, `location`, a service account).
+    Vertex,
     /// AWS Bedrock's Converse API, SigV4-signed (`region`, `profile`, AWS credentials).
     Bedrock,
     /// A GGUF model run in-process by llama.cpp (cargo feature `local`): no network, cost 0.
@@ -31,6 +33,7 @@ impl ProviderKind {
             ProviderKind::Anthropic => "anthropic",
             ProviderKind::Gemini => "gcp.gemini",
             ProviderKind::Bedrock => "aws.bedrock",
+            ProviderKind::Vertex => "gcp.vertex_ai",
             ProviderKind::Local => "local",
         }
     }
@@ -41,7 +44,10 @@ impl ProviderKind {
             ProviderKind::Anthropic => Some("https://api.anthropic.com/v1"),
             ProviderKind::Gemini => Some("https://generativelanguage.googleapis.com/v1beta"),
             // Bedrock's endpoint depends on the region: see `bedrock_base_url`.
-            ProviderKind::Azure | ProviderKind::Bedrock | ProviderKind::Local => None,
+            ProviderKind::Azure
+            | ProviderKind::Bedrock
+            | ProviderKind::Vertex
+            | ProviderKind::Local => None,
         }
     }
 }
@@ -82,6 +88,19 @@ pub struct ProviderConfig {
     /// `kind: local`: calls allowed to wait for a context; more fail `overloaded` (default 64).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_queue: Option<u32>,
+    /// `kind: vertex`: the Google Cloud project id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    /// `kind: vertex`: the location, e.g. `us-central1` or `global` (default `us-central1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    /// `kind: vertex`: a service-account JSON key file (else `credentials`, else
+    /// `GOOGLE_APPLICATION_CREDENTIALS`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials_file: Option<String>,
+    /// `kind: vertex`: the service-account key's JSON itself, usually `${VAR}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials: Option<Secret>,
     /// `kind: bedrock`: the AWS region (else `AWS_REGION`, `AWS_DEFAULT_REGION`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
@@ -122,6 +141,10 @@ impl ProviderConfig {
             context_size: None,
             max_concurrency: None,
             max_queue: None,
+            project: None,
+            location: None,
+            credentials_file: None,
+            credentials: None,
             region: None,
             profile: None,
             access_key_id: None,
@@ -141,6 +164,7 @@ impl ProviderConfig {
     /// The problems of this entry (at `path`, e.g. `providers.local`) that depend on its kind.
     pub(crate) fn validate(&self, path: &str, issues: &mut Vec<super::ConfigIssue>) {
         self.validate_bedrock(path, issues);
+        self.validate_vertex(path, issues);
         let local_only = [
             ("model_path", self.model_path.is_some()),
             ("threads", self.threads.is_some()),
@@ -228,6 +252,33 @@ impl ProviderConfig {
             issues.push(super::ConfigIssue::new(
                 format!("{path}.secret_access_key"),
                 "access_key_id and secret_access_key go together",
+            ));
+        }
+    }
+
+    /// The Vertex-only fields are refused elsewhere; a Vertex entry needs its project.
+    fn validate_vertex(&self, path: &str, issues: &mut Vec<super::ConfigIssue>) {
+        let vertex_only = [
+            ("project", self.project.is_some()),
+            ("location", self.location.is_some()),
+            ("credentials_file", self.credentials_file.is_some()),
+            ("credentials", self.credentials.is_some()),
+        ];
+        if self.kind != ProviderKind::Vertex {
+            for (field, set) in vertex_only {
+                if set {
+                    issues.push(super::ConfigIssue::new(
+                        format!("{path}.{field}"),
+                        "only for kind: vertex",
+                    ));
+                }
+            }
+            return;
+        }
+        if self.project.as_deref().is_none_or(|p| p.trim().is_empty()) {
+            issues.push(super::ConfigIssue::new(
+                format!("{path}.project"),
+                "required for vertex (the Google Cloud project id)",
             ));
         }
     }

@@ -139,7 +139,7 @@ impl Provider for AnthropicProvider {
 /// Builds the Messages API body. Fails with `bad_request` naming the field for what
 /// Anthropic cannot express (several choices, `json_object` without a schema, malformed
 /// tool arguments or image URLs).
-fn to_anthropic(request: &ChatRequest, model: &str, stream: bool) -> Result<Value> {
+pub(super) fn to_anthropic(request: &ChatRequest, model: &str, stream: bool) -> Result<Value> {
     let mut body = Map::new();
     body.insert("model".into(), model.into());
 
@@ -386,7 +386,7 @@ fn tool_result_block(message: &Message, i: usize) -> Result<Value> {
 
 /// A Messages API answer. Unmodelled top-level fields survive in `extra`.
 #[derive(Debug, Deserialize)]
-struct AnthropicMessage {
+pub(super) struct AnthropicMessage {
     id: String,
     model: String,
     #[serde(default)]
@@ -445,7 +445,7 @@ fn finish_reason(stop_reason: &str) -> FinishReason {
     }
 }
 
-fn from_anthropic(message: AnthropicMessage) -> ChatResponse {
+pub(super) fn from_anthropic(message: AnthropicMessage) -> ChatResponse {
     let mut text = String::new();
     let mut tool_calls = Vec::new();
     for block in &message.content {
@@ -562,7 +562,7 @@ struct MessageDeltaBody {
 
 /// Turns Anthropic events into OpenAI chunks: a role chunk, text and tool-call deltas, then
 /// a finish chunk and a usage chunk once `message_stop` arrives.
-struct AnthropicDecoder {
+pub(super) struct AnthropicDecoder {
     id: String,
     model: String,
     created: u64,
@@ -575,7 +575,7 @@ struct AnthropicDecoder {
 }
 
 impl AnthropicDecoder {
-    fn new(model: &str) -> Self {
+    pub(super) fn new(model: &str) -> Self {
         AnthropicDecoder {
             id: String::new(),
             model: model.to_owned(),
@@ -738,7 +738,7 @@ struct ErrorBody {
 }
 
 /// Maps Anthropic's `{"type":"error","error":{"type","message"}}` answers to the taxonomy.
-fn map_error(status: u16, headers: &HeaderMap, body: &[u8]) -> Error {
+pub(super) fn map_error(status: u16, headers: &HeaderMap, body: &[u8]) -> Error {
     match serde_json::from_slice::<ErrorEnvelope>(body) {
         Ok(envelope) => error_from_body(status, Some(headers), envelope.error),
         Err(_) => {

@@ -2,8 +2,8 @@
 //! pipeline never knows whose API it is talking to.
 
 mod anthropic;
-pub mod bedrock;
-pub(crate) mod event_stream;
+mod bedrock;
+mod event_stream;
 mod gemini;
 pub mod http;
 #[cfg(feature = "local")]
@@ -11,6 +11,7 @@ pub mod local;
 mod openai;
 pub mod retry_after;
 pub mod sse;
+mod vertex;
 
 use std::fmt;
 use std::pin::Pin;
@@ -24,6 +25,7 @@ pub use anthropic::AnthropicProvider;
 pub use bedrock::BedrockProvider;
 pub use gemini::GeminiProvider;
 pub use openai::OpenAiProvider;
+pub use vertex::VertexProvider;
 
 use crate::config::{ProviderConfig, ProviderKind};
 use crate::error::Result;
@@ -68,6 +70,7 @@ pub fn build(name: &str, config: &ProviderConfig) -> Result<Arc<dyn Provider>> {
         ProviderKind::Anthropic => Arc::new(AnthropicProvider::new(name, config, client)),
         ProviderKind::Gemini => Arc::new(GeminiProvider::new(name, config, client)),
         ProviderKind::Bedrock => Arc::new(BedrockProvider::new(name, config, client)?),
+        ProviderKind::Vertex => Arc::new(VertexProvider::new(name, config, client)?),
         #[cfg(feature = "local")]
         ProviderKind::Local => Arc::new(local::LocalProvider::new(name, config)?),
         #[cfg(not(feature = "local"))]

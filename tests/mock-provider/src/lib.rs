@@ -1,4 +1,4 @@
-//! Scriptable mock of the OpenAI, Azure OpenAI, Anthropic, Gemini and Bedrock HTTP APIs.
+//! Scriptable mock of the OpenAI, Azure OpenAI, Anthropic, Gemini, Bedrock and Vertex AI HTTP APIs.
 //!
 //! Conformance tests in every language point Switchyard's provider adapters at it to
 //! exercise retries, fallbacks and streaming against faithful wire formats. See
@@ -19,6 +19,7 @@ mod script;
 mod server;
 mod session;
 mod sse;
+mod vertex;
 
 pub use counters::{Counters, RecordedRequest};
 pub use script::{Defaults, Fault, FinishReason, Script, ScriptError, Step, ToolCall, Usage};

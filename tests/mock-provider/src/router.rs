@@ -15,7 +15,7 @@ use crate::reply::{self, Pacing, Reply};
 use crate::respond::{self, Payload, next_id};
 use crate::script::{CompiledScript, Fault, Step};
 use crate::session::{Registry, SessionState};
-use crate::{anthropic, bedrock, control, gemini, openai, sse};
+use crate::{anthropic, bedrock, control, gemini, openai, sse, vertex};
 
 /// State shared by every connection of one server.
 #[derive(Debug)]
@@ -36,9 +36,13 @@ enum Provider {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Op {
-    Chat { stream_path: bool },
+    Chat {
+        stream_path: bool,
+    },
     Embed,
     BatchEmbed,
+    /// Vertex AI `:predict` (text embeddings).
+    Predict,
     Models,
 }
 
@@ -46,6 +50,8 @@ struct Route<'a> {
     provider: Provider,
     op: Op,
     path_model: Option<&'a str>,
+    /// A Vertex AI path: Gemini or Anthropic behind Google's auth and URLs.
+    vertex: bool,
 }
 
 /// Map a method and unprefixed path to a provider endpoint.
@@ -56,6 +62,7 @@ fn route<'a>(method: &Method, path: &'a str) -> Option<Route<'a>> {
             provider,
             op,
             path_model,
+            vertex: false,
         })
     };
     match path {
@@ -68,6 +75,26 @@ fn route<'a>(method: &Method, path: &'a str) -> Option<Route<'a>> {
             return r(Provider::Anthropic, Op::Chat { stream_path: false }, None);
         }
         _ => {}
+    }
+    if let Some((publisher, model, action)) = vertex::split_path(path) {
+        let (provider, op) = match (publisher, action) {
+            ("google", "generateContent") => (Provider::Gemini, Op::Chat { stream_path: false }),
+            ("google", "streamGenerateContent") => {
+                (Provider::Gemini, Op::Chat { stream_path: true })
+            }
+            ("google", "predict") => (Provider::Gemini, Op::Predict),
+            ("anthropic", "rawPredict") => (Provider::Anthropic, Op::Chat { stream_path: false }),
+            ("anthropic", "streamRawPredict") => {
+                (Provider::Anthropic, Op::Chat { stream_path: true })
+            }
+            _ => return None,
+        };
+        return post.then_some(Route {
+            provider,
+            op,
+            path_model: Some(model),
+            vertex: true,
+        });
     }
     // Bedrock: `/model/{modelId}/{converse|converse-stream|invoke}`, the id percent-encoded.
     if let Some(rest) = path.strip_prefix("/model/") {
@@ -117,6 +144,8 @@ fn route<'a>(method: &Method, path: &'a str) -> Option<Route<'a>> {
 /// Why a call was answered before reaching the script.
 enum Rejection {
     Unauthorized(Option<String>),
+    /// Vertex AI: no access token this mock issued.
+    VertexUnauthenticated,
     /// Bedrock: the SigV4 `Authorization` header is missing or malformed.
     Unsigned(String),
     AnthropicVersion,
@@ -166,6 +195,23 @@ fn check(
     body: &Result<Value, String>,
     model: Option<&str>,
 ) -> Result<(), Rejection> {
+    if route.vertex {
+        if !vertex::authorized(header_str(headers, "authorization")) {
+            return Err(Rejection::VertexUnauthenticated);
+        }
+        let version = body.as_ref().ok().and_then(|b| b.get("anthropic_version"));
+        if route.provider == Provider::Anthropic
+            && version.and_then(Value::as_str) != Some("vertex-2023-10-16")
+        {
+            return Err(Rejection::BadRequest(
+                "anthropic_version: vertex-2023-10-16 is required".into(),
+            ));
+        }
+        return match body {
+            Err(e) => Err(Rejection::BadRequest(e.clone())),
+            Ok(_) => Ok(()),
+        };
+    }
     if route.provider == Provider::Bedrock {
         bedrock::signed_key_id(
             header_str(headers, "authorization"),
@@ -223,6 +269,10 @@ where
     };
     if path == "/_mock" || path.starts_with("/_mock/") {
         return control::handle(app, &session, &parts.method, path, &raw);
+    }
+    if path == "/token" && parts.method == Method::POST {
+        let (status, answer) = vertex::token(&raw);
+        return respond::json(status, &answer);
     }
     provider_call(
         app,
@@ -371,6 +421,7 @@ fn payload(
         (Provider::OpenAi | Provider::Azure, Op::Embed | Op::BatchEmbed) => {
             Payload::Json(openai::embeddings(body, step, model)?)
         }
+        (_, Op::Predict) => Payload::Json(vertex::predict(body, step)),
         (Provider::Gemini, Op::Embed) => Payload::Json(gemini::embed(body, step)),
         (Provider::Gemini, Op::BatchEmbed) => Payload::Json(gemini::batch_embed(body, step)),
         (Provider::Bedrock, Op::Embed | Op::BatchEmbed) => {
@@ -515,6 +566,9 @@ fn reject(provider: Provider, rejection: Rejection, model: &str) -> Response<Bod
                 }
             };
             respond::json_with(401, json_content_type(provider), &v)
+        }
+        Rejection::VertexUnauthenticated => {
+            respond::json_with(401, json_content_type(provider), &vertex::unauthenticated())
         }
         Rejection::Unsigned(message) => {
             let kind = if message.starts_with("Missing") {
