@@ -2,6 +2,8 @@
 //! mapped; what only roughly maps is approximated and said so; the rest is dropped with a
 //! note naming the key. Notes never carry values: LiteLLM files hold secrets.
 
+mod cloud;
+
 use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
@@ -117,6 +119,7 @@ type ProviderKey = (
     Option<String>,
     Option<String>,
     Option<String>,
+    cloud::CloudFields,
 );
 
 #[derive(Default)]
@@ -219,6 +222,8 @@ impl Importer {
             "azure" => ProviderKind::Azure,
             "anthropic" => ProviderKind::Anthropic,
             "gemini" => ProviderKind::Gemini,
+            "bedrock" => ProviderKind::Bedrock,
+            "vertex_ai" => ProviderKind::Vertex,
             _ if compat.is_some() => ProviderKind::OpenAi,
             "hosted_vllm" | "openai_like" if params.contains_key("api_base") => {
                 ProviderKind::OpenAi
@@ -257,6 +262,10 @@ impl Importer {
         if kind == ProviderKind::OpenAi && base_url.as_deref() == kind.default_base_url() {
             base_url = None;
         }
+        let mut notes = Vec::new();
+        let cloud = cloud::CloudFields::from_params(kind, params, &pp, &mut notes);
+        let upstream = cloud::upstream_model(kind, &upstream);
+        let signed = matches!(kind, ProviderKind::Bedrock | ProviderKind::Vertex);
         let api_key = match params.get("api_key").and_then(Value::as_str) {
             Some(key) => match key.strip_prefix("os.environ/") {
                 Some(var) => format!("${{{var}}}"),
@@ -269,8 +278,10 @@ impl Importer {
                     key.to_owned()
                 }
             },
+            None if signed => String::new(),
             None => format!("${{{}_API_KEY}}", prefix.to_uppercase()),
         };
+        let api_key = (!api_key.is_empty()).then_some(api_key);
         let api_version = match params.get("api_version").and_then(Value::as_str) {
             Some(v) if v.starts_with("os.environ/") => {
                 self.note(
@@ -283,7 +294,7 @@ impl Importer {
             Some(v) => Some(v.to_owned()),
             None => None,
         };
-        let key = (prefix.clone(), kind, base_url, Some(api_key), api_version);
+        let key = (prefix.clone(), kind, base_url, api_key, api_version, cloud);
         let provider = match self.providers.iter().position(|k| *k == key) {
             Some(index) => index,
             None => {
@@ -293,11 +304,11 @@ impl Importer {
         };
         let mut deployment = DeploymentConfig::new(String::new(), upstream);
         let draft = self.models.entry(alias.to_owned()).or_default();
-        let mut notes = Vec::new();
         for (name, value) in params {
             let path = format!("{pp}.{name}");
             match name.as_str() {
                 "model" | "api_base" | "api_key" | "api_version" => {}
+                _ if cloud::PARAMS.contains(&name.as_str()) => {}
                 "rpm" | "tpm" => match value.as_u64() {
                     Some(n) => {
                         let capacity = deployment.capacity.get_or_insert(Capacity {
@@ -592,8 +603,9 @@ impl Importer {
             .providers
             .iter()
             .zip(&names)
-            .map(|((_, kind, base_url, api_key, api_version), name)| {
+            .map(|((_, kind, base_url, api_key, api_version, cloud), name)| {
                 let mut provider = ProviderConfig::new(*kind);
+                cloud.apply(&mut provider);
                 provider.base_url = base_url.clone();
                 provider.api_key = api_key.clone().map(Secret::new);
                 provider.api_version = api_version.clone();

@@ -85,6 +85,20 @@ pub fn build(name: &str, config: &ProviderConfig) -> Result<Arc<dyn Provider>> {
     })
 }
 
+/// A provider field that may be written `${VAR}` (as the LiteLLM import writes
+/// `${VERTEXAI_PROJECT}`): its value, or a `config` error naming the unset variable.
+pub(crate) fn env_field(provider: &str, field: &str, value: &str) -> Result<String> {
+    let secret = crate::config::Secret::new(value);
+    secret.resolve().ok_or_else(|| {
+        crate::error::Error::new(
+            crate::error::ErrorKind::Config {
+                path: format!("providers.{provider}.{field}"),
+            },
+            format!("{} is not set or empty", secret.masked()),
+        )
+    })
+}
+
 /// Seconds since the epoch, for `created` fields of answers we synthesise.
 pub(crate) fn unix_now() -> u64 {
     std::time::SystemTime::now()

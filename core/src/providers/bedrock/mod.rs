@@ -19,7 +19,7 @@ use self::credentials::CredentialSource;
 use self::sign::{SigningInput, sign, uri_encode};
 use super::event_stream::{StreamOrigin, framed_chunk_stream};
 use super::http::Exchange;
-use super::{ChatStream, Provider, Target};
+use super::{ChatStream, Provider, Target, env_field};
 use crate::config::{ProviderConfig, ProviderKind};
 use crate::error::{Error, ErrorKind, Result};
 use crate::types::{ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse};
@@ -43,7 +43,9 @@ impl BedrockProvider {
         let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         let region = config
             .region
-            .clone()
+            .as_deref()
+            .map(|r| env_field(name, "region", r))
+            .transpose()?
             .or_else(|| env("AWS_REGION"))
             .or_else(|| env("AWS_DEFAULT_REGION"))
             .ok_or_else(|| {

@@ -16,7 +16,7 @@ use super::anthropic::{self, AnthropicDecoder, AnthropicMessage};
 use super::event_stream::{StreamOrigin, chunk_stream};
 use super::gemini::{self, GeminiDecoder, GeminiResponse};
 use super::http::{ErrorMapper, Exchange};
-use super::{ChatStream, Provider, Target};
+use super::{ChatStream, Provider, Target, env_field};
 use crate::config::{ProviderConfig, ProviderKind};
 use crate::error::{Error, ErrorKind, Result};
 use crate::types::{ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse};
@@ -51,10 +51,12 @@ impl VertexProvider {
                 "kind: vertex needs a project",
             )
         })?;
-        let location = config
-            .location
-            .clone()
-            .unwrap_or_else(|| DEFAULT_LOCATION.to_owned());
+        let project = env_field(name, "project", &project)?;
+        let location = env_field(
+            name,
+            "location",
+            config.location.as_deref().unwrap_or(DEFAULT_LOCATION),
+        )?;
         let base = match config.base_url.as_deref() {
             Some(url) => url.trim_end_matches('/').to_owned(),
             None if location == "global" => "https://aiplatform.googleapis.com/v1".to_owned(),

@@ -92,20 +92,30 @@ impl TokenSource {
                 .ok()
                 .filter(|v| !v.is_empty())
         };
-        if let Some(json) = &self.source.json {
-            return json.resolve().ok_or_else(|| {
+        let inline = match &self.source.json {
+            Some(json) => Some(json.resolve().ok_or_else(|| {
                 auth(format!(
                     "the service-account key comes from {}, which is not set or empty",
                     json.masked()
                 ))
-            });
+            })?),
+            None => None,
+        };
+        // `credentials` holds the key itself, or (as LiteLLM's vertex_credentials may) its path.
+        if let Some(text) = &inline
+            && text.trim_start().starts_with('{')
+        {
+            return Ok(text.clone());
         }
-        let path = self.source.file.clone().or_else(env_file).ok_or_else(|| {
-            auth(
-                "no Google credentials: set credentials_file or credentials on the provider, \
+        let path = inline
+            .or_else(|| self.source.file.clone())
+            .or_else(env_file)
+            .ok_or_else(|| {
+                auth(
+                    "no Google credentials: set credentials_file or credentials on the provider, \
                  or GOOGLE_APPLICATION_CREDENTIALS",
-            )
-        })?;
+                )
+            })?;
         std::fs::read_to_string(&path).map_err(|e| {
             auth(format!(
                 "cannot read the service-account key file {path}: {e}"
