@@ -171,7 +171,11 @@ def check_call(expect: Optional[Dict[str, Any]], r: CallResult) -> None:
     if e is not None and r.error is not None:
         err = r.error
         same(f"error kind ({err})", e["kind"], err.code)
-        expected_cls = switchyard._errors._BY_CODE.get(err.code)
+        # The class the binding picks: by kind, refined by the provider's status (a 403
+        # `auth` is a PermissionDeniedError, not an AuthenticationError).
+        expected_cls = switchyard._errors._BY_STATUS.get(
+            (err.code, err.http_status)
+        ) or switchyard._errors._BY_CODE.get(err.code)
         if expected_cls is not None and not isinstance(err, expected_cls):
             raise Mismatch(f"error {err!r} is not a {expected_cls.__name__}")
         if "field" in e:
