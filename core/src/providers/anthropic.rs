@@ -13,6 +13,7 @@ use serde_json::{Map, Value, json};
 use super::event_stream::{StreamDecoder, StreamOrigin, chunk_stream};
 use super::http::{Exchange, credential};
 use super::sse::SseEvent;
+use super::turns::{BlockWriter, alternating_turns};
 use super::{
     ChatStream, Provider, Target, parse_data_url, parse_tool_arguments, retry_after::retry_after,
     unix_now,
@@ -143,31 +144,14 @@ pub(super) fn to_anthropic(request: &ChatRequest, model: &str, stream: bool) -> 
     let mut body = Map::new();
     body.insert("model".into(), model.into());
 
-    let mut system: Vec<String> = Vec::new();
-    let mut turns: Vec<(&'static str, Vec<Value>)> = Vec::new();
-    for (i, message) in request.messages.iter().enumerate() {
-        let (role, blocks) = match message.role {
-            Role::System | Role::Developer => {
-                let text = message.text();
-                if !text.is_empty() {
-                    system.push(text);
-                }
-                continue;
-            }
-            Role::User => ("user", content_blocks(message.content.as_ref(), i)?),
-            Role::Assistant => ("assistant", assistant_blocks(message, i)?),
-            Role::Tool => ("user", vec![tool_result_block(message, i)?]),
-        };
-        if blocks.is_empty() {
-            continue;
-        }
-        // Anthropic requires alternating turns: same-role neighbours (parallel tool
-        // results, a tool result followed by a user remark) become one turn.
-        match turns.last_mut() {
-            Some((last, existing)) if *last == role => existing.extend(blocks),
-            _ => turns.push((role, blocks)),
-        }
-    }
+    let (system, turns) = alternating_turns(
+        &request.messages,
+        &BlockWriter {
+            user: content_blocks,
+            assistant: assistant_blocks,
+            tool_result: tool_result_block,
+        },
+    )?;
     let messages: Vec<Value> = turns
         .into_iter()
         .map(|(role, mut blocks)| {

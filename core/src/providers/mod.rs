@@ -11,6 +11,7 @@ pub mod local;
 mod openai;
 pub mod retry_after;
 pub mod sse;
+mod turns;
 mod vertex;
 
 use std::fmt;

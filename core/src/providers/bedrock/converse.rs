@@ -11,6 +11,7 @@ use super::frames::EXCEPTION_PREFIX;
 use crate::error::{Error, Result};
 use crate::providers::event_stream::StreamDecoder;
 use crate::providers::sse::SseEvent;
+use crate::providers::turns::{BlockWriter, alternating_turns};
 use crate::providers::{parse_data_url, parse_tool_arguments, unix_now};
 use crate::types::{
     ChatChunk, ChatRequest, ChatResponse, Choice, Content, ContentPart, Delta, Extra, FinishReason,
@@ -23,36 +24,24 @@ use crate::types::{
 /// `additionalModelRequestFields`, which Bedrock hands to the model as they are.
 pub fn to_converse(request: &ChatRequest) -> Result<Value> {
     let mut body = Map::new();
-    let mut system: Vec<Value> = Vec::new();
-    let mut turns: Vec<(&'static str, Vec<Value>)> = Vec::new();
-    for (i, message) in request.messages.iter().enumerate() {
-        let (role, blocks) = match message.role {
-            Role::System | Role::Developer => {
-                let text = message.text();
-                if !text.is_empty() {
-                    system.push(json!({"text": text}));
-                }
-                continue;
-            }
-            Role::User => ("user", content_blocks(message.content.as_ref(), i)?),
-            Role::Assistant => ("assistant", assistant_blocks(message, i)?),
-            Role::Tool => ("user", vec![tool_result_block(message, i)?]),
-        };
-        if blocks.is_empty() {
-            continue;
-        }
-        // Converse wants alternating turns: same-role neighbours merge.
-        match turns.last_mut() {
-            Some((last, existing)) if *last == role => existing.extend(blocks),
-            _ => turns.push((role, blocks)),
-        }
-    }
+    let (system, turns) = alternating_turns(
+        &request.messages,
+        &BlockWriter {
+            user: content_blocks,
+            assistant: assistant_blocks,
+            tool_result: tool_result_block,
+        },
+    )?;
     let messages: Vec<Value> = turns
         .into_iter()
         .map(|(role, content)| json!({"role": role, "content": content}))
         .collect();
     body.insert("messages".into(), messages.into());
     if !system.is_empty() {
+        let system: Vec<Value> = system
+            .into_iter()
+            .map(|text| json!({"text": text}))
+            .collect();
         body.insert("system".into(), system.into());
     }
 

@@ -11,6 +11,7 @@ use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 use super::credentials::AwsCredentials;
+use crate::budget::civil_from_days;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -149,24 +150,6 @@ fn amz_date(time: SystemTime) -> String {
     )
 }
 
-/// Howard Hinnant's days-to-civil: the proleptic Gregorian date of a day count.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (
-        y,
-        u32::try_from(m).unwrap_or(1),
-        u32::try_from(d).unwrap_or(1),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -220,7 +203,7 @@ mod tests {
             canonical_uri(&sent),
             "/model/anthropic.claude-v2%253A1/converse"
         );
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(19_782), (2024, 2, 29));
+        let leap_day = UNIX_EPOCH + Duration::from_secs(19_782 * 86_400 + 3_723);
+        assert_eq!(amz_date(leap_day), "20240229T010203Z");
     }
 }
