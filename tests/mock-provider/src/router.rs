@@ -271,6 +271,14 @@ where
         return control::handle(app, &session, &parts.method, path, &raw);
     }
     if path == "/token" && parts.method == Method::POST {
+        // Recorded, so a scenario can count token exchanges (one per cached token).
+        session.record(RecordedRequest {
+            method: "POST".to_owned(),
+            path: path.to_owned(),
+            query: parts.uri.query().map(str::to_owned),
+            headers: record_headers(&parts.headers),
+            body: Value::String(String::from_utf8_lossy(&raw).into_owned()),
+        });
         let (status, answer) = vertex::token(&raw);
         return respond::json(status, &answer);
     }
