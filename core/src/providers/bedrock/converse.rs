@@ -331,7 +331,8 @@ impl ConverseDecoder {
         ChatChunk::new(self.id.clone(), self.model.clone(), self.created)
     }
 
-    fn push(&mut self, delta: Delta, finish: Option<FinishReason>, out: &mut Vec<ChatChunk>) {
+    /// The opening chunk (role, empty content), once.
+    fn push_role(&mut self, out: &mut Vec<ChatChunk>) {
         if !self.role_sent {
             self.role_sent = true;
             let role = Delta {
@@ -341,6 +342,10 @@ impl ConverseDecoder {
             };
             out.push(self.chunk().with_delta(0, role, None));
         }
+    }
+
+    fn push(&mut self, delta: Delta, finish: Option<FinishReason>, out: &mut Vec<ChatChunk>) {
+        self.push_role(out);
         out.push(self.chunk().with_delta(0, delta, finish));
     }
 
@@ -368,7 +373,7 @@ impl StreamDecoder for ConverseDecoder {
             .and_then(Value::as_u64)
             .unwrap_or(0);
         match name.as_str() {
-            "messageStart" => self.push(Delta::default(), None, out),
+            "messageStart" => self.push_role(out),
             "contentBlockStart" => {
                 if let Some(start) = payload.pointer("/start/toolUse") {
                     let ordinal = u32::try_from(self.tool_blocks.len()).unwrap_or(u32::MAX);
