@@ -171,10 +171,12 @@ def check_call(expect: Optional[Dict[str, Any]], r: CallResult) -> None:
     if e is not None and r.error is not None:
         err = r.error
         same(f"error kind ({err})", e["kind"], err.code)
-        # The class the binding picks: the kind's, refined by the provider's status
-        # (a 422 bad_request is an UnprocessableEntityError, as in the openai package).
-        by_status = switchyard._errors._BY_STATUS.get((err.code, getattr(err, "http_status", None)))
-        expected_cls = by_status or switchyard._errors._BY_CODE.get(err.code)
+        # The class the binding picks: by kind, refined by the provider's status (a 422
+        # bad_request is an UnprocessableEntityError, a 403 auth a PermissionDeniedError,
+        # as in the openai package).
+        expected_cls = switchyard._errors._BY_STATUS.get(
+            (err.code, getattr(err, "http_status", None))
+        ) or switchyard._errors._BY_CODE.get(err.code)
         if expected_cls is not None and not isinstance(err, expected_cls):
             raise Mismatch(f"error {err!r} is not a {expected_cls.__name__}")
         if "field" in e:

@@ -32,6 +32,8 @@ enum PriceProvider {
     OpenAi,
     Anthropic,
     Gemini,
+    /// Bedrock's own list, by model id (`amazon.nova-pro-v1:0`).
+    Bedrock,
 }
 
 impl PriceProvider {
@@ -40,8 +42,10 @@ impl PriceProvider {
             ProviderKind::OpenAi | ProviderKind::Azure => Some(PriceProvider::OpenAi),
             ProviderKind::Anthropic => Some(PriceProvider::Anthropic),
             ProviderKind::Gemini => Some(PriceProvider::Gemini),
-            // Presets and Azure AI serve other vendors' models under their own names:
-            // priced by the deployment's `price` until the table lists them.
+            ProviderKind::Bedrock => Some(PriceProvider::Bedrock),
+            // Presets and Azure AI serve other vendors' models under their own names, and
+            // Vertex's prices are not in the table yet: priced by the deployment's `price`
+            // until the table lists them (else 0).
             _ => None,
         }
     }
@@ -122,6 +126,14 @@ impl PriceTable {
     /// `gpt-4o-mini-...`: what follows the entry must be only a version.
     pub fn lookup(&self, kind: ProviderKind, model: &str) -> Option<Price> {
         let provider = PriceProvider::of(kind)?;
+        // A cross-region inference profile (`us.`, `eu.`, `apac.`, `global.`) bills as its model.
+        let model = match provider {
+            PriceProvider::Bedrock => model
+                .split_once('.')
+                .filter(|(geo, rest)| geo.len() <= 6 && rest.contains('.'))
+                .map_or(model, |(_, rest)| rest),
+            _ => model,
+        };
         let mut best: Option<&Entry> = None;
         for e in self.entries.iter().filter(|e| e.provider == provider) {
             if e.model == model {
@@ -189,6 +201,26 @@ pub fn price_for(deployment: &DeploymentConfig, kind: ProviderKind) -> Option<Pr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bedrock_ids_and_inference_profiles_are_priced() {
+        let t = PriceTable::builtin();
+        let nova = t
+            .lookup(ProviderKind::Bedrock, "amazon.nova-pro-v1:0")
+            .unwrap();
+        assert_eq!((nova.input, nova.output), (0.80, 3.20));
+        let profile = t
+            .lookup(
+                ProviderKind::Bedrock,
+                "us.anthropic.claude-3-5-haiku-20241022-v1:0",
+            )
+            .unwrap();
+        assert_eq!(profile.input, 0.80);
+        assert!(
+            t.lookup(ProviderKind::Bedrock, "amazon.titan-text-lite-v1")
+                .is_none()
+        );
+    }
 
     #[test]
     fn shipped_table_parses_and_is_dated() {

@@ -90,7 +90,13 @@ fn realistic_config_maps_models_providers_and_policies() {
     assert!(config.validate().is_empty());
 
     let names: Vec<&str> = config.providers.keys().map(String::as_str).collect();
-    assert_eq!(names, ["anthropic", "azure-1", "azure-2", "openai"]);
+    assert_eq!(
+        names,
+        ["anthropic", "azure-1", "azure-2", "openai", "vertex-ai"]
+    );
+    let vertex = &config.providers["vertex-ai"];
+    assert_eq!(vertex.kind, ProviderKind::Vertex);
+    assert_eq!(vertex.project.as_deref(), Some("my-project"));
     let oa = &config.providers["openai"];
     assert_eq!(oa.kind, ProviderKind::OpenAi);
     assert_eq!(oa.base_url, None);
@@ -147,6 +153,7 @@ fn realistic_config_maps_models_providers_and_policies() {
         deployments,
         [
             ("anthropic", "claude-sonnet-4-5"),
+            ("vertex-ai", "claude-sonnet-4-5"),
             ("openai", "gpt-4o-mini")
         ]
     );
@@ -200,14 +207,14 @@ fn report_names_every_key_and_never_a_value() {
             "model_info.base_model has no counterpart",
         ),
         (
-            "model_list[4].litellm_params.model",
-            Dropped,
-            "provider 'vertex_ai' is not supported; deployment of 'claude' skipped",
+            "model_list[4]",
+            Mapped,
+            "models.claude.deployments[1] (vertex_ai/claude-sonnet-4-5)",
         ),
         (
             "model_list[5]",
             Mapped,
-            "models.claude.deployments[1] (gpt-4o-mini)",
+            "models.claude.deployments[2] (gpt-4o-mini)",
         ),
         ("litellm_settings.cache", Mapped, "cache.mode = always"),
         (

@@ -2,6 +2,8 @@
 //! mapped; what only roughly maps is approximated and said so; the rest is dropped with a
 //! note naming the key. Notes never carry values: LiteLLM files hold secrets.
 
+mod cloud;
+
 use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
@@ -62,8 +64,8 @@ const fn lite(prefix: &'static str, kind: ProviderKind, key_env: &'static str) -
     }
 }
 
-/// LiteLLM's prefixes (docs.litellm.ai/docs/providers) that map here. `bedrock/` and
-/// `vertex_ai/` are imported by their own section.
+/// LiteLLM's prefixes (docs.litellm.ai/docs/providers) that map here. Bedrock and Vertex
+/// sign their requests (no key); their own parameters are read by `cloud.rs`.
 const LITELLM_PROVIDERS: &[LiteProvider] = &[
     lite("openai", ProviderKind::OpenAi, "OPENAI_API_KEY"),
     lite("openai_like", ProviderKind::OpenAi, "OPENAI_LIKE_API_KEY"),
@@ -77,6 +79,14 @@ const LITELLM_PROVIDERS: &[LiteProvider] = &[
     },
     lite("anthropic", ProviderKind::Anthropic, "ANTHROPIC_API_KEY"),
     lite("gemini", ProviderKind::Gemini, "GEMINI_API_KEY"),
+    LiteProvider {
+        key_env: None,
+        ..lite("bedrock", ProviderKind::Bedrock, "")
+    },
+    LiteProvider {
+        key_env: None,
+        ..lite("vertex_ai", ProviderKind::Vertex, "")
+    },
     LiteProvider {
         key_env: None,
         ..lite("ollama", ProviderKind::Ollama, "")
@@ -214,6 +224,8 @@ struct ProviderKey {
     api_key: Option<String>,
     api_version: Option<String>,
     headers: BTreeMap<String, String>,
+    /// Bedrock's region and profile, Vertex's project, location and credentials.
+    cloud: cloud::CloudFields,
 }
 
 #[derive(Default)]
@@ -358,6 +370,9 @@ impl Importer {
         if base_url.as_deref() == kind.default_base_url() {
             base_url = None;
         }
+        let mut notes = Vec::new();
+        let cloud = cloud::CloudFields::from_params(kind, params, &pp, &mut notes);
+        let upstream = cloud::upstream_model(kind, &upstream);
         let api_key = match params.get("api_key").and_then(Value::as_str) {
             Some(key) if key.starts_with("os.environ/") => Some(env_value(key)),
             Some(key) => {
@@ -394,6 +409,7 @@ impl Importer {
             api_key,
             api_version,
             headers,
+            cloud,
         };
         let provider = match self.providers.iter().position(|k| *k == key) {
             Some(index) => index,
@@ -404,12 +420,12 @@ impl Importer {
         };
         let mut deployment = DeploymentConfig::new(String::new(), upstream);
         let draft = self.models.entry(alias.to_owned()).or_default();
-        let mut notes = Vec::new();
         for (name, value) in params {
             let path = format!("{pp}.{name}");
             match name.as_str() {
                 "model" | "api_base" | "api_key" | "api_version" | "extra_headers" => {}
                 "organization" if kind == ProviderKind::OpenAi => {}
+                _ if cloud::PARAMS.contains(&name.as_str()) => {}
                 "rpm" | "tpm" => {
                     if let Some(note) = set_capacity(&mut deployment, name, value, path) {
                         notes.push(note);
@@ -707,6 +723,7 @@ impl Importer {
             .zip(&names)
             .map(|(key, name)| {
                 let mut provider = ProviderConfig::new(key.kind);
+                key.cloud.apply(&mut provider);
                 provider.base_url = key.base_url.clone();
                 provider.api_key = key.api_key.clone().map(Secret::new);
                 provider.api_version = key.api_version.clone();

@@ -64,6 +64,8 @@ impl ProviderKind {
             | ProviderKind::AzureAi
             | ProviderKind::Anthropic
             | ProviderKind::Gemini
+            | ProviderKind::Bedrock
+            | ProviderKind::Vertex
             | ProviderKind::Local => return None,
         })
     }

@@ -17,6 +17,10 @@ pub enum ProviderKind {
     Azure,
     Anthropic,
     Gemini,
+    /// Google Vertex AI: Gemini and Anthropic models (`project`, `location`, a service account).
+    Vertex,
+    /// AWS Bedrock's Converse API, SigV4-signed (`region`, `profile`, AWS credentials).
+    Bedrock,
     /// A GGUF model run in-process by llama.cpp (cargo feature `local`): no network, cost 0.
     Local,
     /// Azure AI Foundry's model inference API: `{endpoint}/models/chat/completions`, the
@@ -49,16 +53,20 @@ pub enum Wire {
     AzureAi,
     Anthropic,
     Gemini,
+    Bedrock,
+    Vertex,
     Local,
 }
 
 impl ProviderKind {
     /// Every kind, for tables and tests.
-    pub const ALL: [ProviderKind; 22] = [
+    pub const ALL: [ProviderKind; 24] = [
         ProviderKind::OpenAi,
         ProviderKind::Azure,
         ProviderKind::Anthropic,
         ProviderKind::Gemini,
+        ProviderKind::Bedrock,
+        ProviderKind::Vertex,
         ProviderKind::Local,
         ProviderKind::AzureAi,
         ProviderKind::Ollama,
@@ -90,11 +98,15 @@ impl ProviderKind {
     /// The wire format this kind speaks.
     pub fn wire(self) -> Wire {
         match self {
+            ProviderKind::OpenAi => Wire::OpenAi,
             ProviderKind::Azure => Wire::Azure,
             ProviderKind::AzureAi => Wire::AzureAi,
             ProviderKind::Anthropic => Wire::Anthropic,
             ProviderKind::Gemini => Wire::Gemini,
+            ProviderKind::Bedrock => Wire::Bedrock,
+            ProviderKind::Vertex => Wire::Vertex,
             ProviderKind::Local => Wire::Local,
+            // The presets (`preset.rs`) speak OpenAI's.
             _ => Wire::OpenAi,
         }
     }
@@ -111,6 +123,8 @@ impl ProviderKind {
             ProviderKind::AzureAi => "azure.ai.inference",
             ProviderKind::Anthropic => "anthropic",
             ProviderKind::Gemini => "gcp.gemini",
+            ProviderKind::Bedrock => "aws.bedrock",
+            ProviderKind::Vertex => "gcp.vertex_ai",
             ProviderKind::Local => "local",
             _ => "openai",
         }
@@ -124,6 +138,8 @@ impl ProviderKind {
             ProviderKind::OpenAi => Some("https://api.openai.com/v1"),
             ProviderKind::Anthropic => Some("https://api.anthropic.com/v1"),
             ProviderKind::Gemini => Some("https://generativelanguage.googleapis.com/v1beta"),
+            // Azure's endpoint is the resource's; Bedrock's depends on the region (see
+            // `bedrock_base_url`); Vertex's on the location.
             _ => None,
         }
     }
@@ -165,6 +181,35 @@ pub struct ProviderConfig {
     /// `kind: local`: calls allowed to wait for a context; more fail `overloaded` (default 64).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_queue: Option<u32>,
+    /// `kind: vertex`: the Google Cloud project id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    /// `kind: vertex`: the location, e.g. `us-central1` or `global` (default `us-central1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    /// `kind: vertex`: a service-account JSON key file (else `credentials`, else
+    /// `GOOGLE_APPLICATION_CREDENTIALS`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials_file: Option<String>,
+    /// `kind: vertex`: the service-account key's JSON itself, usually `${VAR}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials: Option<Secret>,
+    /// `kind: bedrock`: the AWS region (else `AWS_REGION`, `AWS_DEFAULT_REGION`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// `kind: bedrock`: the shared-credentials profile (else `AWS_PROFILE`, `default`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+    /// `kind: bedrock`: an explicit access key id, usually `${VAR}` (else the environment
+    /// and the shared credentials file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_key_id: Option<Secret>,
+    /// `kind: bedrock`: the secret key that goes with `access_key_id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_access_key: Option<Secret>,
+    /// `kind: bedrock`: the session token of temporary credentials.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_token: Option<Secret>,
 }
 
 fn default_true() -> bool {
@@ -189,6 +234,15 @@ impl ProviderConfig {
             context_size: None,
             max_concurrency: None,
             max_queue: None,
+            project: None,
+            location: None,
+            credentials_file: None,
+            credentials: None,
+            region: None,
+            profile: None,
+            access_key_id: None,
+            secret_access_key: None,
+            session_token: None,
         }
     }
 
@@ -283,6 +337,8 @@ impl ProviderConfig {
                 },
             ));
         }
+        self.validate_bedrock(path, issues);
+        self.validate_vertex(path, issues);
         let local_only = [
             ("model_path", self.model_path.is_some()),
             ("threads", self.threads.is_some()),
@@ -343,6 +399,61 @@ impl ProviderConfig {
                     "not used by kind: local",
                 ));
             }
+        }
+    }
+
+    /// The Bedrock-only fields are refused elsewhere; a key id needs its secret.
+    fn validate_bedrock(&self, path: &str, issues: &mut Vec<super::ConfigIssue>) {
+        let bedrock_only = [
+            ("region", self.region.is_some()),
+            ("profile", self.profile.is_some()),
+            ("access_key_id", self.access_key_id.is_some()),
+            ("secret_access_key", self.secret_access_key.is_some()),
+            ("session_token", self.session_token.is_some()),
+        ];
+        if self.kind != ProviderKind::Bedrock {
+            for (field, set) in bedrock_only {
+                if set {
+                    issues.push(super::ConfigIssue::new(
+                        format!("{path}.{field}"),
+                        "only for kind: bedrock",
+                    ));
+                }
+            }
+            return;
+        }
+        if self.access_key_id.is_some() != self.secret_access_key.is_some() {
+            issues.push(super::ConfigIssue::new(
+                format!("{path}.secret_access_key"),
+                "access_key_id and secret_access_key go together",
+            ));
+        }
+    }
+
+    /// The Vertex-only fields are refused elsewhere; a Vertex entry needs its project.
+    fn validate_vertex(&self, path: &str, issues: &mut Vec<super::ConfigIssue>) {
+        let vertex_only = [
+            ("project", self.project.is_some()),
+            ("location", self.location.is_some()),
+            ("credentials_file", self.credentials_file.is_some()),
+            ("credentials", self.credentials.is_some()),
+        ];
+        if self.kind != ProviderKind::Vertex {
+            for (field, set) in vertex_only {
+                if set {
+                    issues.push(super::ConfigIssue::new(
+                        format!("{path}.{field}"),
+                        "only for kind: vertex",
+                    ));
+                }
+            }
+            return;
+        }
+        if self.project.as_deref().is_none_or(|p| p.trim().is_empty()) {
+            issues.push(super::ConfigIssue::new(
+                format!("{path}.project"),
+                "required for vertex (the Google Cloud project id)",
+            ));
         }
     }
 

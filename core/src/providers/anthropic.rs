@@ -13,6 +13,7 @@ use serde_json::{Map, Value, json};
 use super::event_stream::{StreamDecoder, StreamOrigin, chunk_stream};
 use super::http::{Exchange, ExtraHeaders, credential};
 use super::sse::SseEvent;
+use super::turns::{BlockWriter, alternating_turns};
 use super::{
     ChatStream, Provider, Target, parse_data_url, parse_tool_arguments, retry_after::retry_after,
     unix_now,
@@ -133,35 +134,18 @@ impl Provider for AnthropicProvider {
 /// Builds the Messages API body. Fails with `bad_request` naming the field for what
 /// Anthropic cannot express (several choices, `json_object` without a schema, malformed
 /// tool arguments or image URLs).
-fn to_anthropic(request: &ChatRequest, model: &str, stream: bool) -> Result<Value> {
+pub(super) fn to_anthropic(request: &ChatRequest, model: &str, stream: bool) -> Result<Value> {
     let mut body = Map::new();
     body.insert("model".into(), model.into());
 
-    let mut system: Vec<String> = Vec::new();
-    let mut turns: Vec<(&'static str, Vec<Value>)> = Vec::new();
-    for (i, message) in request.messages.iter().enumerate() {
-        let (role, blocks) = match message.role {
-            Role::System | Role::Developer => {
-                let text = message.text();
-                if !text.is_empty() {
-                    system.push(text);
-                }
-                continue;
-            }
-            Role::User => ("user", content_blocks(message.content.as_ref(), i)?),
-            Role::Assistant => ("assistant", assistant_blocks(message, i)?),
-            Role::Tool => ("user", vec![tool_result_block(message, i)?]),
-        };
-        if blocks.is_empty() {
-            continue;
-        }
-        // Anthropic requires alternating turns: same-role neighbours (parallel tool
-        // results, a tool result followed by a user remark) become one turn.
-        match turns.last_mut() {
-            Some((last, existing)) if *last == role => existing.extend(blocks),
-            _ => turns.push((role, blocks)),
-        }
-    }
+    let (system, turns) = alternating_turns(
+        &request.messages,
+        &BlockWriter {
+            user: content_blocks,
+            assistant: assistant_blocks,
+            tool_result: tool_result_block,
+        },
+    )?;
     let messages: Vec<Value> = turns
         .into_iter()
         .map(|(role, mut blocks)| {
@@ -380,7 +364,7 @@ fn tool_result_block(message: &Message, i: usize) -> Result<Value> {
 
 /// A Messages API answer. Unmodelled top-level fields survive in `extra`.
 #[derive(Debug, Deserialize)]
-struct AnthropicMessage {
+pub(super) struct AnthropicMessage {
     id: String,
     model: String,
     #[serde(default)]
@@ -439,7 +423,7 @@ fn finish_reason(stop_reason: &str) -> FinishReason {
     }
 }
 
-fn from_anthropic(message: AnthropicMessage) -> ChatResponse {
+pub(super) fn from_anthropic(message: AnthropicMessage) -> ChatResponse {
     let mut text = String::new();
     let mut tool_calls = Vec::new();
     for block in &message.content {
@@ -556,7 +540,7 @@ struct MessageDeltaBody {
 
 /// Turns Anthropic events into OpenAI chunks: a role chunk, text and tool-call deltas, then
 /// a finish chunk and a usage chunk once `message_stop` arrives.
-struct AnthropicDecoder {
+pub(super) struct AnthropicDecoder {
     id: String,
     model: String,
     created: u64,
@@ -569,7 +553,7 @@ struct AnthropicDecoder {
 }
 
 impl AnthropicDecoder {
-    fn new(model: &str) -> Self {
+    pub(super) fn new(model: &str) -> Self {
         AnthropicDecoder {
             id: String::new(),
             model: model.to_owned(),
@@ -732,7 +716,7 @@ struct ErrorBody {
 }
 
 /// Maps Anthropic's `{"type":"error","error":{"type","message"}}` answers to the taxonomy.
-fn map_error(status: u16, headers: &HeaderMap, body: &[u8]) -> Error {
+pub(super) fn map_error(status: u16, headers: &HeaderMap, body: &[u8]) -> Error {
     match serde_json::from_slice::<ErrorEnvelope>(body) {
         Ok(envelope) => error_from_body(status, Some(headers), envelope.error),
         Err(_) => {

@@ -13,6 +13,20 @@ use super::{ChatStream, http::transport_error};
 use crate::error::{Error, Result};
 use crate::types::ChatChunk;
 
+/// Splits a body into events: SSE for most providers, Bedrock's binary frames for one.
+pub trait EventParser: Send + 'static {
+    /// Consume `bytes`, appending every event they complete to `out`; an `Err` for bytes
+    /// that cannot be framed.
+    fn push(&mut self, bytes: &[u8], out: &mut Vec<SseEvent>) -> Result<()>;
+}
+
+impl EventParser for SseParser {
+    fn push(&mut self, bytes: &[u8], out: &mut Vec<SseEvent>) -> Result<()> {
+        SseParser::push(self, bytes, out);
+        Ok(())
+    }
+}
+
 /// Per-provider translation of SSE events into chunks.
 pub trait StreamDecoder: Send + 'static {
     /// Translates one event, pushing any chunks it yields. An error event becomes `Err`.
@@ -39,9 +53,9 @@ impl StreamOrigin {
     }
 }
 
-struct State<D> {
+struct State<D, P> {
     body: BoxStream<'static, reqwest::Result<Bytes>>,
-    parser: SseParser,
+    parser: P,
     decoder: D,
     ready: VecDeque<Result<ChatChunk>>,
     events: Vec<SseEvent>,
@@ -59,9 +73,20 @@ pub fn chunk_stream<D: StreamDecoder>(
     origin: StreamOrigin,
     idle_timeout: Option<Duration>,
 ) -> ChatStream {
+    framed_chunk_stream(response, SseParser::new(), decoder, origin, idle_timeout)
+}
+
+/// [`chunk_stream`] over a body framed by `parser` rather than as SSE.
+pub fn framed_chunk_stream<P: EventParser, D: StreamDecoder>(
+    response: Response,
+    parser: P,
+    decoder: D,
+    origin: StreamOrigin,
+    idle_timeout: Option<Duration>,
+) -> ChatStream {
     let state = State {
         body: response.bytes_stream().boxed(),
-        parser: SseParser::new(),
+        parser,
         decoder,
         ready: VecDeque::new(),
         events: Vec::new(),
@@ -77,7 +102,7 @@ pub fn chunk_stream<D: StreamDecoder>(
     .boxed()
 }
 
-impl<D: StreamDecoder> State<D> {
+impl<D: StreamDecoder, P: EventParser> State<D, P> {
     async fn next(&mut self) -> Option<Result<ChatChunk>> {
         loop {
             if let Some(item) = self.ready.pop_front() {
@@ -120,7 +145,12 @@ impl<D: StreamDecoder> State<D> {
     }
 
     fn feed(&mut self, bytes: &[u8]) {
-        self.parser.push(bytes, &mut self.events);
+        if let Err(error) = self.parser.push(bytes, &mut self.events) {
+            self.events.clear();
+            self.ready.push_back(Err(self.origin.attach(error)));
+            self.finished = true;
+            return;
+        }
         for event in self.events.drain(..) {
             if let Err(error) = self.decoder.decode(event, &mut self.chunks) {
                 self.ready.extend(self.chunks.drain(..).map(Ok));

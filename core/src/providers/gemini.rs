@@ -128,7 +128,7 @@ impl Provider for GeminiProvider {
 /// Builds a `GenerateContentRequest`. Tool and response schemas are sent as
 /// `parametersJsonSchema`/`responseJsonSchema`, which take standard JSON Schema, so the
 /// caller's OpenAI schemas (with `additionalProperties`, `$ref`...) need no rewriting.
-fn to_gemini(request: &ChatRequest) -> Result<Value> {
+pub(super) fn to_gemini(request: &ChatRequest) -> Result<Value> {
     let mut body = Map::new();
     let mut system: Vec<String> = Vec::new();
     let mut contents: Vec<(&'static str, Vec<Value>)> = Vec::new();
@@ -421,7 +421,7 @@ fn from_batch_embed(response: BatchEmbedResponse, model: &str) -> EmbeddingRespo
 /// A `GenerateContentResponse` (also each frame of a stream).
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct GeminiResponse {
+pub(super) struct GeminiResponse {
     #[serde(default)]
     candidates: Vec<Candidate>,
     #[serde(default)]
@@ -563,7 +563,7 @@ fn split_parts(parts: &[Value], ids: &str, next_call: &mut u32) -> (String, Vec<
     (text, calls)
 }
 
-fn from_gemini(response: GeminiResponse, model: &str) -> Result<ChatResponse> {
+pub(super) fn from_gemini(response: GeminiResponse, model: &str) -> Result<ChatResponse> {
     if let Some(error) = blocked_prompt(&response) {
         return Err(error);
     }
@@ -633,7 +633,7 @@ fn generated_id() -> String {
 
 /// Each SSE `data:` is a whole `GenerateContentResponse`. Gemini has no terminal event: the
 /// stream is complete once every candidate has reported a `finishReason`.
-struct GeminiDecoder {
+pub(super) struct GeminiDecoder {
     id: Option<String>,
     model: String,
     created: u64,
@@ -647,7 +647,7 @@ struct GeminiDecoder {
 }
 
 impl GeminiDecoder {
-    fn new(model: &str) -> Self {
+    pub(super) fn new(model: &str) -> Self {
         GeminiDecoder {
             id: None,
             model: model.to_owned(),
@@ -830,7 +830,7 @@ impl ErrorBody {
 
 /// Maps Google's `{"error":{"code","message","status","details"}}` to the taxonomy, by the
 /// canonical `status` first and the HTTP status after.
-fn map_error(status: u16, headers: &HeaderMap, body: &[u8]) -> Error {
+pub(super) fn map_error(status: u16, headers: &HeaderMap, body: &[u8]) -> Error {
     let Ok(envelope) = serde_json::from_slice::<ErrorEnvelope>(body) else {
         let message: String = String::from_utf8_lossy(body).chars().take(500).collect();
         return Error::new(kind_for_status(status, headers), message);

@@ -2,6 +2,7 @@
 //! pipeline never knows whose API it is talking to.
 
 mod anthropic;
+mod bedrock;
 mod event_stream;
 mod gemini;
 pub mod http;
@@ -10,6 +11,8 @@ pub mod local;
 mod openai;
 pub mod retry_after;
 pub mod sse;
+mod turns;
+mod vertex;
 
 use std::fmt;
 use std::pin::Pin;
@@ -20,8 +23,10 @@ use async_trait::async_trait;
 use futures_util::Stream;
 
 pub use anthropic::AnthropicProvider;
+pub use bedrock::BedrockProvider;
 pub use gemini::GeminiProvider;
 pub use openai::OpenAiProvider;
+pub use vertex::VertexProvider;
 
 use crate::config::{ProviderConfig, ProviderKind, Wire};
 use crate::error::Result;
@@ -74,6 +79,8 @@ pub fn build(name: &str, config: &ProviderConfig) -> Result<Arc<dyn Provider>> {
         }
         Wire::Anthropic => Arc::new(AnthropicProvider::new(name, config, client)),
         Wire::Gemini => Arc::new(GeminiProvider::new(name, config, client)),
+        Wire::Bedrock => Arc::new(BedrockProvider::new(name, config, client)?),
+        Wire::Vertex => Arc::new(VertexProvider::new(name, config, client)?),
         #[cfg(feature = "local")]
         Wire::Local => Arc::new(local::LocalProvider::new(name, config)?),
         #[cfg(not(feature = "local"))]
@@ -85,6 +92,20 @@ pub fn build(name: &str, config: &ProviderConfig) -> Result<Arc<dyn Provider>> {
                 "kind: local needs switchyard built with the `local` cargo feature",
             ));
         }
+    })
+}
+
+/// A provider field that may be written `${VAR}` (as the LiteLLM import writes
+/// `${VERTEXAI_PROJECT}`): its value, or a `config` error naming the unset variable.
+pub(crate) fn env_field(provider: &str, field: &str, value: &str) -> Result<String> {
+    let secret = crate::config::Secret::new(value);
+    secret.resolve().ok_or_else(|| {
+        crate::error::Error::new(
+            crate::error::ErrorKind::Config {
+                path: format!("providers.{provider}.{field}"),
+            },
+            format!("{} is not set or empty", secret.masked()),
+        )
     })
 }
 

@@ -1,10 +1,11 @@
-//! Scriptable mock of the OpenAI, Azure OpenAI, Anthropic and Gemini HTTP APIs.
+//! Scriptable mock of the OpenAI, Azure OpenAI, Anthropic, Gemini, Bedrock and Vertex AI HTTP APIs.
 //!
 //! Conformance tests in every language point Switchyard's provider adapters at it to
 //! exercise retries, fallbacks and streaming against faithful wire formats. See
 //! `README.md` for the script format and the control API.
 
 mod anthropic;
+mod bedrock;
 mod control;
 mod counters;
 mod embedding;
@@ -18,6 +19,7 @@ mod script;
 mod server;
 mod session;
 mod sse;
+mod vertex;
 
 pub use counters::{Counters, RecordedRequest};
 pub use script::{Defaults, Fault, FinishReason, Script, ScriptError, Step, ToolCall, Usage};

@@ -15,7 +15,7 @@ use crate::reply::{self, Pacing, Reply};
 use crate::respond::{self, Payload, next_id};
 use crate::script::{CompiledScript, Fault, Step};
 use crate::session::{Registry, SessionState};
-use crate::{anthropic, control, gemini, openai, sse};
+use crate::{anthropic, bedrock, control, gemini, openai, sse, vertex};
 
 /// State shared by every connection of one server.
 #[derive(Debug)]
@@ -31,13 +31,18 @@ enum Provider {
     Azure,
     Anthropic,
     Gemini,
+    Bedrock,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Op {
-    Chat { stream_path: bool },
+    Chat {
+        stream_path: bool,
+    },
     Embed,
     BatchEmbed,
+    /// Vertex AI `:predict` (text embeddings).
+    Predict,
     Models,
 }
 
@@ -45,6 +50,8 @@ struct Route<'a> {
     provider: Provider,
     op: Op,
     path_model: Option<&'a str>,
+    /// A Vertex AI path: Gemini or Anthropic behind Google's auth and URLs.
+    vertex: bool,
 }
 
 /// Map a method and unprefixed path to a provider endpoint.
@@ -55,6 +62,7 @@ fn route<'a>(method: &Method, path: &'a str) -> Option<Route<'a>> {
             provider,
             op,
             path_model,
+            vertex: false,
         })
     };
     match path {
@@ -75,6 +83,41 @@ fn route<'a>(method: &Method, path: &'a str) -> Option<Route<'a>> {
         }
         "/models/embeddings" if post => return r(Provider::Azure, Op::Embed, None),
         _ => {}
+    }
+    if let Some((publisher, model, action)) = vertex::split_path(path) {
+        let (provider, op) = match (publisher, action) {
+            ("google", "generateContent") => (Provider::Gemini, Op::Chat { stream_path: false }),
+            ("google", "streamGenerateContent") => {
+                (Provider::Gemini, Op::Chat { stream_path: true })
+            }
+            ("google", "predict") => (Provider::Gemini, Op::Predict),
+            ("anthropic", "rawPredict") => (Provider::Anthropic, Op::Chat { stream_path: false }),
+            ("anthropic", "streamRawPredict") => {
+                (Provider::Anthropic, Op::Chat { stream_path: true })
+            }
+            _ => return None,
+        };
+        return post.then_some(Route {
+            provider,
+            op,
+            path_model: Some(model),
+            vertex: true,
+        });
+    }
+    // Bedrock: `/model/{modelId}/{converse|converse-stream|invoke}`, the id percent-encoded.
+    if let Some(rest) = path.strip_prefix("/model/") {
+        let (model, action) = rest.rsplit_once('/')?;
+        let op = match action {
+            "converse" => Op::Chat { stream_path: false },
+            "converse-stream" => Op::Chat { stream_path: true },
+            "invoke" => Op::Embed,
+            _ => return None,
+        };
+        return if post && !model.is_empty() {
+            r(Provider::Bedrock, op, Some(model))
+        } else {
+            None
+        };
     }
     if let Some(rest) = path.strip_prefix("/openai/deployments/") {
         let (deployment, action) = rest.split_once('/')?;
@@ -109,6 +152,10 @@ fn route<'a>(method: &Method, path: &'a str) -> Option<Route<'a>> {
 /// Why a call was answered before reaching the script.
 enum Rejection {
     Unauthorized(Option<String>),
+    /// Vertex AI: no access token this mock issued.
+    VertexUnauthenticated,
+    /// Bedrock: the SigV4 `Authorization` header is missing or malformed.
+    Unsigned(String),
     AnthropicVersion,
     AzureNotFound,
     BadRequest(String),
@@ -142,6 +189,10 @@ fn presented_key<'a>(
         Provider::Gemini => {
             header_str(headers, "x-goog-api-key").or_else(|| query_param(query, "key"))
         }
+        // The access key id of the SigV4 credential scope.
+        Provider::Bedrock => header_str(headers, "authorization")
+            .and_then(|a| a.split("Credential=").nth(1))
+            .and_then(|c| c.split('/').next()),
     }
 }
 
@@ -154,6 +205,30 @@ fn check(
     body: &Result<Value, String>,
     model: Option<&str>,
 ) -> Result<(), Rejection> {
+    if route.vertex {
+        if !vertex::authorized(header_str(headers, "authorization")) {
+            return Err(Rejection::VertexUnauthenticated);
+        }
+        let version = body.as_ref().ok().and_then(|b| b.get("anthropic_version"));
+        if route.provider == Provider::Anthropic
+            && version.and_then(Value::as_str) != Some("vertex-2023-10-16")
+        {
+            return Err(Rejection::BadRequest(
+                "anthropic_version: vertex-2023-10-16 is required".into(),
+            ));
+        }
+        return match body {
+            Err(e) => Err(Rejection::BadRequest(e.clone())),
+            Ok(_) => Ok(()),
+        };
+    }
+    if route.provider == Provider::Bedrock {
+        bedrock::signed_key_id(
+            header_str(headers, "authorization"),
+            header_str(headers, "x-amz-date"),
+        )
+        .map_err(Rejection::Unsigned)?;
+    }
     if route.provider == Provider::Azure && query_param(query, "api-version").is_none() {
         return Err(Rejection::AzureNotFound);
     }
@@ -219,6 +294,18 @@ where
     if path == "/_mock" || path.starts_with("/_mock/") {
         return control::handle(app, &session, &parts.method, path, &raw);
     }
+    if path == "/token" && parts.method == Method::POST {
+        // Recorded, so a scenario can count token exchanges (one per cached token).
+        session.record(RecordedRequest {
+            method: "POST".to_owned(),
+            path: path.to_owned(),
+            query: parts.uri.query().map(str::to_owned),
+            headers: record_headers(&parts.headers),
+            body: Value::String(String::from_utf8_lossy(&raw).into_owned()),
+        });
+        let (status, answer) = vertex::token(&raw);
+        return respond::json(status, &answer);
+    }
     provider_call(
         app,
         &session,
@@ -251,6 +338,14 @@ async fn provider_call(
     };
     let route = route(method, path);
     let model: Option<String> = match (&route, &parsed) {
+        (
+            Some(Route {
+                path_model: Some(m),
+                provider,
+                ..
+            }),
+            _,
+        ) if *provider == Provider::Bedrock => Some(bedrock::percent_decode(m)),
         (
             Some(Route {
                 path_model: Some(m),
@@ -358,8 +453,12 @@ fn payload(
         (Provider::OpenAi | Provider::Azure, Op::Embed | Op::BatchEmbed) => {
             Payload::Json(openai::embeddings(body, step, model)?)
         }
+        (_, Op::Predict) => Payload::Json(vertex::predict(body, step)),
         (Provider::Gemini, Op::Embed) => Payload::Json(gemini::embed(body, step)),
         (Provider::Gemini, Op::BatchEmbed) => Payload::Json(gemini::batch_embed(body, step)),
+        (Provider::Bedrock, Op::Embed | Op::BatchEmbed) => {
+            Payload::Json(bedrock::invoke(body, step)?)
+        }
         (Provider::Anthropic, Op::Embed | Op::BatchEmbed) => {
             return Err("embeddings are not supported".into());
         }
@@ -383,6 +482,7 @@ fn payload(
                 }
                 Provider::Anthropic => anthropic::messages(&reply, stream),
                 Provider::Gemini => gemini::generate(&reply, stream),
+                Provider::Bedrock => bedrock::converse(&reply, step, stream),
             }
         }
     })
@@ -441,6 +541,7 @@ fn json_content_type(provider: Provider) -> &'static str {
 fn sse_content_type(provider: Provider) -> &'static str {
     match provider {
         Provider::Gemini => "text/event-stream",
+        Provider::Bedrock => bedrock::STREAM_CONTENT_TYPE,
         _ => "text/event-stream; charset=utf-8",
     }
 }
@@ -452,7 +553,17 @@ fn error_body(
     message: Option<&str>,
     model: &str,
 ) -> Response<Body> {
+    if provider == Provider::Bedrock {
+        let (error_type, v) = bedrock::error(status, kind, message);
+        let mut resp = respond::json_with(status, json_content_type(provider), &v);
+        if let Ok(value) = HeaderValue::from_str(&error_type) {
+            resp.headers_mut()
+                .insert(HeaderName::from_static("x-amzn-errortype"), value);
+        }
+        return resp;
+    }
     let v = match provider {
+        Provider::Bedrock => Value::Null,
         Provider::OpenAi | Provider::Azure => openai::error(status, kind, message, model),
         Provider::Anthropic => anthropic::error(status, kind, message, model),
         Provider::Gemini => gemini::error(status, kind, message, model),
@@ -484,8 +595,28 @@ fn reject(provider: Provider, rejection: Rejection, model: &str) -> Response<Bod
                     anthropic::error(401, None, Some(msg), model)
                 }
                 Provider::Gemini => gemini::unauthorized(),
+                Provider::Bedrock => {
+                    return error_body(
+                        provider,
+                        403,
+                        Some("UnrecognizedClientException"),
+                        Some("The security token included in the request is invalid."),
+                        model,
+                    );
+                }
             };
             respond::json_with(401, json_content_type(provider), &v)
+        }
+        Rejection::VertexUnauthenticated => {
+            respond::json_with(401, json_content_type(provider), &vertex::unauthenticated())
+        }
+        Rejection::Unsigned(message) => {
+            let kind = if message.starts_with("Missing") {
+                "MissingAuthenticationTokenException"
+            } else {
+                "IncompleteSignatureException"
+            };
+            error_body(provider, 403, Some(kind), Some(&message), model)
         }
         Rejection::AnthropicVersion => error_body(
             provider,
@@ -537,6 +668,7 @@ fn add_headers(resp: &mut Response<Body>, provider: Provider, step: &Step) {
             Provider::Azure => "apim-request-id",
             Provider::Anthropic => "request-id",
             Provider::Gemini => "x-mock-request-id",
+            Provider::Bedrock => "x-amzn-requestid",
         };
         h.insert(HeaderName::from_static(name), id);
     }

@@ -136,6 +136,10 @@ pub struct Step {
     /// With `fault: cut` or `stall`: content chunks sent before the body stops (default 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cut_after: Option<usize>,
+    /// Bedrock streams: end with this exception event (e.g. `throttlingException`) after
+    /// `cut_after` content events (default 1), instead of `messageStop`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream_exception: Option<String>,
     /// Embedding vector length (default 8, or the request's own dimension field).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dimensions: Option<usize>,
