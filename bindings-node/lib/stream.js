@@ -4,6 +4,9 @@
 'use strict';
 
 const { call } = require('./call');
+const { CanceledError } = require('./errors');
+
+const ABORTED = 'the stream was aborted';
 
 class Stream {
   constructor(handle, signal) {
@@ -14,9 +17,14 @@ class Stream {
     this._signal.addEventListener('abort', this._onAbort, { once: true });
   }
 
-  /** The next chunk, or null at the end. */
+  /** The next chunk, or null at the end; a CanceledError once aborted (whichever of the
+   * abort and the read finished first). */
   async next() {
-    const chunk = await call((task) => this._handle.next(task), this._signal);
+    const read = this._signal.aborted ? null : call((task) => this._handle.next(task), this._signal);
+    const chunk = await read?.catch((error) => {
+      if (!this._signal.aborted) throw error;
+    });
+    if (this._signal.aborted) throw new CanceledError(ABORTED, { kind: 'canceled', message: ABORTED });
     if (chunk === null) this.close();
     return chunk;
   }
