@@ -111,7 +111,7 @@ node-sdk: setup
 	CARGO_TARGET_DIR=$(abspath $(TARGET_DIR)) bash bindings-node/scripts/build.sh
 
 test-node: node-sdk build
-	cd bindings-node && SWITCHYARD_MOCK_BIN=$(abspath $(MOCK_BIN)) node --test test/*.test.js
+	cd bindings-node && SWITCHYARD_MOCK_BIN=$(abspath $(MOCK_BIN)) node --test test/*.test.js test/*.test.mjs
 
 ## The official OpenAI clients, unchanged, against the gateway of the real server binary
 ## (tests/gateway/): Python `openai`, the `openai` npm package, `openai-go`. Each suite
