@@ -110,7 +110,7 @@ test-python: python-sdk
 node-sdk: setup
 	CARGO_TARGET_DIR=$(abspath $(TARGET_DIR)) bash bindings-node/scripts/build.sh
 
-test-node: node-sdk build
+test-node: node-sdk build model
 	cd bindings-node && SWITCHYARD_MOCK_BIN=$(abspath $(MOCK_BIN)) node --test test/*.test.js test/*.test.mjs
 
 ## The official OpenAI clients, unchanged, against the gateway of the real server binary

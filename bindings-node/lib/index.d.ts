@@ -173,6 +173,8 @@ export declare class Switchyard {
     create(params: EmbeddingCreateParams, options?: RequestOptions): Promise<CreateEmbeddingResponse>;
   };
   readonly models: { list(): Promise<ModelsPage> };
+  /** Swaps in a new config; an invalid one throws a ConfigError and the old one stays. */
+  reload(config: Record<string, unknown> | string): void;
   /** Lets the calls in flight finish, stops the config watcher, flushes usage. */
   close(): Promise<void>;
   readonly closed: boolean;

@@ -74,6 +74,16 @@ class Switchyard {
     return page;
   }
 
+  /** Swaps in a new config (an object or a file path); an invalid one throws a
+   * ConfigError and the old one stays. */
+  reload(config) {
+    try {
+      this._native.reload(config);
+    } catch (error) {
+      throw errors.rethrown(error);
+    }
+  }
+
   /** Lets the calls in flight finish, stops the config watcher, flushes usage. */
   close() {
     return call((task) => this._native.close(task)).then(() => undefined);

@@ -5,7 +5,8 @@ use napi::bindgen_prelude::Object;
 use napi::{Env, Result};
 use napi_derive::napi;
 use serde_json::Value;
-use switchyard::binding::{ClientHandle, ClientSpec, catch_panic};
+use switchyard::binding::{ClientHandle, ClientSpec, ConfigInput, catch_panic};
+use switchyard::validate::decode;
 
 use std::convert::identity;
 
@@ -85,6 +86,16 @@ impl NativeClient {
     #[napi]
     pub fn models(&self) -> Result<Value> {
         guarded(|| self.handle.models())
+    }
+
+    /// Swaps in a new config (a path or an object); an invalid one throws a `config` error
+    /// and the old one stays.
+    #[napi]
+    pub fn reload(&self, config: Value) -> Result<()> {
+        guarded(|| {
+            let config: ConfigInput = decode(config)?;
+            self.handle.reload(config)
+        })
     }
 
     /// Lets the calls in flight finish, stops the watcher, flushes usage.

@@ -18,3 +18,10 @@ pub fn version() -> String {
 pub fn at_exit() {
     switchyard::binding::at_exit();
 }
+
+/// Parses YAML (or JSON) text with the engine's own YAML reader, so the tests read scenario
+/// files exactly as the Rust runner does.
+#[napi]
+pub fn parse_yaml(text: String) -> napi::Result<serde_json::Value> {
+    serde_norway::from_str(&text).map_err(|e| napi::Error::from_reason(e.to_string()))
+}

@@ -36,6 +36,10 @@ class Session {
     return httpJson('GET', `${this.mock.url}/_mock/sessions/${this.id}/counters`);
   }
 
+  requests() {
+    return httpJson('GET', `${this.mock.url}/_mock/sessions/${this.id}/requests`);
+  }
+
   /** A config with one OpenAI provider on this session, models `chat` and `embed`. */
   openaiConfig(extra = {}) {
     return {
