@@ -3,7 +3,7 @@
 //! the event loop is never blocked and stays alive only while a call is pending.
 
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use napi::bindgen_prelude::{Either, Object};
 use napi::{Env, Result};
@@ -67,13 +67,42 @@ impl NativeTask {
     }
 }
 
+/// The JavaScript environment (the main thread or a worker) calls settle into. A worker
+/// torn down with calls in flight frees their thread-safe functions, so a call settling
+/// later must not touch them: the environment's cleanup hook marks it gone, under a lock
+/// that a settling call holds while it hands over its result.
+#[derive(Clone, Default)]
+pub struct Host {
+    gone: Arc<RwLock<bool>>,
+}
+
+impl Host {
+    pub fn of(env: &Env) -> Result<Host> {
+        let host = Host::default();
+        let hook = host.clone();
+        env.add_env_cleanup_hook(hook, |hook| {
+            *hook.gone.write().unwrap_or_else(|p| p.into_inner()) = true;
+        })?;
+        Ok(host)
+    }
+
+    /// Runs `settle` unless the environment is gone.
+    fn enter(&self, settle: impl FnOnce()) {
+        let gone = self.gone.read().unwrap_or_else(|p| p.into_inner());
+        if !*gone {
+            settle();
+        }
+    }
+}
+
 /// Starts `call` (or settles at once with the error that prevented it) on the engine
 /// runtime; the returned Promise settles with `to_js` of its answer.
 pub fn promise<'env, T, D, F>(
     env: &'env Env,
+    host: &Host,
     task: &NativeTask,
     call: switchyard::Result<F>,
-    to_js: fn(T) -> D,
+    to_js: impl FnOnce(T) -> D + Send + 'static,
 ) -> Result<Object<'env>>
 where
     F: Future<Output = switchyard::Result<T>> + Send + 'static,
@@ -89,12 +118,15 @@ where
             () = cancel.notified() => Err(Error::new(ErrorKind::Canceled, "the call was aborted")),
         }
     };
+    let host = host.clone();
     let done = move |out: switchyard::Result<T>| {
-        deferred.resolve(move |_env: Env| -> Result<Settled<D>> {
-            Ok(match out {
-                Ok(value) => Either::A(to_js(value)),
-                Err(error) => Either::B(NativeFailure::new(&error)),
-            })
+        host.enter(|| {
+            deferred.resolve(move |_env: Env| -> Result<Settled<D>> {
+                Ok(match out {
+                    Ok(value) => Either::A(to_js(value)),
+                    Err(error) => Either::B(NativeFailure::new(&error)),
+                })
+            });
         });
     };
     if let Err(error) = binding::spawn(run, done) {

@@ -10,12 +10,13 @@ use switchyard::validate::decode;
 
 use std::convert::identity;
 
-use crate::call::{NativeFailure, NativeTask, promise};
+use crate::call::{Host, NativeFailure, NativeTask, promise};
 use crate::stream::NativeStream;
 
 #[napi]
 pub struct NativeClient {
     handle: ClientHandle,
+    host: Host,
 }
 
 /// A core error thrown synchronously (constructor, `models`): the JavaScript side reads
@@ -35,13 +36,11 @@ impl NativeClient {
     /// `api_key`, `config_cache`, ...); the engine resolves them, and the environment. A
     /// server source waits here for its first config.
     #[napi(constructor)]
-    pub fn new(spec: Option<Value>) -> Result<Self> {
-        guarded(|| {
-            let spec = ClientSpec::from_json(spec.unwrap_or(Value::Null))?;
-            Ok(NativeClient {
-                handle: ClientHandle::open(spec)?,
-            })
-        })
+    pub fn new(env: Env, spec: Option<Value>) -> Result<Self> {
+        let host = Host::of(&env)?;
+        let handle =
+            guarded(|| ClientHandle::open(ClientSpec::from_json(spec.unwrap_or(Value::Null))?))?;
+        Ok(NativeClient { handle, host })
     }
 
     #[napi(ts_return_type = "Promise<unknown>")]
@@ -53,7 +52,7 @@ impl NativeClient {
         task: &NativeTask,
     ) -> Result<Object<'env>> {
         let call = self.handle.chat(request, options.unwrap_or(Value::Null));
-        promise(env, task, call, identity)
+        promise(env, &self.host, task, call, identity)
     }
 
     #[napi(ts_return_type = "Promise<unknown>")]
@@ -67,7 +66,10 @@ impl NativeClient {
         let call = self
             .handle
             .chat_stream(request, options.unwrap_or(Value::Null));
-        promise(env, task, call, NativeStream::new)
+        let host = self.host.clone();
+        promise(env, &self.host, task, call, move |stream| {
+            NativeStream::new(stream, host)
+        })
     }
 
     #[napi(ts_return_type = "Promise<unknown>")]
@@ -79,7 +81,7 @@ impl NativeClient {
         task: &NativeTask,
     ) -> Result<Object<'env>> {
         let call = self.handle.embed(request, options.unwrap_or(Value::Null));
-        promise(env, task, call, identity)
+        promise(env, &self.host, task, call, identity)
     }
 
     /// The logical models callers may name (no I/O: answered at once).
@@ -106,7 +108,7 @@ impl NativeClient {
             closing.await;
             Ok(Value::Null)
         });
-        promise(env, task, call, identity)
+        promise(env, &self.host, task, call, identity)
     }
 
     #[napi(getter)]

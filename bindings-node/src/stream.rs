@@ -7,16 +7,17 @@ use napi_derive::napi;
 use serde_json::Value;
 use switchyard::binding::StreamHandle;
 
-use crate::call::{NativeTask, promise};
+use crate::call::{Host, NativeTask, promise};
 
 #[napi]
 pub struct NativeStream {
     handle: StreamHandle,
+    host: Host,
 }
 
 impl NativeStream {
-    pub fn new(handle: StreamHandle) -> Self {
-        NativeStream { handle }
+    pub fn new(handle: StreamHandle, host: Host) -> Self {
+        NativeStream { handle, host }
     }
 }
 
@@ -24,9 +25,13 @@ impl NativeStream {
 impl NativeStream {
     #[napi(ts_return_type = "Promise<unknown>")]
     pub fn next<'env>(&self, env: &'env Env, task: &NativeTask) -> Result<Object<'env>> {
-        promise(env, task, Ok(self.handle.next()), |chunk: Option<Value>| {
-            chunk.unwrap_or(Value::Null)
-        })
+        promise(
+            env,
+            &self.host,
+            task,
+            Ok(self.handle.next()),
+            |chunk: Option<Value>| chunk.unwrap_or(Value::Null),
+        )
     }
 
     /// What the pipeline did; complete (cost included) once the stream has ended.
