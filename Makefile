@@ -106,12 +106,13 @@ test-python: python-sdk
 
 ## The Node SDK (bindings-node/): the addon built with plain cargo (this feature set, the
 ## shared target/, so llama.cpp is not built again), then `node --test` against the mock
-## provider. Not yet part of `test`.
+## provider and (server mode) the real server binary. Not yet part of `test`.
 node-sdk: setup
 	CARGO_TARGET_DIR=$(abspath $(TARGET_DIR)) bash bindings-node/scripts/build.sh
 
 test-node: node-sdk build model
-	cd bindings-node && SWITCHYARD_MOCK_BIN=$(abspath $(MOCK_BIN)) node --test test/*.test.js test/*.test.mjs
+	cd bindings-node && SWITCHYARD_MOCK_BIN=$(abspath $(MOCK_BIN)) SWITCHYARD_SERVER_BIN=$(abspath $(SERVER_BIN)) \
+	  node --test test/*.test.js test/*.test.mjs
 
 ## The official OpenAI clients, unchanged, against the gateway of the real server binary
 ## (tests/gateway/): Python `openai`, the `openai` npm package, `openai-go`. Each suite

@@ -161,7 +161,10 @@ export declare class Stream implements AsyncIterable<ChatCompletionChunk> {
 }
 
 export declare class Switchyard {
+  /** With `server`, waits for the first config and blocks the event loop meanwhile. */
   constructor(opts?: ClientOptions);
+  /** The client built off the event loop; `signal` gives up waiting for it. */
+  static create(opts?: ClientOptions & { signal?: AbortSignal }): Promise<Switchyard>;
   readonly chat: {
     completions: {
       create(params: ChatCompletionCreateParams & { stream: true }, options?: RequestOptions): Promise<Stream>;

@@ -29,19 +29,42 @@ function clientSpec(opts) {
 
 const DEFAULT_NAMES = ['timeout', 'maxRetries'];
 
+/** Throws what the constructor rejects before reaching the engine. */
+function checked(opts) {
+  if (opts.config !== undefined && opts.configFile !== undefined) {
+    throw new errors.BadRequestError('pass config or configFile, not both', { kind: 'bad_request', field: 'configFile' });
+  }
+  return clientSpec(opts);
+}
+
 class Switchyard {
   /** `{ config }` (an object or a file path), `{ configFile }`, `{ server, apiKey }`, or
    * nothing: `SWITCHYARD_CONFIG`, else `SWITCHYARD_SERVER` and `SWITCHYARD_API_KEY`.
-   * `timeout` (ms) and `maxRetries` are every call's defaults. */
+   * `timeout` (ms) and `maxRetries` are every call's defaults. With a server, this waits
+   * for the first config, blocking the event loop: `Switchyard.create` does not. */
   constructor(opts = {}) {
-    if (opts.config !== undefined && opts.configFile !== undefined) {
-      throw new errors.BadRequestError('pass config or configFile, not both', { kind: 'bad_request', field: 'configFile' });
-    }
+    const spec = checked(opts);
+    let client;
     try {
-      this._native = new native.NativeClient(clientSpec(opts));
+      client = new native.NativeClient(spec);
     } catch (error) {
       throw errors.rethrown(error);
     }
+    this._init(opts, client);
+  }
+
+  /** The client, built off the event loop (a server's first config, a config file read):
+   * the same options as the constructor, and `signal` to give up waiting. */
+  static async create(opts = {}) {
+    const spec = checked(opts);
+    const client = await call((task) => native.NativeClient.open(spec, task), opts.signal);
+    const created = Object.create(Switchyard.prototype);
+    created._init(opts, client);
+    return created;
+  }
+
+  _init(opts, nativeClient) {
+    this._native = nativeClient;
     this._defaults = Object.fromEntries(DEFAULT_NAMES.filter((n) => opts[n] !== undefined).map((n) => [n, opts[n]]));
     const client = this;
     this.chat = { completions: { create: (params, options) => client._chat(params, options) } };

@@ -5,6 +5,7 @@ use napi::bindgen_prelude::Object;
 use napi::{Env, Result};
 use napi_derive::napi;
 use serde_json::Value;
+use switchyard::ErrorKind;
 use switchyard::binding::{ClientHandle, ClientSpec, ConfigInput, catch_panic};
 use switchyard::validate::decode;
 
@@ -41,6 +42,29 @@ impl NativeClient {
         let handle =
             guarded(|| ClientHandle::open(ClientSpec::from_json(spec.unwrap_or(Value::Null))?))?;
         Ok(NativeClient { handle, host })
+    }
+
+    /// The same as the constructor, but the engine is built on a blocking thread of the
+    /// runtime and the Promise settles with the client: a server source's wait for its
+    /// first config never blocks the event loop.
+    #[napi(ts_return_type = "Promise<NativeClient | NativeFailure>")]
+    pub fn open<'env>(
+        env: &'env Env,
+        spec: Option<Value>,
+        task: &NativeTask,
+    ) -> Result<Object<'env>> {
+        let host = Host::of(env)?;
+        let opening = ClientSpec::from_json(spec.unwrap_or(Value::Null)).map(|spec| async move {
+            tokio::task::spawn_blocking(move || catch_panic(|| ClientHandle::open(spec)))
+                .await
+                .map_err(|e| switchyard::Error::new(ErrorKind::Internal, e.to_string()))?
+                .and_then(identity)
+        });
+        let settle_host = host.clone();
+        promise(env, &host, task, opening, move |handle| NativeClient {
+            handle,
+            host: settle_host,
+        })
     }
 
     #[napi(ts_return_type = "Promise<unknown>")]
