@@ -111,6 +111,10 @@ node-sdk: setup
 	CARGO_TARGET_DIR=$(abspath $(TARGET_DIR)) bash bindings-node/scripts/build.sh
 
 test-node: node-sdk build model
+	@# typescript and @types/node (tsc over the examples and declarations), from the lock;
+	@# the examples' only dependency is the package itself (a link).
+	cd bindings-node && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	cd examples/node && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	cd bindings-node && SWITCHYARD_MOCK_BIN=$(abspath $(MOCK_BIN)) SWITCHYARD_SERVER_BIN=$(abspath $(SERVER_BIN)) \
 	  node --test test/*.test.js test/*.test.mjs
 

@@ -82,6 +82,10 @@ export interface ChatCompletionCreateParams {
   [key: string]: unknown;
 }
 
+/** The params of a call answered in one piece, and of a stream (as in `openai`). */
+export type ChatCompletionCreateParamsNonStreaming = ChatCompletionCreateParams & { stream?: false | null };
+export type ChatCompletionCreateParamsStreaming = ChatCompletionCreateParams & { stream: true };
+
 export interface Usage {
   prompt_tokens: number;
   completion_tokens?: number;
@@ -167,8 +171,8 @@ export declare class Switchyard {
   static create(opts?: ClientOptions & { signal?: AbortSignal }): Promise<Switchyard>;
   readonly chat: {
     completions: {
-      create(params: ChatCompletionCreateParams & { stream: true }, options?: RequestOptions): Promise<Stream>;
-      create(params: ChatCompletionCreateParams & { stream?: false | null }, options?: RequestOptions): Promise<ChatCompletion>;
+      create(params: ChatCompletionCreateParamsStreaming, options?: RequestOptions): Promise<Stream>;
+      create(params: ChatCompletionCreateParamsNonStreaming, options?: RequestOptions): Promise<ChatCompletion>;
       create(params: ChatCompletionCreateParams, options?: RequestOptions): Promise<ChatCompletion | Stream>;
     };
   };
