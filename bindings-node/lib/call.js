@@ -5,6 +5,7 @@
 
 const native = require('./native');
 const { fromNative, rethrown } = require('./errors');
+const { wire, amount } = require('./wire');
 
 /** The answer of `start(task)` (a native Promise), or its error as a class. */
 function call(start, signal) {
@@ -43,9 +44,11 @@ const OPTION_NAMES = {
 function engineOptions(defaults, options = {}) {
   const merged = { ...defaults, ...options };
   const out = {};
-  if (merged.timeout != null) out.timeout = typeof merged.timeout === 'number' ? merged.timeout / 1000 : merged.timeout;
+  amount(merged.timeout, 'timeout', false);
+  amount(merged.maxRetries, 'maxRetries', true);
+  if (merged.timeout != null) out.timeout = merged.timeout / 1000;
   for (const [name, engine] of Object.entries(OPTION_NAMES)) {
-    if (merged[name] !== undefined) out[engine] = merged[name];
+    if (merged[name] !== undefined) out[engine] = wire(merged[name], name);
   }
   return Object.keys(out).length ? out : null;
 }

@@ -9,21 +9,27 @@ const native = require('./native');
 const errors = require('./errors');
 const { call, engineOptions } = require('./call');
 const { Stream } = require('./stream');
+const { wire, optionsObject, signalOf, amount, spelled } = require('./wire');
 
 // The engine stops with the process: usage is flushed, callbacks stop.
 if (isMainThread) process.once('exit', () => native.atExit());
 
-/** The constructor's options in the engine's names (docs/bindings.md, ClientSpec). */
+// The constructor's options: the JavaScript name -> the engine's (docs/bindings.md, ClientSpec).
+const SPEC_NAMES = {
+  configFile: 'config', config: 'config', server: 'server', apiKey: 'api_key', configCache: 'config_cache',
+  watch: 'watch', otlpEndpoint: 'otlp_endpoint', serviceName: 'service_name',
+};
+
+// An engine error about an option names it as the caller spelled it.
+const SPEC_FIELDS = Object.fromEntries(Object.entries(SPEC_NAMES).filter(([js, engine]) => js !== engine).map(([js, engine]) => [engine, js]));
+delete SPEC_FIELDS.config;
+
+/** The constructor's options in the engine's names, each checked under its own name. */
 function clientSpec(opts) {
   const spec = {};
-  const source = opts.configFile ?? opts.config;
-  if (source !== undefined) spec.config = source;
-  if (opts.server !== undefined) spec.server = opts.server;
-  if (opts.apiKey !== undefined) spec.api_key = opts.apiKey;
-  if (opts.configCache !== undefined) spec.config_cache = opts.configCache;
-  if (opts.watch !== undefined) spec.watch = opts.watch;
-  if (opts.otlpEndpoint !== undefined) spec.otlp_endpoint = opts.otlpEndpoint;
-  if (opts.serviceName !== undefined) spec.service_name = opts.serviceName;
+  for (const [name, engine] of Object.entries(SPEC_NAMES)) {
+    if (opts[name] !== undefined) spec[engine] = wire(opts[name], name);
+  }
   return Object.keys(spec).length ? spec : null;
 }
 
@@ -31,6 +37,8 @@ const DEFAULT_NAMES = ['timeout', 'maxRetries'];
 
 /** Throws what the constructor rejects before reaching the engine. */
 function checked(opts) {
+  amount(opts.timeout, 'timeout', false);
+  amount(opts.maxRetries, 'maxRetries', true);
   if (opts.config !== undefined && opts.configFile !== undefined) {
     throw new errors.BadRequestError('pass config or configFile, not both', { kind: 'bad_request', field: 'configFile' });
   }
@@ -42,22 +50,26 @@ class Switchyard {
    * nothing: `SWITCHYARD_CONFIG`, else `SWITCHYARD_SERVER` and `SWITCHYARD_API_KEY`.
    * `timeout` (ms) and `maxRetries` are every call's defaults. With a server, this waits
    * for the first config, blocking the event loop: `Switchyard.create` does not. */
-  constructor(opts = {}) {
+  constructor(options) {
+    const opts = optionsObject(options, null);
     const spec = checked(opts);
     let client;
     try {
       client = new native.NativeClient(spec);
     } catch (error) {
-      throw errors.rethrown(error);
+      throw spelled(errors.rethrown(error), SPEC_FIELDS);
     }
     this._init(opts, client);
   }
 
   /** The client, built off the event loop (a server's first config, a config file read):
    * the same options as the constructor, and `signal` to give up waiting. */
-  static async create(opts = {}) {
+  static async create(options) {
+    const opts = optionsObject(options, null);
     const spec = checked(opts);
-    const client = await call((task) => native.NativeClient.open(spec, task), opts.signal);
+    const client = await call((task) => native.NativeClient.open(spec, task), signalOf(opts)).catch((error) => {
+      throw spelled(error, SPEC_FIELDS);
+    });
     const created = Object.create(Switchyard.prototype);
     created._init(opts, client);
     return created;
@@ -72,15 +84,26 @@ class Switchyard {
     this.models = { list: () => client._models() };
   }
 
-  _call(method, params, options = {}) {
-    const opts = engineOptions(this._defaults, options);
-    return call((task) => this._native[method](params, opts, task), options.signal);
+  /** Bad arguments reject (as the `openai` package's calls do), never throw. */
+  _call(method, params, options) {
+    let request;
+    let opts;
+    let signal;
+    try {
+      const given = optionsObject(options, null);
+      signal = signalOf(given);
+      opts = engineOptions(this._defaults, given);
+      request = wire(params);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return call((task) => this._native[method](request, opts, task), signal);
   }
 
-  async _chat(params, options = {}) {
+  async _chat(params, options) {
     if (!params?.stream) return this._call('chat', params, options);
     const handle = await this._call('chatStream', params, options);
-    return new Stream(handle, options.signal);
+    return new Stream(handle, options?.signal ?? undefined);
   }
 
   async _models() {
@@ -100,8 +123,10 @@ class Switchyard {
   /** Swaps in a new config (an object or a file path); an invalid one throws a
    * ConfigError and the old one stays. */
   reload(config) {
+    if (config == null) throw new errors.BadRequestError('bad request (config): a config (an object or a file path) is required', { kind: 'bad_request', message: 'a config (an object or a file path) is required', field: 'config' });
+    const checked = wire(config, 'config');
     try {
-      this._native.reload(config);
+      this._native.reload(checked);
     } catch (error) {
       throw errors.rethrown(error);
     }
