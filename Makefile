@@ -23,7 +23,7 @@ ifdef CI
 export CARGO_INCREMENTAL = 0
 endif
 
-.PHONY: run test setup model build lint test-rust test-python test-gateway python-sdk test-server bench bench-gateway bench-python clean
+.PHONY: run test setup model build lint test-rust test-python test-gateway python-sdk test-node node-sdk test-server bench bench-gateway bench-python clean
 
 ## The main job: the management server on its embedded SQLite with a demo tenant (its
 ## config pushed and activated, an app key made), and a demo call through the SDK with the
@@ -103,6 +103,20 @@ python-sdk: setup $(VENV_PY)
 test-python: python-sdk
 	cd bindings-python && SWITCHYARD_MOCK_BIN=$(abspath $(MOCK_BIN)) SWITCHYARD_SERVER_BIN=$(abspath $(SERVER_BIN)) \
 	  ../$(VENV_PY) -m pytest -q -p no:cacheprovider tests
+
+## The Node SDK (bindings-node/): the addon built with plain cargo (this feature set, the
+## shared target/, so llama.cpp is not built again), then `node --test` against the mock
+## provider and (server mode) the real server binary. Not yet part of `test`.
+node-sdk: setup
+	CARGO_TARGET_DIR=$(abspath $(TARGET_DIR)) bash bindings-node/scripts/build.sh
+
+test-node: node-sdk build model
+	@# typescript and @types/node (tsc over the examples and declarations), from the lock;
+	@# the examples' only dependency is the package itself (a link).
+	cd bindings-node && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	cd examples/node && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	cd bindings-node && SWITCHYARD_MOCK_BIN=$(abspath $(MOCK_BIN)) SWITCHYARD_SERVER_BIN=$(abspath $(SERVER_BIN)) \
+	  node --test test/*.test.js test/*.test.mjs
 
 ## The official OpenAI clients, unchanged, against the gateway of the real server binary
 ## (tests/gateway/): Python `openai`, the `openai` npm package, `openai-go`. Each suite
