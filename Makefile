@@ -9,11 +9,13 @@ MOCK_BIN := $(TARGET_DIR)/debug/switchyard-mock
 # One feature set for every cargo step of `make test`, so nothing is built twice (llama.cpp
 # least of all: minutes on 2 cores): the in-process model and OTLP export are on.
 FEATURES := --features switchyard/local,switchyard/otlp
-# llama.cpp still compiles once per cargo feature resolution (the build, clippy's check, the
-# wheel, which maturin builds as a package of its own). ccache makes the repeats cheap: its
-# build directories differ only in their path, which CCACHE_BASEDIR makes relative and
-# CCACHE_NOHASHDIR leaves out of the key. Set lazily (`=`), so the ccache that `setup`
-# installs is found; without ccache cmake compiles as before.
+# Every crate depends on workspace-hack/ (cargo-hakari), so every cargo step, whichever
+# crates it selects (the workspace, `-p switchyard-node`, maturin's wheel), resolves the
+# same features and llama.cpp compiles once per run; `check-one-llama` holds CI to that.
+# ccache makes a rebuild after `cargo clean` cheap: build directories differ only in their
+# path, which CCACHE_BASEDIR makes relative and CCACHE_NOHASHDIR leaves out of the key. Set
+# lazily (`=`), so the ccache that `setup` installs is found; without it cmake compiles as
+# before.
 export CMAKE_C_COMPILER_LAUNCHER = $(shell command -v ccache)
 export CMAKE_CXX_COMPILER_LAUNCHER = $(shell command -v ccache)
 export CCACHE_BASEDIR = $(CURDIR)
@@ -23,7 +25,7 @@ ifdef CI
 export CARGO_INCREMENTAL = 0
 endif
 
-.PHONY: run test setup model build lint test-rust test-python test-gateway python-sdk test-node node-sdk test-server bench bench-gateway bench-python clean
+.PHONY: check-one-llama run test setup model build lint test-rust test-python test-gateway python-sdk test-node node-sdk test-server bench bench-gateway bench-python clean
 
 ## The main job: the management server on its embedded SQLite with a demo tenant (its
 ## config pushed and activated, an app key made), and a demo call through the SDK with the
@@ -42,7 +44,7 @@ run: build model $(VENV_PY)
 	@DEMO_LISTEN=$(DEMO_LISTEN) DEMO_PYTHON=$(VENV_PY) bash scripts/demo.sh
 
 ## Everything CI runs: formatting, lints, every test of every part that has landed.
-test: setup model lint test-rust test-python test-gateway
+test: setup model lint test-rust test-python test-node test-gateway check-one-llama
 
 APT_PACKAGES := cmake clang libclang-dev postgresql openssl curl ccache
 
@@ -91,11 +93,8 @@ WHEEL_DIR := $(RUN_DIR)/wheels
 $(VENV_PY):
 	$(PYTHON) -m venv $(VENV)
 
-python-sdk: setup $(VENV_PY)
+python-sdk: build $(VENV_PY)
 	$(VENV_PY) -m pip install --quiet --disable-pip-version-check $(PY_TOOLS)
-	@# The mock and server binaries, from the very build test-rust makes (a no-op after it;
-	@# `cargo build` would resolve features differently and rebuild llama.cpp).
-	$(CARGO) test --workspace --no-run $(FEATURES)
 	rm -rf $(WHEEL_DIR)
 	$(VENV)/bin/maturin build $(MATURIN_PROFILE) -m bindings-python/Cargo.toml -i $(VENV_PY) -o $(WHEEL_DIR)
 	$(VENV_PY) -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps $(WHEEL_DIR)/*.whl
@@ -106,7 +105,8 @@ test-python: python-sdk
 
 ## The Node SDK (bindings-node/): the addon built with plain cargo (this feature set, the
 ## shared target/, so llama.cpp is not built again), then `node --test` against the mock
-## provider and (server mode) the real server binary. Not yet part of `test`.
+## provider and (server mode) the real server binary; `npm pack` installed into a fresh
+## directory and run there.
 node-sdk: setup
 	CARGO_TARGET_DIR=$(abspath $(TARGET_DIR)) bash bindings-node/scripts/build.sh
 
@@ -123,15 +123,23 @@ test-node: node-sdk build model
 ## starts the mock provider and the server itself (tests/gateway/harness.py). npm installs
 ## from the committed lock, running no install scripts (so nothing is downloaded outside
 ## the registry).
-test-gateway: setup $(VENV_PY)
+test-gateway: build $(VENV_PY)
 	$(VENV_PY) -m pip install --quiet --disable-pip-version-check $(PY_TOOLS)
-	$(CARGO) test --workspace --no-run $(FEATURES)
 	SWITCHYARD_MOCK_BIN=$(abspath $(MOCK_BIN)) SWITCHYARD_SERVER_BIN=$(abspath $(SERVER_BIN)) \
 	  $(VENV_PY) -m pytest -q -p no:cacheprovider tests/gateway/python
 	cd tests/gateway/node && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error && \
 	  SWITCHYARD_MOCK_BIN=$(abspath $(MOCK_BIN)) SWITCHYARD_SERVER_BIN=$(abspath $(SERVER_BIN)) node --test
 	cd tests/gateway/go && SWITCHYARD_MOCK_BIN=$(abspath $(MOCK_BIN)) SWITCHYARD_SERVER_BIN=$(abspath $(SERVER_BIN)) \
 	  go test -count=1 ./...
+
+## llama.cpp built once in this target directory (one build script run), as the
+## workspace-hack promises. Only a fresh target is held to it: locally, builds from before
+## a dependency change leave their own.
+check-one-llama:
+	@if [ -n "$$CI" ]; then \
+	  n=$$(ls -d $(TARGET_DIR)/debug/build/llama-cpp-sys-2-*/out 2>/dev/null | wc -l); \
+	  [ "$$n" -le 1 ] || { echo "llama.cpp was built $$n times: a crate resolves other features (cargo hakari generate)" >&2; exit 1; }; \
+	fi
 
 ## The management server's tests alone (also part of test-rust).
 test-server:
