@@ -180,6 +180,14 @@ export declare class Switchyard {
     create(params: EmbeddingCreateParams, options?: RequestOptions): Promise<CreateEmbeddingResponse>;
   };
   readonly models: { list(): Promise<ModelsPage> };
+  /** A copy whose calls default to these options; it shares the engine. */
+  withOptions(options: { timeout?: number; maxRetries?: number }): Switchyard;
+  /** Calls, latencies, tokens, cost and errors so far, per model and deployment. */
+  metrics(): Record<string, unknown>;
+  /** The config in force, secrets redacted. */
+  config(): Record<string, unknown>;
+  /** Resolves once the usage recorded so far reached the server (or its spool on disk). */
+  flush(): Promise<void>;
   /** Swaps in a new config; an invalid one throws a ConfigError and the old one stays. */
   reload(config: Record<string, unknown> | string): void;
   /** Lets the calls in flight finish, stops the config watcher, flushes usage. */

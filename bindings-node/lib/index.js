@@ -9,7 +9,7 @@ const native = require('./native');
 const errors = require('./errors');
 const { call, engineOptions } = require('./call');
 const { Stream } = require('./stream');
-const { wire, optionsObject, signalOf, amount, spelled } = require('./wire');
+const { wire, fail, optionsObject, signalOf, amount, spelled } = require('./wire');
 
 // The engine stops with the process: usage is flushed, callbacks stop.
 if (isMainThread) process.once('exit', () => native.atExit());
@@ -107,12 +107,7 @@ class Switchyard {
   }
 
   async _models() {
-    let listed;
-    try {
-      listed = this._native.models();
-    } catch (error) {
-      throw errors.rethrown(error);
-    }
+    const listed = this._sync(() => this._native.models());
     const page = { ...listed, data: listed.data ?? [] };
     page[Symbol.asyncIterator] = async function* iterate() {
       yield* page.data;
@@ -120,16 +115,50 @@ class Switchyard {
     return page;
   }
 
+  /** A copy whose calls default to these options, as the `openai` package's
+   * `withOptions`: `timeout` (ms) for each whole call, `maxRetries` a cap on the retries of
+   * each model the call reaches. The copy shares the engine: closing either closes both. */
+  withOptions(options) {
+    const opts = optionsObject(options, 'options');
+    amount(opts.timeout, 'timeout', false);
+    amount(opts.maxRetries, 'maxRetries', true);
+    for (const name of Object.keys(opts)) {
+      if (!DEFAULT_NAMES.includes(name) && opts[name] !== undefined) fail(name, 'withOptions takes timeout and maxRetries');
+    }
+    const copy = Object.create(Switchyard.prototype);
+    copy._init({ ...this._defaults, ...opts }, this._native);
+    return copy;
+  }
+
+  /** Calls, latencies, tokens, cost and errors so far, per model and deployment. */
+  metrics() {
+    return this._sync(() => this._native.metrics());
+  }
+
+  /** The config in force, secrets redacted. */
+  config() {
+    return this._sync(() => this._native.config());
+  }
+
+  /** Resolves once the usage recorded so far reached the server (or its spool on disk). */
+  flush() {
+    return call((task) => this._native.flush(task)).then(() => undefined);
+  }
+
+  _sync(read) {
+    try {
+      return read();
+    } catch (error) {
+      throw errors.rethrown(error);
+    }
+  }
+
   /** Swaps in a new config (an object or a file path); an invalid one throws a
    * ConfigError and the old one stays. */
   reload(config) {
     if (config == null) throw new errors.BadRequestError('bad request (config): a config (an object or a file path) is required', { kind: 'bad_request', message: 'a config (an object or a file path) is required', field: 'config' });
     const checked = wire(config, 'config');
-    try {
-      this._native.reload(checked);
-    } catch (error) {
-      throw errors.rethrown(error);
-    }
+    this._sync(() => this._native.reload(checked));
   }
 
   /** Lets the calls in flight finish, stops the config watcher, flushes usage. */

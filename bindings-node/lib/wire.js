@@ -99,4 +99,4 @@ function signalOf(options) {
   return signal;
 }
 
-module.exports = { wire, optionsObject, signalOf, amount, spelled, MAX_DEPTH };
+module.exports = { wire, fail, optionsObject, signalOf, amount, spelled, MAX_DEPTH };

@@ -114,6 +114,29 @@ impl NativeClient {
         guarded(|| self.handle.models())
     }
 
+    /// Calls, latencies, tokens, cost and errors so far, per model and deployment.
+    #[napi]
+    pub fn metrics(&self) -> Result<Value> {
+        guarded(|| self.handle.metrics())
+    }
+
+    /// The config in force, secrets redacted as the engine serializes them.
+    #[napi]
+    pub fn config(&self) -> Result<Value> {
+        guarded(|| self.handle.config())
+    }
+
+    /// Settles once the usage recorded so far reached the server (or, with the server
+    /// away, its spool on disk).
+    #[napi(ts_return_type = "Promise<unknown>")]
+    pub fn flush<'env>(&self, env: &'env Env, task: &NativeTask) -> Result<Object<'env>> {
+        let call = self.handle.flush().map(|flushing| async move {
+            flushing.await;
+            Ok(Value::Null)
+        });
+        promise(env, &self.host, task, call, identity)
+    }
+
     /// Swaps in a new config (a path or an object); an invalid one throws a `config` error
     /// and the old one stays.
     #[napi]

@@ -199,3 +199,26 @@ test('aborting a stream ends its iteration with a CanceledError and closes it', 
   assert.ok(stream.closed);
   await client.close();
 });
+
+test('withOptions caps retries on a copy that shares the engine; metrics and config read it', async () => {
+  const s = await mock.session({ models: { '*': [{ status: 500 }, { status: 500 }, { content: 'third time' }] } });
+  const client = new Switchyard({ config: s.openaiConfig({ retry: { max_attempts: 3, initial_backoff_ms: 1 } }) });
+  const once = client.withOptions({ maxRetries: 0 });
+  assert.ok(once instanceof Switchyard && once !== client);
+  await assert.rejects(once.chat.completions.create({ model: 'chat', messages: HI }), switchyard.UpstreamServerError);
+  assert.equal((await s.counters()).total, 1, 'maxRetries: 0 tried the deployment once');
+  // The original keeps its defaults: it retries past the second 500.
+  const r = await client.chat.completions.create({ model: 'chat', messages: HI });
+  assert.equal(r.choices[0].message.content, 'third time');
+  assert.equal(r.switchyard.attempts, 2);
+  // One engine behind both: its metrics count every call, and config() is the document in force.
+  const calls = client.metrics().deployments.reduce((n, d) => n + d.calls, 0);
+  assert.equal(calls, once.metrics().deployments.reduce((n, d) => n + d.calls, 0));
+  assert.equal(calls, 2);
+  assert.deepEqual(Object.keys(once.config().models).sort(), ['chat', 'embed']);
+  assert.throws(() => client.withOptions({ timeout: -1 }), (e) => e instanceof switchyard.BadRequestError && e.field === 'timeout');
+  assert.throws(() => client.withOptions({ retries: 1 }), (e) => e instanceof switchyard.BadRequestError && e.field === 'retries');
+  await once.close();
+  assert.ok(client.closed, 'closing the copy closed the engine both share');
+  assert.throws(() => client.metrics(), switchyard.SwitchyardError);
+});

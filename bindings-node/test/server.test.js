@@ -230,3 +230,26 @@ test('the factory refuses what the constructor refuses', async () => {
   await assert.rejects(Switchyard.create({ config: {}, configFile: 'x.yaml' }), switchyard.BadRequestError);
   await assert.rejects(Switchyard.create({ config: { version: 1, models: 'nope' } }), switchyard.ConfigError);
 });
+
+/** Calls the server has taken in, by its usage report (the last day, every app). */
+async function callsReported() {
+  const report = await management.api('GET', '/api/v1/usage');
+  return report.series.flatMap((s) => s.points).reduce((n, p) => n + p.calls, 0);
+}
+
+test('flush resolves once the server has the usage recorded so far', async () => {
+  const session = await mock.session({ models: { '*': [{ content: 'counted' }] } });
+  await management.activate(configWith(session, 'billed'));
+  const client = await Switchyard.create({ server: management.url, apiKey: appKey });
+  try {
+    await waitForModel(client, 'billed');
+    const before = await callsReported();
+    for (let i = 0; i < 3; i += 1) await client.chat.completions.create({ model: 'billed', messages: HI });
+    await client.flush();
+    assert.equal(await callsReported(), before + 3);
+    await client.flush(); // nothing new: settles at once
+  } finally {
+    await client.close();
+  }
+  await assert.rejects(client.flush(), switchyard.UnavailableError);
+});
