@@ -25,7 +25,7 @@ ifdef CI
 export CARGO_INCREMENTAL = 0
 endif
 
-.PHONY: check-one-llama run test setup model build lint test-rust test-python test-gateway python-sdk test-node node-sdk test-server bench bench-gateway bench-python clean
+.PHONY: check-one-llama run test setup model build lint test-rust test-python test-gateway python-sdk test-node node-sdk test-server bench bench-gateway bench-python bench-node clean
 
 ## The main job: the management server on its embedded SQLite with a demo tenant (its
 ## config pushed and activated, an app key made), and a demo call through the SDK with the
@@ -150,6 +150,10 @@ bench: model
 	$(CARGO) bench -p switchyard
 	bash bench/mock-provider.sh
 	bash bench/pipeline-load.sh
+
+## The Node SDK against raw fetch and the `openai` package (release addon and mock).
+bench-node: setup
+	bash bench/node_sdk.sh
 
 bench-python: MATURIN_PROFILE := --release
 bench-python: python-sdk
