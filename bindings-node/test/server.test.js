@@ -253,3 +253,33 @@ test('flush resolves once the server has the usage recorded so far', async () =>
   }
   await assert.rejects(client.flush(), switchyard.UnavailableError);
 });
+
+// A program in server mode ships every call's usage before it exits normally: with
+// `close()`, with `flush()`, or with neither (the exit hook flushes).
+const USAGE_PROGRAM = `
+const { Switchyard } = require(${JSON.stringify(path.join(__dirname, '..', 'lib'))});
+const [end, url, key, calls] = [process.argv[1], process.argv[2], process.argv[3], Number(process.argv[4])];
+(async () => {
+  const client = await Switchyard.create({ server: url, apiKey: key });
+  await Promise.all(Array.from({ length: calls }, () => client.chat.completions.create({ model: 'shipped', messages: [{ role: 'user', content: 'hi' }] })));
+  if (end === 'flush') await client.flush();
+  if (end === 'close') await client.close();
+})().catch((e) => { console.error(e); process.exit(3); });
+`;
+
+for (const end of ['exit', 'flush', 'close']) {
+  test(`a program that ends with ${end === 'exit' ? 'neither close() nor flush()' : `${end}()`} ships all its usage`, async () => {
+    const session = await mock.session({ models: { '*': [{ content: 'shipped' }] } });
+    await management.activate(configWith(session, 'shipped'));
+    const before = await callsReported();
+    const calls = 40;
+    const { status, stderr } = await new Promise((resolve) => {
+      const child = spawn(process.execPath, ['-e', USAGE_PROGRAM, end, management.url, appKey, String(calls)], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let err = '';
+      child.stderr.on('data', (d) => { err += d; });
+      child.on('exit', (code) => resolve({ status: code, stderr: err }));
+    });
+    assert.equal(status, 0, stderr);
+    assert.equal(await callsReported(), before + calls);
+  });
+}
