@@ -25,7 +25,7 @@ ifdef CI
 export CARGO_INCREMENTAL = 0
 endif
 
-.PHONY: check-one-llama run test setup model build lint test-rust test-python test-gateway python-sdk test-node node-sdk c-sdk test-c test-server bench bench-gateway bench-python clean
+.PHONY: check-one-llama run test setup model build lint test-rust test-python test-gateway python-sdk test-node node-sdk c-sdk test-c go-sdk test-go test-server bench bench-gateway bench-python clean
 
 ## The main job: the management server on its embedded SQLite with a demo tenant (its
 ## config pushed and activated, an app key made), and a demo call through the SDK with the
@@ -44,7 +44,7 @@ run: build model $(VENV_PY)
 	@DEMO_LISTEN=$(DEMO_LISTEN) DEMO_PYTHON=$(VENV_PY) bash scripts/demo.sh
 
 ## Everything CI runs: formatting, lints, every test of every part that has landed.
-test: setup model lint test-rust test-python test-node test-c test-gateway check-one-llama
+test: setup model lint test-rust test-python test-node test-c test-go test-gateway check-one-llama
 
 APT_PACKAGES := cmake clang libclang-dev postgresql openssl curl ccache gcc libc6-dev
 
@@ -135,6 +135,21 @@ c-sdk: setup
 test-c: c-sdk build
 	bash bindings-c/scripts/check-header.sh
 	CARGO_TARGET_DIR=$(abspath $(TARGET_DIR)) SWITCHYARD_MOCK_BIN=$(abspath $(MOCK_BIN)) bash bindings-c/scripts/test.sh
+
+## The Go SDK (bindings-go/, cgo over the C ABI): `go-sdk` links bindings-go/lib to the
+## built libswitchyard_c.so, where its #cgo directives look (with an rpath); then go vet,
+## go test (conformance scenarios, server mode against the real server binary, bad input,
+## subprocess exits, examples/go) and the same suite under -race.
+go-sdk: c-sdk
+	mkdir -p bindings-go/lib
+	ln -sf $(abspath $(C_LIB)) bindings-go/lib/libswitchyard_c.so
+
+test-go: go-sdk build model
+	cd bindings-go && go vet ./...
+	cd bindings-go && SWITCHYARD_MOCK_BIN=$(abspath $(MOCK_BIN)) SWITCHYARD_SERVER_BIN=$(abspath $(SERVER_BIN)) \
+	  go test -count=1 ./...
+	cd bindings-go && SWITCHYARD_MOCK_BIN=$(abspath $(MOCK_BIN)) SWITCHYARD_SERVER_BIN=$(abspath $(SERVER_BIN)) \
+	  SWITCHYARD_EXIT_RUNS=1 go test -race -count=1 ./...
 
 ## The official OpenAI clients, unchanged, against the gateway of the real server binary
 ## (tests/gateway/): Python `openai`, the `openai` npm package, `openai-go`. Each suite

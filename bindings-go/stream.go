@@ -1,0 +1,131 @@
+// A streamed answer, read as openai-go's ssestream.Stream is (for stream.Next() {
+// stream.Current() }; stream.Err()) or as a Go iterator (for chunk, err := range
+// stream.All()). Each read is one asynchronous call of the C ABI.
+
+package switchyard
+
+/*
+#include "switchyard.h"
+*/
+import "C"
+
+import (
+	"context"
+	"encoding/json"
+	"iter"
+	"sync"
+)
+
+// Stream is an open streamed answer. Next and Current from one goroutine; Close from any.
+type Stream[T any] struct {
+	ctx     context.Context
+	mu      sync.Mutex
+	ptr     *C.SyStream
+	closed  bool
+	current T
+	err     error
+	meta    CallMeta
+}
+
+func newStream[T any](ctx context.Context, ptr *C.SyStream) *Stream[T] {
+	return &Stream[T]{ctx: ctx, ptr: ptr}
+}
+
+func failedStream[T any](err error) *Stream[T] {
+	return &Stream[T]{err: err, closed: true}
+}
+
+// Next reads the next chunk; false at the end, on an error (see Err) or once closed.
+func (s *Stream[T]) Next() bool {
+	if s.err != nil || s.isClosed() {
+		return false
+	}
+	done, err := await(s.ctx, func(ud C.size_t) *C.SyCall {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return startStreamNext(s.ptr)(ud) // NULL once closed: the engine says so
+	})
+	switch {
+	case err != nil:
+		s.err = err
+	case !done.ok:
+		if !s.isClosed() {
+			s.err = decodeError(done.body)
+		}
+	case string(done.body) == "null":
+	default:
+		var chunk T
+		if err := json.Unmarshal(done.body, &chunk); err != nil {
+			s.err = &Error{Kind: KindInternal, Message: "unreadable chunk: " + err.Error()}
+			break
+		}
+		s.current = chunk
+		return true
+	}
+	s.Close()
+	return false
+}
+
+// Current is the chunk the last Next read.
+func (s *Stream[T]) Current() T { return s.current }
+
+// Err is the error that ended the stream, nil at a normal end.
+func (s *Stream[T]) Err() error { return s.err }
+
+// All reads the rest of the stream as an iterator; a failure is the last pair's error.
+// Breaking out of the loop closes the stream.
+func (s *Stream[T]) All() iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		defer s.Close()
+		for s.Next() {
+			if !yield(s.Current(), nil) {
+				return
+			}
+		}
+		if s.err != nil {
+			var zero T
+			yield(zero, s.err)
+		}
+	}
+}
+
+// Switchyard is what the pipeline did for the call: complete (cost included) once the
+// stream has ended or been closed.
+func (s *Stream[T]) Switchyard() CallMeta {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ptr != nil {
+		s.meta = readMeta(s.ptr)
+	}
+	return s.meta
+}
+
+// Close stops reading and drops the upstream request. Closing twice is harmless.
+func (s *Stream[T]) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ptr != nil {
+		s.meta = readMeta(s.ptr)
+		C.sy_stream_free(s.ptr)
+		s.ptr = nil
+	}
+	s.closed = true
+	return nil
+}
+
+func (s *Stream[T]) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+func readMeta(ptr *C.SyStream) CallMeta {
+	var out *C.char
+	var meta CallMeta
+	if C.sy_stream_meta(ptr, &out) == C.SY_STATUS_OK {
+		_ = json.Unmarshal(takeString(out), &meta)
+	} else {
+		takeString(out)
+	}
+	return meta
+}
