@@ -76,7 +76,7 @@ type ChatCompletionNewParams struct {
 	Stop                []string                     `json:"stop,omitempty"`
 	Tools               []ChatCompletionToolParam    `json:"tools,omitempty"`
 	// ToolChoice is "auto", "none", "required" or {"type": "function", "function": {"name": ...}}.
-	ToolChoice        any `json:"tool_choice,omitempty"`
+	ToolChoice        any   `json:"tool_choice,omitempty"`
 	ParallelToolCalls *bool `json:"parallel_tool_calls,omitempty"`
 	// ResponseFormat is {"type": "json_object"} or {"type": "json_schema", ...}.
 	ResponseFormat any               `json:"response_format,omitempty"`

@@ -88,9 +88,9 @@ func (c *ChatCompletion) RawJSON() string { return string(c.raw) }
 
 // ChatCompletionChunkDelta is what a chunk adds to a choice.
 type ChatCompletionChunkDelta struct {
-	Role      string                         `json:"role"`
-	Content   string                         `json:"content"`
-	Refusal   string                         `json:"refusal"`
+	Role      string                        `json:"role"`
+	Content   string                        `json:"content"`
+	Refusal   string                        `json:"refusal"`
 	ToolCalls []ChatCompletionChunkToolCall `json:"tool_calls"`
 }
 
