@@ -51,12 +51,22 @@ func TestMain(m *testing.M) {
 	line, _ := bufio.NewReader(out).ReadString('\n')
 	mockURL = strings.TrimSpace(strings.TrimPrefix(line, "listening on "))
 	code := m.Run()
+	if serverCmd != nil {
+		_ = serverCmd.Process.Kill()
+		_ = serverCmd.Wait()
+	}
 	_ = cmd.Process.Kill()
 	_ = cmd.Wait()
 	os.Exit(code)
 }
 
 func httpJSON(t testing.TB, method, url string, body any, out any) {
+	t.Helper()
+	httpJSONAuth(t, method, url, "", body, out)
+}
+
+// httpJSONAuth sends body as JSON (with a bearer token, if any) and decodes the answer.
+func httpJSONAuth(t testing.TB, method, url, token string, body any, out any) {
 	t.Helper()
 	var reader *bytes.Reader
 	if body != nil {
@@ -73,6 +83,9 @@ func httpJSON(t testing.TB, method, url string, body any, out any) {
 		t.Fatal(err)
 	}
 	req.Header.Set("content-type", "application/json")
+	if token != "" {
+		req.Header.Set("authorization", "Bearer "+token)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
