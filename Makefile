@@ -139,15 +139,17 @@ test-c: c-sdk build
 ## The Go SDK (bindings-go/, cgo over the C ABI): `go-sdk` links bindings-go/lib to the
 ## built libswitchyard_c.so, where its #cgo directives look (with an rpath); then go vet,
 ## go test (conformance scenarios, server mode against the real server binary, bad input,
-## subprocess exits, examples/go) and the same suite under -race.
+## subprocess exits, examples/go) with GOEXPERIMENT=cgocheck2, and the suite under -race.
 go-sdk: c-sdk
 	mkdir -p bindings-go/lib
 	ln -sf $(abspath $(C_LIB)) bindings-go/lib/libswitchyard_c.so
 
 test-go: go-sdk build model
 	cd bindings-go && go vet ./...
+	cd examples/go && go vet ./...
+	@# cgocheck2: every pointer write checked, so a Go pointer kept by C would fail the run.
 	cd bindings-go && SWITCHYARD_MOCK_BIN=$(abspath $(MOCK_BIN)) SWITCHYARD_SERVER_BIN=$(abspath $(SERVER_BIN)) \
-	  go test -count=1 ./...
+	  GOEXPERIMENT=cgocheck2 go test -count=1 ./...
 	cd bindings-go && SWITCHYARD_MOCK_BIN=$(abspath $(MOCK_BIN)) SWITCHYARD_SERVER_BIN=$(abspath $(SERVER_BIN)) \
 	  SWITCHYARD_EXIT_RUNS=1 go test -race -count=1 ./...
 
