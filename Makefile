@@ -186,6 +186,9 @@ bench: model
 	bash bench/mock-provider.sh
 	bash bench/pipeline-load.sh
 
+bench-go: model
+	CARGO_TARGET_DIR=$(abspath $(TARGET_DIR)) bash bench/go_sdk.sh
+
 bench-python: MATURIN_PROFILE := --release
 bench-python: python-sdk
 	SWITCHYARD_MOCK_BIN=$(abspath $(TARGET_DIR))/release/switchyard-mock bash bench/python_sdk.sh

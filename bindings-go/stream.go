@@ -13,26 +13,47 @@ import (
 	"context"
 	"encoding/json"
 	"iter"
+	"runtime"
 	"sync"
 )
 
 // Stream is an open streamed answer. Next and Current from one goroutine; Close from any.
+// A stream dropped without Close is closed once the garbage collector finds it.
 type Stream[T any] struct {
 	ctx     context.Context
-	mu      sync.Mutex
-	ptr     *C.SyStream
-	closed  bool
+	native  *nativeStream
 	current T
 	err     error
-	meta    CallMeta
+}
+
+// nativeStream is the C stream, freed once (by Close, or by the cleanup of a dropped
+// Stream); meta is kept from the moment it is freed.
+type nativeStream struct {
+	mu     sync.Mutex
+	ptr    *C.SyStream
+	closed bool
+	meta   CallMeta
+}
+
+func (n *nativeStream) free() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.ptr != nil {
+		n.meta = readMeta(n.ptr)
+		C.sy_stream_free(n.ptr)
+		n.ptr = nil
+	}
+	n.closed = true
 }
 
 func newStream[T any](ctx context.Context, ptr *C.SyStream) *Stream[T] {
-	return &Stream[T]{ctx: ctx, ptr: ptr}
+	s := &Stream[T]{ctx: ctx, native: &nativeStream{ptr: ptr}}
+	runtime.AddCleanup(s, (*nativeStream).free, s.native)
+	return s
 }
 
 func failedStream[T any](err error) *Stream[T] {
-	return &Stream[T]{err: err, closed: true}
+	return &Stream[T]{err: err, native: &nativeStream{closed: true}}
 }
 
 // Next reads the next chunk; false at the end, on an error (see Err) or once closed.
@@ -40,10 +61,11 @@ func (s *Stream[T]) Next() bool {
 	if s.err != nil || s.isClosed() {
 		return false
 	}
+	n := s.native
 	done, err := await(s.ctx, func(ud C.size_t) *C.SyCall {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		return startStreamNext(s.ptr)(ud) // NULL once closed: the engine says so
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		return startStreamNext(n.ptr)(ud) // NULL once closed: the engine says so
 	})
 	switch {
 	case err != nil:
@@ -92,31 +114,25 @@ func (s *Stream[T]) All() iter.Seq2[T, error] {
 // Switchyard is what the pipeline did for the call: complete (cost included) once the
 // stream has ended or been closed.
 func (s *Stream[T]) Switchyard() CallMeta {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ptr != nil {
-		s.meta = readMeta(s.ptr)
+	n := s.native
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.ptr != nil {
+		n.meta = readMeta(n.ptr)
 	}
-	return s.meta
+	return n.meta
 }
 
 // Close stops reading and drops the upstream request. Closing twice is harmless.
 func (s *Stream[T]) Close() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ptr != nil {
-		s.meta = readMeta(s.ptr)
-		C.sy_stream_free(s.ptr)
-		s.ptr = nil
-	}
-	s.closed = true
+	s.native.free()
 	return nil
 }
 
 func (s *Stream[T]) isClosed() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.closed
+	s.native.mu.Lock()
+	defer s.native.mu.Unlock()
+	return s.native.closed
 }
 
 func readMeta(ptr *C.SyStream) CallMeta {

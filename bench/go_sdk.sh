@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Go SDK benchmark (make bench-go): starts the mock provider and runs bench/go_sdk/ against
+# it: per-call p50 of switchyard-go next to raw net/http and openai-go (the pin of
+# tests/gateway/go), the cgo crossing alone, streaming time to first chunk.
+# PROFILE=release measures a release build of libswitchyard_c.so (and of the mock); the
+# default is the debug build `make test` leaves.
+#
+# Measured (2026-12-07, 2-core machine shared with another build, PROFILE=debug: a debug
+# engine and a debug mock; N=2000 after 200 warm-up calls):
+#   see the figures in docs/sdk/go.md ("Performance").
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+profile="${PROFILE:-debug}"
+target="${CARGO_TARGET_DIR:-$root/target}"
+flag=()
+[ "$profile" = release ] && flag=(--release)
+features=(--features switchyard/local,switchyard/otlp)
+cargo build "${flag[@]}" -p switchyard-c -p switchyard-mock-provider "${features[@]}" --manifest-path "$root/Cargo.toml"
+mkdir -p "$root/bindings-go/lib"
+ln -sf "$target/$profile/libswitchyard_c.so" "$root/bindings-go/lib/libswitchyard_c.so"
+
+work="$(mktemp -d)"
+"${SWITCHYARD_MOCK_BIN:-$target/$profile/switchyard-mock}" --addr 127.0.0.1:0 >"$work/mock.out" 2>/dev/null &
+mock_pid=$!
+trap 'kill $mock_pid 2>/dev/null; rm -rf "$work"' EXIT
+for _ in $(seq 100); do
+  grep -q '^listening on ' "$work/mock.out" 2>/dev/null && break
+  sleep 0.05
+done
+mock="$(sed -n 's/^listening on //p' "$work/mock.out" | head -1)"
+cd "$root/bench/go_sdk"
+go run . -mock "$mock" "$@"
