@@ -99,6 +99,27 @@ unsafe fn arg(ptr: *const c_char, len: usize, field: &str) -> Result<Value, Erro
     unsafe { json_at(ptr, len, field) }
 }
 
+/// Reads a call's client, request and options, and starts it with `f`.
+///
+/// # Safety
+/// As `sy_chat`.
+unsafe fn with_request<'a, F>(
+    client: *const SyClient,
+    (request, request_len): (*const c_char, usize),
+    (options, options_len): (*const c_char, usize),
+    f: impl FnOnce(&'a ClientHandle, Value, Value) -> Result<F, Error>,
+) -> Result<F, Error> {
+    // SAFETY: as this function's contract states.
+    let (handle, request, options) = unsafe {
+        (
+            handle_of(client)?,
+            arg(request, request_len, "request")?,
+            arg(options, options_len, "options")?,
+        )
+    };
+    f(handle, request, options)
+}
+
 /// A chat completion. `request` is the OpenAI-shaped request, `options` the call options
 /// (`timeout` in seconds, `user`, `tags`, `cache`, `max_retries`, ...; empty: none). The
 /// callback gets the `ChatCompletion` with `switchyard` (the call's meta), or the error.
@@ -118,16 +139,14 @@ pub unsafe extern "C" fn sy_chat(
     callback: SyCallback,
     user_data: usize,
 ) -> *mut SyCall {
-    let call = || {
-        // SAFETY: as this function's contract states.
-        let (handle, request, options) = unsafe {
-            (
-                handle_of(client)?,
-                arg(request, request_len, "request")?,
-                arg(options, options_len, "options")?,
-            )
-        };
-        handle.chat(request, options)
+    // SAFETY: as this function's contract states.
+    let call = || unsafe {
+        with_request(
+            client,
+            (request, request_len),
+            (options, options_len),
+            ClientHandle::chat,
+        )
     };
     start(callback, user_data, call, |v: Value| Delivered::json(&v))
 }
@@ -147,16 +166,14 @@ pub unsafe extern "C" fn sy_chat_stream(
     callback: SyCallback,
     user_data: usize,
 ) -> *mut SyCall {
-    let call = || {
-        // SAFETY: as this function's contract states.
-        let (handle, request, options) = unsafe {
-            (
-                handle_of(client)?,
-                arg(request, request_len, "request")?,
-                arg(options, options_len, "options")?,
-            )
-        };
-        handle.chat_stream(request, options)
+    // SAFETY: as this function's contract states.
+    let call = || unsafe {
+        with_request(
+            client,
+            (request, request_len),
+            (options, options_len),
+            ClientHandle::chat_stream,
+        )
     };
     start(callback, user_data, call, |s| {
         Delivered::stream(SyStream::new(s))
@@ -178,16 +195,14 @@ pub unsafe extern "C" fn sy_embed(
     callback: SyCallback,
     user_data: usize,
 ) -> *mut SyCall {
-    let call = || {
-        // SAFETY: as this function's contract states.
-        let (handle, request, options) = unsafe {
-            (
-                handle_of(client)?,
-                arg(request, request_len, "request")?,
-                arg(options, options_len, "options")?,
-            )
-        };
-        handle.embed(request, options)
+    // SAFETY: as this function's contract states.
+    let call = || unsafe {
+        with_request(
+            client,
+            (request, request_len),
+            (options, options_len),
+            ClientHandle::embed,
+        )
     };
     start(callback, user_data, call, |v: Value| Delivered::json(&v))
 }
