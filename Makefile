@@ -186,7 +186,7 @@ bench: model
 	bash bench/mock-provider.sh
 	bash bench/pipeline-load.sh
 
-bench-go: model
+bench-go: build
 	CARGO_TARGET_DIR=$(abspath $(TARGET_DIR)) bash bench/go_sdk.sh
 
 bench-python: MATURIN_PROFILE := --release

@@ -15,7 +15,12 @@ target="${CARGO_TARGET_DIR:-$root/target}"
 flag=()
 [ "$profile" = release ] && flag=(--release)
 features=(--features switchyard/local,switchyard/otlp)
-cargo build "${flag[@]}" -p switchyard-c -p switchyard-mock-provider "${features[@]}" --manifest-path "$root/Cargo.toml"
+# One package per cargo step, as make test builds them (selecting two at once resolves the
+# engine's features differently and rebuilds it). The debug mock comes from `make build`.
+cargo build "${flag[@]}" -p switchyard-c "${features[@]}" --manifest-path "$root/Cargo.toml"
+if [ "$profile" = release ]; then
+  cargo build --release -p switchyard-mock-provider --bin switchyard-mock --manifest-path "$root/Cargo.toml"
+fi
 mkdir -p "$root/bindings-go/lib"
 ln -sf "$target/$profile/libswitchyard_c.so" "$root/bindings-go/lib/libswitchyard_c.so"
 
