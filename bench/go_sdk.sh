@@ -3,11 +3,9 @@
 # it: per-call p50 of switchyard-go next to raw net/http and openai-go (the pin of
 # tests/gateway/go), the cgo crossing alone, streaming time to first chunk.
 # PROFILE=release measures a release build of libswitchyard_c.so (and of the mock); the
-# default is the debug build `make test` leaves.
+# default is the debug build `make test` leaves. Arguments go to the program (-n, -warmup).
 #
-# Measured (2026-12-07, 2-core machine shared with another build, PROFILE=debug: a debug
-# engine and a debug mock; N=2000 after 200 warm-up calls):
-#   see the figures in docs/sdk/go.md ("Performance").
+# Figures: docs/sdk/go.md ("Performance").
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 profile="${PROFILE:-debug}"
