@@ -46,7 +46,7 @@ func (s *ChatCompletionService) NewStreaming(ctx context.Context, params ChatCom
 	if err != nil {
 		return failedStream[ChatCompletionChunk](err)
 	}
-	return newStream[ChatCompletionChunk](ctx, done.stream)
+	return newStream[ChatCompletionChunk](ctx, done.stream, done.body)
 }
 
 // EmbeddingService makes embeddings.

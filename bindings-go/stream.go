@@ -20,8 +20,10 @@ import (
 // Stream is an open streamed answer. Next and Current from one goroutine; Close from any.
 // A stream dropped without Close is closed once the garbage collector finds it.
 type Stream[T any] struct {
-	ctx     context.Context
-	native  *nativeStream
+	ctx    context.Context
+	native *nativeStream
+	// first is the first chunk, which came with the stream (`null`: it ended at once).
+	first   []byte
 	current T
 	err     error
 }
@@ -46,8 +48,8 @@ func (n *nativeStream) free() {
 	n.closed = true
 }
 
-func newStream[T any](ctx context.Context, ptr *C.SyStream) *Stream[T] {
-	s := &Stream[T]{ctx: ctx, native: &nativeStream{ptr: ptr}}
+func newStream[T any](ctx context.Context, ptr *C.SyStream, first []byte) *Stream[T] {
+	s := &Stream[T]{ctx: ctx, native: &nativeStream{ptr: ptr}, first: first}
 	runtime.AddCleanup(s, (*nativeStream).free, s.native)
 	return s
 }
@@ -61,12 +63,18 @@ func (s *Stream[T]) Next() bool {
 	if s.err != nil || s.isClosed() {
 		return false
 	}
-	n := s.native
-	done, err := await(s.ctx, func(ud C.size_t) *C.SyCall {
-		n.mu.Lock()
-		defer n.mu.Unlock()
-		return startStreamNext(n.ptr)(ud) // NULL once closed: the engine says so
-	})
+	var done completion
+	var err error
+	if s.first != nil {
+		done, s.first = completion{ok: true, body: s.first}, nil
+	} else {
+		n := s.native
+		done, err = await(s.ctx, func(ud C.size_t) *C.SyCall {
+			n.mu.Lock()
+			defer n.mu.Unlock()
+			return startStreamNext(n.ptr)(ud) // NULL once closed: the engine says so
+		})
+	}
 	switch {
 	case err != nil:
 		s.err = err

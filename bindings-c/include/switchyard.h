@@ -48,7 +48,8 @@ typedef struct SyStream SyStream;
 // Called once when a call ends, on an engine thread. `user_data` is what the caller
 // passed. `json` (`len` bytes, NUL-terminated) is the answer or the error's data, borrowed
 // for the duration of the callback: copy what you keep. `stream` is non-NULL only for a
-// successful `sy_chat_stream`, and is then the caller's (free it with `sy_stream_free`).
+// successful `sy_chat_stream` (`json` is then its first chunk), and is then the caller's
+// (free it with `sy_stream_free`).
 // The callback must not unwind (no C++ exception, no longjmp out of it).
 typedef void (*SyCallback)(size_t user_data,
                            SyStatus status,
@@ -131,8 +132,11 @@ SyCall *sy_chat(const SyClient *client,
                 SyCallback callback,
                 size_t user_data);
 
-// A streamed chat completion: the callback gets a `SyStream` (status OK, JSON `null`) once
-// the first chunk is in, or the error. Arguments and return as `sy_chat`.
+// A streamed chat completion: once the first chunk is in, the callback gets a `SyStream`
+// and that first chunk as its JSON (read in the same step, so that the first chunk costs
+// one crossing, not two; `null` for a stream that ended at once), or the error. The
+// stream's `sy_stream_next` reads from the second chunk on. Arguments and return as
+// `sy_chat`.
 //
 // # Safety
 // As `sy_chat`.

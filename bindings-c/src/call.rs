@@ -27,7 +27,8 @@ pub enum SyStatus {
 /// Called once when a call ends, on an engine thread. `user_data` is what the caller
 /// passed. `json` (`len` bytes, NUL-terminated) is the answer or the error's data, borrowed
 /// for the duration of the callback: copy what you keep. `stream` is non-NULL only for a
-/// successful `sy_chat_stream`, and is then the caller's (free it with `sy_stream_free`).
+/// successful `sy_chat_stream` (`json` is then its first chunk), and is then the caller's
+/// (free it with `sy_stream_free`).
 /// The callback must not unwind (no C++ exception, no longjmp out of it).
 pub type SyCallback = Option<
     unsafe extern "C" fn(
@@ -59,9 +60,10 @@ impl Delivered {
         }
     }
 
-    pub fn stream(stream: SyStream) -> Self {
+    /// An opened stream with its first chunk (`None`: it ended at once).
+    pub fn stream(stream: SyStream, first: Option<&serde_json::Value>) -> Self {
         Delivered {
-            json: CString::from(c"null"),
+            json: first.map_or_else(|| CString::from(c"null"), c_json),
             stream: Some(Box::new(stream)),
         }
     }

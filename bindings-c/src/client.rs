@@ -151,8 +151,11 @@ pub unsafe extern "C" fn sy_chat(
     start(callback, user_data, call, |v: Value| Delivered::json(&v))
 }
 
-/// A streamed chat completion: the callback gets a `SyStream` (status OK, JSON `null`) once
-/// the first chunk is in, or the error. Arguments and return as `sy_chat`.
+/// A streamed chat completion: once the first chunk is in, the callback gets a `SyStream`
+/// and that first chunk as its JSON (read in the same step, so that the first chunk costs
+/// one crossing, not two; `null` for a stream that ended at once), or the error. The
+/// stream's `sy_stream_next` reads from the second chunk on. Arguments and return as
+/// `sy_chat`.
 ///
 /// # Safety
 /// As `sy_chat`.
@@ -172,11 +175,18 @@ pub unsafe extern "C" fn sy_chat_stream(
             client,
             (request, request_len),
             (options, options_len),
-            ClientHandle::chat_stream,
+            |handle, request, options| {
+                let opening = handle.chat_stream(request, options)?;
+                Ok(async move {
+                    let stream = opening.await?;
+                    let first = stream.next().await?;
+                    Ok((stream, first))
+                })
+            },
         )
     };
-    start(callback, user_data, call, |s| {
-        Delivered::stream(SyStream::new(s))
+    start(callback, user_data, call, |(s, first)| {
+        Delivered::stream(SyStream::new(s), first.as_ref())
     })
 }
 

@@ -108,8 +108,9 @@ static void test_stream(SyClient *client) {
   CHECK(run(sy_chat_stream, client, HI, strlen(HI), &o) == SY_STATUS_OK, "stream opens");
   SyStream *stream = o.stream;
   CHECK(stream != NULL, "the callback hands over a stream");
+  CHECK(has(o.json, "\"object\":\"chat.completion.chunk\""), "and the first chunk with it");
   outcome_destroy(&o);
-  int chunks = 0;
+  int chunks = 1;
   for (;;) {
     Outcome next;
     outcome_init(&next);
