@@ -25,7 +25,7 @@ ifdef CI
 export CARGO_INCREMENTAL = 0
 endif
 
-.PHONY: check-one-llama run test setup model build lint test-rust test-python test-gateway python-sdk test-node node-sdk c-sdk test-c go-sdk test-go test-server bench bench-gateway bench-python clean
+.PHONY: check-one-llama run test setup model build lint test-rust test-python test-gateway python-sdk test-node node-sdk c-sdk test-c go-sdk test-go test-server bench bench-gateway bench-python bench-go clean
 
 ## The main job: the management server on its embedded SQLite with a demo tenant (its
 ## config pushed and activated, an app key made), and a demo call through the SDK with the
