@@ -25,7 +25,7 @@ ifdef CI
 export CARGO_INCREMENTAL = 0
 endif
 
-.PHONY: check-one-llama run test setup model build lint test-rust test-python test-gateway python-sdk test-node node-sdk test-server bench bench-gateway bench-python clean
+.PHONY: check-one-llama run test setup model build lint test-rust test-python test-gateway python-sdk test-node node-sdk test-java java-sdk bench-java test-server bench bench-gateway bench-python clean
 
 ## The main job: the management server on its embedded SQLite with a demo tenant (its
 ## config pushed and activated, an app key made), and a demo call through the SDK with the
@@ -44,7 +44,7 @@ run: build model $(VENV_PY)
 	@DEMO_LISTEN=$(DEMO_LISTEN) DEMO_PYTHON=$(VENV_PY) bash scripts/demo.sh
 
 ## Everything CI runs: formatting, lints, every test of every part that has landed.
-test: setup model lint test-rust test-python test-node test-gateway check-one-llama
+test: setup model lint test-rust test-python test-node test-java test-gateway check-one-llama
 
 APT_PACKAGES := cmake clang libclang-dev postgresql openssl curl ccache
 
@@ -117,6 +117,27 @@ test-node: node-sdk build model
 	cd examples/node && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	cd bindings-node && SWITCHYARD_MOCK_BIN=$(abspath $(MOCK_BIN)) SWITCHYARD_SERVER_BIN=$(abspath $(SERVER_BIN)) \
 	  node --test test/*.test.js test/*.test.mjs
+
+## The Java SDK (bindings-java/): the JNI library built with plain cargo (this feature set,
+## the shared target/, so llama.cpp is not built again) and copied into the Maven project's
+## resources with its SHA-256 (the jar carries it and loads it from a cache file); the jar
+## installed in the local Maven repository (examples/java depends on it); then the JUnit 5
+## tests through Surefire against the mock and (server mode) the real server binary.
+## Maven fetches only from Maven Central, every version pinned in the poms.
+JAVA_DIR := bindings-java/java
+JAVA_NATIVE := $(JAVA_DIR)/src/main/resources/native/linux-x86_64
+MVN := mvn -q -B
+
+java-sdk: setup
+	$(CARGO) build -p switchyard-java $(FEATURES) $(JAVA_PROFILE_FLAG)
+	mkdir -p $(JAVA_NATIVE)
+	cp $(TARGET_DIR)/$(or $(JAVA_PROFILE),debug)/libswitchyard_java.so $(JAVA_NATIVE)/
+	cd $(JAVA_NATIVE) && sha256sum libswitchyard_java.so > libswitchyard_java.so.sha256
+	cd $(JAVA_DIR) && $(MVN) install -Dmaven.test.skip=true
+
+test-java: java-sdk build model
+	cd $(JAVA_DIR) && SWITCHYARD_MOCK_BIN=$(abspath $(MOCK_BIN)) SWITCHYARD_SERVER_BIN=$(abspath $(SERVER_BIN)) \
+	  $(MVN) verify
 
 ## The official OpenAI clients, unchanged, against the gateway of the real server binary
 ## (tests/gateway/): Python `openai`, the `openai` npm package, `openai-go`. Each suite
