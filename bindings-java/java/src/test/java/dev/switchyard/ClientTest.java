@@ -239,6 +239,47 @@ class ClientTest {
         assertThrows(UnavailableException.class, () -> client.chat().completions().create(hi()));
     }
 
+    @Test
+    void manyThreadsShareOneClient() throws Exception {
+        Mock.Session s = MOCK.session(Map.of("models", Map.of("*", List.of(Map.of("echo", true, "times", 100000)))));
+        int threads = 32;
+        int calls = 25;
+        try (Switchyard client = s.client()) {
+            List<Thread> workers = new ArrayList<>();
+            List<Throwable> failures = java.util.Collections.synchronizedList(new ArrayList<>());
+            for (int t = 0; t < threads; t++) {
+                int thread = t;
+                workers.add(new Thread(() -> {
+                    try {
+                        for (int i = 0; i < calls; i++) {
+                            String mine = "thread " + thread + " call " + i;
+                            ChatCompletionCreateParams p = ChatCompletionCreateParams.builder().model("chat").addUserMessage(mine).build();
+                            if (i % 5 == 4) {
+                                try (StreamResponse<ChatCompletionChunk> stream = client.chat().completions().createStreaming(p)) {
+                                    String text = stream.stream().flatMap(c -> c.choices().stream())
+                                            .map(c -> c.delta().content().orElse("")).collect(Collectors.joining());
+                                    assertTrue(text.contains(mine), text);
+                                }
+                            } else {
+                                String text = client.chat().completions().create(p).choices().get(0).message().content().orElseThrow();
+                                // Each answer is its own request's echo: no crossed wires between threads.
+                                assertTrue(text.contains(mine), text);
+                            }
+                        }
+                    } catch (Throwable e) {
+                        failures.add(e);
+                    }
+                }));
+            }
+            workers.forEach(Thread::start);
+            for (Thread w : workers) {
+                w.join(60_000);
+            }
+            assertEquals(List.of(), failures);
+        }
+        assertEquals(threads * calls, s.total());
+    }
+
     static List<String> iterable(java.util.Iterator<String> names) {
         List<String> out = new ArrayList<>();
         names.forEachRemaining(out::add);
