@@ -139,6 +139,10 @@ test-java: java-sdk build model
 	cd $(JAVA_DIR) && SWITCHYARD_MOCK_BIN=$(abspath $(MOCK_BIN)) SWITCHYARD_SERVER_BIN=$(abspath $(SERVER_BIN)) \
 	  $(MVN) verify
 
+## The Java SDK bench (release builds; not part of `make test`): bench/java_sdk.sh.
+bench-java:
+	bash bench/java_sdk.sh
+
 ## The official OpenAI clients, unchanged, against the gateway of the real server binary
 ## (tests/gateway/): Python `openai`, the `openai` npm package, `openai-go`. Each suite
 ## starts the mock provider and the server itself (tests/gateway/harness.py). npm installs
