@@ -131,6 +131,16 @@ class ClientTest {
             assertTrue(System.nanoTime() - started < TimeUnit.SECONDS.toNanos(2), "close waited for a canceled call");
             assertEquals(1, s.total());
         }
+        // orTimeout settles the future from outside: the engine call is dropped too.
+        try (Switchyard client = s.client()) {
+            CompletableFuture<ChatCompletion> pending = client.async().chat().completions().create(hi());
+            ExecutionException e = assertThrows(ExecutionException.class, () -> pending.orTimeout(200, TimeUnit.MILLISECONDS).get());
+            assertInstanceOf(java.util.concurrent.TimeoutException.class, e.getCause());
+            long started = System.nanoTime();
+            client.close();
+            assertTrue(System.nanoTime() - started < TimeUnit.SECONDS.toNanos(2), "close waited for a timed-out call");
+            assertEquals(2, s.total());
+        }
     }
 
     @Test

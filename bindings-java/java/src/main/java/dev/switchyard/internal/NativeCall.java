@@ -11,8 +11,9 @@ import java.util.function.LongFunction;
 /**
  * The native side calls {@code onValue}, {@code onStream} or {@code onError} once from an
  * engine thread. Completion is handed to an executor (the common pool), so that the
- * caller's continuations never run on, and never block, an engine thread. {@link #cancel}
- * drops the engine call and its upstream request; the native side then never calls back.
+ * caller's continuations never run on, and never block, an engine thread. {@link #cancel},
+ * or any completion from outside ({@code orTimeout}, {@code completeExceptionally}), drops
+ * the engine call and its upstream request; the native side then never calls back.
  */
 public final class NativeCall<T> extends CompletableFuture<T> {
     static final Cleaner CLEANER = Cleaner.create();
@@ -39,12 +40,26 @@ public final class NativeCall<T> extends CompletableFuture<T> {
 
     @Override
     public boolean cancel(boolean mayInterruptIfRunning) {
-        boolean canceled = super.cancel(mayInterruptIfRunning);
+        return dropIf(super.cancel(mayInterruptIfRunning));
+    }
+
+    @Override
+    public boolean completeExceptionally(Throwable ex) {
+        return dropIf(super.completeExceptionally(ex));
+    }
+
+    @Override
+    public boolean complete(T value) {
+        return dropIf(super.complete(value));
+    }
+
+    /** Drops the engine call once this future is settled (a no-op for a call that ended). */
+    private boolean dropIf(boolean settled) {
         long h = handle;
-        if (canceled && h != 0) {
+        if (settled && h != 0) {
             Native.cancelCall(h);
         }
-        return canceled;
+        return settled;
     }
 
     // Called from engine threads.
