@@ -9,7 +9,11 @@ use jni::sys::{jboolean, jlong, jstring};
 use switchyard::binding::{CallHandle, ClientHandle, ClientSpec, ConfigInput, StreamHandle};
 use switchyard::validate::decode;
 
-use crate::call::{block, block_fully, deliver_json, spawn};
+use std::future::Future;
+
+use serde_json::Value;
+
+use crate::call::{Deliver, block, block_fully, deliver_json, spawn};
 use crate::error::guard;
 use crate::handles::{borrow, free, into_handle};
 use crate::wire::{into_java_json, json};
@@ -37,6 +41,59 @@ pub extern "system" fn Java_dev_switchyard_internal_Native_freeClient<'l>(
     free::<ClientHandle>(client);
 }
 
+/// A call's future from the handle, given the request and the options as JSON values. The
+/// futures own what they use (they are `'static`); the handle is named `'static` only so that
+/// one function type fits every call (its returned type nominally captures the borrow).
+type Start<F> = fn(&'static ClientHandle, Value, Value) -> switchyard::Result<F>;
+
+/// Runs a call on the calling thread: its answer as JSON text.
+fn call_blocking<'l, F>(
+    env: &mut JNIEnv<'l>,
+    client: jlong,
+    request: &JString<'l>,
+    options: &JString<'l>,
+    start: Start<F>,
+) -> jstring
+where
+    F: Future<Output = switchyard::Result<Value>>,
+{
+    guard(env, std::ptr::null_mut(), |env| {
+        let handle = borrow::<ClientHandle>(client)?;
+        let call = start(
+            handle,
+            json(env, request, "request")?,
+            json(env, options, "options")?,
+        )?;
+        let answer = block(env, call)?;
+        into_java_json(env, &answer)
+    })
+}
+
+/// Starts a call on the engine, completing `target`; the call's handle.
+fn call_async<'l, F, T>(
+    env: &mut JNIEnv<'l>,
+    client: jlong,
+    request: &JString<'l>,
+    options: &JString<'l>,
+    target: &JObject<'l>,
+    start: Start<F>,
+    deliver: Deliver<T>,
+) -> jlong
+where
+    F: Future<Output = switchyard::Result<T>> + Send + 'static,
+    T: Send + 'static,
+{
+    guard(env, 0, |env| {
+        let handle = borrow::<ClientHandle>(client)?;
+        let call = start(
+            handle,
+            json(env, request, "request")?,
+            json(env, options, "options")?,
+        )?;
+        spawn(env, target, call, deliver)
+    })
+}
+
 #[unsafe(no_mangle)]
 pub extern "system" fn Java_dev_switchyard_internal_Native_chat<'l>(
     mut env: JNIEnv<'l>,
@@ -45,15 +102,7 @@ pub extern "system" fn Java_dev_switchyard_internal_Native_chat<'l>(
     request: JString<'l>,
     options: JString<'l>,
 ) -> jstring {
-    guard(&mut env, std::ptr::null_mut(), |env| {
-        let handle = borrow::<ClientHandle>(client)?;
-        let call = handle.chat(
-            json(env, &request, "request")?,
-            json(env, &options, "options")?,
-        )?;
-        let answer = block(env, call)?;
-        into_java_json(env, &answer)
-    })
+    call_blocking(&mut env, client, &request, &options, |h, r, o| h.chat(r, o))
 }
 
 #[unsafe(no_mangle)]
@@ -65,14 +114,15 @@ pub extern "system" fn Java_dev_switchyard_internal_Native_chatAsync<'l>(
     options: JString<'l>,
     target: JObject<'l>,
 ) -> jlong {
-    guard(&mut env, 0, |env| {
-        let handle = borrow::<ClientHandle>(client)?;
-        let call = handle.chat(
-            json(env, &request, "request")?,
-            json(env, &options, "options")?,
-        )?;
-        spawn(env, &target, call, deliver_json)
-    })
+    call_async(
+        &mut env,
+        client,
+        &request,
+        &options,
+        &target,
+        |h, r, o| h.chat(r, o),
+        deliver_json,
+    )
 }
 
 #[unsafe(no_mangle)]
@@ -102,18 +152,19 @@ pub extern "system" fn Java_dev_switchyard_internal_Native_chatStreamAsync<'l>(
     options: JString<'l>,
     target: JObject<'l>,
 ) -> jlong {
-    guard(&mut env, 0, |env| {
-        let handle = borrow::<ClientHandle>(client)?;
-        let call = handle.chat_stream(
-            json(env, &request, "request")?,
-            json(env, &options, "options")?,
-        )?;
-        spawn(env, &target, call, |env, target, stream: StreamHandle| {
+    call_async(
+        &mut env,
+        client,
+        &request,
+        &options,
+        &target,
+        |h, r, o| h.chat_stream(r, o),
+        |env, target, stream: StreamHandle| {
             let stream = into_handle(stream);
             env.call_method(target, "onStream", "(J)V", &[JValue::Long(stream)])?;
             Ok(())
-        })
-    })
+        },
+    )
 }
 
 #[unsafe(no_mangle)]
@@ -124,14 +175,8 @@ pub extern "system" fn Java_dev_switchyard_internal_Native_embed<'l>(
     request: JString<'l>,
     options: JString<'l>,
 ) -> jstring {
-    guard(&mut env, std::ptr::null_mut(), |env| {
-        let handle = borrow::<ClientHandle>(client)?;
-        let call = handle.embed(
-            json(env, &request, "request")?,
-            json(env, &options, "options")?,
-        )?;
-        let answer = block(env, call)?;
-        into_java_json(env, &answer)
+    call_blocking(&mut env, client, &request, &options, |h, r, o| {
+        h.embed(r, o)
     })
 }
 
@@ -144,14 +189,15 @@ pub extern "system" fn Java_dev_switchyard_internal_Native_embedAsync<'l>(
     options: JString<'l>,
     target: JObject<'l>,
 ) -> jlong {
-    guard(&mut env, 0, |env| {
-        let handle = borrow::<ClientHandle>(client)?;
-        let call = handle.embed(
-            json(env, &request, "request")?,
-            json(env, &options, "options")?,
-        )?;
-        spawn(env, &target, call, deliver_json)
-    })
+    call_async(
+        &mut env,
+        client,
+        &request,
+        &options,
+        &target,
+        |h, r, o| h.embed(r, o),
+        deliver_json,
+    )
 }
 
 /// Drops a call started by an `*Async` method (and its upstream request); it never calls

@@ -2,7 +2,6 @@
 package dev.switchyard;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.switchyard.internal.Json;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -76,22 +75,7 @@ final class Management implements AutoCloseable {
     }
 
     JsonNode api(String method, String route, Object body) {
-        try {
-            HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url + route))
-                    .header("content-type", "application/json").header("authorization", "Bearer " + token);
-            b.method(method, body == null ? HttpRequest.BodyPublishers.noBody()
-                    : HttpRequest.BodyPublishers.ofString(Json.write(Json.tree(body, ""))));
-            HttpResponse<String> r = Mock.HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
-            if (r.statusCode() / 100 != 2) {
-                throw new IllegalStateException(method + " " + route + ": " + r.statusCode() + " " + r.body());
-            }
-            return r.body().isEmpty() ? null : Json.parse(r.body());
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
+        return Mock.http(method, url + route, body, Map.of("authorization", "Bearer " + token));
     }
 
     void activate(Map<String, ?> document) {

@@ -62,11 +62,20 @@ final class Mock {
     }
 
     static JsonNode http(String method, String url, Object body) {
+        return http(method, url, body, Map.of());
+    }
+
+    /** A JSON request; a status other than 2xx fails. */
+    static JsonNode http(String method, String url, Object body, Map<String, String> headers) {
         try {
             HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url)).header("content-type", "application/json");
+            headers.forEach(b::header);
             b.method(method, body == null ? HttpRequest.BodyPublishers.noBody()
                     : HttpRequest.BodyPublishers.ofString(Json.write(Json.tree(body, ""))));
             HttpResponse<String> r = HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
+            if (r.statusCode() / 100 != 2) {
+                throw new IllegalStateException(method + " " + url + ": " + r.statusCode() + " " + r.body());
+            }
             return r.body().isEmpty() ? null : Json.parse(r.body());
         } catch (IOException e) {
             throw new IllegalStateException(e);

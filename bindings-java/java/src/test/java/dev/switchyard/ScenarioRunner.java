@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -23,8 +24,9 @@ import java.util.concurrent.Future;
 
 /**
  * One scenario file against a fresh mock session. Chat and embeddings calls go through the
- * sync client or, with {@code async}, through {@code client.async()}; concurrent copies of a
- * call run on threads of their own, all on the one client.
+ * sync client, concurrent copies each on a thread of its own, or, with {@code async},
+ * through {@code client.async()}, all started from one thread; streams are read on threads.
+ * Every call of a scenario is on its one client.
  */
 final class ScenarioRunner {
     static final class Mismatch extends AssertionError {
@@ -162,9 +164,10 @@ final class ScenarioRunner {
                 List<Result> results = new ArrayList<>();
                 int n = step.path("concurrent").asInt(1);
                 int repeat = step.path("repeat").asInt(1);
+                boolean futures = async && (op.equals("chat") || op.equals("embed"));
                 for (int round = 0; round < repeat; round++) {
                     int r = round;
-                    results.addAll(all(n, c -> call(step, r * n + c, c)));
+                    results.addAll(futures ? started(step, r, n) : all(n, c -> call(step, r * n + c, c)));
                 }
                 checkBatch(step, results);
             }
@@ -190,23 +193,52 @@ final class ScenarioRunner {
             }
             List<T> out = new ArrayList<>();
             for (Future<T> f : futures) {
-                out.add(f.get());
+                out.add(get(f));
             }
             return out;
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof RuntimeException r) {
-                throw r;
-            }
-            if (e.getCause() instanceof Error r) {
-                throw r;
-            }
-            throw new IllegalStateException(e.getCause());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
         } finally {
             pool.shutdownNow();
         }
+    }
+
+    /** The round's {@code n} calls all started from this thread through the async client
+     *  (as an event loop would), then waited for. */
+    List<Result> started(JsonNode step, int round, int n) {
+        List<CompletableFuture<Result>> calls = new ArrayList<>();
+        for (int c = 0; c < n; c++) {
+            long begun = System.nanoTime();
+            CallOptions options = options(step, round * n + c, c);
+            Map<String, Object> request = map(step.get("request"));
+            CompletableFuture<Result> call = step.path("op").asText().equals("chat")
+                    ? client.async().chat().completions().create(ChatCompletionCreateParams.fromMap(request), options)
+                            .thenApply(ScenarioRunner::chatResult)
+                    : client.async().embeddings().create(EmbeddingCreateParams.fromMap(request), options)
+                            .thenApply(ScenarioRunner::embedResult);
+            calls.add(call.handle((r, error) -> {
+                Result out = r;
+                if (error != null) {
+                    Throwable cause = error instanceof java.util.concurrent.CompletionException ? error.getCause() : error;
+                    if (!(cause instanceof SwitchyardException e)) {
+                        throw new IllegalStateException(cause);
+                    }
+                    out = new Result();
+                    out.error = e;
+                }
+                out.elapsedMs = (System.nanoTime() - begun) / 1e6;
+                out.user = user(options);
+                return out;
+            }));
+        }
+        List<Result> out = new ArrayList<>();
+        for (CompletableFuture<Result> call : calls) {
+            out.add(get(call));
+        }
+        return out;
+    }
+
+    static String user(CallOptions options) {
+        JsonNode user = options.toJson("").get("user");
+        return user == null || user.isNull() ? null : user.asText();
     }
 
     /** The step's request as params, its options as the call options (README names). */
@@ -240,16 +272,19 @@ final class ScenarioRunner {
             r.error = e;
         }
         r.elapsedMs = (System.nanoTime() - started) / 1e6;
-        JsonNode user = options.toJson("").get("user");
-        r.user = user == null || user.isNull() ? null : user.asText();
+        r.user = user(options);
         return r;
     }
 
-    private static <T> T join(java.util.concurrent.CompletableFuture<T> future) {
+    /** The future's value; its failure rethrown as it was thrown. */
+    static <T> T get(Future<T> future) {
         try {
             return future.get();
         } catch (ExecutionException e) {
             if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            if (e.getCause() instanceof Error r) {
                 throw r;
             }
             throw new IllegalStateException(e.getCause());
@@ -269,19 +304,19 @@ final class ScenarioRunner {
         }
         if (op.equals("chat")) {
             ChatCompletionCreateParams params = ChatCompletionCreateParams.fromMap(request);
-            return chatResult(async ? join(client.async().chat().completions().create(params, options))
+            return chatResult(async ? get(client.async().chat().completions().create(params, options))
                     : client.chat().completions().create(params, options));
         }
         if (op.equals("embed")) {
             EmbeddingCreateParams params = EmbeddingCreateParams.fromMap(request);
-            return embedResult(async ? join(client.async().embeddings().create(params, options))
+            return embedResult(async ? get(client.async().embeddings().create(params, options))
                     : client.embeddings().create(params, options));
         }
         JsonNode abandon = step.path("options").get("abandon_after_chunks");
         Result r = new Result();
         ChatCompletionCreateParams params = ChatCompletionCreateParams.fromMap(request);
         StreamResponse<ChatCompletionChunk> stream = async
-                ? join(client.async().chat().completions().createStreaming(params, options))
+                ? get(client.async().chat().completions().createStreaming(params, options))
                 : client.chat().completions().createStreaming(params, options);
         Assembler assembler = new Assembler();
         try {

@@ -21,98 +21,70 @@ public final class NativeClient {
         NativeCall.CLEANER.register(this, () -> Native.freeClient(h));
     }
 
-    public String chat(String request, String options) {
+    /** A native call through this handle: engine errors as their class, and this object
+     *  (so the handle) kept reachable until the call returns. */
+    private <T> T call(java.util.function.LongFunction<T> f) {
         try {
-            return Native.chat(handle, request, options);
+            return f.apply(handle);
         } catch (NativeException e) {
             throw Errors.from(e);
         } finally {
             Reference.reachabilityFence(this);
         }
+    }
+
+    public String chat(String request, String options) {
+        return call(h -> Native.chat(h, request, options));
     }
 
     public long chatStream(String request, String options) {
-        try {
-            return Native.chatStream(handle, request, options);
-        } catch (NativeException e) {
-            throw Errors.from(e);
-        } finally {
-            Reference.reachabilityFence(this);
-        }
+        return call(h -> Native.chatStream(h, request, options));
     }
 
     public String embed(String request, String options) {
-        try {
-            return Native.embed(handle, request, options);
-        } catch (NativeException e) {
-            throw Errors.from(e);
-        } finally {
-            Reference.reachabilityFence(this);
-        }
+        return call(h -> Native.embed(h, request, options));
     }
 
     /** Starts a call ({@code kind}: chat, stream, embed) completing {@code call}. */
     public void start(String kind, String request, String options, NativeCall<?> call) {
         try {
-            long h = switch (kind) {
-                case "chat" -> Native.chatAsync(handle, request, options, call);
-                case "stream" -> Native.chatStreamAsync(handle, request, options, call);
-                default -> Native.embedAsync(handle, request, options, call);
-            };
-            call.started(h);
-        } catch (NativeException e) {
-            call.completeExceptionally(Errors.from(e));
-        } finally {
-            Reference.reachabilityFence(this);
+            call.started(call(h -> switch (kind) {
+                case "chat" -> Native.chatAsync(h, request, options, call);
+                case "stream" -> Native.chatStreamAsync(h, request, options, call);
+                default -> Native.embedAsync(h, request, options, call);
+            }));
+        } catch (RuntimeException e) {
+            call.completeExceptionally(e);
         }
     }
 
     /** 0: models, 1: metrics, 2: config. */
     public String read(int what) {
-        try {
-            return Native.read(handle, what);
-        } catch (NativeException e) {
-            throw Errors.from(e);
-        } finally {
-            Reference.reachabilityFence(this);
-        }
+        return call(h -> Native.read(h, what));
     }
 
     public void reload(String config) {
-        try {
-            Native.reload(handle, config);
-        } catch (NativeException e) {
-            throw Errors.from(e);
-        } finally {
-            Reference.reachabilityFence(this);
-        }
+        call(h -> {
+            Native.reload(h, config);
+            return null;
+        });
     }
 
     public void flush() {
-        try {
-            Native.flush(handle);
-        } catch (NativeException e) {
-            throw Errors.from(e);
-        } finally {
-            Reference.reachabilityFence(this);
-        }
+        call(h -> {
+            Native.flush(h);
+            return null;
+        });
     }
 
     public void close() {
-        try {
-            Native.close(handle);
-        } catch (NativeException e) {
-            throw Errors.from(e);
-        } finally {
-            Reference.reachabilityFence(this);
-        }
+        call(h -> {
+            Native.close(h);
+            return null;
+        });
     }
 
     public boolean isClosed() {
-        try {
-            return Native.isClosed(handle);
-        } finally {
-            Reference.reachabilityFence(this);
-        }
+        return call(Native::isClosed);
     }
 }
