@@ -10,11 +10,12 @@ use switchyard::binding::{CallHandle, ClientHandle, ClientSpec, ConfigInput, Str
 use switchyard::validate::decode;
 
 use std::future::Future;
+use std::pin::Pin;
 
 use serde_json::Value;
 
-use crate::call::{Deliver, block, block_fully, deliver_json, spawn};
-use crate::error::guard;
+use crate::call::{block, block_fully, deliver_json, spawn};
+use crate::error::{Result, guard};
 use crate::handles::{borrow, free, into_handle};
 use crate::wire::{into_java_json, json};
 
@@ -41,88 +42,65 @@ pub extern "system" fn Java_dev_switchyard_internal_Native_freeClient<'l>(
     free::<ClientHandle>(client);
 }
 
-/// A call's future from the handle, given the request and the options as JSON values. The
-/// futures own what they use (they are `'static`); the handle is named `'static` only so that
-/// one function type fits every call (its returned type nominally captures the borrow).
-type Start<F> = fn(&'static ClientHandle, Value, Value) -> switchyard::Result<F>;
+/// `kind` of [`Java_dev_switchyard_internal_Native_call`]: a chat completion.
+const CHAT: i32 = 0;
 
-/// Runs a call on the calling thread: its answer as JSON text.
-fn call_blocking<'l, F>(
-    env: &mut JNIEnv<'l>,
+/// A call answering JSON: a chat completion or embeddings.
+type JsonCall = Pin<Box<dyn Future<Output = switchyard::Result<Value>> + Send + 'static>>;
+
+/// The call of `kind` (`CHAT`, else embeddings); bad input fails here, before anything is sent.
+fn json_call(
+    env: &mut JNIEnv<'_>,
     client: jlong,
-    request: &JString<'l>,
-    options: &JString<'l>,
-    start: Start<F>,
-) -> jstring
-where
-    F: Future<Output = switchyard::Result<Value>>,
-{
-    guard(env, std::ptr::null_mut(), |env| {
-        let handle = borrow::<ClientHandle>(client)?;
-        let call = start(
-            handle,
-            json(env, request, "request")?,
-            json(env, options, "options")?,
-        )?;
+    kind: i32,
+    request: &JString<'_>,
+    options: &JString<'_>,
+) -> Result<JsonCall> {
+    let handle = borrow::<ClientHandle>(client)?;
+    let (request, options) = (
+        json(env, request, "request")?,
+        json(env, options, "options")?,
+    );
+    Ok(if kind == CHAT {
+        Box::pin(handle.chat(request, options)?)
+    } else {
+        Box::pin(handle.embed(request, options)?)
+    })
+}
+
+/// A chat completion (`kind` 0) or embeddings (1), waited for on the calling thread: the
+/// answer as JSON text.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_switchyard_internal_Native_call<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    client: jlong,
+    kind: i32,
+    request: JString<'l>,
+    options: JString<'l>,
+) -> jstring {
+    guard(&mut env, std::ptr::null_mut(), |env| {
+        let call = json_call(env, client, kind, &request, &options)?;
         let answer = block(env, call)?;
         into_java_json(env, &answer)
     })
 }
 
-/// Starts a call on the engine, completing `target`; the call's handle.
-fn call_async<'l, F, T>(
-    env: &mut JNIEnv<'l>,
-    client: jlong,
-    request: &JString<'l>,
-    options: &JString<'l>,
-    target: &JObject<'l>,
-    start: Start<F>,
-    deliver: Deliver<T>,
-) -> jlong
-where
-    F: Future<Output = switchyard::Result<T>> + Send + 'static,
-    T: Send + 'static,
-{
-    guard(env, 0, |env| {
-        let handle = borrow::<ClientHandle>(client)?;
-        let call = start(
-            handle,
-            json(env, request, "request")?,
-            json(env, options, "options")?,
-        )?;
-        spawn(env, target, call, deliver)
-    })
-}
-
+/// The same, run on the engine: `target.onValue(json)` from an engine thread.
 #[unsafe(no_mangle)]
-pub extern "system" fn Java_dev_switchyard_internal_Native_chat<'l>(
+pub extern "system" fn Java_dev_switchyard_internal_Native_callAsync<'l>(
     mut env: JNIEnv<'l>,
     _class: JClass<'l>,
     client: jlong,
-    request: JString<'l>,
-    options: JString<'l>,
-) -> jstring {
-    call_blocking(&mut env, client, &request, &options, |h, r, o| h.chat(r, o))
-}
-
-#[unsafe(no_mangle)]
-pub extern "system" fn Java_dev_switchyard_internal_Native_chatAsync<'l>(
-    mut env: JNIEnv<'l>,
-    _class: JClass<'l>,
-    client: jlong,
+    kind: i32,
     request: JString<'l>,
     options: JString<'l>,
     target: JObject<'l>,
 ) -> jlong {
-    call_async(
-        &mut env,
-        client,
-        &request,
-        &options,
-        &target,
-        |h, r, o| h.chat(r, o),
-        deliver_json,
-    )
+    guard(&mut env, 0, |env| {
+        let call = json_call(env, client, kind, &request, &options)?;
+        spawn(env, &target, call, deliver_json)
+    })
 }
 
 #[unsafe(no_mangle)]
@@ -152,52 +130,18 @@ pub extern "system" fn Java_dev_switchyard_internal_Native_chatStreamAsync<'l>(
     options: JString<'l>,
     target: JObject<'l>,
 ) -> jlong {
-    call_async(
-        &mut env,
-        client,
-        &request,
-        &options,
-        &target,
-        |h, r, o| h.chat_stream(r, o),
-        |env, target, stream: StreamHandle| {
+    guard(&mut env, 0, |env| {
+        let handle = borrow::<ClientHandle>(client)?;
+        let call = handle.chat_stream(
+            json(env, &request, "request")?,
+            json(env, &options, "options")?,
+        )?;
+        spawn(env, &target, call, |env, target, stream: StreamHandle| {
             let stream = into_handle(stream);
             env.call_method(target, "onStream", "(J)V", &[JValue::Long(stream)])?;
             Ok(())
-        },
-    )
-}
-
-#[unsafe(no_mangle)]
-pub extern "system" fn Java_dev_switchyard_internal_Native_embed<'l>(
-    mut env: JNIEnv<'l>,
-    _class: JClass<'l>,
-    client: jlong,
-    request: JString<'l>,
-    options: JString<'l>,
-) -> jstring {
-    call_blocking(&mut env, client, &request, &options, |h, r, o| {
-        h.embed(r, o)
+        })
     })
-}
-
-#[unsafe(no_mangle)]
-pub extern "system" fn Java_dev_switchyard_internal_Native_embedAsync<'l>(
-    mut env: JNIEnv<'l>,
-    _class: JClass<'l>,
-    client: jlong,
-    request: JString<'l>,
-    options: JString<'l>,
-    target: JObject<'l>,
-) -> jlong {
-    call_async(
-        &mut env,
-        client,
-        &request,
-        &options,
-        &target,
-        |h, r, o| h.embed(r, o),
-        deliver_json,
-    )
 }
 
 /// Drops a call started by an `*Async` method (and its upstream request); it never calls

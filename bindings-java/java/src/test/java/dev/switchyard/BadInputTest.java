@@ -112,7 +112,7 @@ class BadInputTest {
     void theNativeLayerRefusesNullsWithoutCrashing() {
         Mock.Session s = MOCK.session(Map.of());
         try (Switchyard client = s.client()) {
-            NativeException e = assertThrows(NativeException.class, () -> Native.chat(0, "{}", null));
+            NativeException e = assertThrows(NativeException.class, () -> Native.call(0, Native.CHAT, "{}", null));
             assertInstanceOf(InternalException.class, Errors.from(e));
             assertInstanceOf(BadRequestException.class, Errors.from(assertThrows(NativeException.class, () -> Native.parseYaml(null))));
             assertInstanceOf(BadRequestException.class, Errors.from(assertThrows(NativeException.class, () -> Native.open("not json"))));

@@ -33,17 +33,19 @@ public final class Native {
 
     public static native void freeClient(long client);
 
-    public static native String chat(long client, String request, String options);
+    /** {@code kind} of {@link #call} and {@link #callAsync}. */
+    public static final int CHAT = 0;
 
-    public static native long chatAsync(long client, String request, String options, NativeCall<?> call);
+    public static final int EMBED = 1;
+
+    /** A chat completion or embeddings, waited for on this thread (an interrupt cancels it). */
+    public static native String call(long client, int kind, String request, String options);
+
+    public static native long callAsync(long client, int kind, String request, String options, NativeCall<?> call);
 
     public static native long chatStream(long client, String request, String options);
 
     public static native long chatStreamAsync(long client, String request, String options, NativeCall<?> call);
-
-    public static native String embed(long client, String request, String options);
-
-    public static native long embedAsync(long client, String request, String options, NativeCall<?> call);
 
     public static native void cancelCall(long call);
 

@@ -34,7 +34,7 @@ public final class NativeClient {
     }
 
     public String chat(String request, String options) {
-        return call(h -> Native.chat(h, request, options));
+        return call(h -> Native.call(h, Native.CHAT, request, options));
     }
 
     public long chatStream(String request, String options) {
@@ -42,16 +42,16 @@ public final class NativeClient {
     }
 
     public String embed(String request, String options) {
-        return call(h -> Native.embed(h, request, options));
+        return call(h -> Native.call(h, Native.EMBED, request, options));
     }
 
     /** Starts a call ({@code kind}: chat, stream, embed) completing {@code call}. */
     public void start(String kind, String request, String options, NativeCall<?> call) {
         try {
             call.started(call(h -> switch (kind) {
-                case "chat" -> Native.chatAsync(h, request, options, call);
+                case "chat" -> Native.callAsync(h, Native.CHAT, request, options, call);
                 case "stream" -> Native.chatStreamAsync(h, request, options, call);
-                default -> Native.embedAsync(h, request, options, call);
+                default -> Native.callAsync(h, Native.EMBED, request, options, call);
             }));
         } catch (RuntimeException e) {
             call.completeExceptionally(e);
