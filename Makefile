@@ -129,9 +129,15 @@ JAVA_NATIVE := $(JAVA_DIR)/src/main/resources/native/linux-x86_64
 MVN := mvn -q -B
 
 java-sdk: setup
-	$(CARGO) build -p switchyard-java $(FEATURES) $(JAVA_PROFILE_FLAG)
+	@# A JDK 17 and Maven, from Debian, where the machine lacks them.
+	@if ! command -v mvn >/dev/null || ! command -v javac >/dev/null; then \
+	  echo "java-sdk: installing openjdk-17-jdk-headless maven"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq openjdk-17-jdk-headless maven >/dev/null; \
+	fi
+	$(CARGO) build -p switchyard-java $(FEATURES)
 	mkdir -p $(JAVA_NATIVE)
-	cp $(TARGET_DIR)/$(or $(JAVA_PROFILE),debug)/libswitchyard_java.so $(JAVA_NATIVE)/
+	cp $(TARGET_DIR)/debug/libswitchyard_java.so $(JAVA_NATIVE)/
 	cd $(JAVA_NATIVE) && sha256sum libswitchyard_java.so > libswitchyard_java.so.sha256
 	cd $(JAVA_DIR) && $(MVN) install -Dmaven.test.skip=true
 
