@@ -4,7 +4,7 @@
 
 use jni::JNIEnv;
 use jni::objects::JClass;
-use jni::sys::{jlong, jstring};
+use jni::sys::{jboolean, jlong, jstring};
 use switchyard::binding::StreamHandle;
 
 use crate::call::block;
@@ -66,4 +66,17 @@ pub extern "system" fn Java_dev_switchyard_internal_Native_freeStream<'l>(
     stream: jlong,
 ) {
     free::<StreamHandle>(stream);
+}
+
+/// Whether the engine's stream is closed (its end read, an error, `close`): the upstream
+/// connection is gone.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_switchyard_internal_Native_streamIsClosed<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    stream: jlong,
+) -> jboolean {
+    guard(&mut env, 0, |_| {
+        Ok(borrow::<StreamHandle>(stream)?.is_closed().into())
+    })
 }

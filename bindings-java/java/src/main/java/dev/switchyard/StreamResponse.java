@@ -113,7 +113,14 @@ public final class StreamResponse<T> implements AutoCloseable, Iterable<T> {
         }
     }
 
+    /** Whether the engine's stream is closed (read to its end, failed, or closed): its
+     *  upstream connection is gone. A close requested during a read takes effect when the
+     *  read returns. */
     public boolean isClosed() {
-        return closed;
+        try {
+            return Native.streamIsClosed(handle);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
     }
 }

@@ -196,6 +196,52 @@ class ClientTest {
     }
 
     @Test
+    void interruptingAStreamsReaderCancelsTheStream() throws Exception {
+        Mock.Session s = MOCK.session(Map.of("models", Map.of("*", List.of(Map.of("fault", "stall", "cut_after", 2)))));
+        try (Switchyard client = s.client()) {
+            StreamResponse<ChatCompletionChunk> stream = client.chat().completions().createStreaming(hi());
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            java.util.concurrent.atomic.AtomicInteger read = new java.util.concurrent.atomic.AtomicInteger();
+            Thread reader = new Thread(() -> {
+                try {
+                    for (ChatCompletionChunk chunk : stream) {
+                        read.incrementAndGet();
+                    }
+                } catch (Throwable t) {
+                    failure.set(t);
+                }
+            });
+            reader.start();
+            Thread.sleep(300);
+            assertTrue(reader.isAlive(), "the stalled stream is still being read");
+            reader.interrupt();
+            reader.join(2000);
+            assertFalse(reader.isAlive(), "the interrupted read returned");
+            assertInstanceOf(CanceledException.class, failure.get());
+            assertTrue(stream.isClosed());
+            assertTrue(read.get() >= 1, "the chunks before the stall were read");
+            long started = System.nanoTime();
+            client.close();
+            assertTrue(System.nanoTime() - started < TimeUnit.SECONDS.toNanos(2), "close waited for the stream");
+        }
+        assertEquals(1, s.total());
+    }
+
+    @Test
+    void cancelingAStreamsOpeningDropsIt() throws Exception {
+        Mock.Session s = MOCK.session(Map.of("models", Map.of("*", List.of(Map.of("fault", "hang")))));
+        try (Switchyard client = s.client()) {
+            CompletableFuture<StreamResponse<ChatCompletionChunk>> opening = client.async().chat().completions().createStreaming(hi());
+            Thread.sleep(300);
+            assertTrue(opening.cancel(true));
+            long started = System.nanoTime();
+            client.close();
+            assertTrue(System.nanoTime() - started < TimeUnit.SECONDS.toNanos(2), "close waited for a canceled stream");
+        }
+        assertEquals(1, s.total());
+    }
+
+    @Test
     void asyncCallsCompleteOffTheEngineThreads() throws Exception {
         Mock.Session s = MOCK.session(Map.of());
         try (Switchyard client = s.client()) {

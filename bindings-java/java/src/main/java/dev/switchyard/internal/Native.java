@@ -68,5 +68,7 @@ public final class Native {
 
     public static native void streamClose(long stream);
 
+    public static native boolean streamIsClosed(long stream);
+
     public static native void freeStream(long stream);
 }
