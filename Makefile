@@ -25,7 +25,7 @@ ifdef CI
 export CARGO_INCREMENTAL = 0
 endif
 
-.PHONY: check-one-llama run test setup model build lint test-rust test-python test-gateway python-sdk test-node node-sdk c-sdk test-c go-sdk test-go test-server bench bench-gateway bench-python bench-node bench-go clean
+.PHONY: check-one-llama run test setup model build lint test-rust test-python test-gateway python-sdk test-node node-sdk c-sdk test-c go-sdk test-go java-sdk test-java test-server bench bench-gateway bench-python bench-node bench-go bench-java clean
 
 ## The main job: the management server on its embedded SQLite with a demo tenant (its
 ## config pushed and activated, an app key made), and a demo call through the SDK with the
@@ -44,7 +44,7 @@ run: build model $(VENV_PY)
 	@DEMO_LISTEN=$(DEMO_LISTEN) DEMO_PYTHON=$(VENV_PY) bash scripts/demo.sh
 
 ## Everything CI runs: formatting, lints, every test of every part that has landed.
-test: setup model lint test-rust test-python test-node test-c test-go test-gateway check-one-llama
+test: setup model lint test-rust test-python test-node test-c test-go test-java test-gateway check-one-llama
 
 APT_PACKAGES := cmake clang libclang-dev postgresql openssl curl ccache gcc libc6-dev
 
@@ -152,6 +152,37 @@ test-go: go-sdk build model
 	  GOEXPERIMENT=cgocheck2 go test -count=1 ./...
 	cd bindings-go && SWITCHYARD_MOCK_BIN=$(abspath $(MOCK_BIN)) SWITCHYARD_SERVER_BIN=$(abspath $(SERVER_BIN)) \
 	  SWITCHYARD_EXIT_RUNS=1 go test -race -count=1 ./...
+
+## The Java SDK (bindings-java/): the JNI library built with plain cargo (this feature set,
+## the shared target/, so llama.cpp is not built again) and copied into the Maven project's
+## resources with its SHA-256 (the jar carries it and loads it from a cache file); the jar
+## installed in the local Maven repository (examples/java depends on it); then the JUnit 5
+## tests through Surefire against the mock and (server mode) the real server binary.
+## Maven fetches only from Maven Central, every version pinned in the poms.
+JAVA_DIR := bindings-java/java
+JAVA_NATIVE := $(JAVA_DIR)/src/main/resources/native/linux-x86_64
+MVN := mvn -q -B
+
+java-sdk: setup
+	@# A JDK 17 and Maven, from Debian, where the machine lacks them.
+	@if ! command -v mvn >/dev/null || ! command -v javac >/dev/null; then \
+	  echo "java-sdk: installing openjdk-17-jdk-headless maven"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq openjdk-17-jdk-headless maven >/dev/null; \
+	fi
+	$(CARGO) build -p switchyard-java $(FEATURES)
+	mkdir -p $(JAVA_NATIVE)
+	cp $(TARGET_DIR)/debug/libswitchyard_java.so $(JAVA_NATIVE)/
+	cd $(JAVA_NATIVE) && sha256sum libswitchyard_java.so > libswitchyard_java.so.sha256
+	cd $(JAVA_DIR) && $(MVN) install -Dmaven.test.skip=true
+
+test-java: java-sdk build model
+	cd $(JAVA_DIR) && SWITCHYARD_MOCK_BIN=$(abspath $(MOCK_BIN)) SWITCHYARD_SERVER_BIN=$(abspath $(SERVER_BIN)) \
+	  $(MVN) verify
+
+## The Java SDK bench (release builds; not part of `make test`): bench/java_sdk.sh.
+bench-java:
+	bash bench/java_sdk.sh
 
 ## The official OpenAI clients, unchanged, against the gateway of the real server binary
 ## (tests/gateway/): Python `openai`, the `openai` npm package, `openai-go`. Each suite
