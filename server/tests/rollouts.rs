@@ -446,7 +446,12 @@ async fn pause_resume_and_abort_by_hand() {
             (s, paused["state"].as_str()),
             (StatusCode::OK, Some("paused"))
         );
-        assert_eq!(act("pause").await.0, StatusCode::CONFLICT);
+        // Idempotent: a paused rollout stays paused, and keeps its step's start.
+        let (s, again) = act("pause").await;
+        assert_eq!(
+            (s, &again["updated_at"]),
+            (StatusCode::OK, &paused["updated_at"])
+        );
         let (s, resumed) = act("resume").await;
         assert_eq!(
             (s, resumed["state"].as_str()),

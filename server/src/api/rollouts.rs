@@ -88,7 +88,8 @@ pub async fn report(
     }))
 }
 
-/// A manual move: the rollout as it is after.
+/// A manual move: the rollout as it is after. Pausing a paused rollout (resuming a
+/// running one) changes nothing and answers it as it is.
 async fn act(
     state: &AppState,
     p: &Principal,
@@ -98,7 +99,9 @@ async fn act(
     let role = p.authorize(Permission::ConfigActivate)?;
     let tenant = state.store.tenant(&p.tenant_id);
     let rollout = tenant.get_rollout(id).await?;
-    let mut to = crate::rollout::manual(&rollout, action, &p.username)?;
+    let Some(mut to) = crate::rollout::manual(&rollout, action, &p.username)? else {
+        return Ok(axum::Json(rollout));
+    };
     if to.state == "rolled_back" {
         let (baseline, candidate) =
             arms_since(state, &p.tenant_id, &rollout, rollout.step_started_at).await?;

@@ -80,27 +80,25 @@ pub async fn move_to(
         .await
 }
 
-/// The transition a person asks for by `action` (`pause`, `resume`, `promote`, `abort`),
-/// or why it does not apply.
-pub fn manual(rollout: &Rollout, action: &str, actor: &str) -> Result<Transition> {
-    let conflict = |message: &str| StoreError::Conflict {
-        field: "state".into(),
-        message: message.into(),
-    };
+/// The transition a person asks for by `action` (`pause`, `resume`, `promote`, `abort`);
+/// None when the rollout is already where `action` would put it (pausing a paused one).
+pub fn manual(rollout: &Rollout, action: &str, actor: &str) -> Result<Option<Transition>> {
     if !rollout.is_live() {
-        return Err(conflict("the rollout is over"));
+        return Err(StoreError::Conflict {
+            field: "state".into(),
+            message: format!("the rollout is over ({})", rollout.state),
+        });
     }
     let (state, step, action) = match (action, rollout.state.as_str()) {
-        ("pause", "running") => ("paused", rollout.step, "rollout.pause"),
-        ("resume", "paused") => ("running", rollout.step, "rollout.resume"),
+        ("pause", "paused") | ("resume", "running") => return Ok(None),
+        ("pause", _) => ("paused", rollout.step, "rollout.pause"),
+        ("resume", _) => ("running", rollout.step, "rollout.resume"),
         ("promote", _) => (
             "completed",
             rollout.steps.len().saturating_sub(1),
             "rollout.promote",
         ),
         ("abort", _) => ("rolled_back", rollout.step, "rollout.abort"),
-        ("pause", _) => return Err(conflict("the rollout is not running")),
-        ("resume", _) => return Err(conflict("the rollout is not paused")),
         _ => {
             return Err(StoreError::invalid(
                 "action",
@@ -108,11 +106,11 @@ pub fn manual(rollout: &Rollout, action: &str, actor: &str) -> Result<Transition
             ));
         }
     };
-    Ok(Transition {
+    Ok(Some(Transition {
         state,
         step,
         reason: format!("{} by {actor}", action.trim_start_matches("rollout.")),
         evidence: Value::Object(Default::default()),
         action,
-    })
+    }))
 }
