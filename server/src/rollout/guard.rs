@@ -109,3 +109,100 @@ fn breached(
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::store::ArmSample;
+
+    fn rollout(guards: Value) -> Rollout {
+        Rollout {
+            id: "rol_1".into(),
+            name: "r".into(),
+            model: "chat".into(),
+            baseline: "v1".into(),
+            candidate: "v2".into(),
+            sticky_by: Default::default(),
+            steps: serde_json::from_value(json!([
+                {"percent": 5, "dwell_secs": 60, "min_samples": 50}, {"percent": 100}
+            ]))
+            .unwrap(),
+            guards: serde_json::from_value(guards).unwrap(),
+            state: "running".into(),
+            step: 0,
+            step_started_at: 1_000,
+            reason: String::new(),
+            evidence: json!({}),
+            created_by: "t".into(),
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+
+    /// `n` calls of `arm`, `errors` of them failed, each `latency_ms` and `cost` µ$.
+    fn arm(name: &str, n: usize, errors: usize, latency_ms: i64, cost: i64) -> ArmStats {
+        let samples: Vec<ArmSample> = (0..n)
+            .map(|i| (name.to_owned(), i < errors, latency_ms * 1000, cost))
+            .collect();
+        ArmStats::of(name, &samples)
+    }
+
+    #[test]
+    fn holds_until_dwell_and_samples_then_advances() {
+        let r = rollout(json!({}));
+        let (b, c) = (arm("v1", 500, 5, 100, 10), arm("v2", 60, 0, 100, 10));
+        assert_eq!(decide(&r, &b, &c, 1_000 + 59_000), Decision::Hold);
+        let few = arm("v2", 49, 0, 100, 10);
+        assert_eq!(decide(&r, &b, &few, 1_000 + 61_000), Decision::Hold);
+        assert!(matches!(
+            decide(&r, &b, &c, 1_000 + 61_000),
+            Decision::Advance { .. }
+        ));
+    }
+
+    #[test]
+    fn each_guard_rolls_back_and_says_why() {
+        let b = arm("v1", 1000, 10, 100, 10);
+        // 30% errors against 1%: breached and significant.
+        let r = rollout(json!({"max_error_rate_increase": 0.05}));
+        let Decision::RollBack { reason, evidence } =
+            decide(&r, &b, &arm("v2", 50, 15, 100, 10), 2_000)
+        else {
+            panic!("not rolled back");
+        };
+        assert!(reason.starts_with("error rate 30.0%"), "{reason}");
+        assert_eq!(evidence["guard"]["kind"], "error_rate");
+        // 4 errors in 20 against 10% is over the limit but not significant (p = 0.07): held.
+        let r = rollout(json!({"min_samples": 20, "max_error_rate_increase": 0.05}));
+        let tenth = arm("v1", 1000, 100, 100, 10);
+        assert_eq!(
+            decide(&r, &tenth, &arm("v2", 20, 4, 100, 10), 2_000),
+            Decision::Hold
+        );
+        // Below min_samples nothing is judged.
+        assert_eq!(
+            decide(&r, &b, &arm("v2", 19, 19, 100, 10), 2_000),
+            Decision::Hold
+        );
+        let r = rollout(json!({"max_error_rate_increase": null, "max_p95_latency_ratio": 1.5}));
+        assert!(matches!(
+            decide(&r, &b, &arm("v2", 50, 0, 151, 10), 2_000),
+            Decision::RollBack { .. }
+        ));
+        assert_eq!(
+            decide(&r, &b, &arm("v2", 50, 0, 149, 10), 2_000),
+            Decision::Hold
+        );
+        let r = rollout(json!({"max_error_rate_increase": null, "max_cost_per_call_ratio": 2.0}));
+        assert!(matches!(
+            decide(&r, &b, &arm("v2", 50, 0, 100, 21), 2_000),
+            Decision::RollBack { .. }
+        ));
+        assert_eq!(
+            decide(&r, &b, &arm("v2", 50, 0, 100, 20), 2_000),
+            Decision::Hold
+        );
+    }
+}
