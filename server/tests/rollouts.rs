@@ -129,7 +129,15 @@ struct Setup {
     client: Client,
     job: tokio::task::JoinHandle<()>,
     serving: tokio::task::JoinHandle<()>,
-    mock: MockServer,
+    /// Kept alive for the calls.
+    _mock: MockServer,
+}
+
+impl Drop for Setup {
+    fn drop(&mut self) {
+        self.job.abort();
+        self.serving.abort();
+    }
 }
 
 async fn setup(app: TestApp, healthy: bool) -> Setup {
@@ -144,20 +152,15 @@ async fn setup(app: TestApp, healthy: bool) -> Setup {
         client,
         job,
         serving,
-        mock,
+        _mock: mock,
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_canary_is_rolled_back_within_its_guard_window() {
     for app in apps().await {
-        let Setup {
-            app,
-            client,
-            job,
-            serving,
-            mock: _mock,
-        } = setup(app, false).await;
+        let setup = setup(app, false).await;
+        let (app, client) = (&setup.app, &setup.client);
         let model_ops = app.tokens[&switchyard_server::rbac::Role::ModelOps].clone();
         let (s, created) = app
             .call(
@@ -307,21 +310,14 @@ async fn a_failing_canary_is_rolled_back_within_its_guard_window() {
             )
             .await;
         assert_eq!(s, StatusCode::CONFLICT);
-        job.abort();
-        serving.abort();
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_healthy_canary_is_promoted_step_by_step() {
     for app in apps().await {
-        let Setup {
-            app,
-            client,
-            job,
-            serving,
-            mock: _mock,
-        } = setup(app, true).await;
+        let setup = setup(app, true).await;
+        let (app, client) = (&setup.app, &setup.client);
         let token = app.admin_a.clone();
         let (s, created) = app
             .call(
@@ -401,22 +397,15 @@ async fn a_healthy_canary_is_promoted_step_by_step() {
         assert!(labels[0].starts_with("rollout healthy: 100% (step 2 (50%) healthy"));
         assert!(labels[1].starts_with("rollout healthy: 50% (step 1 (10%) healthy"));
         assert_eq!(labels[2], "rollout healthy: step 1 (10%), started");
-        job.abort();
-        serving.abort();
     }
 }
 
 #[tokio::test]
 async fn pause_resume_and_abort_by_hand() {
     for app in apps().await {
-        let Setup {
-            app,
-            client,
-            job,
-            serving,
-            mock: _mock,
-        } = setup(app, true).await;
-        job.abort();
+        let setup = setup(app, true).await;
+        let (app, client) = (&setup.app, &setup.client);
+        setup.job.abort();
         let token = Some(app.admin_a.as_str());
         let (_, created) = app
             .call(
@@ -513,6 +502,5 @@ async fn pause_resume_and_abort_by_hand() {
             assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{err}");
             assert_eq!(err["field"], field, "{err}");
         }
-        serving.abort();
     }
 }

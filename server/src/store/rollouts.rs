@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use switchyard::config::StickyKey;
 
+use super::server_events::{self, NewEvent};
 use super::{AuditCtx, AuditEntry, Page, Result, Store, StoreError, TenantStore, check_name};
 use crate::util::{new_id, now_ms};
 
@@ -368,20 +369,13 @@ impl TenantStore<'_> {
                 "reason": to.reason,
                 "evidence": to.evidence,
             });
-            sqlx::query(
-                "INSERT INTO server_events (id, tenant_id, kind, subject_id, period_start, detail, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) \
-                 ON CONFLICT (tenant_id, kind, subject_id, period_start) DO NOTHING",
-            )
-            .bind(new_id("evt"))
-            .bind(&self.tenant_id)
-            .bind(kind)
-            .bind(&rollout.id)
-            .bind(rollout.created_at)
-            .bind(detail.to_string())
-            .bind(now)
-            .execute(&mut *tx.tx)
-            .await?;
+            let event = NewEvent {
+                kind,
+                subject_id: &rollout.id,
+                period_start: rollout.created_at,
+                detail: &detail,
+            };
+            server_events::insert(&mut *tx.tx, &self.tenant_id, &event, now).await?;
         }
         tx.audit(AuditEntry::new(
             ctx,
