@@ -27,3 +27,37 @@ CREATE INDEX rollouts_state ON rollouts (state);
 
 -- The arm comparison reads raw events of one model since a step began.
 CREATE INDEX usage_events_tenant_model_time ON usage_events (tenant_id, model, time_ms);
+
+-- Per-minute rollups per rollout arm, like usage_minute (same sums and latency histogram)
+-- but keyed by (model, arm) instead of (model, deployment, provider); only events that
+-- name an arm. Kept for good: the A/B report's series outlives the raw events.
+CREATE TABLE usage_arm_minute (
+    tenant_id TEXT NOT NULL,
+    minute BIGINT NOT NULL,
+    department_id TEXT NOT NULL,
+    app_id TEXT NOT NULL,
+    model TEXT NOT NULL,
+    arm TEXT NOT NULL,
+    calls BIGINT NOT NULL,
+    errors BIGINT NOT NULL,
+    prompt_tokens BIGINT NOT NULL,
+    completion_tokens BIGINT NOT NULL,
+    cached_tokens BIGINT NOT NULL,
+    cost_micros BIGINT NOT NULL,
+    cache_hits BIGINT NOT NULL,
+    local_calls BIGINT NOT NULL,
+    latency_us_sum BIGINT NOT NULL,
+    lat_0 BIGINT NOT NULL,
+    lat_1 BIGINT NOT NULL,
+    lat_2 BIGINT NOT NULL,
+    lat_3 BIGINT NOT NULL,
+    lat_4 BIGINT NOT NULL,
+    lat_5 BIGINT NOT NULL,
+    lat_6 BIGINT NOT NULL,
+    lat_7 BIGINT NOT NULL,
+    lat_8 BIGINT NOT NULL,
+    lat_9 BIGINT NOT NULL,
+    lat_10 BIGINT NOT NULL,
+    lat_11 BIGINT NOT NULL,
+    PRIMARY KEY (tenant_id, minute, department_id, app_id, model, arm)
+);

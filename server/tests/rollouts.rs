@@ -299,6 +299,19 @@ async fn a_failing_canary_is_rolled_back_within_its_guard_window() {
             "{report}"
         );
         assert!(report["latency_test"].is_object(), "{report}");
+        // The per-arm rollups hold the same calls and errors as the raw events.
+        for arm in [b, c] {
+            let minutes: Vec<&Value> = report["series"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|m| m["arm"] == arm["arm"])
+                .collect();
+            let sum = |f: &str| minutes.iter().map(|m| m[f].as_u64().unwrap()).sum::<u64>();
+            assert_eq!(sum("calls"), arm["calls"].as_u64().unwrap(), "{report}");
+            assert_eq!(sum("errors"), arm["errors"].as_u64().unwrap(), "{report}");
+            assert!(minutes.iter().all(|m| m["p95_latency_ms"].is_number()));
+        }
 
         // Over: no more manual moves.
         let (s, _) = app

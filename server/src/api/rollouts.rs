@@ -13,7 +13,7 @@ use crate::rbac::Permission;
 use crate::rollout::job::arms_since;
 use crate::rollout::stats::{ArmStats, Significance, error_rate_test, latency_test};
 use crate::state::AppState;
-use crate::store::{NewRollout, Rollout};
+use crate::store::{ArmMinute, NewRollout, Rollout};
 
 /// Per-arm figures since the rollout began, and the tests on their differences.
 #[derive(Serialize, utoipa::ToSchema)]
@@ -28,6 +28,8 @@ pub struct AbReport {
     /// Mann-Whitney U (normal approximation, tie-corrected), z > 0 when the candidate is
     /// slower; null without calls on both arms.
     pub latency_test: Option<Significance>,
+    /// Per minute and arm, from the per-arm rollups (kept after the raw events are pruned).
+    pub series: Vec<ArmMinute>,
 }
 
 #[utoipa::path(get, path = "/api/v1/rollouts", tag = "rollouts", params(("limit" = Option<i64>, Query, description = "1..=500, default 50"), ("offset" = Option<i64>, Query, description = "default 0")), responses((status = 200, body = super::List<Rollout>), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
@@ -77,6 +79,15 @@ pub async fn report(
     let rollout = state.store.tenant(&p.tenant_id).get_rollout(&id).await?;
     let (baseline, candidate) =
         arms_since(&state, &p.tenant_id, &rollout, rollout.created_at).await?;
+    let series = state
+        .store
+        .tenant(&p.tenant_id)
+        .arm_series(
+            &rollout.model,
+            [&rollout.baseline, &rollout.candidate],
+            rollout.created_at,
+        )
+        .await?;
     Ok(axum::Json(AbReport {
         error_rate_test: error_rate_test(&baseline, &candidate),
         latency_test: latency_test(&baseline, &candidate),
@@ -85,6 +96,7 @@ pub async fn report(
         since: rollout.created_at,
         baseline,
         candidate,
+        series,
     }))
 }
 

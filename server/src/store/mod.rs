@@ -36,7 +36,7 @@ pub use leases::{LeaseAsk, LeaseSettings};
 pub use prices::{PriceInput, PriceOverride};
 pub use providers::{NewProvider, Provider};
 pub use rate_limits::{LimitState, RateLimit, RateLimitInput};
-pub use rollouts::{ArmSample, Guards, NewRollout, Rollout, RolloutStep, Transition};
+pub use rollouts::{ArmMinute, ArmSample, Guards, NewRollout, Rollout, RolloutStep, Transition};
 pub use security_events::SecurityEvent;
 pub use server_events::ServerEvent;
 pub use tenants::Tenant;

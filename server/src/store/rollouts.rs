@@ -8,6 +8,9 @@ use switchyard::config::StickyKey;
 
 use super::server_events::{self, NewEvent};
 use super::{AuditCtx, AuditEntry, Page, Result, Store, StoreError, TenantStore, check_name};
+use sqlx::Row as _;
+
+use crate::usage::histogram::{BUCKETS, quantile};
 use crate::util::{new_id, now_ms};
 
 /// One step: the candidate's share, how long it holds, and how many candidate calls it
@@ -411,6 +414,63 @@ impl TenantStore<'_> {
             .into_iter()
             .map(|(arm, failed, latency, cost)| (arm, failed != 0, latency, cost))
             .collect())
+    }
+}
+
+/// One minute of one arm, from the per-arm rollups.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct ArmMinute {
+    pub minute: i64,
+    pub arm: String,
+    pub calls: i64,
+    pub errors: i64,
+    pub cost_usd: f64,
+    /// Estimated from the latency histogram (`docs/usage.md`); null without calls.
+    pub p95_latency_ms: Option<f64>,
+}
+
+impl TenantStore<'_> {
+    /// Per minute and arm from `since_ms` on, from `usage_arm_minute` (all apps summed).
+    pub async fn arm_series(
+        &self,
+        model: &str,
+        arms: [&str; 2],
+        since_ms: i64,
+    ) -> Result<Vec<ArmMinute>> {
+        let lat: Vec<String> = (0..BUCKETS)
+            .map(|i| format!("CAST(SUM(lat_{i}) AS BIGINT)"))
+            .collect();
+        let sql = format!(
+            "SELECT minute, arm, CAST(SUM(calls) AS BIGINT), CAST(SUM(errors) AS BIGINT), \
+             CAST(SUM(cost_micros) AS BIGINT), {} FROM usage_arm_minute \
+             WHERE tenant_id = $1 AND model = $2 AND minute >= $3 AND arm IN ($4, $5) \
+             GROUP BY minute, arm ORDER BY minute, arm",
+            lat.join(", ")
+        );
+        let rows = sqlx::query(&sql)
+            .bind(&self.tenant_id)
+            .bind(model)
+            .bind(since_ms - since_ms.rem_euclid(60_000))
+            .bind(arms[0])
+            .bind(arms[1])
+            .fetch_all(&self.db.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let mut counts = [0_i64; BUCKETS];
+                for (i, c) in counts.iter_mut().enumerate() {
+                    *c = row.try_get(5 + i)?;
+                }
+                Ok(ArmMinute {
+                    minute: row.try_get(0)?,
+                    arm: row.try_get(1)?,
+                    calls: row.try_get(2)?,
+                    errors: row.try_get(3)?,
+                    cost_usd: row.try_get::<i64, _>(4)? as f64 / 1e6,
+                    p95_latency_ms: quantile(&counts, 0.95),
+                })
+            })
+            .collect()
     }
 }
 
