@@ -180,17 +180,17 @@ async fn a_failing_canary_is_rolled_back_within_its_guard_window() {
         assert_eq!(s, StatusCode::CREATED, "{created}");
         let id = created["id"].as_str().unwrap().to_owned();
         // The first step reaches the client through its long-poll.
-        wait_share(&client, 50.0, Duration::from_secs(5)).await;
+        wait_share(client, 50.0, Duration::from_secs(5)).await;
 
         // Calls in batches of 20 until the server's figures breach the guard; from then,
         // the time until the rollout is rolled back.
         let mut sent = 0;
         let breached_at = loop {
             assert!(sent < 2_000, "no breach after {sent} calls");
-            calls(&client, sent, 20).await;
+            calls(client, sent, 20).await;
             sent += 20;
             let flushed = Instant::now();
-            let now = rollout(&app, &id).await;
+            let now = rollout(app, &id).await;
             if now["state"] == "rolled_back" {
                 break flushed;
             }
@@ -207,14 +207,14 @@ async fn a_failing_canary_is_rolled_back_within_its_guard_window() {
                 break flushed;
             }
         };
-        let mut rolled = rollout(&app, &id).await;
+        let mut rolled = rollout(app, &id).await;
         while rolled["state"] != "rolled_back" {
             assert!(
                 breached_at.elapsed() < Duration::from_secs(10),
                 "not rolled back 10 s after the breach: {rolled}"
             );
             tokio::time::sleep(Duration::from_millis(5)).await;
-            rolled = rollout(&app, &id).await;
+            rolled = rollout(app, &id).await;
         }
         let took = breached_at.elapsed();
         eprintln!("breach to rollback: {took:?} (job every {JOB_EVERY:?}), after {sent} calls");
@@ -232,7 +232,7 @@ async fn a_failing_canary_is_rolled_back_within_its_guard_window() {
         assert!(evidence["guard"]["test"]["p_worse"].as_f64().unwrap() < 0.05);
 
         // The baseline is back for the client, within one long-poll.
-        wait_share(&client, 0.0, Duration::from_secs(5)).await;
+        wait_share(client, 0.0, Duration::from_secs(5)).await;
         let text = client
             .chat(
                 ChatRequest::new("chat", vec![Message::user("hi")]),
@@ -248,7 +248,7 @@ async fn a_failing_canary_is_rolled_back_within_its_guard_window() {
         assert_eq!(text, "baseline");
 
         // The server event the alerts read, and the audited activation with its reason.
-        let events = events_of(&app, "rollout.rolled_back").await;
+        let events = events_of(app, "rollout.rolled_back").await;
         assert_eq!(events.len(), 1, "{events:?}");
         assert_eq!(events[0]["subject_id"], id.as_str());
         let detail = &events[0]["detail"];
@@ -365,27 +365,27 @@ async fn a_healthy_canary_is_promoted_step_by_step() {
         assert_eq!(s, StatusCode::CONFLICT);
 
         // Each share the client sees, in order, while it keeps calling.
-        wait_share(&client, 10.0, Duration::from_secs(5)).await;
-        let mut seen = vec![client_share(&client)];
+        wait_share(client, 10.0, Duration::from_secs(5)).await;
+        let mut seen = vec![client_share(client)];
         let start = Instant::now();
         let mut sent = 0;
         loop {
             assert!(
                 start.elapsed() < Duration::from_secs(30),
                 "not completed: {}",
-                rollout(&app, &id).await
+                rollout(app, &id).await
             );
-            assert_eq!(calls(&client, sent, 10).await, 0);
+            assert_eq!(calls(client, sent, 10).await, 0);
             sent += 10;
-            let share = client_share(&client);
+            let share = client_share(client);
             if seen.last() != Some(&share) {
                 seen.push(share);
             }
-            if rollout(&app, &id).await["state"] == "completed" {
+            if rollout(app, &id).await["state"] == "completed" {
                 break;
             }
         }
-        wait_share(&client, 100.0, Duration::from_secs(5)).await;
+        wait_share(client, 100.0, Duration::from_secs(5)).await;
         if seen.last() != Some(&100.0) {
             seen.push(100.0);
         }
@@ -395,9 +395,9 @@ async fn a_healthy_canary_is_promoted_step_by_step() {
             start.elapsed()
         );
 
-        let events = events_of(&app, "rollout.completed").await;
+        let events = events_of(app, "rollout.completed").await;
         assert_eq!(events.len(), 1, "{events:?}");
-        assert!(events_of(&app, "rollout.rolled_back").await.is_empty());
+        assert!(events_of(app, "rollout.rolled_back").await.is_empty());
         // One activation per step, each labelled with its reason.
         let (_, versions) = app.call("GET", "/api/v1/configs", Some(&token), None).await;
         let labels: Vec<&str> = versions["items"]
@@ -459,13 +459,13 @@ async fn pause_resume_and_abort_by_hand() {
             (s, resumed["state"].as_str()),
             (StatusCode::OK, Some("running"))
         );
-        calls(&client, 0, 10).await;
+        calls(client, 0, 10).await;
         let (s, aborted) = act("abort").await;
         assert_eq!(s, StatusCode::OK, "{aborted}");
         assert_eq!(aborted["state"], "rolled_back");
         assert_eq!(aborted["reason"], "abort by admin");
-        wait_share(&client, 0.0, Duration::from_secs(5)).await;
-        let events = events_of(&app, "rollout.rolled_back").await;
+        wait_share(client, 0.0, Duration::from_secs(5)).await;
+        let events = events_of(app, "rollout.rolled_back").await;
         assert_eq!(events.len(), 1);
         assert_eq!(events[0]["detail"]["reason"], "abort by admin");
         assert_eq!(events[0]["detail"]["evidence"]["percent"], 25.0);

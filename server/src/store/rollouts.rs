@@ -378,7 +378,7 @@ impl TenantStore<'_> {
                 period_start: rollout.created_at,
                 detail: &detail,
             };
-            server_events::insert(&mut *tx.tx, &self.tenant_id, &event, now).await?;
+            server_events::insert(&mut tx.tx, &self.tenant_id, &event, now).await?;
         }
         tx.audit(AuditEntry::new(
             ctx,

@@ -113,7 +113,7 @@ impl TenantStore<'_> {
                 period_start: start,
                 detail: &detail,
             };
-            insert(&mut *conn, &self.tenant_id, &event, now).await?;
+            insert(&mut conn, &self.tenant_id, &event, now).await?;
         }
         Ok(())
     }
