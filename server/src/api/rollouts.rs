@@ -117,7 +117,7 @@ async fn act(
     if to.state == "rolled_back" {
         let (baseline, candidate) =
             arms_since(state, &p.tenant_id, &rollout, rollout.step_started_at).await?;
-        to.evidence = serde_json::json!({"step": rollout.step, "percent": rollout.percent(), "since": rollout.step_started_at, "baseline": baseline, "candidate": candidate});
+        to.evidence = crate::rollout::guard::evidence(&rollout, &baseline, &candidate);
     }
     let moved = crate::rollout::move_to(state, &p.audit(role), &p.tenant_id, &rollout, to).await?;
     Ok(axum::Json(moved))

@@ -17,6 +17,17 @@ pub enum Decision {
     RollBack { reason: String, evidence: Value },
 }
 
+/// What a decision saw: the step, its share and start, and both arms' figures.
+pub fn evidence(rollout: &Rollout, baseline: &ArmStats, candidate: &ArmStats) -> Value {
+    json!({
+        "step": rollout.step,
+        "percent": rollout.percent(),
+        "since": rollout.step_started_at,
+        "baseline": baseline,
+        "candidate": candidate,
+    })
+}
+
 /// Judges `rollout`'s current step from its arms' figures since the step began.
 pub fn decide(
     rollout: &Rollout,
@@ -25,13 +36,7 @@ pub fn decide(
     now_ms: i64,
 ) -> Decision {
     let guards = &rollout.guards;
-    let mut evidence = json!({
-        "step": rollout.step,
-        "percent": rollout.percent(),
-        "since": rollout.step_started_at,
-        "baseline": baseline,
-        "candidate": candidate,
-    });
+    let mut evidence = evidence(rollout, baseline, candidate);
     if candidate.calls >= guards.min_samples.max(1) {
         if let Some(breach) = breached(rollout, baseline, candidate) {
             evidence["guard"] = breach.1;
