@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use collector::{Answer, Collector};
 use serde_json::Value;
 use switchyard::config::{Config, Secret};
-use switchyard::telemetry::{MemorySink, UsageSink};
+use switchyard::telemetry::{CallStatus, MemorySink, UsageSink};
 use switchyard::types::{ChatRequest, Message};
 use switchyard::usage::{ShippingSink, UsageShipping};
 use switchyard::{CallOptions, Client};
@@ -423,7 +423,10 @@ async fn an_event_counts_its_fallbacks_and_names_its_rollout_arm() {
          \x20 second: {{ deployments: [ {{ provider: oa, model: broken }} ], fallbacks: {{ default: [chat] }} }}\n\
          \x20 chat:\n\
          \x20   deployments: [ {{ provider: oa, model: m, version: stable }}, {{ provider: oa, model: m2, version: canary }} ]\n\
-         \x20   rollout: {{ split: {{ stable: 100 }} }}\n",
+         \x20   rollout: {{ split: {{ stable: 100 }} }}\n\
+         \x20 trial:\n\
+         \x20   deployments: [ {{ provider: oa, model: m, version: stable }}, {{ provider: oa, model: broken, version: canary }} ]\n\
+         \x20   rollout: {{ split: {{ stable: 0, canary: 100 }} }}\n",
         mock.url()
     ))
     .unwrap();
@@ -450,4 +453,18 @@ async fn an_event_counts_its_fallbacks_and_names_its_rollout_arm() {
         (events[1].fallbacks, events[1].arm.as_deref()),
         (0, Some("stable"))
     );
+    // A call its arm failed names that arm too: the server compares arms by assignment.
+    let failed = client
+        .chat(request("trial"), &CallOptions::default())
+        .await
+        .unwrap_err();
+    assert_eq!(failed.http_status(), Some(400), "{failed}");
+    let events = sink.events();
+    assert_eq!(
+        events[2].status,
+        CallStatus::Error {
+            code: failed.code().to_owned()
+        }
+    );
+    assert_eq!(events[2].arm.as_deref(), Some("canary"));
 }

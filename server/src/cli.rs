@@ -653,6 +653,7 @@ async fn serve(
         .configs
         .spawn_activation_watch(state.store.clone(), state.activations.clone());
     crate::usage::retention::spawn_pruning(state.store.clone(), usage_retention_days);
+    crate::rollout::job::spawn(state.clone(), crate::rollout::job::EVERY);
     let stopping = state.shutdown.clone();
     let gateway = state.gateway.clone();
     let router = crate::api::router(state);

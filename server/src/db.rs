@@ -24,6 +24,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (3, "usage", include_str!("../migrations/0003_usage.sql")),
     (4, "budgets", include_str!("../migrations/0004_budgets.sql")),
+    (
+        5,
+        "rollouts",
+        include_str!("../migrations/0005_rollouts.sql"),
+    ),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

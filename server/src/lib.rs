@@ -15,6 +15,7 @@ pub mod gateway;
 pub mod metrics;
 pub mod rbac;
 pub mod resolve;
+pub mod rollout;
 pub mod sdk_cache;
 pub mod state;
 pub mod store;

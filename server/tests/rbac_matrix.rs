@@ -20,7 +20,7 @@ async fn every_route_allows_and_denies_exactly_as_the_matrix_says() {
         for (method, path, permission) in ROUTES {
             for role in Role::ALL {
                 n += 1;
-                let fx = app.fixture(n).await;
+                let fx = app.fixture_for(n, path).await;
                 let uri = path.replace("{id}", fx.id_for(path)) + fx.query_for(path);
                 let (status, body) = app
                     .call(
@@ -82,7 +82,7 @@ async fn another_tenant_gets_404_on_every_id_and_sees_nothing_in_lists() {
         let app = TestApp::new(&url).await;
         let mut failures = Vec::new();
         for (i, (method, path, _)) in ROUTES.iter().enumerate() {
-            let fx = app.fixture(i).await;
+            let fx = app.fixture_for(i, path).await;
             // Usage of tenant A's app, for the reports to leak if they could.
             let e = common::usage::event(common::usage::T0, "chat", "d", 0.5, 10.0);
             let (s, ack) = common::usage::post(&app, &fx.key_secret, &[e], false).await;

@@ -131,6 +131,12 @@ where
             timeout: attempt_timeout(route.attempt_timeout(), call.deadline),
         };
         call.provider_name = Some(target.kind.provider_name());
+        // The call's arm is the first rollout deployment it was sent to: its sticky
+        // assignment. Retries and fallbacks do not move it, so a call the candidate failed
+        // counts against the candidate, and the server compares the arms as assigned.
+        if call.arm.is_none() {
+            call.arm = route.route.rollout_arm(index).map(str::to_owned);
+        }
         let span = attempt_span(
             route.config.kind.operation_name(),
             target.kind.provider_name(),
@@ -147,7 +153,6 @@ where
         let error = match result {
             Ok(value) => {
                 health.record_success(started.elapsed());
-                call.arm = route.route.rollout_arm(index).map(str::to_owned);
                 return Ok(Served {
                     value,
                     route: route.clone(),

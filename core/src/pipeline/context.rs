@@ -18,8 +18,8 @@ pub(crate) struct CallContext {
     pub fallback: Option<String>,
     /// How many times the call moved to another model (a fallback or a budget reroute).
     pub fallbacks: u32,
-    /// The rollout arm (version label) of the deployment that answered, when its model has
-    /// a rollout.
+    /// The rollout arm (version label) of the first deployment with one that the call was
+    /// sent to, answered or failed: its assignment.
     pub arm: Option<String>,
     /// A deployment (route alias, index) to avoid at first: the one a stream just broke on.
     pub avoid: Option<(String, usize)>,

@@ -46,8 +46,8 @@ pub struct UsageEvent {
     /// How many times the call moved to a fallback model.
     #[serde(default)]
     pub fallbacks: u32,
-    /// The rollout arm that served the call (`stable` or `canary`), when the model has a
-    /// rollout.
+    /// The rollout arm (version label) the call was assigned to: the first deployment with
+    /// one it was sent to, also when that attempt failed. None without a rollout.
     #[serde(default)]
     pub arm: Option<String>,
     /// Answered by the in-process model.

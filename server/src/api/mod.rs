@@ -20,6 +20,7 @@ mod prices;
 pub mod principal;
 mod providers;
 mod rate_limits;
+mod rollouts;
 mod sdk;
 mod tenants;
 pub(crate) mod usage;
@@ -131,6 +132,35 @@ pub const ROUTES: &[(&str, &str, Permission)] = &[
     ("PUT", "/api/v1/prices/{id}", Permission::BudgetWrite),
     ("DELETE", "/api/v1/prices/{id}", Permission::BudgetWrite),
     ("GET", "/api/v1/events", Permission::BudgetRead),
+    // Rollouts (docs/rollouts.md).
+    ("GET", "/api/v1/rollouts", Permission::ConfigRead),
+    ("POST", "/api/v1/rollouts", Permission::ConfigActivate),
+    ("GET", "/api/v1/rollouts/{id}", Permission::ConfigRead),
+    (
+        "GET",
+        "/api/v1/rollouts/{id}/report",
+        Permission::ConfigRead,
+    ),
+    (
+        "POST",
+        "/api/v1/rollouts/{id}/pause",
+        Permission::ConfigActivate,
+    ),
+    (
+        "POST",
+        "/api/v1/rollouts/{id}/resume",
+        Permission::ConfigActivate,
+    ),
+    (
+        "POST",
+        "/api/v1/rollouts/{id}/promote",
+        Permission::ConfigActivate,
+    ),
+    (
+        "POST",
+        "/api/v1/rollouts/{id}/abort",
+        Permission::ConfigActivate,
+    ),
     ("GET", "/api/v1/tenants", Permission::TenantRead),
     ("POST", "/api/v1/tenants", Permission::TenantCreate),
 ];
@@ -194,6 +224,7 @@ pub fn decode_everything(data: &[u8]) {
     let _ = decode::<crate::store::PriceInput>(data);
     let _ = decode::<switchyard::sdk_protocol::LeaseRequest>(data);
     let _ = decode::<switchyard::sdk_protocol::LeaseReturn>(data);
+    let _ = decode::<crate::store::NewRollout>(data);
     if let Ok(req) = decode::<configs::CreateVersion>(data) {
         let _ = crate::store::check_document(&req.document);
     }
@@ -277,6 +308,14 @@ pub fn router(state: AppState) -> Router {
             axum::routing::put(prices::set).delete(prices::delete),
         )
         .route("/events", get(events::list))
+        // Rollouts (docs/rollouts.md).
+        .route("/rollouts", get(rollouts::list).post(rollouts::create))
+        .route("/rollouts/{id}", get(rollouts::get_one))
+        .route("/rollouts/{id}/report", get(rollouts::report))
+        .route("/rollouts/{id}/pause", post(rollouts::pause))
+        .route("/rollouts/{id}/resume", post(rollouts::resume))
+        .route("/rollouts/{id}/promote", post(rollouts::promote))
+        .route("/rollouts/{id}/abort", post(rollouts::abort))
         .route("/tenants", get(tenants::list).post(tenants::create))
         .route_layer(middleware::from_fn(tag_route));
     Router::new()

@@ -11,7 +11,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::{
     advice, apps, audit, auth, budgets, configs, costs, departments, events, health, keys, leases,
-    prices, providers, rate_limits, sdk, tenants, usage, usage_ingest, users,
+    prices, providers, rate_limits, rollouts, sdk, tenants, usage, usage_ingest, users,
 };
 
 #[derive(OpenApi)]
@@ -31,6 +31,8 @@ use super::{
         budgets::list, budgets::create, budgets::get_one, budgets::update, budgets::delete,
         rate_limits::list, rate_limits::create, rate_limits::get_one, rate_limits::update, rate_limits::delete,
         prices::list, prices::set, prices::delete, events::list,
+        rollouts::list, rollouts::create, rollouts::get_one, rollouts::report,
+        rollouts::pause, rollouts::resume, rollouts::promote, rollouts::abort,
         sdk::config, usage_ingest::ingest, leases::lease, leases::return_lease,
         health::healthz, health::readyz, health::metrics,
         crate::gateway::chat::completions, crate::gateway::embeddings::create,

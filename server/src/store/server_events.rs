@@ -1,6 +1,7 @@
 //! Server events: things the server noticed that people may want to hear of (a budget's
-//! spend crossing its amount). Each is recorded once per kind, subject and period; the
-//! alerts work notifies on them. Outside the audit chain: usage, not an admin, causes them.
+//! spend crossing its amount, a rollout rolled back or completed). Each is recorded once
+//! per kind, subject and period; the alerts work notifies on them. Outside the audit
+//! chain: usage, not an admin, causes them (a rollout's move is audited on its own).
 
 use serde::Serialize;
 use switchyard::sdk_protocol::SliceScope;
@@ -12,14 +13,48 @@ use crate::util::{new_id, now_ms};
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ServerEvent {
     pub id: String,
-    /// `budget.soft_exceeded` or `budget.exhausted`.
+    /// `budget.soft_exceeded`, `budget.exhausted`, `rollout.rolled_back` or
+    /// `rollout.completed`.
     pub kind: String,
-    /// The budget's id.
+    /// The budget's or the rollout's id.
     pub subject_id: String,
     pub period_start: i64,
-    /// JSON: the budget's name, amount and spend when noticed.
+    /// JSON: the budget's name, amount and spend when noticed; the rollout's name, model,
+    /// reason and evidence.
     pub detail: serde_json::Value,
     pub created_at: i64,
+}
+
+/// A server event to record.
+pub(crate) struct NewEvent<'a> {
+    pub kind: &'a str,
+    pub subject_id: &'a str,
+    pub period_start: i64,
+    pub detail: &'a serde_json::Value,
+}
+
+/// Records `event` once: a second one of the same kind, subject and period is ignored.
+pub(crate) async fn insert(
+    conn: &mut sqlx::AnyConnection,
+    tenant_id: &str,
+    event: &NewEvent<'_>,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO server_events (id, tenant_id, kind, subject_id, period_start, detail, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         ON CONFLICT (tenant_id, kind, subject_id, period_start) DO NOTHING",
+    )
+    .bind(new_id("evt"))
+    .bind(tenant_id)
+    .bind(event.kind)
+    .bind(event.subject_id)
+    .bind(event.period_start)
+    .bind(event.detail.to_string())
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 impl TenantStore<'_> {
@@ -72,20 +107,13 @@ impl TenantStore<'_> {
                 "spent_usd": standing.spent as f64 / 1e6,
             });
             let _guard = self.db.sqlite_writer().await;
-            sqlx::query(
-                "INSERT INTO server_events (id, tenant_id, kind, subject_id, period_start, detail, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) \
-                 ON CONFLICT (tenant_id, kind, subject_id, period_start) DO NOTHING",
-            )
-            .bind(new_id("evt"))
-            .bind(&self.tenant_id)
-            .bind(kind)
-            .bind(&b.budget.id)
-            .bind(start)
-            .bind(detail.to_string())
-            .bind(now)
-            .execute(&mut *conn)
-            .await?;
+            let event = NewEvent {
+                kind,
+                subject_id: &b.budget.id,
+                period_start: start,
+                detail: &detail,
+            };
+            insert(&mut conn, &self.tenant_id, &event, now).await?;
         }
         Ok(())
     }

@@ -30,8 +30,28 @@ const EVENT_COLUMNS: &str = "id, tenant_id, department_id, app_id, time_ms, rece
     attempts, fallbacks, fallback, arm, tags, metadata, lease_id";
 const EVENT_PARAMS: usize = 28;
 
-/// The key of a rollup row, less the tenant, department and app (one per batch).
-type MinuteKey = (i64, String, String, String);
+/// The key of a rollup row, less the tenant, department and app (one per batch): the
+/// minute and the table's own key columns' values ([`Rollup::keys`]).
+type MinuteKey = (i64, Vec<String>);
+
+/// A per-minute rollup table: its name and the key columns after tenant, minute,
+/// department and app.
+struct Rollup {
+    table: &'static str,
+    keys: &'static [&'static str],
+}
+
+/// Per model, deployment and provider: the usage reports'.
+const BY_DEPLOYMENT: Rollup = Rollup {
+    table: "usage_minute",
+    keys: &["model", "deployment", "provider"],
+};
+
+/// Per model and rollout arm, for events that have one: the A/B report's series.
+const BY_ARM: Rollup = Rollup {
+    table: "usage_arm_minute",
+    keys: &["model", "arm"],
+};
 
 /// The sums of one rollup row.
 #[derive(Debug, Default, Clone)]
@@ -163,18 +183,21 @@ impl TenantStore<'_> {
             events.into_iter().partition(|e| new_ids.contains(&e.id));
         duplicates += replayed.len() as u64;
         let mut minutes: BTreeMap<MinuteKey, MinuteSums> = BTreeMap::new();
+        let mut arms: BTreeMap<MinuteKey, MinuteSums> = BTreeMap::new();
         for e in &inserted {
-            let key = (
-                e.time_ms - e.time_ms.rem_euclid(60_000),
-                e.model.clone(),
-                e.deployment.clone(),
-                e.provider.clone(),
-            );
-            minutes.entry(key).or_default().add(e);
+            let minute = e.time_ms - e.time_ms.rem_euclid(60_000);
+            let key = vec![e.model.clone(), e.deployment.clone(), e.provider.clone()];
+            minutes.entry((minute, key)).or_default().add(e);
+            if let Some(arm) = &e.arm {
+                let key = vec![e.model.clone(), arm.clone()];
+                arms.entry((minute, key)).or_default().add(e);
+            }
         }
-        let minutes: Vec<(MinuteKey, MinuteSums)> = minutes.into_iter().collect();
-        for chunk in minutes.chunks(ROWS_PER_STATEMENT) {
-            upsert_minutes(&mut tx, self.db.backend, sender, chunk).await?;
+        for (rollup, rows) in [(BY_DEPLOYMENT, minutes), (BY_ARM, arms)] {
+            let rows: Vec<(MinuteKey, MinuteSums)> = rows.into_iter().collect();
+            for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+                upsert_minutes(&mut tx, self.db.backend, sender, &rollup, chunk).await?;
+            }
         }
         self.charge_slices(&mut tx, &inserted).await?;
         tx.commit().await?;
@@ -267,31 +290,38 @@ async fn upsert_minutes(
     tx: &mut Transaction<'static, Any>,
     backend: Backend,
     sender: &Sender,
+    rollup: &Rollup,
     chunk: &[(MinuteKey, MinuteSums)],
 ) -> Result<()> {
+    let Rollup { table, keys } = rollup;
     let sums = SUM_COLUMNS.join(", ");
+    let keys = keys.join(", ");
     let updates: Vec<String> = SUM_COLUMNS
         .iter()
-        .map(|c| format!("{c} = usage_minute.{c} + excluded.{c}"))
+        .map(|c| format!("{c} = {table}.{c} + excluded.{c}"))
         .collect();
     let sql = format!(
-        "INSERT INTO usage_minute (tenant_id, minute, department_id, app_id, model, deployment, \
-         provider, {sums}) VALUES {} ON CONFLICT (tenant_id, minute, department_id, app_id, \
-         model, deployment, provider) DO UPDATE SET {}",
-        placeholders(backend, chunk.len(), 7 + SUM_COLUMNS.len()),
+        "INSERT INTO {table} (tenant_id, minute, department_id, app_id, {keys}, {sums}) \
+         VALUES {} ON CONFLICT (tenant_id, minute, department_id, app_id, {keys}) \
+         DO UPDATE SET {}",
+        placeholders(
+            backend,
+            chunk.len(),
+            4 + rollup.keys.len() + SUM_COLUMNS.len()
+        ),
         updates.join(", ")
     );
     // Not kept prepared, like the events' insert.
     let mut q = sqlx::query(&sql).persistent(false);
-    for ((minute, model, deployment, provider), s) in chunk {
+    for ((minute, key), s) in chunk {
         q = q
             .bind(sender.tenant_id.as_str())
             .bind(*minute)
             .bind(sender.department_id.as_str())
-            .bind(sender.app_id.as_str())
-            .bind(model.as_str())
-            .bind(deployment.as_str())
-            .bind(provider.as_str());
+            .bind(sender.app_id.as_str());
+        for k in key {
+            q = q.bind(k.as_str());
+        }
         for v in s.values() {
             q = q.bind(v);
         }

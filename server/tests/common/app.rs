@@ -292,7 +292,37 @@ impl TestApp {
             budget: budget.id,
             limit: limit.id,
             price_model,
+            rollout: String::new(),
         }
+    }
+
+    /// [`TestApp::fixture`], plus for a rollout route a live rollout of model `fx-live{n}`
+    /// (and a model `fx-new{n}` for a new one), both in a newly activated version.
+    pub async fn fixture_for(&self, n: usize, path: &str) -> Fixture {
+        let mut fx = self.fixture(n).await;
+        if !path.starts_with("/api/v1/rollouts") {
+            return fx;
+        }
+        let mut doc = config_doc(2.0);
+        for model in [format!("fx-live{n}"), format!("fx-new{n}")] {
+            doc["models"][model] = json!({"deployments": [
+                {"provider": "openai", "model": "gpt-4o-mini", "name": "a", "version": "v1"},
+                {"provider": "openai", "model": "gpt-4o", "name": "b", "version": "v2"}
+            ]});
+        }
+        let t = self.store.tenant(&self.tenant_a);
+        let v = t.create_version(&ctx(), &doc, None).await.unwrap();
+        t.activate(&ctx(), &v.id).await.unwrap();
+        let new = serde_json::from_value(json!({
+            "name": format!("fx{n}"), "model": format!("fx-live{n}"), "baseline": "v1",
+            "candidate": "v2", "steps": [{"percent": 10}, {"percent": 100}]
+        }))
+        .unwrap();
+        let rollout = switchyard_server::rollout::start(&self.state, &ctx(), &self.tenant_a, &new)
+            .await
+            .unwrap();
+        fx.rollout = rollout.id;
+        fx
     }
 
     /// Stores `document` as a version and activates it, as `token`'s user (an infra_admin).
@@ -355,6 +385,8 @@ pub struct Fixture {
     pub budget: String,
     pub limit: String,
     pub price_model: String,
+    /// A live rollout, for the rollout routes ([`TestApp::fixture_for`]); else empty.
+    pub rollout: String,
 }
 
 impl Fixture {
@@ -376,6 +408,8 @@ impl Fixture {
             &self.limit
         } else if path.starts_with("/api/v1/prices") {
             &self.price_model
+        } else if path.starts_with("/api/v1/rollouts") {
+            &self.rollout
         } else {
             &self.version
         }
@@ -429,6 +463,10 @@ impl Fixture {
             }),
             ("PATCH", "/api/v1/rate-limits/{id}") => json!({"rpm": 1200, "tpm": null}),
             ("PUT", "/api/v1/prices/{id}") => json!({"input": 0.5, "output": 1.5}),
+            ("POST", "/api/v1/rollouts") => json!({
+                "name": format!("new{n}"), "model": format!("fx-new{n}"), "baseline": "v1",
+                "candidate": "v2", "steps": [{"percent": 5}, {"percent": 100}]
+            }),
             ("POST", "/api/v1/tenants") => {
                 json!({"tenant": format!("tenant{n}"), "username": "boss"})
             }
