@@ -653,6 +653,14 @@ async fn serve(
         .configs
         .spawn_activation_watch(state.store.clone(), state.activations.clone());
     crate::usage::retention::spawn_pruning(state.store.clone(), usage_retention_days);
+    crate::alerts::spawn(
+        state.store.clone(),
+        state.master_key.clone(),
+        crate::alerts::AlertSettings {
+            grace_ms: state.leases.grace_ms,
+            ..crate::alerts::AlertSettings::default()
+        },
+    );
     let stopping = state.shutdown.clone();
     let gateway = state.gateway.clone();
     let router = crate::api::router(state);

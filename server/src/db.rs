@@ -24,6 +24,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (3, "usage", include_str!("../migrations/0003_usage.sql")),
     (4, "budgets", include_str!("../migrations/0004_budgets.sql")),
+    (6, "alerts", include_str!("../migrations/0006_alerts.sql")),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

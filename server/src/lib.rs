@@ -2,6 +2,7 @@
 //! distribution to SDK clients, audit, the OpenAI-compatible gateway, and the CLI that
 //! runs it all.
 
+pub mod alerts;
 pub mod api;
 pub mod auth;
 pub mod budget;

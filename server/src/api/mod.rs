@@ -3,6 +3,7 @@
 //! needs; the route × role test walks it against the matrix in `rbac.rs`.
 
 mod advice;
+mod alerts;
 mod apps;
 mod audit;
 mod auth;
@@ -133,6 +134,46 @@ pub const ROUTES: &[(&str, &str, Permission)] = &[
     ("GET", "/api/v1/events", Permission::BudgetRead),
     ("GET", "/api/v1/tenants", Permission::TenantRead),
     ("POST", "/api/v1/tenants", Permission::TenantCreate),
+    // Alerts (docs/alerts.md).
+    ("GET", "/api/v1/alert-channels", Permission::AlertRead),
+    (
+        "POST",
+        "/api/v1/alert-channels",
+        Permission::AlertChannelWrite,
+    ),
+    ("GET", "/api/v1/alerts", Permission::AlertRead),
+    ("GET", "/api/v1/alerts/rules", Permission::AlertRead),
+    ("GET", "/api/v1/alerts/deliveries", Permission::AlertRead),
+    (
+        "POST",
+        "/api/v1/alerts/health/rules",
+        Permission::AlertHealthWrite,
+    ),
+    (
+        "DELETE",
+        "/api/v1/alerts/health/rules/{id}",
+        Permission::AlertHealthWrite,
+    ),
+    (
+        "POST",
+        "/api/v1/alerts/cost/rules",
+        Permission::AlertCostWrite,
+    ),
+    (
+        "DELETE",
+        "/api/v1/alerts/cost/rules/{id}",
+        Permission::AlertCostWrite,
+    ),
+    (
+        "POST",
+        "/api/v1/alerts/security/rules",
+        Permission::AlertSecurityWrite,
+    ),
+    (
+        "DELETE",
+        "/api/v1/alerts/security/rules/{id}",
+        Permission::AlertSecurityWrite,
+    ),
 ];
 
 /// `limit` / `offset` on every list.
@@ -193,6 +234,8 @@ pub fn decode_everything(data: &[u8]) {
     let _ = decode::<rate_limits::PatchRateLimit>(data);
     let _ = decode::<crate::store::PriceInput>(data);
     let _ = decode::<switchyard::sdk_protocol::LeaseRequest>(data);
+    let _ = decode::<crate::store::ChannelInput>(data);
+    let _ = decode::<alerts::CreateRule>(data);
     let _ = decode::<switchyard::sdk_protocol::LeaseReturn>(data);
     if let Ok(req) = decode::<configs::CreateVersion>(data) {
         let _ = crate::store::check_document(&req.document);
@@ -278,6 +321,29 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/events", get(events::list))
         .route("/tenants", get(tenants::list).post(tenants::create))
+        // Alerts (docs/alerts.md).
+        .route(
+            "/alert-channels",
+            get(alerts::list_channels).post(alerts::create_channel),
+        )
+        .route("/alerts", get(alerts::states))
+        .route("/alerts/rules", get(alerts::list_rules))
+        .route("/alerts/deliveries", get(alerts::deliveries))
+        .route("/alerts/health/rules", post(alerts::create_health))
+        .route(
+            "/alerts/health/rules/{id}",
+            axum::routing::delete(alerts::delete_health),
+        )
+        .route("/alerts/cost/rules", post(alerts::create_cost))
+        .route(
+            "/alerts/cost/rules/{id}",
+            axum::routing::delete(alerts::delete_cost),
+        )
+        .route("/alerts/security/rules", post(alerts::create_security))
+        .route(
+            "/alerts/security/rules/{id}",
+            axum::routing::delete(alerts::delete_security),
+        )
         .route_layer(middleware::from_fn(tag_route));
     Router::new()
         .nest("/api/v1", api)

@@ -10,8 +10,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    advice, apps, audit, auth, budgets, configs, costs, departments, events, health, keys, leases,
-    prices, providers, rate_limits, sdk, tenants, usage, usage_ingest, users,
+    advice, alerts, apps, audit, auth, budgets, configs, costs, departments, events, health, keys,
+    leases, prices, providers, rate_limits, sdk, tenants, usage, usage_ingest, users,
 };
 
 #[derive(OpenApi)]
@@ -31,6 +31,9 @@ use super::{
         budgets::list, budgets::create, budgets::get_one, budgets::update, budgets::delete,
         rate_limits::list, rate_limits::create, rate_limits::get_one, rate_limits::update, rate_limits::delete,
         prices::list, prices::set, prices::delete, events::list,
+        alerts::list_channels, alerts::create_channel, alerts::list_rules, alerts::states,
+        alerts::deliveries, alerts::create_health, alerts::delete_health, alerts::create_cost,
+        alerts::delete_cost, alerts::create_security, alerts::delete_security,
         sdk::config, usage_ingest::ingest, leases::lease, leases::return_lease,
         health::healthz, health::readyz, health::metrics,
         crate::gateway::chat::completions, crate::gateway::embeddings::create,

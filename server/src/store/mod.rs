@@ -3,6 +3,8 @@
 //! writes a query. Every mutation runs in one [`WriteTx`] that also appends its audit
 //! record, so a change and its audit entry land together or not at all.
 
+mod alert_signals;
+mod alerts;
 mod apps;
 pub mod audit_log;
 mod bootstrap;
@@ -24,6 +26,8 @@ mod users;
 use sqlx::{Any, Transaction};
 use tokio::sync::OwnedMutexGuard;
 
+pub use alert_signals::DeploymentWindow;
+pub use alerts::{AlertChannel, AlertDelivery, AlertRule, AlertState, ChannelInput};
 pub use apps::{App, AppPatch, NewApp, SecretsMode};
 pub use audit_log::{AuditCtx, AuditEntry, AuditRecord, VerifyReport};
 pub use bootstrap::{Bootstrapped, NewTenant};

@@ -280,8 +280,42 @@ impl TestApp {
         )
         .await
         .unwrap();
+        let channel = t
+            .create_alert_channel(
+                &ctx(),
+                self.state.master_key.as_deref(),
+                serde_json::from_value(json!({
+                    "name": format!("channel{n}"), "kind": "webhook",
+                    "url": "http://127.0.0.1:9/hook", "secret": "whsec-fixture"
+                }))
+                .unwrap(),
+            )
+            .await
+            .unwrap();
+        let mut alert_rules = Vec::new();
+        for (kind, params) in [
+            ("error_rate", json!({"window_minutes": 5, "threshold": 0.5})),
+            ("budget_percent", json!({"percent": 80})),
+            ("auth_failures", json!({"window_ms": 60000, "count": 5})),
+        ] {
+            let rule = switchyard_server::alerts::new_rule(
+                &format!("{kind}{n}"),
+                kind,
+                params,
+                &channel.id,
+                None,
+                None,
+            )
+            .unwrap();
+            alert_rules.push(t.create_alert_rule(&ctx(), rule).await.unwrap().id);
+        }
+        let [health_rule, cost_rule, security_rule] = <[String; 3]>::try_from(alert_rules).unwrap();
         Fixture {
             n,
+            channel: channel.id,
+            health_rule,
+            cost_rule,
+            security_rule,
             dept: dept.id,
             app: app.id,
             key: key.id,
@@ -355,6 +389,11 @@ pub struct Fixture {
     pub budget: String,
     pub limit: String,
     pub price_model: String,
+    /// An alert channel, and an alert rule of each category.
+    pub channel: String,
+    pub health_rule: String,
+    pub cost_rule: String,
+    pub security_rule: String,
 }
 
 impl Fixture {
@@ -376,6 +415,12 @@ impl Fixture {
             &self.limit
         } else if path.starts_with("/api/v1/prices") {
             &self.price_model
+        } else if path.starts_with("/api/v1/alerts/health") {
+            &self.health_rule
+        } else if path.starts_with("/api/v1/alerts/cost") {
+            &self.cost_rule
+        } else if path.starts_with("/api/v1/alerts/security") {
+            &self.security_rule
         } else {
             &self.version
         }
@@ -429,6 +474,21 @@ impl Fixture {
             }),
             ("PATCH", "/api/v1/rate-limits/{id}") => json!({"rpm": 1200, "tpm": null}),
             ("PUT", "/api/v1/prices/{id}") => json!({"input": 0.5, "output": 1.5}),
+            ("POST", "/api/v1/alert-channels") => json!({
+                "name": format!("newchannel{n}"), "kind": "slack", "url": "https://hooks.example/x"
+            }),
+            ("POST", "/api/v1/alerts/health/rules") => json!({
+                "name": format!("newhealth{n}"), "kind": "p95_latency", "channel_id": self.channel,
+                "params": {"window_minutes": 5, "threshold_ms": 2000}
+            }),
+            ("POST", "/api/v1/alerts/cost/rules") => json!({
+                "name": format!("newcost{n}"), "kind": "spend_anomaly", "channel_id": self.channel,
+                "params": {"window_minutes": 60, "baseline_hours": 168, "factor": 3}
+            }),
+            ("POST", "/api/v1/alerts/security/rules") => json!({
+                "name": format!("newsecurity{n}"), "kind": "auth_failures", "channel_id": self.channel,
+                "params": {"window_ms": 300000, "count": 20}
+            }),
             ("POST", "/api/v1/tenants") => {
                 json!({"tenant": format!("tenant{n}"), "username": "boss"})
             }

@@ -1,0 +1,61 @@
+-- Alerts (docs/alerts.md): channels that notifications go to, rules evaluated on the
+-- usage rollups, server events and security events, each rule's state per subject, and
+-- the log of every delivery attempt. Times are Unix milliseconds.
+
+-- A channel's secret (a webhook's HMAC key, an SMTP password) is sealed with the master
+-- key like a provider credential; `secret_hint` is its last four characters.
+CREATE TABLE alert_channels (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL REFERENCES tenants(id),
+    name TEXT NOT NULL,
+    -- 'webhook' | 'slack'
+    kind TEXT NOT NULL,
+    url TEXT NOT NULL,
+    secret_sealed TEXT,
+    secret_hint TEXT,
+    created_at BIGINT NOT NULL,
+    UNIQUE (tenant_id, name)
+);
+
+-- `params` is JSON: the threshold, window and scope of the rule's kind.
+CREATE TABLE alert_rules (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL REFERENCES tenants(id),
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    params TEXT NOT NULL,
+    channel_id TEXT NOT NULL,
+    for_ms BIGINT NOT NULL,
+    renotify_ms BIGINT NOT NULL,
+    created_at BIGINT NOT NULL,
+    UNIQUE (tenant_id, name)
+);
+
+-- One row per rule and subject (a deployment, a budget, a rollout; '' for the tenant).
+-- 'pending' (condition true, not yet for `for_ms`) | 'firing' | 'resolved'.
+CREATE TABLE alert_states (
+    rule_id TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    tenant_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    since BIGINT NOT NULL,
+    value DOUBLE PRECISION NOT NULL,
+    notified_at BIGINT,
+    PRIMARY KEY (rule_id, subject)
+);
+
+CREATE TABLE alert_deliveries (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL,
+    rule_id TEXT NOT NULL,
+    channel_id TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    -- 'firing' | 'resolved'
+    status TEXT NOT NULL,
+    attempt BIGINT NOT NULL,
+    ok BIGINT NOT NULL,
+    http_status BIGINT,
+    error TEXT,
+    at BIGINT NOT NULL
+);
+CREATE INDEX alert_deliveries_time ON alert_deliveries (tenant_id, at);

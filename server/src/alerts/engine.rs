@@ -1,0 +1,191 @@
+//! The evaluator: every few seconds, each rule of each tenant reads its condition, steps
+//! its per-subject state (pending → firing → resolved), and hands the changes, grouped per
+//! rule and status, to the notifier. A condition must hold for the rule's `for_ms` before
+//! it fires, and a firing rule is re-notified at most every `renotify_ms`: a flapping
+//! deployment gives one notification, not a storm.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::notify::{AlertItem, Notification, Notifier};
+use super::rule::{Observation, kind_of};
+use crate::crypto::MasterKey;
+use crate::store::{AlertRule, AlertState, Result, Store};
+use crate::util::now_ms;
+
+/// How often rules are evaluated and how deliveries are retried.
+#[derive(Debug, Clone, Copy)]
+pub struct AlertSettings {
+    pub interval: Duration,
+    pub attempts: u32,
+    pub backoff: Duration,
+    pub timeout: Duration,
+    /// The lease grace a budget's standing is read with.
+    pub grace_ms: i64,
+}
+
+impl Default for AlertSettings {
+    fn default() -> Self {
+        AlertSettings {
+            interval: Duration::from_secs(5),
+            attempts: 5,
+            backoff: Duration::from_secs(1),
+            timeout: Duration::from_secs(10),
+            grace_ms: crate::store::LeaseSettings::default().grace_ms,
+        }
+    }
+}
+
+/// What one evaluation of one rule changes.
+#[derive(Debug, Default, PartialEq)]
+pub struct Step {
+    /// States to write.
+    pub writes: Vec<AlertState>,
+    /// Subjects that fired (or are re-notified), and that resolved.
+    pub fired: Vec<AlertState>,
+    pub resolved: Vec<AlertState>,
+}
+
+/// Steps each subject's state given what the condition reads now. Pure: the rules of
+/// firing, resolving and re-notifying in one place, tested without a database.
+pub fn step(rule: &AlertRule, states: &[AlertState], observed: &[Observation], now: i64) -> Step {
+    let mut out = Step::default();
+    let mut subjects: Vec<&str> = states.iter().map(|s| s.subject.as_str()).collect();
+    for o in observed.iter().filter(|o| o.holds) {
+        if !subjects.contains(&o.subject.as_str()) {
+            subjects.push(&o.subject);
+        }
+    }
+    for subject in subjects {
+        let seen = observed.iter().find(|o| o.subject == subject);
+        let holds = seen.is_some_and(|o| o.holds);
+        let value = seen.map_or(0.0, |o| o.value);
+        let prev = states.iter().find(|s| s.subject == subject);
+        let state = |state: &str, since: i64, notified_at: Option<i64>| AlertState {
+            rule_id: rule.id.clone(),
+            subject: subject.to_owned(),
+            state: state.to_owned(),
+            since,
+            value,
+            notified_at,
+        };
+        let prev_state = prev.map_or("resolved", |p| p.state.as_str());
+        match (holds, prev_state) {
+            (true, "pending") => {
+                let since = prev.map_or(now, |p| p.since);
+                if now - since >= rule.for_ms {
+                    let s = state("firing", now, Some(now));
+                    out.fired.push(s.clone());
+                    out.writes.push(s);
+                }
+            }
+            (true, "firing") => {
+                let last = prev.and_then(|p| p.notified_at).unwrap_or(0);
+                if now - last >= rule.renotify_ms {
+                    let s = state("firing", prev.map_or(now, |p| p.since), Some(now));
+                    out.fired.push(s.clone());
+                    out.writes.push(s);
+                }
+            }
+            (true, _) if rule.for_ms <= 0 => {
+                let s = state("firing", now, Some(now));
+                out.fired.push(s.clone());
+                out.writes.push(s);
+            }
+            (true, _) => out.writes.push(state("pending", now, None)),
+            (false, "pending") => {
+                out.writes
+                    .push(state("resolved", now, prev.and_then(|p| p.notified_at)))
+            }
+            (false, "firing") => {
+                let s = state("resolved", now, Some(now));
+                out.resolved.push(s.clone());
+                out.writes.push(s);
+            }
+            (false, _) => {}
+        }
+    }
+    out
+}
+
+/// Starts the evaluator; it runs until the runtime stops.
+pub fn spawn(
+    store: Store,
+    key: Option<Arc<MasterKey>>,
+    settings: AlertSettings,
+) -> tokio::task::JoinHandle<()> {
+    let notifier = Notifier::new(
+        store.clone(),
+        key,
+        settings.attempts,
+        settings.backoff,
+        settings.timeout,
+    );
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(settings.interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            tick.tick().await;
+            if let Err(error) = evaluate_all(&store, &notifier, &settings, now_ms()).await {
+                tracing::warn!(%error, "alert rules not evaluated");
+            }
+        }
+    })
+}
+
+/// One pass over every rule. A rule that fails to evaluate is logged and skipped.
+pub async fn evaluate_all(
+    store: &Store,
+    notifier: &Notifier,
+    settings: &AlertSettings,
+    now: i64,
+) -> Result<()> {
+    for (tenant_id, rule) in store.all_alert_rules().await? {
+        if let Err(error) = evaluate(store, notifier, settings, &tenant_id, &rule, now).await {
+            tracing::warn!(%error, rule = rule.id, "alert rule not evaluated");
+        }
+    }
+    Ok(())
+}
+
+async fn evaluate(
+    store: &Store,
+    notifier: &Notifier,
+    settings: &AlertSettings,
+    tenant_id: &str,
+    rule: &AlertRule,
+    now: i64,
+) -> Result<()> {
+    let kind = kind_of(rule)?;
+    let tenant = store.tenant(tenant_id);
+    let observed = kind.observe(&tenant, now, settings.grace_ms).await?;
+    let states = tenant.alert_states(Some(&rule.id)).await?;
+    let step = step(rule, &states, &observed, now);
+    for s in &step.writes {
+        tenant.put_alert_state(s).await?;
+    }
+    for (status, changed) in [("firing", step.fired), ("resolved", step.resolved)] {
+        if changed.is_empty() {
+            continue;
+        }
+        tracing::info!(rule = rule.id, status, subjects = changed.len(), "alert");
+        notifier.spawn(Notification {
+            tenant_id: tenant_id.to_owned(),
+            rule_id: rule.id.clone(),
+            rule_name: rule.name.clone(),
+            kind: rule.kind.clone(),
+            status,
+            alerts: changed
+                .into_iter()
+                .map(|s| AlertItem {
+                    subject: s.subject,
+                    value: s.value,
+                    since: s.since,
+                })
+                .collect(),
+            sent_at: now,
+            channel_id: rule.channel_id.clone(),
+        });
+    }
+    Ok(())
+}
