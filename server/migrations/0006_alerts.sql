@@ -8,9 +8,13 @@ CREATE TABLE alert_channels (
     id TEXT PRIMARY KEY,
     tenant_id TEXT NOT NULL REFERENCES tenants(id),
     name TEXT NOT NULL,
-    -- 'webhook' | 'slack'
+    -- 'webhook' | 'slack' | 'email'
     kind TEXT NOT NULL,
+    -- An http(s) URL, or for email `smtp://[user@]host[:port]`.
     url TEXT NOT NULL,
+    -- Email only: the sender, and the recipients comma-separated.
+    email_from TEXT,
+    email_to TEXT,
     secret_sealed TEXT,
     secret_hint TEXT,
     created_at BIGINT NOT NULL,
@@ -24,7 +28,8 @@ CREATE TABLE alert_rules (
     name TEXT NOT NULL,
     kind TEXT NOT NULL,
     params TEXT NOT NULL,
-    channel_id TEXT NOT NULL,
+    -- JSON array of channel ids: each gets every notification.
+    channel_ids TEXT NOT NULL,
     for_ms BIGINT NOT NULL,
     renotify_ms BIGINT NOT NULL,
     created_at BIGINT NOT NULL,

@@ -1,7 +1,8 @@
 //! Alerts end to end on SQLite and PostgreSQL: each rule kind, created through the API by
 //! its category's role, fires once and resolves once on real usage, server events and
-//! security events, with exactly one signed notification each at a local webhook
-//! receiver; a failing webhook is retried with backoff and every attempt is logged.
+//! security events, with exactly one notification each at a local webhook receiver
+//! (signed) and a local SMTP receiver; a failing webhook is retried with backoff and every
+//! attempt is logged.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -81,6 +82,21 @@ impl Receiver {
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
+    }
+}
+
+/// Waits until the SMTP receiver holds `n` messages (or 10 s): all it holds.
+async fn wait_for_mail(
+    smtp: &common::smtp::SmtpSink,
+    n: usize,
+) -> Vec<(common::smtp::Mail, Instant)> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let got = smtp.mails.lock().unwrap().clone();
+        if got.len() >= n || Instant::now() > deadline {
+            return got;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 
@@ -275,6 +291,7 @@ async fn each_rule_fires_and_resolves_once_with_one_notification_each() {
             let Some(url) = url else { break };
             let app = TestApp::new(&url).await;
             let rx = receiver(0).await;
+            let smtp = common::smtp::sink().await;
             let (_, key) =
                 common::app_with_key(&app.store, &app.tenant_a, &app.root_a, "svc").await;
             let (s, budget) = app
@@ -301,6 +318,18 @@ async fn each_rule_fires_and_resolves_once_with_one_notification_each() {
             assert_eq!(s, StatusCode::CREATED, "{channel}");
             assert_eq!(channel["secret_hint"], "…6789", "{channel}");
             assert!(!channel.to_string().contains(SECRET));
+            let (s, mailbox) = app
+                .call(
+                    "POST",
+                    "/api/v1/alert-channels",
+                    token,
+                    Some(json!({"name": "mail", "kind": "email",
+                                "url": format!("smtp://alerts%40acme@127.0.0.1:{}", smtp.port),
+                                "secret": "smtp-password", "from": "alerts@acme.test",
+                                "to": ["oncall@acme.test", "lead@acme.test"]})),
+                )
+                .await;
+            assert_eq!(s, StatusCode::CREATED, "{mailbox}");
             let (s, rule) = app
                 .call(
                     "POST",
@@ -308,7 +337,7 @@ async fn each_rule_fires_and_resolves_once_with_one_notification_each() {
                     token,
                     Some(
                         json!({"name": case.kind, "kind": case.kind, "params": case.params,
-                                "channel_id": channel["id"], "renotify_ms": 3_600_000}),
+                                "channel_ids": [channel["id"], mailbox["id"]], "renotify_ms": 3_600_000}),
                     ),
                 )
                 .await;
@@ -327,7 +356,9 @@ async fn each_rule_fires_and_resolves_once_with_one_notification_each() {
                 "{backend} {}: no firing notification",
                 case.kind
             );
-            latencies.push((case.kind, got[0].at - start));
+            let mails = wait_for_mail(&smtp, 1).await;
+            assert_eq!(mails.len(), 1, "{backend} {}: no firing mail", case.kind);
+            latencies.push((case.kind, got[0].at - start, mails[0].1 - start));
             act(&app, &key, &budget, &case.clear).await;
             let got = rx.wait_for(2).await;
             assert_eq!(
@@ -336,6 +367,8 @@ async fn each_rule_fires_and_resolves_once_with_one_notification_each() {
                 "{backend} {}: no resolved notification",
                 case.kind
             );
+            let mails = wait_for_mail(&smtp, 2).await;
+            assert_eq!(mails.len(), 2, "{backend} {}: no resolved mail", case.kind);
             // Long enough for a storm to show: none comes.
             tokio::time::sleep(Duration::from_millis(500)).await;
             let got = rx.got.lock().unwrap().clone();
@@ -346,6 +379,21 @@ async fn each_rule_fires_and_resolves_once_with_one_notification_each() {
                 case.kind,
                 got.len()
             );
+            let mails = smtp.mails.lock().unwrap().clone();
+            assert_eq!(
+                mails.len(),
+                2,
+                "{backend} {}: {} mails",
+                case.kind,
+                mails.len()
+            );
+            for ((mail, _), status) in mails.iter().zip(["FIRING", "RESOLVED"]) {
+                assert_eq!(mail.auth.as_deref(), Some("alerts@acme:smtp-password"));
+                assert_eq!(mail.from, "alerts@acme.test");
+                assert_eq!(mail.to, ["oncall@acme.test", "lead@acme.test"]);
+                let subject = format!("Subject: [{status}] {} ({})", case.kind, case.kind);
+                assert!(mail.data.contains(&subject), "{}", mail.data);
+            }
             for (r, status) in got.iter().zip(["FIRING", "RESOLVED"]) {
                 assert_eq!(r.path, format!("/{}", case.kind));
                 assert_signed(r);
@@ -372,16 +420,18 @@ async fn each_rule_fires_and_resolves_once_with_one_notification_each() {
                 .call("GET", "/api/v1/alerts/deliveries", Some(&app.admin_a), None)
                 .await;
             let log = log["items"].as_array().unwrap();
-            assert_eq!(log.len(), 2, "{log:?}");
+            assert_eq!(log.len(), 4, "{log:?}");
             assert!(log.iter().all(|d| d["ok"] == true && d["attempt"] == 1));
             engine.abort();
             rx.task.abort();
+            smtp.task.abort();
         }
     }
-    for (kind, latency) in &latencies {
+    for (kind, webhook, mail) in &latencies {
         eprintln!(
-            "condition to notification, {kind}: {:.0} ms (evaluation every 100 ms)",
-            latency.as_secs_f64() * 1000.0
+            "condition to notification, {kind}: webhook {:.0} ms, email {:.0} ms (evaluation every 100 ms)",
+            webhook.as_secs_f64() * 1000.0,
+            mail.as_secs_f64() * 1000.0
         );
     }
 }
@@ -412,7 +462,7 @@ async fn a_failing_webhook_is_retried_with_backoff_and_every_attempt_logged() {
                     "/api/v1/alerts/security/rules",
                     token,
                     Some(
-                        json!({"name": name, "kind": "auth_failures", "channel_id": channel["id"],
+                        json!({"name": name, "kind": "auth_failures", "channel_ids": [channel["id"]],
                                 "params": {"window_ms": 60000, "count": 1}}),
                     ),
                 )
@@ -483,7 +533,7 @@ async fn rules_belong_to_their_category_and_its_role() {
                 Some(json!({"name": "c", "kind": "webhook", "url": rx.url})),
             )
             .await;
-        let body = |kind: &str, params: Value| json!({"name": kind, "kind": kind, "params": params, "channel_id": channel["id"]});
+        let body = |kind: &str, params: Value| json!({"name": kind, "kind": kind, "params": params, "channel_ids": [channel["id"]]});
         let auth = body("auth_failures", json!({"window_ms": 60000, "count": 5}));
         // model_ops may not write security rules; a security kind is not a health rule.
         let (s, _) = app

@@ -169,7 +169,7 @@ async fn evaluate(
             continue;
         }
         tracing::info!(rule = rule.id, status, subjects = changed.len(), "alert");
-        notifier.spawn(Notification {
+        let notification = Notification {
             tenant_id: tenant_id.to_owned(),
             rule_id: rule.id.clone(),
             rule_name: rule.name.clone(),
@@ -184,8 +184,10 @@ async fn evaluate(
                 })
                 .collect(),
             sent_at: now,
-            channel_id: rule.channel_id.clone(),
-        });
+        };
+        for channel_id in &rule.channel_ids {
+            notifier.spawn(channel_id.clone(), notification.clone());
+        }
     }
     Ok(())
 }

@@ -1,10 +1,11 @@
 //! Alerts (`docs/alerts.md`): rules per tenant evaluated on the usage rollups, server
-//! events and security events; firing and resolved states; notifications to webhook and
-//! Slack-compatible channels with signed bodies, retries and a delivery log.
+//! events and security events; firing and resolved states; notifications to webhook,
+//! Slack-compatible and email channels with signed bodies, retries and a delivery log.
 
 pub mod engine;
 pub mod notify;
 pub mod rule;
+pub mod smtp;
 
 pub use engine::{AlertSettings, spawn};
 pub use rule::{Category, Observation, RuleKind, kind_of, new_rule};

@@ -1,6 +1,7 @@
 //! Delivering a notification to a channel: a webhook gets the JSON body signed with
-//! HMAC-SHA256, a Slack-compatible incoming webhook gets Slack's `{"text": …}`. Failed
-//! attempts are retried with exponential backoff; every attempt lands in the delivery log.
+//! HMAC-SHA256, a Slack-compatible incoming webhook gets Slack's `{"text": …}`, an email
+//! channel a plain-text message over SMTP. Failed attempts are retried with exponential
+//! backoff; every attempt lands in the delivery log.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,6 +10,7 @@ use hmac::{Hmac, Mac};
 use serde::Serialize;
 use sha2::Sha256;
 
+use super::smtp::{self, Mail};
 use crate::crypto::MasterKey;
 use crate::store::{AlertChannel, AlertDelivery, Store};
 use crate::util::{new_id, now_ms};
@@ -37,8 +39,6 @@ pub struct Notification {
     pub status: &'static str,
     pub alerts: Vec<AlertItem>,
     pub sent_at: i64,
-    #[serde(skip)]
-    pub channel_id: String,
 }
 
 /// Retry policy and the HTTP client deliveries share.
@@ -49,6 +49,7 @@ pub struct Notifier {
     client: reqwest::Client,
     attempts: u32,
     backoff: Duration,
+    timeout: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +59,9 @@ enum SendError {
     #[error("{0}")]
     Transport(String),
 }
+
+/// A successful attempt: the HTTP status, none for email.
+type Sent = Option<u16>;
 
 /// The signature header's value for `body` sent at `timestamp`.
 pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> String {
@@ -71,8 +75,8 @@ pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> String {
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
-/// Slack's incoming-webhook shape: one line per alert.
-fn slack_body(n: &Notification) -> serde_json::Value {
+/// The human-readable form (Slack's text, an email's body): a title line, one line per alert.
+fn summary(n: &Notification) -> String {
     let mut text = format!("[{}] {} ({})", n.status.to_uppercase(), n.rule_name, n.kind);
     for a in &n.alerts {
         let subject = if a.subject.is_empty() {
@@ -82,7 +86,7 @@ fn slack_body(n: &Notification) -> serde_json::Value {
         };
         text.push_str(&format!("\n• {subject}: {:.4}", a.value));
     }
-    serde_json::json!({ "text": text })
+    text
 }
 
 impl Notifier {
@@ -103,27 +107,28 @@ impl Notifier {
             client,
             attempts: attempts.max(1),
             backoff,
+            timeout,
         }
     }
 
     /// Delivers in the background, so a slow channel never holds up evaluation.
-    pub fn spawn(&self, n: Notification) {
+    pub fn spawn(&self, channel_id: String, n: Notification) {
         let this = self.clone();
-        tokio::spawn(async move { this.deliver(n).await });
+        tokio::spawn(async move { this.deliver(&channel_id, n).await });
     }
 
     /// Tries up to `attempts` times, waiting `backoff`, 2×, 4×… between attempts.
-    pub async fn deliver(&self, n: Notification) {
+    pub async fn deliver(&self, channel_id: &str, n: Notification) {
         let tenant = self.store.tenant(&n.tenant_id);
         let (channel, secret) = match tenant
-            .alert_channel_for_delivery(self.key.as_deref(), &n.channel_id)
+            .alert_channel_for_delivery(self.key.as_deref(), channel_id)
             .await
         {
             Ok(c) => c,
             Err(error) => {
                 tracing::warn!(%error, rule = n.rule_id, "alert channel unavailable");
-                self.log(&n, 1, Err(SendError::Transport(error.to_string())))
-                    .await;
+                let failed = Err(SendError::Transport(error.to_string()));
+                self.log(channel_id, &n, 1, failed).await;
                 return;
             }
         };
@@ -133,7 +138,7 @@ impl Notifier {
             if let Err(error) = &outcome {
                 tracing::warn!(%error, attempt, rule = n.rule_id, channel = channel.id, "alert delivery failed");
             }
-            self.log(&n, attempt, outcome).await;
+            self.log(channel_id, &n, attempt, outcome).await;
             if ok {
                 return;
             }
@@ -148,11 +153,11 @@ impl Notifier {
         channel: &AlertChannel,
         secret: Option<&str>,
         n: &Notification,
-    ) -> Result<u16, SendError> {
-        let body = if channel.kind == "slack" {
-            slack_body(n)
-        } else {
-            serde_json::to_value(n).unwrap_or_default()
+    ) -> Result<Sent, SendError> {
+        let body = match channel.kind.as_str() {
+            "email" => return self.email(channel, secret, n).await,
+            "slack" => serde_json::json!({ "text": summary(n) }),
+            _ => serde_json::to_value(n).unwrap_or_default(),
         };
         let body = body.to_string().into_bytes();
         let timestamp = now_ms();
@@ -171,16 +176,42 @@ impl Notifier {
             .map_err(|e| SendError::Transport(e.to_string()))?;
         let status = response.status().as_u16();
         if response.status().is_success() {
-            Ok(status)
+            Ok(Some(status))
         } else {
             Err(SendError::Status(status))
         }
     }
 
-    async fn log(&self, n: &Notification, attempt: u32, outcome: Result<u16, SendError>) {
+    async fn email(
+        &self,
+        channel: &AlertChannel,
+        password: Option<&str>,
+        n: &Notification,
+    ) -> Result<Sent, SendError> {
+        let text = summary(n);
+        let subject = text.lines().next().unwrap_or_default();
+        let mail = Mail {
+            from: channel.email_from.as_deref().unwrap_or_default(),
+            to: channel.email_to.as_deref().unwrap_or_default(),
+            subject,
+            body: &text,
+        };
+        smtp::send(&channel.url, password, &mail, self.timeout)
+            .await
+            .map_err(|e| SendError::Transport(e.to_string()))?;
+        Ok(None)
+    }
+
+    async fn log(
+        &self,
+        channel_id: &str,
+        n: &Notification,
+        attempt: u32,
+        outcome: Result<Sent, SendError>,
+    ) {
         let subjects: Vec<&str> = n.alerts.iter().map(|a| a.subject.as_str()).collect();
         let (ok, http_status, error) = match outcome {
-            Ok(status) => (true, Some(i64::from(status)), None),
+            Ok(status) => (true, status.map(i64::from), None),
             Err(SendError::Status(status)) => (
                 false,
                 Some(i64::from(status)),
@@ -191,7 +222,7 @@ impl Notifier {
         let delivery = AlertDelivery {
             id: new_id("dlv"),
             rule_id: n.rule_id.clone(),
-            channel_id: n.channel_id.clone(),
+            channel_id: channel_id.to_owned(),
             subject: subjects.join(","),
             status: n.status.to_owned(),
             attempt: i64::from(attempt),

@@ -309,7 +309,7 @@ pub fn new_rule(
     name: &str,
     kind: &str,
     params: serde_json::Value,
-    channel_id: &str,
+    channel_ids: Vec<String>,
     for_ms: Option<i64>,
     renotify_ms: Option<i64>,
 ) -> Result<AlertRule> {
@@ -333,7 +333,7 @@ pub fn new_rule(
         name: name.to_owned(),
         kind: parsed.name().to_owned(),
         params,
-        channel_id: channel_id.to_owned(),
+        channel_ids,
         for_ms: delay("for_ms", for_ms, 0)?,
         renotify_ms: delay("renotify_ms", renotify_ms, 3_600_000)?,
         created_at: now_ms(),

@@ -26,7 +26,8 @@ pub struct CreateRule {
     /// The kind's parameters (`docs/alerts.md`).
     #[schema(value_type = Object)]
     params: serde_json::Value,
-    channel_id: String,
+    /// The channels notified (at least one).
+    channel_ids: Vec<String>,
     /// How long the condition must hold before the rule fires (default 0).
     #[serde(default)]
     for_ms: Option<i64>,
@@ -107,7 +108,7 @@ async fn create_rule(
         &req.name,
         &req.kind,
         req.params,
-        &req.channel_id,
+        req.channel_ids,
         req.for_ms,
         req.renotify_ms,
     )?;

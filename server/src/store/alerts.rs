@@ -13,9 +13,13 @@ use crate::util::{new_id, now_ms};
 pub struct AlertChannel {
     pub id: String,
     pub name: String,
-    /// `webhook` or `slack`.
+    /// `webhook`, `slack` or `email`.
     pub kind: String,
+    /// An http(s) URL, or for email `smtp://[user@]host[:port]`.
     pub url: String,
+    /// Email: the sender and the recipients.
+    pub email_from: Option<String>,
+    pub email_to: Option<Vec<String>>,
     pub secret_hint: Option<String>,
     pub created_at: i64,
 }
@@ -26,9 +30,15 @@ pub struct ChannelInput {
     pub name: String,
     pub kind: String,
     pub url: String,
-    /// The HMAC key a webhook's body is signed with.
+    /// The HMAC key a webhook's body is signed with; for email, the SMTP password.
     #[serde(default)]
     pub secret: Option<String>,
+    /// Email: the sender.
+    #[serde(default)]
+    pub from: Option<String>,
+    /// Email: the recipients.
+    #[serde(default)]
+    pub to: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -38,7 +48,8 @@ pub struct AlertRule {
     pub kind: String,
     /// The kind's parameters (threshold, window), as given.
     pub params: serde_json::Value,
-    pub channel_id: String,
+    /// Every channel notified.
+    pub channel_ids: Vec<String>,
     /// How long a condition must hold before it fires.
     pub for_ms: i64,
     /// How often a rule still firing is notified again.
@@ -78,38 +89,106 @@ fn channel_aad(tenant_id: &str, channel_name: &str) -> String {
     format!("alert_channel:{tenant_id}:{channel_name}")
 }
 
-const CHANNEL_KINDS: [&str; 2] = ["webhook", "slack"];
+const CHANNEL_KINDS: [&str; 3] = ["webhook", "slack", "email"];
 
-type ChannelRow = (String, String, String, String, Option<String>, i64);
+type ChannelRow = (
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    i64,
+);
+
+const CHANNEL_COLUMNS: &str = "id, name, kind, url, email_from, email_to, secret_hint, created_at";
+
+/// An address as SMTP takes it: no spaces, brackets or line breaks, one `@`.
+fn check_address(field: &str, a: &str) -> Result<()> {
+    let ok = a.len() <= 254
+        && a.matches('@').count() == 1
+        && !a.starts_with('@')
+        && !a.ends_with('@')
+        && !a
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "<>,".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::invalid(field, "must be an email address"))
+    }
+}
+
+/// The kind's URL scheme, and an email channel's addresses.
+fn check_channel(c: &ChannelInput) -> Result<()> {
+    if !CHANNEL_KINDS.contains(&c.kind.as_str()) {
+        return Err(StoreError::invalid(
+            "kind",
+            "must be webhook, slack or email",
+        ));
+    }
+    if c.kind == "email" {
+        if !c.url.starts_with("smtp://") {
+            return Err(StoreError::invalid(
+                "url",
+                "must be smtp://[user@]host[:port]",
+            ));
+        }
+        check_address("from", c.from.as_deref().unwrap_or(""))?;
+        let to = c.to.as_deref().unwrap_or_default();
+        if to.is_empty() {
+            return Err(StoreError::invalid(
+                "to",
+                "must name at least one recipient",
+            ));
+        }
+        for a in to {
+            check_address("to", a)?;
+        }
+    } else if !(c.url.starts_with("http://") || c.url.starts_with("https://")) {
+        return Err(StoreError::invalid("url", "must be an http(s) URL"));
+    } else if c.from.is_some() || c.to.is_some() {
+        return Err(StoreError::invalid(
+            "to",
+            "only an email channel has from and to",
+        ));
+    }
+    Ok(())
+}
 type RuleRow = (String, String, String, String, String, i64, i64, i64);
 
-fn channel_of((id, name, kind, url, secret_hint, created_at): ChannelRow) -> AlertChannel {
+fn channel_of(
+    (id, name, kind, url, email_from, email_to, secret_hint, created_at): ChannelRow,
+) -> AlertChannel {
     AlertChannel {
         id,
         name,
         kind,
         url,
+        email_from,
+        email_to: email_to.map(|t| t.split(',').map(str::to_owned).collect()),
         secret_hint,
         created_at,
     }
 }
 
 fn rule_of(
-    (id, name, kind, params, channel_id, for_ms, renotify_ms, created_at): RuleRow,
+    (id, name, kind, params, channel_ids, for_ms, renotify_ms, created_at): RuleRow,
 ) -> AlertRule {
     AlertRule {
         id,
         name,
         kind,
         params: serde_json::from_str(&params).unwrap_or_default(),
-        channel_id,
+        channel_ids: serde_json::from_str(&channel_ids).unwrap_or_default(),
         for_ms,
         renotify_ms,
         created_at,
     }
 }
 
-const RULE_COLUMNS: &str = "id, name, kind, params, channel_id, for_ms, renotify_ms, created_at";
+const RULE_COLUMNS: &str = "id, name, kind, params, channel_ids, for_ms, renotify_ms, created_at";
 
 impl TenantStore<'_> {
     pub async fn create_alert_channel(
@@ -119,12 +198,7 @@ impl TenantStore<'_> {
         c: ChannelInput,
     ) -> Result<AlertChannel> {
         check_name("name", &c.name)?;
-        if !CHANNEL_KINDS.contains(&c.kind.as_str()) {
-            return Err(StoreError::invalid("kind", "must be webhook or slack"));
-        }
-        if !(c.url.starts_with("http://") || c.url.starts_with("https://")) {
-            return Err(StoreError::invalid("url", "must be an http(s) URL"));
-        }
+        check_channel(&c)?;
         let sealed = match &c.secret {
             Some(secret) => {
                 let key = key.ok_or_else(|| {
@@ -142,19 +216,23 @@ impl TenantStore<'_> {
             name: c.name,
             kind: c.kind,
             url: c.url,
+            email_from: c.from,
+            email_to: c.to,
             secret_hint: c.secret.as_deref().map(crate::crypto::hint),
             created_at: now_ms(),
         };
         let mut tx = self.write().await?;
         sqlx::query(
-            "INSERT INTO alert_channels (id, tenant_id, name, kind, url, secret_sealed, secret_hint, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO alert_channels (id, tenant_id, name, kind, url, email_from, email_to, \
+             secret_sealed, secret_hint, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(&channel.id)
         .bind(&self.tenant_id)
         .bind(&channel.name)
         .bind(&channel.kind)
         .bind(&channel.url)
+        .bind(&channel.email_from)
+        .bind(channel.email_to.as_ref().map(|t| t.join(",")))
         .bind(sealed)
         .bind(&channel.secret_hint)
         .bind(channel.created_at)
@@ -179,10 +257,10 @@ impl TenantStore<'_> {
     }
 
     pub async fn list_alert_channels(&self, page: Page) -> Result<Vec<AlertChannel>> {
-        let rows: Vec<ChannelRow> = sqlx::query_as(
-            "SELECT id, name, kind, url, secret_hint, created_at FROM alert_channels \
-             WHERE tenant_id = $1 ORDER BY name LIMIT $2 OFFSET $3",
-        )
+        let rows: Vec<ChannelRow> = sqlx::query_as(&format!(
+            "SELECT {CHANNEL_COLUMNS} FROM alert_channels \
+             WHERE tenant_id = $1 ORDER BY name LIMIT $2 OFFSET $3"
+        ))
         .bind(&self.tenant_id)
         .bind(page.limit)
         .bind(page.offset)
@@ -197,18 +275,19 @@ impl TenantStore<'_> {
         key: Option<&MasterKey>,
         id: &str,
     ) -> Result<(AlertChannel, Option<String>)> {
-        let (id, name, kind, url, sealed, hint, created_at): (
+        let (id, name, kind, url, from, to, hint, created_at, sealed): (
             String,
             String,
             String,
             String,
+            Option<String>,
             Option<String>,
             Option<String>,
             i64,
-        ) = sqlx::query_as(
-            "SELECT id, name, kind, url, secret_sealed, secret_hint, created_at FROM alert_channels \
-             WHERE tenant_id = $1 AND id = $2",
-        )
+            Option<String>,
+        ) = sqlx::query_as(&format!(
+            "SELECT {CHANNEL_COLUMNS}, secret_sealed FROM alert_channels WHERE tenant_id = $1 AND id = $2"
+        ))
         .bind(&self.tenant_id)
         .bind(id)
         .fetch_one(&self.db.pool)
@@ -225,21 +304,32 @@ impl TenantStore<'_> {
             }
             None => None,
         };
-        Ok((channel_of((id, name, kind, url, hint, created_at)), secret))
+        Ok((
+            channel_of((id, name, kind, url, from, to, hint, created_at)),
+            secret,
+        ))
     }
 
     /// Stores a rule whose kind and parameters the caller has checked.
     pub async fn create_alert_rule(&self, ctx: &AuditCtx, rule: AlertRule) -> Result<AlertRule> {
         check_name("name", &rule.name)?;
         let mut tx = self.write().await?;
-        let channel: Option<(String,)> =
-            sqlx::query_as("SELECT id FROM alert_channels WHERE tenant_id = $1 AND id = $2")
-                .bind(&self.tenant_id)
-                .bind(&rule.channel_id)
-                .fetch_optional(&mut *tx.tx)
-                .await?;
-        if channel.is_none() {
-            return Err(StoreError::invalid("channel_id", "no such channel"));
+        if rule.channel_ids.is_empty() {
+            return Err(StoreError::invalid(
+                "channel_ids",
+                "must name at least one channel",
+            ));
+        }
+        for channel_id in &rule.channel_ids {
+            let channel: Option<(String,)> =
+                sqlx::query_as("SELECT id FROM alert_channels WHERE tenant_id = $1 AND id = $2")
+                    .bind(&self.tenant_id)
+                    .bind(channel_id)
+                    .fetch_optional(&mut *tx.tx)
+                    .await?;
+            if channel.is_none() {
+                return Err(StoreError::invalid("channel_ids", "no such channel"));
+            }
         }
         sqlx::query(&format!(
             "INSERT INTO alert_rules ({RULE_COLUMNS}, tenant_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
@@ -248,7 +338,7 @@ impl TenantStore<'_> {
         .bind(&rule.name)
         .bind(&rule.kind)
         .bind(rule.params.to_string())
-        .bind(&rule.channel_id)
+        .bind(serde_json::to_string(&rule.channel_ids).unwrap_or_default())
         .bind(rule.for_ms)
         .bind(rule.renotify_ms)
         .bind(rule.created_at)

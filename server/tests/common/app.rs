@@ -302,7 +302,7 @@ impl TestApp {
                 &format!("{kind}{n}"),
                 kind,
                 params,
-                &channel.id,
+                vec![channel.id.clone()],
                 None,
                 None,
             )
@@ -478,15 +478,15 @@ impl Fixture {
                 "name": format!("newchannel{n}"), "kind": "slack", "url": "https://hooks.example/x"
             }),
             ("POST", "/api/v1/alerts/health/rules") => json!({
-                "name": format!("newhealth{n}"), "kind": "p95_latency", "channel_id": self.channel,
+                "name": format!("newhealth{n}"), "kind": "p95_latency", "channel_ids": [self.channel],
                 "params": {"window_minutes": 5, "threshold_ms": 2000}
             }),
             ("POST", "/api/v1/alerts/cost/rules") => json!({
-                "name": format!("newcost{n}"), "kind": "spend_anomaly", "channel_id": self.channel,
+                "name": format!("newcost{n}"), "kind": "spend_anomaly", "channel_ids": [self.channel],
                 "params": {"window_minutes": 60, "baseline_hours": 168, "factor": 3}
             }),
             ("POST", "/api/v1/alerts/security/rules") => json!({
-                "name": format!("newsecurity{n}"), "kind": "auth_failures", "channel_id": self.channel,
+                "name": format!("newsecurity{n}"), "kind": "auth_failures", "channel_ids": [self.channel],
                 "params": {"window_ms": 300000, "count": 20}
             }),
             ("POST", "/api/v1/tenants") => {
