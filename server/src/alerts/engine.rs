@@ -191,3 +191,72 @@ async fn evaluate(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(for_ms: i64, renotify_ms: i64) -> AlertRule {
+        AlertRule {
+            id: "alr_1".into(),
+            name: "r".into(),
+            kind: "error_rate".into(),
+            params: serde_json::json!({}),
+            channel_ids: vec!["ach_1".into()],
+            for_ms,
+            renotify_ms,
+            created_at: 0,
+        }
+    }
+
+    fn seen(holds: bool) -> Vec<Observation> {
+        vec![Observation {
+            subject: "openai/a".into(),
+            value: 1.0,
+            holds,
+        }]
+    }
+
+    /// Runs `pattern` (one reading a second) through `step`: (fired, resolved) counts.
+    fn run(rule: &AlertRule, pattern: &[bool]) -> (usize, usize) {
+        let mut states: Vec<AlertState> = Vec::new();
+        let (mut fired, mut resolved) = (0, 0);
+        for (i, holds) in pattern.iter().enumerate() {
+            let s = step(rule, &states, &seen(*holds), i as i64 * 1000);
+            fired += s.fired.len();
+            resolved += s.resolved.len();
+            for w in s.writes {
+                states.retain(|x| x.subject != w.subject);
+                states.push(w);
+            }
+        }
+        (fired, resolved)
+    }
+
+    #[test]
+    fn a_flapping_condition_shorter_than_for_ms_never_fires() {
+        let flapping: Vec<bool> = (0..120).map(|i| i % 4 < 2).collect();
+        assert_eq!(run(&rule(5_000, 3_600_000), &flapping), (0, 0));
+    }
+
+    #[test]
+    fn a_held_condition_fires_once_after_for_ms_and_resolves_once() {
+        let mut pattern = vec![true; 30];
+        pattern.extend([false; 10]);
+        assert_eq!(run(&rule(5_000, 3_600_000), &pattern), (1, 1));
+        // Fired at the reading 5 s after the first: pending until then.
+        let r = rule(5_000, 3_600_000);
+        let mut states = Vec::new();
+        for t in 0..6 {
+            let s = step(&r, &states, &seen(true), t * 1000);
+            assert_eq!(s.fired.len(), usize::from(t == 5), "t={t}");
+            states = s.writes.into_iter().chain(states).take(1).collect();
+        }
+    }
+
+    #[test]
+    fn a_flapping_condition_without_for_ms_is_grouped_by_renotify_only_while_firing() {
+        // Firing for a minute: one notification, then one re-notification after 20 s each.
+        assert_eq!(run(&rule(0, 20_000), &[true; 60]), (3, 0));
+    }
+}
