@@ -30,6 +30,8 @@ CREATE TABLE alert_rules (
     params TEXT NOT NULL,
     -- JSON array of channel ids: each gets every notification.
     channel_ids TEXT NOT NULL,
+    -- JSON: what the rule does when it starts firing (disable_deployment, …), or NULL.
+    action TEXT,
     for_ms BIGINT NOT NULL,
     renotify_ms BIGINT NOT NULL,
     created_at BIGINT NOT NULL,

@@ -654,8 +654,7 @@ async fn serve(
         .spawn_activation_watch(state.store.clone(), state.activations.clone());
     crate::usage::retention::spawn_pruning(state.store.clone(), usage_retention_days);
     crate::alerts::spawn(
-        state.store.clone(),
-        state.master_key.clone(),
+        state.clone(),
         crate::alerts::AlertSettings {
             grace_ms: state.leases.grace_ms,
             ..crate::alerts::AlertSettings::default()

@@ -342,7 +342,7 @@ async fn each_rule_fires_and_resolves_once_with_one_notification_each() {
                 )
                 .await;
             assert_eq!(s, StatusCode::CREATED, "{backend} {}: {rule}", case.kind);
-            let engine = spawn(app.store.clone(), app.state.master_key.clone(), settings());
+            let engine = spawn(app.state.clone(), settings());
             // Nothing holds yet: a few evaluations pass silently.
             tokio::time::sleep(Duration::from_millis(350)).await;
             assert!(rx.got.lock().unwrap().is_empty(), "{}", case.kind);
@@ -470,7 +470,7 @@ async fn a_failing_webhook_is_retried_with_backoff_and_every_attempt_logged() {
             assert_eq!(s, StatusCode::CREATED, "{rule}");
             rules.push(rule["id"].as_str().unwrap().to_owned());
         }
-        let engine = spawn(app.store.clone(), app.state.master_key.clone(), settings());
+        let engine = spawn(app.state.clone(), settings());
         act(&app, "", "", &Act::AuthFailures(1)).await;
         let got = flaky.wait_for(3).await;
         assert_eq!(got.len(), 3, "{backend}");
@@ -617,6 +617,223 @@ async fn rules_belong_to_their_category_and_its_role() {
         ] {
             assert!(actions.contains(&a), "{a} not audited: {actions:?}");
         }
+        rx.task.abort();
+    }
+}
+
+/// Chat on two deployments, version-labelled for a rollout that gives `v2` 10%.
+fn two_deployments() -> Value {
+    json!({
+        "version": 1,
+        "providers": {
+            "openai": {"kind": "openai", "api_key": "${OPENAI_API_KEY}"},
+            "anthropic": {"kind": "anthropic"}
+        },
+        "models": {
+            "chat": {
+                "deployments": [
+                    {"provider": "openai", "model": "gpt-4o-mini", "version": "v2"},
+                    {"provider": "anthropic", "model": "claude-3-5-haiku", "version": "v1"}
+                ],
+                "rollout": {"split": {"v1": 90.0, "v2": 10.0}}
+            }
+        }
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_auto_action_disables_a_failing_deployment_and_sdks_stop_calling_it_within_one_long_poll()
+ {
+    for app in common::app::apps().await {
+        app.activate(&app.admin_a, two_deployments()).await;
+        let key = app.app_key("svc", None).await;
+        let (before, etag) = app.sdk_config(&key).await;
+        assert_eq!(
+            before["models"]["chat"]["deployments"]
+                .as_array()
+                .unwrap()
+                .len(),
+            2
+        );
+        let rx = receiver(0).await;
+        let ops = Some(app.tokens[&Role::ModelOps].as_str());
+        let (_, channel) = app
+            .call(
+                "POST",
+                "/api/v1/alert-channels",
+                ops,
+                Some(json!({"name": "ops", "kind": "webhook", "url": rx.url})),
+            )
+            .await;
+        let (s, rule) = app
+            .call(
+                "POST",
+                "/api/v1/alerts/health/rules",
+                ops,
+                Some(json!({"name": "failing", "kind": "deployment_failing",
+                            "params": {"window_minutes": 5, "min_errors": 3},
+                            "channel_ids": [channel["id"]],
+                            "action": {"type": "disable_deployment"}})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{rule}");
+        let poll = app.long_poll(&key, &etag);
+        let engine = spawn(app.state.clone(), settings());
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(!poll.is_finished(), "the long-poll waits for a change");
+
+        let start = Instant::now();
+        let Act::Usage(events) = usage(3, "openai/gpt-4o-mini", true, 100.0, 0.0) else {
+            unreachable!()
+        };
+        let (s, b) = post(&app, &key, &events, false).await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        let answered = tokio::time::timeout(Duration::from_secs(10), poll).await;
+        let notes: Vec<Value> = rx.got.lock().unwrap().iter().map(Received::body).collect();
+        let (status, new_etag, after) = answered
+            .unwrap_or_else(|_| panic!("no new config in the long-poll; notifications: {notes:?}"))
+            .unwrap();
+        let took = start.elapsed();
+        assert_eq!(status, StatusCode::OK);
+        assert_ne!(new_etag, etag);
+        let deployments = after["models"]["chat"]["deployments"].as_array().unwrap();
+        assert_eq!(deployments.len(), 1, "{after}");
+        assert_eq!(deployments[0]["provider"], "anthropic");
+        eprintln!(
+            "failing deployment to SDK long-poll answer without it: {:.0} ms",
+            took.as_secs_f64() * 1000.0
+        );
+        let got = rx.wait_for(1).await;
+        let body = got[0].body();
+        assert_eq!(
+            body["alerts"][0]["action"], "disabled deployment openai/gpt-4o-mini",
+            "{body}"
+        );
+        // Audited under the rule's name, the version labelled with why.
+        let (_, audit) = app
+            .call("GET", "/api/v1/audit", Some(&app.admin_a), None)
+            .await;
+        let by_alert: Vec<&str> = audit["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["actor"] == "alert failing")
+            .filter_map(|e| e["action"].as_str())
+            .collect();
+        assert!(by_alert.contains(&"config.activate"), "{audit}");
+        let (_, versions) = app
+            .call("GET", "/api/v1/configs", Some(&app.admin_a), None)
+            .await;
+        assert!(
+            versions
+                .to_string()
+                .contains("alert failing: disable openai/gpt-4o-mini"),
+            "{versions}"
+        );
+        // Re-evaluations while it keeps firing change nothing more.
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        let (again, _) = app.sdk_config(&key).await;
+        assert_eq!(again, after);
+        engine.abort();
+        rx.task.abort();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rollback_alert_drains_the_canary_and_a_spend_alert_tightens_a_limit() {
+    for app in common::app::apps().await {
+        app.activate(&app.admin_a, two_deployments()).await;
+        let key = app.app_key("svc", None).await;
+        let rx = receiver(0).await;
+        let admin = Some(app.admin_a.as_str());
+        let (_, channel) = app
+            .call(
+                "POST",
+                "/api/v1/alert-channels",
+                admin,
+                Some(json!({"name": "ops", "kind": "webhook", "url": rx.url})),
+            )
+            .await;
+        let (s, limit) = app
+            .call(
+                "POST",
+                "/api/v1/rate-limits",
+                admin,
+                Some(json!({"name": "tenant", "scope": "tenant", "rpm": 1000, "tpm": 100000})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{limit}");
+        for (path, body) in [
+            (
+                "health",
+                json!({"name": "rolled-back", "kind": "rollout_rolled_back",
+                       "params": {"window_ms": 60000}, "channel_ids": [channel["id"]],
+                       "action": {"type": "drain_canary", "model": "chat", "baseline": "v1"}}),
+            ),
+            (
+                "cost",
+                json!({"name": "spend", "kind": "spend_anomaly",
+                       "params": {"window_minutes": 5, "baseline_hours": 1, "factor": 3},
+                       "channel_ids": [channel["id"]],
+                       "action": {"type": "tighten_limit", "limit_id": limit["id"], "factor": 0.5}}),
+            ),
+        ] {
+            let (s, rule) = app
+                .call(
+                    "POST",
+                    &format!("/api/v1/alerts/{path}/rules"),
+                    Some(
+                        &app.tokens[&if path == "health" {
+                            Role::ModelOps
+                        } else {
+                            Role::ResourceManager
+                        }],
+                    ),
+                    Some(body),
+                )
+                .await;
+            assert_eq!(s, StatusCode::CREATED, "{rule}");
+        }
+        // A cost action does not fit a health rule.
+        let (s, _) = app
+            .call(
+                "POST",
+                "/api/v1/alerts/health/rules",
+                admin,
+                Some(json!({"name": "x", "kind": "error_rate",
+                            "params": {"window_minutes": 5, "threshold": 0.5},
+                            "channel_ids": [channel["id"]],
+                            "action": {"type": "tighten_limit", "limit_id": limit["id"], "factor": 0.5}})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        let engine = spawn(app.state.clone(), settings());
+        act(&app, &key, "", &Act::RolledBack).await;
+        act(
+            &app,
+            &key,
+            "",
+            &usage(1, "openai/gpt-4o-mini", false, 10.0, 0.5),
+        )
+        .await;
+        let got = rx.wait_for(2).await;
+        assert_eq!(got.len(), 2);
+        let (config, _) = app.sdk_config(&key).await;
+        assert_eq!(
+            config["models"]["chat"]["rollout"]["split"],
+            json!({"v1": 100.0}),
+            "{config}"
+        );
+        let (_, limit) = app
+            .call(
+                "GET",
+                &format!("/api/v1/rate-limits/{}", limit["id"].as_str().unwrap()),
+                admin,
+                None,
+            )
+            .await;
+        assert_eq!((&limit["rpm"], &limit["tpm"]), (&json!(500), &json!(50000)));
+        engine.abort();
         rx.task.abort();
     }
 }

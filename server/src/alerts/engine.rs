@@ -4,13 +4,13 @@
 //! it fires, and a firing rule is re-notified at most every `renotify_ms`: a flapping
 //! deployment gives one notification, not a storm.
 
-use std::sync::Arc;
 use std::time::Duration;
 
+use super::actions::Action;
 use super::notify::{AlertItem, Notification, Notifier};
 use super::rule::{Observation, kind_of};
-use crate::crypto::MasterKey;
-use crate::store::{AlertRule, AlertState, Result, Store};
+use crate::state::AppState;
+use crate::store::{AlertRule, AlertState, Result, StoreError};
 use crate::util::now_ms;
 
 /// How often rules are evaluated and how deliveries are retried.
@@ -43,6 +43,8 @@ pub struct Step {
     pub writes: Vec<AlertState>,
     /// Subjects that fired (or are re-notified), and that resolved.
     pub fired: Vec<AlertState>,
+    /// Of `fired`, the subjects that started firing now (not re-notified).
+    pub started: Vec<String>,
     pub resolved: Vec<AlertState>,
 }
 
@@ -75,6 +77,7 @@ pub fn step(rule: &AlertRule, states: &[AlertState], observed: &[Observation], n
                 let since = prev.map_or(now, |p| p.since);
                 if now - since >= rule.for_ms {
                     let s = state("firing", now, Some(now));
+                    out.started.push(s.subject.clone());
                     out.fired.push(s.clone());
                     out.writes.push(s);
                 }
@@ -89,6 +92,7 @@ pub fn step(rule: &AlertRule, states: &[AlertState], observed: &[Observation], n
             }
             (true, _) if rule.for_ms <= 0 => {
                 let s = state("firing", now, Some(now));
+                out.started.push(s.subject.clone());
                 out.fired.push(s.clone());
                 out.writes.push(s);
             }
@@ -109,14 +113,10 @@ pub fn step(rule: &AlertRule, states: &[AlertState], observed: &[Observation], n
 }
 
 /// Starts the evaluator; it runs until the runtime stops.
-pub fn spawn(
-    store: Store,
-    key: Option<Arc<MasterKey>>,
-    settings: AlertSettings,
-) -> tokio::task::JoinHandle<()> {
+pub fn spawn(state: AppState, settings: AlertSettings) -> tokio::task::JoinHandle<()> {
     let notifier = Notifier::new(
-        store.clone(),
-        key,
+        state.store.clone(),
+        state.master_key.clone(),
         settings.attempts,
         settings.backoff,
         settings.timeout,
@@ -126,7 +126,7 @@ pub fn spawn(
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
             tick.tick().await;
-            if let Err(error) = evaluate_all(&store, &notifier, &settings, now_ms()).await {
+            if let Err(error) = evaluate_all(&state, &notifier, &settings, now_ms()).await {
                 tracing::warn!(%error, "alert rules not evaluated");
             }
         }
@@ -135,13 +135,13 @@ pub fn spawn(
 
 /// One pass over every rule. A rule that fails to evaluate is logged and skipped.
 pub async fn evaluate_all(
-    store: &Store,
+    state: &AppState,
     notifier: &Notifier,
     settings: &AlertSettings,
     now: i64,
 ) -> Result<()> {
-    for (tenant_id, rule) in store.all_alert_rules().await? {
-        if let Err(error) = evaluate(store, notifier, settings, &tenant_id, &rule, now).await {
+    for (tenant_id, rule) in state.store.all_alert_rules().await? {
+        if let Err(error) = evaluate(state, notifier, settings, &tenant_id, &rule, now).await {
             tracing::warn!(%error, rule = rule.id, "alert rule not evaluated");
         }
     }
@@ -149,7 +149,7 @@ pub async fn evaluate_all(
 }
 
 async fn evaluate(
-    store: &Store,
+    state: &AppState,
     notifier: &Notifier,
     settings: &AlertSettings,
     tenant_id: &str,
@@ -157,12 +157,25 @@ async fn evaluate(
     now: i64,
 ) -> Result<()> {
     let kind = kind_of(rule)?;
-    let tenant = store.tenant(tenant_id);
+    let tenant = state.store.tenant(tenant_id);
     let observed = kind.observe(&tenant, now, settings.grace_ms).await?;
     let states = tenant.alert_states(Some(&rule.id)).await?;
     let step = step(rule, &states, &observed, now);
     for s in &step.writes {
         tenant.put_alert_state(s).await?;
+    }
+    let mut done: Vec<(String, String)> = Vec::new();
+    if let Some(action) = &rule.action {
+        let action: Action = serde_json::from_value(action.clone())
+            .map_err(|e| StoreError::Internal(format!("rule {}: {e}", rule.id)))?;
+        for subject in &step.started {
+            let outcome = match action.run(state, tenant_id, rule, subject).await {
+                Ok(did) => did,
+                Err(error) => format!("action failed: {error}"),
+            };
+            tracing::info!(rule = rule.id, subject, outcome, "alert action");
+            done.push((subject.clone(), outcome));
+        }
     }
     for (status, changed) in [("firing", step.fired), ("resolved", step.resolved)] {
         if changed.is_empty() {
@@ -178,6 +191,10 @@ async fn evaluate(
             alerts: changed
                 .into_iter()
                 .map(|s| AlertItem {
+                    action: done
+                        .iter()
+                        .find(|(subject, _)| status == "firing" && *subject == s.subject)
+                        .map(|(_, did)| did.clone()),
                     subject: s.subject,
                     value: s.value,
                     since: s.since,
@@ -203,6 +220,7 @@ mod tests {
             kind: "error_rate".into(),
             params: serde_json::json!({}),
             channel_ids: vec!["ach_1".into()],
+            action: None,
             for_ms,
             renotify_ms,
             created_at: 0,

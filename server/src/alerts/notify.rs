@@ -26,6 +26,9 @@ pub struct AlertItem {
     pub subject: String,
     pub value: f64,
     pub since: i64,
+    /// What the rule's action did for this subject, when it started firing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
 }
 
 /// What a webhook receives: one rule's alerts that changed together, grouped.
@@ -85,6 +88,9 @@ fn summary(n: &Notification) -> String {
             &a.subject
         };
         text.push_str(&format!("\n• {subject}: {:.4}", a.value));
+        if let Some(action) = &a.action {
+            text.push_str(&format!(" ({action})"));
+        }
     }
     text
 }

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::actions::Action;
 use crate::store::{AlertRule, DeploymentWindow, Result, StoreError, TenantStore};
 use crate::usage::histogram::quantile;
 use crate::util::{new_id, now_ms};
@@ -303,13 +304,15 @@ async fn per_deployment(
 /// The longest `for_ms` / `renotify_ms` accepted: a day.
 const MAX_DELAY_MS: i64 = 86_400_000;
 
-/// A new rule from its parts as the API takes them: the kind and its parameters checked,
+/// A new rule from its parts as the API takes them: the kind, its parameters and the
+/// action checked,
 /// `for_ms` defaulting to 0 and `renotify_ms` to an hour.
 pub fn new_rule(
     name: &str,
     kind: &str,
     params: serde_json::Value,
     channel_ids: Vec<String>,
+    action: Option<serde_json::Value>,
     for_ms: Option<i64>,
     renotify_ms: Option<i64>,
 ) -> Result<AlertRule> {
@@ -317,6 +320,11 @@ pub fn new_rule(
         serde_json::from_value(serde_json::json!({"kind": kind, "params": params}))
             .map_err(|e| StoreError::invalid("params", e.to_string()))?;
     parsed.check()?;
+    if let Some(action) = &action {
+        let action: Action = serde_json::from_value(action.clone())
+            .map_err(|e| StoreError::invalid("action", e.to_string()))?;
+        action.check(&parsed)?;
+    }
     let delay = |field: &str, v: Option<i64>, default: i64| {
         let v = v.unwrap_or(default);
         if (0..=MAX_DELAY_MS).contains(&v) {
@@ -334,6 +342,7 @@ pub fn new_rule(
         kind: parsed.name().to_owned(),
         params,
         channel_ids,
+        action,
         for_ms: delay("for_ms", for_ms, 0)?,
         renotify_ms: delay("renotify_ms", renotify_ms, 3_600_000)?,
         created_at: now_ms(),

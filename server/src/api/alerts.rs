@@ -28,6 +28,12 @@ pub struct CreateRule {
     params: serde_json::Value,
     /// The channels notified (at least one).
     channel_ids: Vec<String>,
+    /// What the rule does when a subject starts firing: `{"type": "disable_deployment"}`,
+    /// `{"type": "drain_canary", "model", "baseline"}` (health rules) or
+    /// `{"type": "tighten_limit", "limit_id", "factor"}` (cost rules).
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    action: Option<serde_json::Value>,
     /// How long the condition must hold before the rule fires (default 0).
     #[serde(default)]
     for_ms: Option<i64>,
@@ -109,6 +115,7 @@ async fn create_rule(
         &req.kind,
         req.params,
         req.channel_ids,
+        req.action,
         req.for_ms,
         req.renotify_ms,
     )?;

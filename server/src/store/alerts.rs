@@ -50,6 +50,9 @@ pub struct AlertRule {
     pub params: serde_json::Value,
     /// Every channel notified.
     pub channel_ids: Vec<String>,
+    /// What the rule does when a subject starts firing (`docs/alerts.md`).
+    #[schema(value_type = Option<Object>)]
+    pub action: Option<serde_json::Value>,
     /// How long a condition must hold before it fires.
     pub for_ms: i64,
     /// How often a rule still firing is notified again.
@@ -156,7 +159,17 @@ fn check_channel(c: &ChannelInput) -> Result<()> {
     }
     Ok(())
 }
-type RuleRow = (String, String, String, String, String, i64, i64, i64);
+type RuleRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    i64,
+    i64,
+    i64,
+);
 
 fn channel_of(
     (id, name, kind, url, email_from, email_to, secret_hint, created_at): ChannelRow,
@@ -174,7 +187,7 @@ fn channel_of(
 }
 
 fn rule_of(
-    (id, name, kind, params, channel_ids, for_ms, renotify_ms, created_at): RuleRow,
+    (id, name, kind, params, channel_ids, action, for_ms, renotify_ms, created_at): RuleRow,
 ) -> AlertRule {
     AlertRule {
         id,
@@ -182,13 +195,15 @@ fn rule_of(
         kind,
         params: serde_json::from_str(&params).unwrap_or_default(),
         channel_ids: serde_json::from_str(&channel_ids).unwrap_or_default(),
+        action: action.and_then(|a| serde_json::from_str(&a).ok()),
         for_ms,
         renotify_ms,
         created_at,
     }
 }
 
-const RULE_COLUMNS: &str = "id, name, kind, params, channel_ids, for_ms, renotify_ms, created_at";
+const RULE_COLUMNS: &str =
+    "id, name, kind, params, channel_ids, action, for_ms, renotify_ms, created_at";
 
 impl TenantStore<'_> {
     pub async fn create_alert_channel(
@@ -275,7 +290,7 @@ impl TenantStore<'_> {
         key: Option<&MasterKey>,
         id: &str,
     ) -> Result<(AlertChannel, Option<String>)> {
-        let (id, name, kind, url, from, to, hint, created_at, sealed): (
+        type Row = (
             String,
             String,
             String,
@@ -285,7 +300,8 @@ impl TenantStore<'_> {
             Option<String>,
             i64,
             Option<String>,
-        ) = sqlx::query_as(&format!(
+        );
+        let (id, name, kind, url, from, to, hint, created_at, sealed): Row = sqlx::query_as(&format!(
             "SELECT {CHANNEL_COLUMNS}, secret_sealed FROM alert_channels WHERE tenant_id = $1 AND id = $2"
         ))
         .bind(&self.tenant_id)
@@ -332,13 +348,14 @@ impl TenantStore<'_> {
             }
         }
         sqlx::query(&format!(
-            "INSERT INTO alert_rules ({RULE_COLUMNS}, tenant_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+            "INSERT INTO alert_rules ({RULE_COLUMNS}, tenant_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
         ))
         .bind(&rule.id)
         .bind(&rule.name)
         .bind(&rule.kind)
         .bind(rule.params.to_string())
         .bind(serde_json::to_string(&rule.channel_ids).unwrap_or_default())
+        .bind(rule.action.as_ref().map(ToString::to_string))
         .bind(rule.for_ms)
         .bind(rule.renotify_ms)
         .bind(rule.created_at)
@@ -527,25 +544,30 @@ impl TenantStore<'_> {
 impl Store {
     /// Every tenant's rules, with their tenant: what the evaluator walks each tick.
     pub async fn all_alert_rules(&self) -> Result<Vec<(String, AlertRule)>> {
-        let rows: Vec<(
+        type Row = (
             String,
             String,
             String,
             String,
             String,
             String,
+            Option<String>,
             i64,
             i64,
             i64,
-        )> = sqlx::query_as(&format!(
+        );
+        let rows: Vec<Row> = sqlx::query_as(&format!(
             "SELECT tenant_id, {RULE_COLUMNS} FROM alert_rules ORDER BY tenant_id, id"
         ))
         .fetch_all(&self.db.pool)
         .await?;
         Ok(rows
             .into_iter()
-            .map(|(t, id, name, kind, params, channel, f, r, c)| {
-                (t, rule_of((id, name, kind, params, channel, f, r, c)))
+            .map(|(t, id, name, kind, params, channels, action, f, r, c)| {
+                (
+                    t,
+                    rule_of((id, name, kind, params, channels, action, f, r, c)),
+                )
             })
             .collect())
     }

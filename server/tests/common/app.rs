@@ -305,6 +305,7 @@ impl TestApp {
                 vec![channel.id.clone()],
                 None,
                 None,
+                None,
             )
             .unwrap();
             alert_rules.push(t.create_alert_rule(&ctx(), rule).await.unwrap().id);
@@ -354,6 +355,40 @@ impl TestApp {
 
     /// A new app of tenant A in the root department (limited to `allowed` models when
     /// given), made through the API, and a key for it: the key's secret.
+    /// The SDK config `key`'s app gets now: (body, ETag).
+    pub async fn sdk_config(&self, key: &str) -> (Value, String) {
+        let (s, body, headers) = self
+            .send(request("GET", "/sdk/v1/config", Some(key), None))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+        (body, headers["etag"].to_str().unwrap().to_owned())
+    }
+
+    /// A long-poll for a config other than `etag` (30 s at most), running in the
+    /// background: its (status, ETag, body).
+    pub fn long_poll(
+        &self,
+        key: &str,
+        etag: &str,
+    ) -> tokio::task::JoinHandle<(StatusCode, String, Value)> {
+        let router = self.router.clone();
+        let req = request(
+            "GET",
+            &format!("/sdk/v1/config?wait=30&etag={}", etag.trim_matches('"')),
+            Some(key),
+            None,
+        );
+        tokio::spawn(async move {
+            let r = router.oneshot(req).await.unwrap();
+            let status = r.status();
+            let etag = r.headers()["etag"].to_str().unwrap().to_owned();
+            let bytes = axum::body::to_bytes(r.into_body(), usize::MAX)
+                .await
+                .unwrap();
+            (status, etag, serde_json::from_slice(&bytes).unwrap())
+        })
+    }
+
     pub async fn app_key(&self, name: &str, allowed: Option<Value>) -> String {
         let admin = Some(self.admin_a.as_str());
         let mut body = json!({"department_id": self.root_a, "name": name});
