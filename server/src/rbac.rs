@@ -79,6 +79,8 @@ pub enum Permission {
     AlertCostWrite,
     /// Security alert rules (failed authentications).
     AlertSecurityWrite,
+    /// Health per deployment, the capacity report and its forecasts.
+    HealthRead,
     /// Server-level: the list of tenants. Operators only.
     TenantRead,
     /// Server-level: a new tenant with its first admin. Operators only.
@@ -86,7 +88,7 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 26] = [
+    pub const ALL: [Permission; 27] = [
         Permission::DepartmentRead,
         Permission::DepartmentWrite,
         Permission::AppRead,
@@ -111,6 +113,7 @@ impl Permission {
         Permission::AlertHealthWrite,
         Permission::AlertCostWrite,
         Permission::AlertSecurityWrite,
+        Permission::HealthRead,
         Permission::TenantRead,
         Permission::TenantCreate,
     ];
@@ -141,6 +144,7 @@ impl Permission {
             Permission::AlertHealthWrite => "alert.health.write",
             Permission::AlertCostWrite => "alert.cost.write",
             Permission::AlertSecurityWrite => "alert.security.write",
+            Permission::HealthRead => "health.read",
             Permission::TenantRead => "tenant.read",
             Permission::TenantCreate => "tenant.create",
         }
@@ -189,6 +193,7 @@ pub fn allows(role: Role, permission: Permission) -> bool {
                 | AlertRead
                 | AlertChannelWrite
                 | AlertHealthWrite
+                | HealthRead
         ),
         // Apps, API keys, gateway settings, API docs.
         InterfaceDev => matches!(
@@ -210,6 +215,7 @@ pub fn allows(role: Role, permission: Permission) -> bool {
                 | AlertRead
                 | AlertChannelWrite
                 | AlertCostWrite
+                | HealthRead
         ),
         // Reads everything, changes nothing but the security alerts.
         SecurityEngineer => matches!(
@@ -228,6 +234,7 @@ pub fn allows(role: Role, permission: Permission) -> bool {
                 | AlertRead
                 | AlertChannelWrite
                 | AlertSecurityWrite
+                | HealthRead
         ),
         // Sees its own department's apps and their usage; calls models with app keys (SDK
         // routes).

@@ -8,6 +8,7 @@ mod apps;
 mod audit;
 mod auth;
 mod budgets;
+mod capacity;
 mod configs;
 pub(crate) mod costs;
 mod departments;
@@ -144,6 +145,9 @@ pub const ROUTES: &[(&str, &str, Permission)] = &[
     ("GET", "/api/v1/alerts", Permission::AlertRead),
     ("GET", "/api/v1/alerts/rules", Permission::AlertRead),
     ("GET", "/api/v1/alerts/deliveries", Permission::AlertRead),
+    // Health and capacity (docs/capacity.md).
+    ("GET", "/api/v1/health/deployments", Permission::HealthRead),
+    ("GET", "/api/v1/capacity/report", Permission::HealthRead),
     (
         "POST",
         "/api/v1/alerts/health/rules",
@@ -329,6 +333,9 @@ pub fn router(state: AppState) -> Router {
         .route("/alerts", get(alerts::states))
         .route("/alerts/rules", get(alerts::list_rules))
         .route("/alerts/deliveries", get(alerts::deliveries))
+        // Health and capacity (docs/capacity.md).
+        .route("/health/deployments", get(capacity::health))
+        .route("/capacity/report", get(capacity::report))
         .route("/alerts/health/rules", post(alerts::create_health))
         .route(
             "/alerts/health/rules/{id}",
