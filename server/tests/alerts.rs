@@ -545,44 +545,24 @@ async fn rules_belong_to_their_category_and_its_role() {
             )
             .await;
         assert_eq!(s, StatusCode::FORBIDDEN);
-        let (s, b) = app
-            .call("POST", "/api/v1/alerts/health/rules", admin, Some(auth))
-            .await;
+        let health = |b: Value| app.call("POST", "/api/v1/alerts/health/rules", admin, Some(b));
+        let (s, b) = health(auth).await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
-        let (s, b) = app
-            .call(
-                "POST",
-                "/api/v1/alerts/health/rules",
-                admin,
-                Some(body(
-                    "error_rate",
-                    json!({"window_minutes": 5, "threshold": 2}),
-                )),
-            )
-            .await;
+        let (s, b) = health(body(
+            "error_rate",
+            json!({"window_minutes": 5, "threshold": 2}),
+        ))
+        .await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
         assert!(b.to_string().contains("threshold"), "{b}");
-        let (s, b) = app
-            .call(
-                "POST",
-                "/api/v1/alerts/health/rules",
-                admin,
-                Some(body("error_rate", json!({"window_minutes": 5}))),
-            )
-            .await;
+        let (s, b) = health(body("error_rate", json!({"window_minutes": 5}))).await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
         // A health rule is not deleted through the cost routes.
-        let (s, rule) = app
-            .call(
-                "POST",
-                "/api/v1/alerts/health/rules",
-                admin,
-                Some(body(
-                    "error_rate",
-                    json!({"window_minutes": 5, "threshold": 0.2}),
-                )),
-            )
-            .await;
+        let (s, rule) = health(body(
+            "error_rate",
+            json!({"window_minutes": 5, "threshold": 0.2}),
+        ))
+        .await;
         assert_eq!(s, StatusCode::CREATED, "{rule}");
         let id = rule["id"].as_str().unwrap();
         let (s, _) = app
@@ -621,6 +601,20 @@ async fn rules_belong_to_their_category_and_its_role() {
     }
 }
 
+/// A webhook channel "ops" to `url`, made as `token`'s user.
+async fn webhook_channel(app: &TestApp, token: Option<&str>, url: &str) -> Value {
+    let (s, channel) = app
+        .call(
+            "POST",
+            "/api/v1/alert-channels",
+            token,
+            Some(json!({"name": "ops", "kind": "webhook", "url": url})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{channel}");
+    channel
+}
+
 /// Chat on two deployments, version-labelled for a rollout that gives `v2` 10%.
 fn two_deployments() -> Value {
     json!({
@@ -657,14 +651,7 @@ async fn an_auto_action_disables_a_failing_deployment_and_sdks_stop_calling_it_w
         );
         let rx = receiver(0).await;
         let ops = Some(app.tokens[&Role::ModelOps].as_str());
-        let (_, channel) = app
-            .call(
-                "POST",
-                "/api/v1/alert-channels",
-                ops,
-                Some(json!({"name": "ops", "kind": "webhook", "url": rx.url})),
-            )
-            .await;
+        let channel = webhook_channel(&app, ops, &rx.url).await;
         let (s, rule) = app
             .call(
                 "POST",
@@ -746,14 +733,7 @@ async fn a_rollback_alert_drains_the_canary_and_a_spend_alert_tightens_a_limit()
         let key = app.app_key("svc", None).await;
         let rx = receiver(0).await;
         let admin = Some(app.admin_a.as_str());
-        let (_, channel) = app
-            .call(
-                "POST",
-                "/api/v1/alert-channels",
-                admin,
-                Some(json!({"name": "ops", "kind": "webhook", "url": rx.url})),
-            )
-            .await;
+        let channel = webhook_channel(&app, admin, &rx.url).await;
         let (s, limit) = app
             .call(
                 "POST",

@@ -17,32 +17,24 @@ impl TenantStore<'_> {
     /// Each deployment's calls, errors and latency histogram over the minutes starting at
     /// or after `from_minute_ms`.
     pub async fn deployment_windows(&self, from_minute_ms: i64) -> Result<Vec<DeploymentWindow>> {
-        let lat: Vec<String> = (0..BUCKETS)
-            .map(|i| format!("CAST(SUM(lat_{i}) AS BIGINT)"))
-            .collect();
-        let sql = format!(
-            "SELECT deployment, CAST(SUM(calls) AS BIGINT), CAST(SUM(errors) AS BIGINT), {} FROM usage_minute \
-             WHERE tenant_id = $1 AND minute >= $2 GROUP BY deployment ORDER BY deployment",
-            lat.join(", ")
-        );
-        let rows = sqlx::query(&sql)
-            .bind(&self.tenant_id)
-            .bind(from_minute_ms)
-            .fetch_all(&self.db.pool)
-            .await?;
-        use sqlx::Row;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            let mut latency = [0; BUCKETS];
-            for (i, slot) in latency.iter_mut().enumerate() {
-                *slot = row.try_get::<i64, _>(3 + i)?;
+        let mut out: Vec<DeploymentWindow> = Vec::new();
+        // By deployment then minute: each deployment's minutes are adjacent.
+        for m in self.deployment_minutes(from_minute_ms).await? {
+            if out.last().is_none_or(|w| w.deployment != m.deployment) {
+                out.push(DeploymentWindow {
+                    deployment: m.deployment.clone(),
+                    calls: 0,
+                    errors: 0,
+                    latency: [0; BUCKETS],
+                });
             }
-            out.push(DeploymentWindow {
-                deployment: row.try_get(0)?,
-                calls: row.try_get(1)?,
-                errors: row.try_get(2)?,
-                latency,
-            });
+            if let Some(w) = out.last_mut() {
+                w.calls += m.calls;
+                w.errors += m.errors;
+                for (sum, v) in w.latency.iter_mut().zip(m.latency) {
+                    *sum += v;
+                }
+            }
         }
         Ok(out)
     }

@@ -544,31 +544,20 @@ impl TenantStore<'_> {
 impl Store {
     /// Every tenant's rules, with their tenant: what the evaluator walks each tick.
     pub async fn all_alert_rules(&self) -> Result<Vec<(String, AlertRule)>> {
-        type Row = (
-            String,
-            String,
-            String,
-            String,
-            String,
-            String,
-            Option<String>,
-            i64,
-            i64,
-            i64,
-        );
-        let rows: Vec<Row> = sqlx::query_as(&format!(
-            "SELECT tenant_id, {RULE_COLUMNS} FROM alert_rules ORDER BY tenant_id, id"
-        ))
-        .fetch_all(&self.db.pool)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(t, id, name, kind, params, channels, action, f, r, c)| {
-                (
-                    t,
-                    rule_of((id, name, kind, params, channels, action, f, r, c)),
-                )
-            })
-            .collect())
+        let tenants: Vec<(String,)> =
+            sqlx::query_as("SELECT DISTINCT tenant_id FROM alert_rules ORDER BY tenant_id")
+                .fetch_all(&self.db.pool)
+                .await?;
+        let every = Page {
+            limit: i64::MAX,
+            offset: 0,
+        };
+        let mut out = Vec::new();
+        for (tenant_id,) in tenants {
+            for rule in self.tenant(&tenant_id).list_alert_rules(every).await? {
+                out.push((tenant_id.clone(), rule));
+            }
+        }
+        Ok(out)
     }
 }
