@@ -654,6 +654,14 @@ async fn serve(
         .spawn_activation_watch(state.store.clone(), state.activations.clone());
     crate::usage::retention::spawn_pruning(state.store.clone(), usage_retention_days);
     crate::rollout::job::spawn(state.clone(), crate::rollout::job::EVERY);
+    crate::capacity::spawn(state.clone(), Duration::from_secs(300));
+    crate::alerts::spawn(
+        state.clone(),
+        crate::alerts::AlertSettings {
+            grace_ms: state.leases.grace_ms,
+            ..crate::alerts::AlertSettings::default()
+        },
+    );
     let stopping = state.shutdown.clone();
     let gateway = state.gateway.clone();
     let router = crate::api::router(state);

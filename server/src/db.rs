@@ -29,6 +29,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "rollouts",
         include_str!("../migrations/0005_rollouts.sql"),
     ),
+    (6, "alerts", include_str!("../migrations/0006_alerts.sql")),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

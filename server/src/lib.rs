@@ -2,9 +2,11 @@
 //! distribution to SDK clients, audit, the OpenAI-compatible gateway, and the CLI that
 //! runs it all.
 
+pub mod alerts;
 pub mod api;
 pub mod auth;
 pub mod budget;
+pub mod capacity;
 pub mod cli;
 pub mod client_addr;
 pub mod crypto;

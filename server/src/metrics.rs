@@ -42,6 +42,8 @@ pub struct Metrics {
     auth_failures: AtomicU64,
     usage: Mutex<BTreeMap<(String, String), UsageSums>>,
     events: EventCounts,
+    /// Recommended replicas per (tenant, deployment): (now, at the forecast peak).
+    replicas: Mutex<BTreeMap<(String, String), (u64, u64)>>,
 }
 
 impl Metrics {
@@ -52,6 +54,37 @@ impl Metrics {
                 .or_insert((0, 0.0));
             e.0 += 1;
             e.1 += seconds;
+        }
+    }
+
+    /// Replaces `tenant_id`'s recommended replicas: (deployment, now, at peak).
+    pub fn set_replicas(&self, tenant_id: &str, rows: Vec<(String, u64, u64)>) {
+        if let Ok(mut replicas) = self.replicas.lock() {
+            replicas.retain(|(t, _), _| t != tenant_id);
+            for (deployment, now, peak) in rows {
+                replicas.insert((tenant_id.to_owned(), deployment), (now, peak));
+            }
+        }
+    }
+
+    fn render_replicas(&self, out: &mut String) {
+        let _ = writeln!(out, "# TYPE switchyard_recommended_replicas gauge");
+        if let Ok(replicas) = self.replicas.lock() {
+            for ((tenant, deployment), (now, peak)) in replicas.iter() {
+                let labels = format!(
+                    "tenant=\"{}\",deployment=\"{}\"",
+                    escape(tenant),
+                    escape(deployment)
+                );
+                let _ = writeln!(
+                    out,
+                    "switchyard_recommended_replicas{{{labels},at=\"now\"}} {now}"
+                );
+                let _ = writeln!(
+                    out,
+                    "switchyard_recommended_replicas{{{labels},at=\"peak\"}} {peak}"
+                );
+            }
         }
     }
 
@@ -158,6 +191,7 @@ impl Metrics {
             self.auth_failures.load(Ordering::Relaxed)
         );
         self.render_usage(&mut out);
+        self.render_replicas(&mut out);
         let _ = writeln!(out, "# TYPE switchyard_db_connections gauge");
         let _ = writeln!(
             out,

@@ -69,6 +69,18 @@ pub enum Permission {
     /// Budgets, rate limits and price overrides, and the `budgets` / `rate_limits` sections
     /// of a config version.
     BudgetWrite,
+    /// Alert rules, their states and deliveries, and alert channels.
+    AlertRead,
+    /// Alert channels (where notifications go): any role that has alert rules to write.
+    AlertChannelWrite,
+    /// Health alert rules: error rate, latency, failing deployments, rollbacks.
+    AlertHealthWrite,
+    /// Budget and spend alert rules.
+    AlertCostWrite,
+    /// Security alert rules (failed authentications).
+    AlertSecurityWrite,
+    /// Health per deployment, the capacity report and its forecasts.
+    HealthRead,
     /// Server-level: the list of tenants. Operators only.
     TenantRead,
     /// Server-level: a new tenant with its first admin. Operators only.
@@ -76,7 +88,7 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 21] = [
+    pub const ALL: [Permission; 27] = [
         Permission::DepartmentRead,
         Permission::DepartmentWrite,
         Permission::AppRead,
@@ -96,6 +108,12 @@ impl Permission {
         Permission::CostRead,
         Permission::BudgetRead,
         Permission::BudgetWrite,
+        Permission::AlertRead,
+        Permission::AlertChannelWrite,
+        Permission::AlertHealthWrite,
+        Permission::AlertCostWrite,
+        Permission::AlertSecurityWrite,
+        Permission::HealthRead,
         Permission::TenantRead,
         Permission::TenantCreate,
     ];
@@ -121,6 +139,12 @@ impl Permission {
             Permission::CostRead => "cost.read",
             Permission::BudgetRead => "budget.read",
             Permission::BudgetWrite => "budget.write",
+            Permission::AlertRead => "alert.read",
+            Permission::AlertChannelWrite => "alert_channel.write",
+            Permission::AlertHealthWrite => "alert.health.write",
+            Permission::AlertCostWrite => "alert.cost.write",
+            Permission::AlertSecurityWrite => "alert.security.write",
+            Permission::HealthRead => "health.read",
             Permission::TenantRead => "tenant.read",
             Permission::TenantCreate => "tenant.create",
         }
@@ -166,6 +190,10 @@ pub fn allows(role: Role, permission: Permission) -> bool {
                 | ConfigWrite
                 | ConfigActivate
                 | BudgetRead
+                | AlertRead
+                | AlertChannelWrite
+                | AlertHealthWrite
+                | HealthRead
         ),
         // Apps, API keys, gateway settings, API docs.
         InterfaceDev => matches!(
@@ -177,9 +205,19 @@ pub fn allows(role: Role, permission: Permission) -> bool {
         // cost reports, chargeback, advice.
         ResourceManager => matches!(
             permission,
-            DepartmentRead | AppRead | ConfigRead | UsageRead | CostRead | BudgetRead | BudgetWrite
+            DepartmentRead
+                | AppRead
+                | ConfigRead
+                | UsageRead
+                | CostRead
+                | BudgetRead
+                | BudgetWrite
+                | AlertRead
+                | AlertChannelWrite
+                | AlertCostWrite
+                | HealthRead
         ),
-        // Reads everything, changes nothing.
+        // Reads everything, changes nothing but the security alerts.
         SecurityEngineer => matches!(
             permission,
             DepartmentRead
@@ -193,6 +231,10 @@ pub fn allows(role: Role, permission: Permission) -> bool {
                 | UsageRead
                 | CostRead
                 | BudgetRead
+                | AlertRead
+                | AlertChannelWrite
+                | AlertSecurityWrite
+                | HealthRead
         ),
         // Sees its own department's apps and their usage; calls models with app keys (SDK
         // routes).
@@ -235,8 +277,13 @@ mod tests {
     }
 
     #[test]
-    fn security_engineer_changes_nothing() {
-        for p in Permission::ALL {
+    fn security_engineer_changes_nothing_but_security_alerts() {
+        for p in Permission::ALL.into_iter().filter(|&p| {
+            !matches!(
+                p,
+                Permission::AlertChannelWrite | Permission::AlertSecurityWrite
+            )
+        }) {
             if p.as_str().ends_with(".write") || p == Permission::ConfigActivate {
                 assert!(!allows(Role::SecurityEngineer, p), "{p:?}");
             }

@@ -311,55 +311,18 @@ async fn a_config_version_needs_the_permission_of_the_sections_it_changes() {
 }
 
 /// The config `key`'s SDK gets: (body, ETag).
-async fn sdk_config(app: &TestApp, key: &str) -> (Value, String) {
-    let (s, body, headers) = app
-        .send(common::app::request(
-            "GET",
-            "/sdk/v1/config",
-            Some(key),
-            None,
-        ))
-        .await;
-    assert_eq!(s, StatusCode::OK, "{body}");
-    (body, headers["etag"].to_str().unwrap().to_owned())
-}
-
 #[tokio::test]
 async fn price_overrides_reach_sdks_and_wake_their_long_polls() {
     for app in apps().await {
         let admin = app.admin_a.clone();
         app.activate(&admin, config_doc(1.0)).await;
         let key = app.app_key("priced", None).await;
-        let (body, etag) = sdk_config(&app, &key).await;
+        let (body, etag) = app.sdk_config(&key).await;
         assert!(
             body["models"]["chat"]["deployments"][0]["price"].is_null(),
             "{body}"
         );
-        let poll = {
-            let router = app.router.clone();
-            let key = key.clone();
-            let etag = etag.clone();
-            tokio::spawn(async move {
-                use tower::ServiceExt;
-                let req = common::app::request(
-                    "GET",
-                    &format!("/sdk/v1/config?wait=30&etag={}", etag.trim_matches('"')),
-                    Some(&key),
-                    None,
-                );
-                let r = router.oneshot(req).await.unwrap();
-                let status = r.status();
-                let etag = r.headers()["etag"].to_str().unwrap().to_owned();
-                let bytes = axum::body::to_bytes(r.into_body(), usize::MAX)
-                    .await
-                    .unwrap();
-                (
-                    status,
-                    etag,
-                    serde_json::from_slice::<Value>(&bytes).unwrap(),
-                )
-            })
-        };
+        let poll = app.long_poll(&key, &etag);
         tokio::time::sleep(Duration::from_millis(200)).await;
         let (s, b) = app
             .call(
@@ -386,7 +349,7 @@ async fn price_overrides_reach_sdks_and_wake_their_long_polls() {
             .call("DELETE", "/api/v1/prices/gpt-4o-mini", Some(&admin), None)
             .await;
         assert_eq!(s, StatusCode::NO_CONTENT);
-        let (body, _) = sdk_config(&app, &key).await;
+        let (body, _) = app.sdk_config(&key).await;
         assert!(body["models"]["chat"]["deployments"][0]["price"].is_null());
     }
 }

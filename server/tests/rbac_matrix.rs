@@ -120,6 +120,10 @@ async fn another_tenant_gets_404_on_every_id_and_sees_nothing_in_lists() {
                     &fx.budget,
                     &fx.limit,
                     &fx.price_model,
+                    &fx.channel,
+                    &fx.health_rule,
+                    &fx.cost_rule,
+                    &fx.security_rule,
                     &app.tenant_a,
                 ] {
                     if text.contains(id.as_str()) {

@@ -3,10 +3,12 @@
 //! needs; the route × role test walks it against the matrix in `rbac.rs`.
 
 mod advice;
+mod alerts;
 mod apps;
 mod audit;
 mod auth;
 mod budgets;
+mod capacity;
 mod configs;
 pub(crate) mod costs;
 mod departments;
@@ -163,6 +165,49 @@ pub const ROUTES: &[(&str, &str, Permission)] = &[
     ),
     ("GET", "/api/v1/tenants", Permission::TenantRead),
     ("POST", "/api/v1/tenants", Permission::TenantCreate),
+    // Alerts (docs/alerts.md).
+    ("GET", "/api/v1/alert-channels", Permission::AlertRead),
+    (
+        "POST",
+        "/api/v1/alert-channels",
+        Permission::AlertChannelWrite,
+    ),
+    ("GET", "/api/v1/alerts", Permission::AlertRead),
+    ("GET", "/api/v1/alerts/rules", Permission::AlertRead),
+    ("GET", "/api/v1/alerts/deliveries", Permission::AlertRead),
+    // Health and capacity (docs/capacity.md).
+    ("GET", "/api/v1/health/deployments", Permission::HealthRead),
+    ("GET", "/api/v1/capacity/report", Permission::HealthRead),
+    (
+        "POST",
+        "/api/v1/alerts/health/rules",
+        Permission::AlertHealthWrite,
+    ),
+    (
+        "DELETE",
+        "/api/v1/alerts/health/rules/{id}",
+        Permission::AlertHealthWrite,
+    ),
+    (
+        "POST",
+        "/api/v1/alerts/cost/rules",
+        Permission::AlertCostWrite,
+    ),
+    (
+        "DELETE",
+        "/api/v1/alerts/cost/rules/{id}",
+        Permission::AlertCostWrite,
+    ),
+    (
+        "POST",
+        "/api/v1/alerts/security/rules",
+        Permission::AlertSecurityWrite,
+    ),
+    (
+        "DELETE",
+        "/api/v1/alerts/security/rules/{id}",
+        Permission::AlertSecurityWrite,
+    ),
 ];
 
 /// `limit` / `offset` on every list.
@@ -223,6 +268,8 @@ pub fn decode_everything(data: &[u8]) {
     let _ = decode::<rate_limits::PatchRateLimit>(data);
     let _ = decode::<crate::store::PriceInput>(data);
     let _ = decode::<switchyard::sdk_protocol::LeaseRequest>(data);
+    let _ = decode::<crate::store::ChannelInput>(data);
+    let _ = decode::<alerts::CreateRule>(data);
     let _ = decode::<switchyard::sdk_protocol::LeaseReturn>(data);
     let _ = decode::<crate::store::NewRollout>(data);
     if let Ok(req) = decode::<configs::CreateVersion>(data) {
@@ -317,6 +364,32 @@ pub fn router(state: AppState) -> Router {
         .route("/rollouts/{id}/promote", post(rollouts::promote))
         .route("/rollouts/{id}/abort", post(rollouts::abort))
         .route("/tenants", get(tenants::list).post(tenants::create))
+        // Alerts (docs/alerts.md).
+        .route(
+            "/alert-channels",
+            get(alerts::list_channels).post(alerts::create_channel),
+        )
+        .route("/alerts", get(alerts::states))
+        .route("/alerts/rules", get(alerts::list_rules))
+        .route("/alerts/deliveries", get(alerts::deliveries))
+        // Health and capacity (docs/capacity.md).
+        .route("/health/deployments", get(capacity::health))
+        .route("/capacity/report", get(capacity::report))
+        .route("/alerts/health/rules", post(alerts::create_health))
+        .route(
+            "/alerts/health/rules/{id}",
+            axum::routing::delete(alerts::delete_health),
+        )
+        .route("/alerts/cost/rules", post(alerts::create_cost))
+        .route(
+            "/alerts/cost/rules/{id}",
+            axum::routing::delete(alerts::delete_cost),
+        )
+        .route("/alerts/security/rules", post(alerts::create_security))
+        .route(
+            "/alerts/security/rules/{id}",
+            axum::routing::delete(alerts::delete_security),
+        )
         .route_layer(middleware::from_fn(tag_route));
     Router::new()
         .nest("/api/v1", api)

@@ -10,8 +10,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    advice, apps, audit, auth, budgets, configs, costs, departments, events, health, keys, leases,
-    prices, providers, rate_limits, rollouts, sdk, tenants, usage, usage_ingest, users,
+    advice, alerts, apps, audit, auth, budgets, capacity, configs, costs, departments, events,
+    health, keys, leases, prices, providers, rate_limits, rollouts, sdk, tenants, usage,
+    usage_ingest, users,
 };
 
 #[derive(OpenApi)]
@@ -33,6 +34,10 @@ use super::{
         prices::list, prices::set, prices::delete, events::list,
         rollouts::list, rollouts::create, rollouts::get_one, rollouts::report,
         rollouts::pause, rollouts::resume, rollouts::promote, rollouts::abort,
+        alerts::list_channels, alerts::create_channel, alerts::list_rules, alerts::states,
+        alerts::deliveries, alerts::create_health, alerts::delete_health, alerts::create_cost,
+        alerts::delete_cost, alerts::create_security, alerts::delete_security,
+        capacity::health, capacity::report,
         sdk::config, usage_ingest::ingest, leases::lease, leases::return_lease,
         health::healthz, health::readyz, health::metrics,
         crate::gateway::chat::completions, crate::gateway::embeddings::create,

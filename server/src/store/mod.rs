@@ -3,12 +3,15 @@
 //! writes a query. Every mutation runs in one [`WriteTx`] that also appends its audit
 //! record, so a change and its audit entry land together or not at all.
 
+mod alert_signals;
+mod alerts;
 mod apps;
 pub mod audit_log;
 mod bootstrap;
 mod budgets;
 mod configs;
 mod departments;
+mod deployment_health;
 pub(crate) mod keys;
 mod leases;
 mod prices;
@@ -25,12 +28,15 @@ mod users;
 use sqlx::{Any, Transaction};
 use tokio::sync::OwnedMutexGuard;
 
+pub use alert_signals::DeploymentWindow;
+pub use alerts::{AlertChannel, AlertDelivery, AlertRule, AlertState, ChannelInput};
 pub use apps::{App, AppPatch, NewApp, SecretsMode};
 pub use audit_log::{AuditCtx, AuditEntry, AuditRecord, VerifyReport};
 pub use bootstrap::{Bootstrapped, NewTenant};
 pub use budgets::{Budget, BudgetInput, BudgetState, MAX_AMOUNT_USD};
 pub use configs::{ActiveConfig, ConfigVersion, ConfigVersionSummary, check_document};
 pub use departments::{Department, DepartmentPatch};
+pub use deployment_health::DeploymentMinute;
 pub use keys::{AppKey, KeyAuth, NewKey};
 pub use leases::{LeaseAsk, LeaseSettings};
 pub use prices::{PriceInput, PriceOverride};

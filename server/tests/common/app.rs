@@ -280,8 +280,43 @@ impl TestApp {
         )
         .await
         .unwrap();
+        let channel = t
+            .create_alert_channel(
+                &ctx(),
+                self.state.master_key.as_deref(),
+                serde_json::from_value(json!({
+                    "name": format!("channel{n}"), "kind": "webhook",
+                    "url": "http://127.0.0.1:9/hook", "secret": "whsec-fixture"
+                }))
+                .unwrap(),
+            )
+            .await
+            .unwrap();
+        let mut alert_rules = Vec::new();
+        for (kind, params) in [
+            ("error_rate", json!({"window_minutes": 5, "threshold": 0.5})),
+            ("budget_percent", json!({"percent": 80})),
+            ("auth_failures", json!({"window_ms": 60000, "count": 5})),
+        ] {
+            let rule = switchyard_server::alerts::new_rule(
+                &format!("{kind}{n}"),
+                kind,
+                params,
+                vec![channel.id.clone()],
+                None,
+                None,
+                None,
+            )
+            .unwrap();
+            alert_rules.push(t.create_alert_rule(&ctx(), rule).await.unwrap().id);
+        }
+        let [health_rule, cost_rule, security_rule] = <[String; 3]>::try_from(alert_rules).unwrap();
         Fixture {
             n,
+            channel: channel.id,
+            health_rule,
+            cost_rule,
+            security_rule,
             dept: dept.id,
             app: app.id,
             key: key.id,
@@ -350,6 +385,40 @@ impl TestApp {
 
     /// A new app of tenant A in the root department (limited to `allowed` models when
     /// given), made through the API, and a key for it: the key's secret.
+    /// The SDK config `key`'s app gets now: (body, ETag).
+    pub async fn sdk_config(&self, key: &str) -> (Value, String) {
+        let (s, body, headers) = self
+            .send(request("GET", "/sdk/v1/config", Some(key), None))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+        (body, headers["etag"].to_str().unwrap().to_owned())
+    }
+
+    /// A long-poll for a config other than `etag` (30 s at most), running in the
+    /// background: its (status, ETag, body).
+    pub fn long_poll(
+        &self,
+        key: &str,
+        etag: &str,
+    ) -> tokio::task::JoinHandle<(StatusCode, String, Value)> {
+        let router = self.router.clone();
+        let req = request(
+            "GET",
+            &format!("/sdk/v1/config?wait=30&etag={}", etag.trim_matches('"')),
+            Some(key),
+            None,
+        );
+        tokio::spawn(async move {
+            let r = router.oneshot(req).await.unwrap();
+            let status = r.status();
+            let etag = r.headers()["etag"].to_str().unwrap().to_owned();
+            let bytes = axum::body::to_bytes(r.into_body(), usize::MAX)
+                .await
+                .unwrap();
+            (status, etag, serde_json::from_slice(&bytes).unwrap())
+        })
+    }
+
     pub async fn app_key(&self, name: &str, allowed: Option<Value>) -> String {
         let admin = Some(self.admin_a.as_str());
         let mut body = json!({"department_id": self.root_a, "name": name});
@@ -387,6 +456,11 @@ pub struct Fixture {
     pub price_model: String,
     /// A live rollout, for the rollout routes ([`TestApp::fixture_for`]); else empty.
     pub rollout: String,
+    /// An alert channel, and an alert rule of each category.
+    pub channel: String,
+    pub health_rule: String,
+    pub cost_rule: String,
+    pub security_rule: String,
 }
 
 impl Fixture {
@@ -410,6 +484,12 @@ impl Fixture {
             &self.price_model
         } else if path.starts_with("/api/v1/rollouts") {
             &self.rollout
+        } else if path.starts_with("/api/v1/alerts/health") {
+            &self.health_rule
+        } else if path.starts_with("/api/v1/alerts/cost") {
+            &self.cost_rule
+        } else if path.starts_with("/api/v1/alerts/security") {
+            &self.security_rule
         } else {
             &self.version
         }
@@ -466,6 +546,21 @@ impl Fixture {
             ("POST", "/api/v1/rollouts") => json!({
                 "name": format!("new{n}"), "model": format!("fx-new{n}"), "baseline": "v1",
                 "candidate": "v2", "steps": [{"percent": 5}, {"percent": 100}]
+            }),
+            ("POST", "/api/v1/alert-channels") => json!({
+                "name": format!("newchannel{n}"), "kind": "slack", "url": "https://hooks.example/x"
+            }),
+            ("POST", "/api/v1/alerts/health/rules") => json!({
+                "name": format!("newhealth{n}"), "kind": "p95_latency", "channel_ids": [self.channel],
+                "params": {"window_minutes": 5, "threshold_ms": 2000}
+            }),
+            ("POST", "/api/v1/alerts/cost/rules") => json!({
+                "name": format!("newcost{n}"), "kind": "spend_anomaly", "channel_ids": [self.channel],
+                "params": {"window_minutes": 60, "baseline_hours": 168, "factor": 3}
+            }),
+            ("POST", "/api/v1/alerts/security/rules") => json!({
+                "name": format!("newsecurity{n}"), "kind": "auth_failures", "channel_ids": [self.channel],
+                "params": {"window_ms": 300000, "count": 20}
             }),
             ("POST", "/api/v1/tenants") => {
                 json!({"tenant": format!("tenant{n}"), "username": "boss"})
