@@ -77,14 +77,16 @@ lint:
 
 ## Every Rust test in one workspace build (the server's included), with a throwaway
 ## PostgreSQL cluster on 127.0.0.1 for the server's PostgreSQL runs (plain and TLS, its
-## certificates made for the run), stopped even on failure.
+## certificates made for the run), stopped even on failure; the tests' scratch files (a
+## SQLite database per test) go to a TMPDIR removed afterwards.
 test-rust: model
 	@$(call with_postgres,$(CARGO) test --workspace --no-fail-fast $(FEATURES))
 
 with_postgres = pgdir=$$(mktemp -d /tmp/switchyard-pg.XXXXXX); \
-	  trap 'bash server/scripts/test-postgres.sh stop $$pgdir' EXIT; \
+	  tmp=$$(mktemp -d /tmp/switchyard-tests.XXXXXX); \
+	  trap 'bash server/scripts/test-postgres.sh stop $$pgdir; rm -rf $$tmp' EXIT; \
 	  bash server/scripts/test-postgres.sh start $$pgdir && \
-	  SWITCHYARD_TEST_POSTGRES_URL=$$(cat $$pgdir/url) SWITCHYARD_TEST_POSTGRES_TLS_DIR=$$pgdir/tls $(1)
+	  TMPDIR=$$tmp SWITCHYARD_TEST_POSTGRES_URL=$$(cat $$pgdir/url) SWITCHYARD_TEST_POSTGRES_TLS_DIR=$$pgdir/tls $(1)
 
 ## Python SDK: a venv (.venv, ignored) with pinned tools, the mock and the server binaries,
 ## the abi3 wheel, pytest (conformance scenarios sync + async, the SDK's own tests, server
