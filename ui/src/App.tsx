@@ -13,15 +13,16 @@ import { DepartmentsPage } from './pages/Departments';
 import { ConfigsPage } from './pages/Configs';
 import { AuditPage } from './pages/Audit';
 
-function usePath(): [string, (to: string) => void] {
+function usePath(): [string, (to: string, replace?: boolean) => void] {
   const [path, setPath] = useState(location.pathname);
   useEffect(() => {
     const onPop = () => setPath(location.pathname);
     addEventListener('popstate', onPop);
     return () => removeEventListener('popstate', onPop);
   }, []);
-  const go = (to: string) => {
-    history.pushState(null, '', to);
+  const go = (to: string, replace = false) => {
+    if (replace) history.replaceState(null, '', to);
+    else history.pushState(null, '', to);
     setPath(to);
   };
   return [path, go];
@@ -33,6 +34,11 @@ export function App() {
   const [error, setError] = useState<Error | undefined>(undefined);
   const [path, go] = usePath();
   const api = useMemo(() => new Api(token), [token]);
+  // /ui/ itself lands on the first page the caller may open.
+  const landing = me && parseRoute(path).kind === 'home' ? landingPage(me.permissions) : undefined;
+  useEffect(() => {
+    if (landing) go(hrefOf(landing.id), true);
+  }, [landing?.id]);
 
   useEffect(() => {
     if (!token) return;
@@ -122,7 +128,7 @@ function Content({
   me: Me;
   api: Api;
   allowed: (p: PageDef) => boolean;
-  go: (to: string) => void;
+  go: (to: string, replace?: boolean) => void;
 }) {
   if (route.kind === 'unknown') {
     return (
@@ -133,11 +139,7 @@ function Content({
     );
   }
   if (route.kind === 'home') {
-    const first = landingPage(me.permissions);
-    if (first) {
-      queueMicrotask(() => go(hrefOf(first.id)));
-      return <p aria-busy="true">Loading…</p>;
-    }
+    if (landingPage(me.permissions)) return <p aria-busy="true">Loading…</p>;
     return (
       <div class="notice" role="alert">
         <h2>Nothing to show</h2>

@@ -4,6 +4,7 @@
 import { useState } from 'preact/hooks';
 import type { Api, App, AppKey, Department, List } from '../api';
 import { formatTime } from '../format';
+import { Form, Head, SelectField, TextField, departmentChoices } from '../controls';
 import { ActionError, Show, useAction, useLoad } from '../load';
 
 interface Props {
@@ -22,13 +23,7 @@ export function AppsPage({ api, can }: Props) {
         <>
           <table>
             <caption>Apps</caption>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Department</th>
-                <th scope="col">Created</th>
-              </tr>
-            </thead>
+            <Head columns={['Name', 'Department', 'Created']} />
             <tbody>
               {list.items.map((a) => (
                 <tr key={a.id}>
@@ -63,23 +58,16 @@ function NewApp({ api, departments, onCreated }: { api: Api; departments: Depart
     }
   };
   return (
-    <form onSubmit={submit} aria-label="New app">
-      <h2>New app</h2>
-      <label>
-        Name
-        <input name="app-name" value={name} required onInput={(e) => setName(e.currentTarget.value)} />
-      </label>
-      <label>
-        Department
-        <select name="department" value={department} required onChange={(e) => setDepartment(e.currentTarget.value)}>
-          {departments.map((d) => (
-            <option key={d.id} value={d.id}>{d.name}</option>
-          ))}
-        </select>
-      </label>
-      <ActionError action={action} />
-      <button type="submit" disabled={action.busy}>Create app</button>
-    </form>
+    <Form label="New app" submit="Create app" action={action} onSubmit={submit}>
+      <TextField label="Name" name="app-name" value={name} set={setName} required />
+      <SelectField
+        label="Department"
+        name="department"
+        value={department}
+        set={setDepartment}
+        choices={departmentChoices(departments)}
+      />
+    </Form>
   );
 }
 
@@ -109,15 +97,7 @@ function Keys({ api, app, canWrite }: { api: Api; app: App; canWrite: boolean })
       <Show loaded={keys} what="key.read">
         {(list) => (
           <table>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Prefix</th>
-                <th scope="col">Created</th>
-                <th scope="col">State</th>
-                {canWrite && <th scope="col"><span class="sr-only">Actions</span></th>}
-              </tr>
-            </thead>
+            <Head columns={['Name', 'Prefix', 'Created', 'State', ...(canWrite ? [''] : [])]} />
             <tbody>
               {list.map((k) => (
                 <tr key={k.id}>
@@ -151,10 +131,7 @@ function Keys({ api, app, canWrite }: { api: Api; app: App; canWrite: boolean })
       )}
       {canWrite && (
         <form onSubmit={create} aria-label={`New key for ${app.name}`}>
-          <label>
-            Key name
-            <input name="key-name" value={name} required onInput={(e) => setName(e.currentTarget.value)} />
-          </label>
+          <TextField label="Key name" name="key-name" value={name} set={setName} required />
           <button type="submit" disabled={action.busy}>Create key</button>
         </form>
       )}

@@ -3,6 +3,7 @@
 import { useState } from 'preact/hooks';
 import type { Api, AuditRecord, List } from '../api';
 import { formatTime } from '../format';
+import { Head, TextField } from '../controls';
 import { Show, useLoad } from '../load';
 
 export function AuditPage({ api }: { api: Api }) {
@@ -20,27 +21,14 @@ export function AuditPage({ api }: { api: Api }) {
           setApplied(action.trim());
         }}
       >
-        <label>
-          Action
-          <input name="action" value={action} placeholder="e.g. config.activate" onInput={(e) => setAction(e.currentTarget.value)} />
-        </label>
+        <TextField label="Action" name="action" value={action} set={setAction} placeholder="e.g. config.activate" />
         <button type="submit">Filter</button>
       </form>
       <Show loaded={records} what="audit.read">
         {(list) => (
           <table>
             <caption>Audit records{applied ? ` for ${applied}` : ''}</caption>
-            <thead>
-              <tr>
-                <th scope="col">#</th>
-                <th scope="col">At</th>
-                <th scope="col">Actor</th>
-                <th scope="col">Role</th>
-                <th scope="col">Action</th>
-                <th scope="col">Target</th>
-                <th scope="col">Source</th>
-              </tr>
-            </thead>
+            <Head columns={['#', 'At', 'Actor', 'Role', 'Action', 'Target', 'Source']} />
             <tbody>
               {list.items.map((r) => (
                 <tr key={r.seq}>

@@ -4,6 +4,7 @@
 import type { ActiveConfig, Api, ConfigVersion, List } from '../api';
 import { formatTime } from '../format';
 import { ApiError } from '../api';
+import { Head } from '../controls';
 import { ActionError, Show, useAction, useLoad } from '../load';
 import { hrefOf } from '../nav';
 
@@ -42,16 +43,7 @@ export function ConfigsPage({ api, can, selected, go }: Props) {
         <>
           <table>
             <caption>Config versions, newest first</caption>
-            <thead>
-              <tr>
-                <th scope="col">Version</th>
-                <th scope="col">Label</th>
-                <th scope="col">Author</th>
-                <th scope="col">Created</th>
-                <th scope="col">State</th>
-                {can('config.activate') && <th scope="col"><span class="sr-only">Actions</span></th>}
-              </tr>
-            </thead>
+            <Head columns={['Version', 'Label', 'Author', 'Created', 'State', ...(can('config.activate') ? [''] : [])]} />
             <tbody>
               {[...items].sort((a, b) => b.number - a.number).map((v) => (
                 <tr key={v.id} aria-current={selected === String(v.number) ? 'true' : undefined}>

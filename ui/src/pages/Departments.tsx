@@ -2,7 +2,8 @@
 
 import { useState } from 'preact/hooks';
 import type { Api, Department, List } from '../api';
-import { ActionError, Show, useAction, useLoad } from '../load';
+import { Form, Head, SelectField, TextField, departmentChoices } from '../controls';
+import { Show, useAction, useLoad } from '../load';
 import { departmentTree } from '../tree';
 
 export function DepartmentsPage({ api, can }: { api: Api; can: (p: string) => boolean }) {
@@ -26,12 +27,7 @@ export function DepartmentsPage({ api, can }: { api: Api; can: (p: string) => bo
         <>
           <table>
             <caption>Departments of the tenant</caption>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Id</th>
-              </tr>
-            </thead>
+            <Head columns={['Name', 'Id']} />
             <tbody>
               {departmentTree(list.items).map(({ department, depth }) => (
                 <tr key={department.id}>
@@ -42,24 +38,16 @@ export function DepartmentsPage({ api, can }: { api: Api; can: (p: string) => bo
             </tbody>
           </table>
           {can('department.write') && (
-            <form onSubmit={submit} aria-label="New department">
-              <h2>New department</h2>
-              <label>
-                Name
-                <input name="name" value={name} required onInput={(e) => setName(e.currentTarget.value)} />
-              </label>
-              <label>
-                Parent
-                <select name="parent" value={parent} onChange={(e) => setParent(e.currentTarget.value)}>
-                  <option value="">(top level)</option>
-                  {list.items.map((d) => (
-                    <option key={d.id} value={d.id}>{d.name}</option>
-                  ))}
-                </select>
-              </label>
-              <ActionError action={action} />
-              <button type="submit" disabled={action.busy}>Add department</button>
-            </form>
+            <Form label="New department" submit="Add department" action={action} onSubmit={submit}>
+              <TextField label="Name" name="name" value={name} set={setName} required />
+              <SelectField
+                label="Parent"
+                name="parent"
+                value={parent}
+                set={setParent}
+                choices={[{ value: '', label: '(top level)' }, ...departmentChoices(list.items)]}
+              />
+            </Form>
           )}
         </>
       )}

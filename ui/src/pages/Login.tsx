@@ -2,6 +2,7 @@
 
 import { useState } from 'preact/hooks';
 import { Api } from '../api';
+import { TextField } from '../controls';
 import { lastTenant } from '../session';
 
 export function Login({ onSignedIn }: { onSignedIn: (token: string, tenant: string) => void }) {
@@ -28,18 +29,17 @@ export function Login({ onSignedIn }: { onSignedIn: (token: string, tenant: stri
     <main class="login">
       <h1>Switchyard console</h1>
       <form onSubmit={submit} aria-label="Sign in">
-        <label>
-          Tenant
-          <input name="tenant" value={tenant} required autoComplete="organization" onInput={(e) => setTenant(e.currentTarget.value)} />
-        </label>
-        <label>
-          Username
-          <input name="username" value={username} required autoComplete="username" onInput={(e) => setUsername(e.currentTarget.value)} />
-        </label>
-        <label>
-          Password
-          <input name="password" type="password" value={password} required autoComplete="current-password" onInput={(e) => setPassword(e.currentTarget.value)} />
-        </label>
+        <TextField label="Tenant" name="tenant" value={tenant} set={setTenant} required autoComplete="organization" />
+        <TextField label="Username" name="username" value={username} set={setUsername} required autoComplete="username" />
+        <TextField
+          label="Password"
+          name="password"
+          type="password"
+          value={password}
+          set={setPassword}
+          required
+          autoComplete="current-password"
+        />
         {error && (
           <p class="error" role="alert">
             {error}

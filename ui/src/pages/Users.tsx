@@ -3,7 +3,8 @@
 import { useState } from 'preact/hooks';
 import type { Api, Department, List, User, UserDetail } from '../api';
 import { describeBinding, formatTime } from '../format';
-import { ActionError, Show, useAction, useLoad } from '../load';
+import { Form, Head, SelectField, departmentChoices } from '../controls';
+import { Show, useAction, useLoad } from '../load';
 
 export const ROLES = [
   'infra_admin',
@@ -28,15 +29,7 @@ export function UsersPage({ api, can }: { api: Api; can: (p: string) => boolean 
         <>
           <table>
             <caption>Users and their role bindings</caption>
-            <thead>
-              <tr>
-                <th scope="col">Username</th>
-                <th scope="col">Name</th>
-                <th scope="col">Roles</th>
-                <th scope="col">State</th>
-                <th scope="col">Created</th>
-              </tr>
-            </thead>
+            <Head columns={['Username', 'Name', 'Roles', 'State', 'Created']} />
             <tbody>
               {list.map((u) => (
                 <tr key={u.id}>
@@ -85,35 +78,19 @@ function Bind({
     if (await action.run(() => api.post(`/users/${encodeURIComponent(user)}/bindings`, body))) onBound();
   };
   return (
-    <form onSubmit={submit} aria-label="Add a role binding">
-      <h2>Add a role binding</h2>
-      <label>
-        User
-        <select name="user" value={user} onChange={(e) => setUser(e.currentTarget.value)}>
-          {users.map((u) => (
-            <option key={u.id} value={u.id}>{u.username}</option>
-          ))}
-        </select>
-      </label>
-      <label>
-        Role
-        <select name="role" value={role} onChange={(e) => setRole(e.currentTarget.value)}>
-          {ROLES.map((r) => (
-            <option key={r} value={r}>{r}</option>
-          ))}
-        </select>
-      </label>
-      <label>
-        Scope
-        <select name="scope" value={department} onChange={(e) => setDepartment(e.currentTarget.value)}>
-          <option value="">Whole tenant</option>
-          {departments.map((d) => (
-            <option key={d.id} value={d.id}>{d.name} and below</option>
-          ))}
-        </select>
-      </label>
-      <ActionError action={action} />
-      <button type="submit" disabled={action.busy}>Add binding</button>
-    </form>
+    <Form label="Add a role binding" submit="Add binding" action={action} onSubmit={submit}>
+      <SelectField label="User" name="user" value={user} set={setUser} choices={users.map((u) => ({ value: u.id, label: u.username }))} />
+      <SelectField label="Role" name="role" value={role} set={setRole} choices={ROLES.map((r) => ({ value: r, label: r }))} />
+      <SelectField
+        label="Scope"
+        name="scope"
+        value={department}
+        set={setDepartment}
+        choices={[
+          { value: '', label: 'Whole tenant' },
+          ...departmentChoices(departments, ' and below'),
+        ]}
+      />
+    </Form>
   );
 }
