@@ -25,7 +25,7 @@ ifdef CI
 export CARGO_INCREMENTAL = 0
 endif
 
-.PHONY: check-one-llama run test setup model build lint test-rust test-python test-gateway python-sdk test-node node-sdk c-sdk test-c go-sdk test-go java-sdk test-java test-server bench bench-gateway bench-python bench-node bench-go bench-java clean ui test-ui
+.PHONY: check-one-llama run test setup model build lint test-rust test-python test-gateway python-sdk test-node node-sdk c-sdk test-c go-sdk test-go java-sdk test-java test-server bench bench-gateway bench-python bench-node bench-go bench-java clean ui ui-dist test-ui
 
 ## The main job: the management server on its embedded SQLite with a demo tenant (its
 ## config pushed and activated, an app key made), and a demo call through the SDK with the
@@ -80,7 +80,12 @@ $(UI_DEPS): ui/package-lock.json
 	cd ui && npm ci --ignore-scripts --no-audit --no-fund
 	@touch $@
 
-ui: $(UI_DEPS)
+## Without npm the server still builds, and /ui/ says the console was not built.
+ui:
+	@if command -v npm >/dev/null; then $(MAKE) --no-print-directory ui-dist; \
+	else echo "ui: npm not found: install Node.js 20+ to build the console (/ui/ will say it was not built)" >&2; fi
+
+ui-dist: $(UI_DEPS)
 	cd ui && npm run build
 
 ## The console's tests: Vitest for its client logic, then the browser suite (Chromium
@@ -252,4 +257,4 @@ bench-python: python-sdk
 
 clean:
 	$(CARGO) clean
-	rm -rf $(RUN_DIR) $(VENV)
+	rm -rf $(RUN_DIR) $(VENV) ui/dist

@@ -62,6 +62,7 @@ test('the admin sees every page, each with real data', async () => {
     'Departments',
     'Config versions',
     'Audit log',
+    'Security events',
   ]);
   // Landing: the first page. Each page's table shows what the seeded server holds.
   await page.getByRole('heading', { name: 'Apps and keys' }).waitFor();
@@ -86,6 +87,11 @@ test('the admin sees every page, each with real data', async () => {
   await page.getByRole('button', { name: 'Filter' }).click();
   await page.getByRole('table', { name: 'Audit records for config.activate' }).waitFor();
   await page.screenshot({ path: `${shots}/audit.png`, fullPage: true });
+  // The refused sign-in of the first test is a security event of the tenant.
+  await page.getByRole('link', { name: 'Security events' }).click();
+  await page.getByRole('cell', { name: 'auth.failed.login' }).first().waitFor();
+  await page.getByRole('cell', { name: `${TENANT}/${ADMIN}` }).first().waitFor();
+  await page.screenshot({ path: `${shots}/security-events.png`, fullPage: true });
   await page.close();
 });
 
@@ -119,6 +125,20 @@ test('the admin creates an app and a key, sees the secret once, and revokes the 
   await page.reload();
   await page.getByRole('heading', { name: 'Apps and keys' }).waitFor();
   assert.equal(await page.getByText(secret).count(), 0);
+  await page.close();
+});
+
+test('the admin activates another config version', async () => {
+  const v1 = await server.api('GET', '/configs/1');
+  await server.api('POST', '/configs', { document: v1.document, label: 'second' });
+  const page = await signIn(ADMIN, PASSWORD);
+  await page.getByRole('link', { name: 'Config versions' }).click();
+  await page.getByRole('button', { name: 'Activate version 2' }).click();
+  // The marks move: version 2 is active, version 1 may be activated again.
+  await page.getByRole('button', { name: 'Activate version 1' }).waitFor();
+  await page.getByRole('row').filter({ hasText: 'second' }).getByText('active').waitFor();
+  const active = await server.api('GET', '/configs/active');
+  assert.equal(active.version.number, 2);
   await page.close();
 });
 

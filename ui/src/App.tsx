@@ -12,6 +12,7 @@ import { UsersPage } from './pages/Users';
 import { DepartmentsPage } from './pages/Departments';
 import { ConfigsPage } from './pages/Configs';
 import { AuditPage } from './pages/Audit';
+import { SecurityPage } from './pages/Security';
 
 function usePath(): [string, (to: string, replace?: boolean) => void] {
   const [path, setPath] = useState(location.pathname);
@@ -162,5 +163,7 @@ function Content({
       return (<>{title}<ConfigsPage api={api} can={can} selected={route.rest[0]} go={go} /></>);
     case 'audit':
       return (<>{title}<AuditPage api={api} /></>);
+    case 'security':
+      return (<>{title}<SecurityPage api={api} /></>);
   }
 }

@@ -103,6 +103,14 @@ export interface AuditRecord {
   hash: string;
 }
 
+export interface SecurityEvent {
+  id: string;
+  kind: string;
+  subject: string;
+  source: string;
+  at: number;
+}
+
 type Fetch = typeof fetch;
 
 /** The message of the server's error body (`{code, message, field}`), else the status. */

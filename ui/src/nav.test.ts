@@ -12,7 +12,11 @@ describe('visiblePages', () => {
   });
   it('an app developer lands on apps, a security engineer reaches the audit log', () => {
     expect(landingPage(['department.read', 'app.read', 'usage.read'])?.id).toBe('apps');
-    expect(visiblePages(['audit.read', 'user.read']).map((p) => p.id)).toEqual(['users', 'audit']);
+    expect(visiblePages(['audit.read', 'user.read', 'security_event.read']).map((p) => p.id)).toEqual([
+      'users',
+      'audit',
+      'security',
+    ]);
   });
 });
 
