@@ -128,6 +128,27 @@ test('the admin creates an app and a key, sees the secret once, and revokes the 
   await page.close();
 });
 
+test('the admin adds a user and gives it a role, and the user signs in with it', async () => {
+  const page = await signIn(ADMIN, PASSWORD);
+  await page.getByRole('link', { name: 'Users and roles' }).click();
+  const form = page.getByRole('form', { name: 'New user' });
+  await form.getByLabel('Username').fill('ops');
+  await form.getByLabel('Initial password').fill('another long password');
+  await form.getByRole('button', { name: 'Create user' }).click();
+  await page.getByRole('cell', { name: 'ops', exact: true }).waitFor();
+  const bind = page.getByRole('form', { name: 'Add a role binding' });
+  await bind.getByLabel('User').selectOption({ label: 'ops' });
+  await bind.getByLabel('Role').selectOption('model_ops');
+  await bind.getByRole('button', { name: 'Add binding' }).click();
+  await page.getByText('model_ops (whole tenant)').waitFor();
+  await page.close();
+  // model_ops: apps (read), departments and config versions; no users, no audit.
+  const ops = await signIn('ops', 'another long password');
+  assert.deepEqual(await navLinks(ops), ['Apps and keys', 'Departments', 'Config versions']);
+  await ops.screenshot({ path: `${shots}/model-ops-apps.png`, fullPage: true });
+  await ops.close();
+});
+
 test('the admin activates another config version', async () => {
   const v1 = await server.api('GET', '/configs/1');
   await server.api('POST', '/configs', { document: v1.document, label: 'second' });

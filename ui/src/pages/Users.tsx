@@ -1,9 +1,9 @@
-// Users of the tenant and their role bindings; with user.write, adding a binding.
+// Users of the tenant and their role bindings; with user.write, adding a user and a binding.
 
 import { useState } from 'preact/hooks';
 import type { Api, Department, List, User, UserDetail } from '../api';
 import { describeBinding, formatTime } from '../format';
-import { Form, Head, SelectField, departmentChoices } from '../controls';
+import { Form, Head, SelectField, TextField, departmentChoices } from '../controls';
 import { Show, useAction, useLoad } from '../load';
 
 export const ROLES = [
@@ -48,12 +48,45 @@ export function UsersPage({ api, can }: { api: Api; can: (p: string) => boolean 
               ))}
             </tbody>
           </table>
+          {can('user.write') && <NewUser api={api} onCreated={users.reload} />}
           {can('user.write') && (
             <Bind api={api} users={list} departments={departments.data?.items ?? []} onBound={users.reload} />
           )}
         </>
       )}
     </Show>
+  );
+}
+
+function NewUser({ api, onCreated }: { api: Api; onCreated: () => void }) {
+  const [username, setUsername] = useState('');
+  const [displayName, setDisplayName] = useState('');
+  const [password, setPassword] = useState('');
+  const action = useAction();
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    const body = { username, password, display_name: displayName || null };
+    if (await action.run(() => api.post('/users', body))) {
+      setUsername('');
+      setDisplayName('');
+      setPassword('');
+      onCreated();
+    }
+  };
+  return (
+    <Form label="New user" submit="Create user" action={action} onSubmit={submit}>
+      <TextField label="Username" name="new-username" value={username} set={setUsername} required autoComplete="off" />
+      <TextField label="Display name" name="display-name" value={displayName} set={setDisplayName} autoComplete="off" />
+      <TextField
+        label="Initial password"
+        name="new-password"
+        type="password"
+        value={password}
+        set={setPassword}
+        required
+        autoComplete="new-password"
+      />
+    </Form>
   );
 }
 
