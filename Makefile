@@ -25,7 +25,7 @@ ifdef CI
 export CARGO_INCREMENTAL = 0
 endif
 
-.PHONY: check-one-llama run test setup model build lint test-rust test-python test-gateway python-sdk test-node node-sdk c-sdk test-c go-sdk test-go java-sdk test-java test-server bench bench-gateway bench-python bench-node bench-go bench-java clean
+.PHONY: check-one-llama run test setup model build lint test-rust test-python test-gateway python-sdk test-node node-sdk c-sdk test-c go-sdk test-go java-sdk test-java test-server bench bench-gateway bench-python bench-node bench-go bench-java clean ui ui-dist test-ui
 
 ## The main job: the management server on its embedded SQLite with a demo tenant (its
 ## config pushed and activated, an app key made), and a demo call through the SDK with the
@@ -46,14 +46,15 @@ run: build model $(VENV_PY)
 ## Everything CI runs: formatting, lints, every test of every part that has landed.
 test: setup model lint test-rust test-python test-node test-c test-go test-java test-gateway check-one-llama
 
-APT_PACKAGES := cmake clang libclang-dev postgresql openssl curl ccache gcc libc6-dev
+APT_PACKAGES := cmake clang libclang-dev postgresql openssl curl ccache gcc libc6-dev chromium
 
 setup:
 	@command -v $(CARGO) >/dev/null || { echo "cargo not found: install Rust (rustup) first" >&2; exit 1; }
 	@rustup component list --installed 2>/dev/null | grep -q rustfmt || rustup component add rustfmt clippy
 	@# llama.cpp (feature `local`) builds from source: cmake, clang for bindgen, ccache.
 	@# The server's tests run a throwaway PostgreSQL cluster (TLS certificates made with
-	@# openssl); the demo script talks to the server with curl.
+	@# openssl); the demo script talks to the server with curl. The console's browser
+	@# suite (`make test-ui`) drives Debian's chromium: playwright-core never downloads one.
 	@if command -v dpkg >/dev/null && ! dpkg -s $(APT_PACKAGES) >/dev/null 2>&1; then \
 	  echo "setup: installing $(APT_PACKAGES)"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
@@ -68,8 +69,32 @@ setup:
 model:
 	@bash scripts/fetch-model.sh
 
-build: setup
+build: setup ui
 	$(CARGO) build --workspace --bins $(FEATURES)
+
+## The admin console (ui/, docs/console.md): npm packages from the committed lock, then
+## `vite build` into ui/dist/ (ignored), which the server's build script embeds.
+UI_DEPS := ui/node_modules/.installed
+
+$(UI_DEPS): ui/package-lock.json
+	cd ui && npm ci --ignore-scripts --no-audit --no-fund
+	@touch $@
+
+## Without npm the server still builds, and /ui/ says the console was not built.
+ui:
+	@if command -v npm >/dev/null; then $(MAKE) --no-print-directory ui-dist; \
+	else echo "ui: npm not found: install Node.js 20+ to build the console (/ui/ will say it was not built)" >&2; fi
+
+ui-dist: $(UI_DEPS)
+	cd ui && npm run build
+
+## The console's tests: Vitest for its client logic, then the browser suite (Chromium
+## driven by playwright-core against the real server binary, seeded as the demo is);
+## screenshots under .run/ui-screenshots/. Not yet part of `make test`.
+test-ui: setup ui
+	cd ui && npm test
+	$(CARGO) build -p switchyard-server --bin switchyard $(FEATURES)
+	cd ui && SWITCHYARD_SERVER_BIN=$(abspath $(SERVER_BIN)) npm run test:browser
 
 lint:
 	$(CARGO) fmt --all --check
@@ -232,4 +257,4 @@ bench-python: python-sdk
 
 clean:
 	$(CARGO) clean
-	rm -rf $(RUN_DIR) $(VENV)
+	rm -rf $(RUN_DIR) $(VENV) ui/dist

@@ -86,5 +86,6 @@ print(f"  {name}: ${spent:.6f} spent, ${reserved:.6f} reserved by leases, ${left
 '
 
 echo
-echo "open $url/docs (the API), $url/v1 (the gateway), $url/metrics; Ctrl-C stops the server"
+echo "open $url/ui/ (the admin console: tenant demo, user admin, password demo-password-123),"
+echo "     $url/docs (the API), $url/v1 (the gateway), $url/metrics; Ctrl-C stops the server"
 wait $server_pid

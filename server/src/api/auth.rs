@@ -9,6 +9,7 @@ use super::extract::Json;
 use super::principal::{Principal, record_failure, source_of};
 use crate::auth::password::{dummy_hash, verify_password};
 use crate::error::ApiError;
+use crate::rbac::Permission;
 use crate::state::AppState;
 use crate::store::{AuditCtx, Binding, TokenKind};
 use crate::util::now_ms;
@@ -166,11 +167,20 @@ pub struct Me {
     /// May create and list tenants.
     operator: bool,
     bindings: Vec<Binding>,
+    /// Every permission the caller holds at some scope (a department-scoped one may still
+    /// be refused outside its departments): what the console shows.
+    permissions: Vec<&'static str>,
 }
 
 #[utoipa::path(get, path = "/api/v1/me", tag = "auth", responses((status = 200, body = Me), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
 pub async fn me(principal: Principal) -> axum::Json<Me> {
+    let permissions = Permission::ALL
+        .into_iter()
+        .filter(|p| principal.holds_somewhere(*p))
+        .map(Permission::as_str)
+        .collect();
     axum::Json(Me {
+        permissions,
         tenant_id: principal.tenant_id,
         user_id: principal.user_id,
         username: principal.username,

@@ -10,6 +10,7 @@ mod auth;
 mod budgets;
 mod capacity;
 mod configs;
+mod console;
 pub(crate) mod costs;
 mod departments;
 mod events;
@@ -403,6 +404,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(health::metrics))
         .route("/openapi.json", get(openapi::openapi_json))
         .route("/docs", get(openapi::docs_page))
+        .merge(console::routes())
         .route_layer(middleware::from_fn(tag_route))
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })

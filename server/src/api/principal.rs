@@ -155,11 +155,28 @@ impl Principal {
     /// True when some binding, at any scope, could grant `permission`: the cheap first
     /// check before a department-scoped lookup.
     pub fn may_somewhere(&self, permission: Permission) -> Result<(), ApiError> {
-        let ok = self.bindings.iter().any(|b| {
+        if self.bound_somewhere(permission) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden)
+        }
+    }
+
+    fn bound_somewhere(&self, permission: Permission) -> bool {
+        self.bindings.iter().any(|b| {
             allows(b.role, permission)
                 && (b.department_id.is_none() || permission.department_scopable())
-        });
-        if ok { Ok(()) } else { Err(ApiError::Forbidden) }
+        })
+    }
+
+    /// Whether a binding at some scope, or for the operator-only permissions the operator
+    /// flag, grants `permission`: what `/api/v1/me` lists for the console.
+    pub fn holds_somewhere(&self, permission: Permission) -> bool {
+        if permission.operator_only() {
+            self.operator
+        } else {
+            self.bound_somewhere(permission)
+        }
     }
 
     /// A permission on something inside `department_id`: a tenant-scoped binding, or a

@@ -1,0 +1,168 @@
+// The management API client: JSON over fetch with the session's bearer token; a failed
+// call becomes an ApiError carrying the server's status and message.
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+
+  get forbidden(): boolean {
+    return this.status === 403;
+  }
+
+  get unauthenticated(): boolean {
+    return this.status === 401;
+  }
+}
+
+export interface List<T> {
+  items: T[];
+}
+
+export interface Binding {
+  id: string;
+  role: string;
+  department_id: string | null;
+}
+
+export interface Me {
+  tenant_id: string;
+  user_id: string;
+  username: string;
+  operator: boolean;
+  bindings: Binding[];
+  permissions: string[];
+}
+
+export interface Department {
+  id: string;
+  parent_id: string | null;
+  name: string;
+  created_at: number;
+}
+
+export interface App {
+  id: string;
+  department_id: string;
+  name: string;
+  created_at: number;
+}
+
+export interface AppKey {
+  id: string;
+  app_id: string;
+  name: string;
+  prefix: string;
+  created_by: string;
+  created_at: number;
+  expires_at: number | null;
+  revoked_at: number | null;
+}
+
+export interface User {
+  id: string;
+  username: string;
+  display_name: string | null;
+  disabled: boolean;
+  created_at: number;
+}
+
+export interface UserDetail extends User {
+  bindings: Binding[];
+}
+
+export interface ConfigVersion {
+  id: string;
+  number: number;
+  label: string | null;
+  document: unknown;
+  digest: string;
+  author: string;
+  created_at: number;
+}
+
+export interface ActiveConfig {
+  version_id: string;
+  previous_version_id: string | null;
+  activated_by: string;
+  activated_at: number;
+}
+
+export interface AuditRecord {
+  seq: number;
+  actor: string;
+  role: string;
+  action: string;
+  target: string;
+  source: string;
+  at: number;
+  hash: string;
+}
+
+export interface SecurityEvent {
+  id: string;
+  kind: string;
+  subject: string;
+  source: string;
+  at: number;
+}
+
+type Fetch = typeof fetch;
+
+/** The message of the server's error body (`{code, message, field}`), else the status. */
+export function errorMessage(status: number, body: unknown): string {
+  if (body && typeof body === 'object') {
+    const b = body as { message?: unknown; field?: unknown };
+    if (typeof b.message === 'string') {
+      return typeof b.field === 'string' ? `${b.field}: ${b.message}` : b.message;
+    }
+  }
+  return `HTTP ${status}`;
+}
+
+export class Api {
+  constructor(
+    private token: string | null,
+    private readonly fetchFn: Fetch = (...a) => fetch(...a),
+  ) {}
+
+  async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = {};
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const res = await this.fetchFn(`/api/v1${path}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    let parsed: unknown = undefined;
+    if (text) {
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = undefined;
+      }
+    }
+    if (!res.ok) throw new ApiError(res.status, errorMessage(res.status, parsed));
+    return parsed as T;
+  }
+
+  get<T>(path: string): Promise<T> {
+    return this.call<T>('GET', path);
+  }
+
+  post<T>(path: string, body?: unknown): Promise<T> {
+    return this.call<T>('POST', path, body ?? {});
+  }
+
+  async login(tenant: string, username: string, password: string): Promise<string> {
+    const r = await this.post<{ token: string }>('/auth/login', { tenant, username, password });
+    this.token = r.token;
+    return r.token;
+  }
+}
