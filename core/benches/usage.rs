@@ -66,6 +66,7 @@ fn event() -> UsageEvent {
         tags: vec!["checkout".into()],
         metadata: BTreeMap::from([("feature".into(), "summary".into())]),
         lease: None,
+        content: None,
     }
 }
 

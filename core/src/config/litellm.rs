@@ -845,6 +845,7 @@ impl Importer {
             budgets: Vec::new(),
             rate_limits: Vec::new(),
             usage: None,
+            call_logs: None,
         };
         if let Some(mode) = self.cache_mode {
             config.cache.mode = mode;

@@ -1,6 +1,7 @@
 //! The client configuration: a versioned YAML/JSON document. The server stores and serves
 //! exactly this schema, so it lives here, with its validator.
 
+mod call_logs;
 mod env;
 mod error;
 mod limits;
@@ -18,6 +19,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+pub use call_logs::{CallLogConfig, CallLogMode, DEFAULT_CALL_LOG_MAX_BYTES};
 pub use error::{ConfigError, ConfigIssue};
 pub use limits::{
     BudgetAction, BudgetConfig, BudgetMode, LimitAction, Period, RateLimitConfig, ScopeKind,
@@ -65,6 +67,9 @@ pub struct Config {
     /// Where usage events are shipped; read when the client is built.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage: Option<UsageConfig>,
+    /// Whether calls' requests and answers are logged to the server (`docs/call-logs.md`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call_logs: Option<CallLogConfig>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]

@@ -131,5 +131,6 @@ pub(crate) fn report(
         tags: report.options.tags.clone(),
         metadata: report.options.metadata.clone(),
         lease: report.call.lease.as_deref().map(str::to_owned),
+        content: None,
     });
 }

@@ -59,6 +59,32 @@ pub struct UsageEvent {
     /// leased (`docs/budgets.md`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lease: Option<String>,
+    /// The call's request and answer, when its app logs content (`docs/call-logs.md`):
+    /// redacted and cut to size before it was attached.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<CallContent>,
+}
+
+/// What a logged call asked and was answered, as shipped beside its usage event. Whether it
+/// came from the cache or the local model is on the event (`cache_hit`, `local`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallContent {
+    /// The request as the caller made it, in the OpenAI chat shape (`messages` and the
+    /// parameters that were set).
+    pub request: serde_json::Value,
+    /// The answer (a stream's assembled): `{"content", "tool_calls", "finish_reason"}`;
+    /// None when the call failed.
+    #[serde(default)]
+    pub response: Option<serde_json::Value>,
+    /// The error's message, when the call failed.
+    #[serde(default)]
+    pub error: Option<String>,
+    /// The PII redactor ran over it.
+    pub redacted: bool,
+    /// It was cut to the size limit.
+    pub truncated: bool,
+    /// Its size before any cut, in bytes of JSON.
+    pub original_bytes: u64,
 }
 
 /// Receives every usage event. Called on the request path: implementations must not block
