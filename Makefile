@@ -44,7 +44,7 @@ run: build model $(VENV_PY)
 	@DEMO_LISTEN=$(DEMO_LISTEN) DEMO_PYTHON=$(VENV_PY) bash scripts/demo.sh
 
 ## Everything CI runs: formatting, lints, every test of every part that has landed.
-test: setup model lint test-rust test-python test-node test-c test-go test-java test-gateway check-one-llama
+test: setup model ui lint test-rust test-python test-node test-c test-go test-java test-gateway test-ui check-one-llama
 
 APT_PACKAGES := cmake clang libclang-dev postgresql openssl curl ccache gcc libc6-dev chromium
 
