@@ -40,6 +40,19 @@ async fn create(app: &TestApp, what: &str, body: Value) -> String {
     b["id"].as_str().unwrap().to_owned()
 }
 
+/// An app with a key and a hard budget of `amount_usd` a `period` on it: (app id, key, budget id).
+async fn budgeted_app(app: &TestApp, period: &str, amount_usd: f64) -> (String, String, String) {
+    let (app_id, key) = app_with_key(app, 1).await;
+    let budget = create(
+        app,
+        "budgets",
+        json!({"name": "b", "scope": "app", "scope_ref": app_id, "period": period,
+               "amount_usd": amount_usd, "mode": "hard"}),
+    )
+    .await;
+    (app_id, key, budget)
+}
+
 struct Sdk {
     http: reqwest::Client,
     base: String,
@@ -125,14 +138,7 @@ async fn budget_state(app: &TestApp, id: &str) -> Value {
 async fn concurrent_instances_never_spend_past_the_budget() {
     for (backend, url) in databases().await {
         let app = TestApp::new(&url).await;
-        let (app_id, key) = app_with_key(&app, 1).await;
-        let budget = create(
-            &app,
-            "budgets",
-            json!({"name": "b", "scope": "app", "scope_ref": app_id, "period": "month",
-                   "amount_usd": 1.0, "mode": "hard"}),
-        )
-        .await;
+        let (_, key, budget) = budgeted_app(&app, "month", 1.0).await;
         let (base, serving) = app.listen().await;
         let started = std::time::Instant::now();
         let mut tasks = Vec::new();
@@ -204,14 +210,7 @@ async fn returned_and_expired_leases_give_back_their_rest() {
             grace_ms: 400,
             window_ms: 60_000,
         });
-        let (app_id, key) = app_with_key(&app, 1).await;
-        let budget = create(
-            &app,
-            "budgets",
-            json!({"name": "b", "scope": "app", "scope_ref": app_id, "period": "day",
-                   "amount_usd": 10.0, "mode": "hard"}),
-        )
-        .await;
+        let (_, key, budget) = budgeted_app(&app, "day", 10.0).await;
         let (base, serving) = app.listen().await;
         let sdk = Sdk::new(&base, &key);
         // The first slice is 1% of the budget.
@@ -588,14 +587,7 @@ async fn bad_lease_requests_are_typed_4xx_and_leases_survive_a_restart() {
 async fn a_budgets_live_leases_are_listed_for_people() {
     for (backend, url) in databases().await {
         let app = TestApp::new(&url).await;
-        let (app_id, key) = app_with_key(&app, 1).await;
-        let budget = create(
-            &app,
-            "budgets",
-            json!({"name": "b", "scope": "app", "scope_ref": app_id, "period": "month",
-                   "amount_usd": 10.0, "mode": "hard"}),
-        )
-        .await;
+        let (app_id, key, budget) = budgeted_app(&app, "month", 10.0).await;
         let (base, serving) = app.listen().await;
         let sdk = Sdk::new(&base, &key);
         let mut leases = Vec::new();

@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { after, before, test } from 'node:test';
-import { chromium } from 'playwright-core';
-import { TENANT, startServer } from './server.mjs';
+import { launch, signIn as signInAs } from './browser.mjs';
+import { startServer } from './server.mjs';
 import { USER_PASSWORD, parseCsv, seedUsage } from './seed-usage.mjs';
 
 const shots = resolve(import.meta.dirname, '../../.run/ui-screenshots');
@@ -22,10 +22,7 @@ before(async () => {
   mkdirSync(shots, { recursive: true });
   server = await startServer();
   seeded = await seedUsage(server);
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: process.getuid?.() === 0 ? ['--no-sandbox'] : [],
-  });
+  browser = await launch();
 });
 
 after(async () => {
@@ -33,15 +30,9 @@ after(async () => {
   server?.stop();
 });
 
-async function signIn(username, viewport = { width: 1280, height: 800 }) {
-  const page = await browser.newPage({ viewport, acceptDownloads: true });
+async function signIn(username, viewport) {
+  const page = await signInAs(browser, server.url, username, USER_PASSWORD, viewport);
   page.setDefaultTimeout(10_000);
-  await page.goto(`${server.url}/ui/`);
-  await page.getByLabel('Tenant').fill(TENANT);
-  await page.getByLabel('Username').fill(username);
-  await page.getByLabel('Password').fill(USER_PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('navigation', { name: 'Console' }).waitFor();
   return page;
 }
 
