@@ -135,6 +135,16 @@ async fn health_forecast_and_replicas_for_a_self_hosted_deployment() {
             "{:?}",
             &hourly[..24]
         );
+        // The history it was fitted on: every complete hour since the first, as seeded.
+        assert_eq!(vllm["history_from"], start);
+        let history: Vec<i64> = vllm["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap() as i64)
+            .collect();
+        assert_eq!(history.len(), 3 * 168);
+        assert!((0..3 * 168).all(|i| history[i as usize] == calls_in(i)));
         eprintln!("capacity: backtest WAPE {wape:.4}, forecast peak {peak:.1} calls/h");
         assert_eq!(vllm["per_replica_rpm"], 1);
         assert_eq!(vllm["replicas_now"], 1);

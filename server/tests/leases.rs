@@ -1,8 +1,8 @@
 //! The lease endpoint over real HTTP (`docs/budgets.md`), on SQLite and PostgreSQL:
 //! concurrent instances never hold more than the budget, returned and expired leases give
 //! back their rest, rate shares never sum past the limit (cooling included), usage carries
-//! lease ids, crossings are recorded once, bad input is a typed 4xx, and leases outlive a
-//! server restart.
+//! lease ids, crossings are recorded once, bad input is a typed 4xx, leases outlive a
+//! server restart, and people see a budget's live leases.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -10,7 +10,9 @@ mod common;
 use std::collections::HashMap;
 use std::time::Duration;
 
+use axum::http::StatusCode;
 use serde_json::{Value, json};
+use switchyard_server::rbac::Role;
 use switchyard_server::store::LeaseSettings;
 use switchyard_server::util::now_ms;
 
@@ -36,6 +38,19 @@ async fn create(app: &TestApp, what: &str, body: Value) -> String {
         .await;
     assert_eq!(status, 201, "{b}");
     b["id"].as_str().unwrap().to_owned()
+}
+
+/// An app with a key and a hard budget of `amount_usd` a `period` on it: (app id, key, budget id).
+async fn budgeted_app(app: &TestApp, period: &str, amount_usd: f64) -> (String, String, String) {
+    let (app_id, key) = app_with_key(app, 1).await;
+    let budget = create(
+        app,
+        "budgets",
+        json!({"name": "b", "scope": "app", "scope_ref": app_id, "period": period,
+               "amount_usd": amount_usd, "mode": "hard"}),
+    )
+    .await;
+    (app_id, key, budget)
 }
 
 struct Sdk {
@@ -123,14 +138,7 @@ async fn budget_state(app: &TestApp, id: &str) -> Value {
 async fn concurrent_instances_never_spend_past_the_budget() {
     for (backend, url) in databases().await {
         let app = TestApp::new(&url).await;
-        let (app_id, key) = app_with_key(&app, 1).await;
-        let budget = create(
-            &app,
-            "budgets",
-            json!({"name": "b", "scope": "app", "scope_ref": app_id, "period": "month",
-                   "amount_usd": 1.0, "mode": "hard"}),
-        )
-        .await;
+        let (_, key, budget) = budgeted_app(&app, "month", 1.0).await;
         let (base, serving) = app.listen().await;
         let started = std::time::Instant::now();
         let mut tasks = Vec::new();
@@ -202,14 +210,7 @@ async fn returned_and_expired_leases_give_back_their_rest() {
             grace_ms: 400,
             window_ms: 60_000,
         });
-        let (app_id, key) = app_with_key(&app, 1).await;
-        let budget = create(
-            &app,
-            "budgets",
-            json!({"name": "b", "scope": "app", "scope_ref": app_id, "period": "day",
-                   "amount_usd": 10.0, "mode": "hard"}),
-        )
-        .await;
+        let (_, key, budget) = budgeted_app(&app, "day", 10.0).await;
         let (base, serving) = app.listen().await;
         let sdk = Sdk::new(&base, &key);
         // The first slice is 1% of the budget.
@@ -576,6 +577,59 @@ async fn bad_lease_requests_are_typed_4xx_and_leases_survive_a_restart() {
         assert_eq!(s, 200, "{renewed}");
         assert_eq!(renewed["lease"], lease.as_str());
         assert_eq!(granted(&renewed, &budget), 1.5, "{app_id}: {renewed}");
+        serving.abort();
+    }
+}
+
+/// People see a budget's live leases: which instance of which app holds how much of it
+/// this period; a returned lease leaves the list, another tenant's budget is not found.
+#[tokio::test]
+async fn a_budgets_live_leases_are_listed_for_people() {
+    for (backend, url) in databases().await {
+        let app = TestApp::new(&url).await;
+        let (app_id, key, budget) = budgeted_app(&app, "month", 10.0).await;
+        let (base, serving) = app.listen().await;
+        let sdk = Sdk::new(&base, &key);
+        let mut leases = Vec::new();
+        for instance in ["web-1", "web-2"] {
+            let (status, grant) = sdk.lease(json!({"instance": instance})).await;
+            assert_eq!(status, 200, "{grant}");
+            leases.push(grant["lease"].as_str().unwrap().to_owned());
+        }
+        sdk.spend(&leases[0], "chat", 0.03).await;
+        let list = |token: String| {
+            let app = &app;
+            let uri = format!("/api/v1/budgets/{budget}/leases");
+            async move { app.call("GET", &uri, Some(&token), None).await }
+        };
+        let (status, body) = list(app.tokens[&Role::ModelOps].clone()).await;
+        assert_eq!(status, StatusCode::OK, "{backend}: {body}");
+        let items = body["items"].as_array().unwrap();
+        let instances: Vec<&str> = items
+            .iter()
+            .map(|l| l["instance"].as_str().unwrap())
+            .collect();
+        assert_eq!(instances, ["web-1", "web-2"], "{body}");
+        assert_eq!(items[0]["lease_id"], leases[0]);
+        assert_eq!(items[0]["app_id"], app_id);
+        assert_eq!(items[0]["granted_usd"], 0.1);
+        assert_eq!(items[0]["ingested_usd"], 0.03, "{body}");
+        assert!(items[0]["expires_at"].as_i64().unwrap() > now_ms());
+        // The list agrees with the budget's own count of live leases.
+        let state = budget_state(&app, &budget).await;
+        assert_eq!(state["live_leases"].as_u64(), Some(items.len() as u64));
+
+        let (status, _) = sdk
+            .post(&format!("/sdk/v1/leases/{}/return", leases[1]), json!({}))
+            .await;
+        assert_eq!(status, 204);
+        let (_, body) = list(app.admin_a.clone()).await;
+        assert_eq!(body["items"].as_array().unwrap().len(), 1, "{body}");
+        // Tenant B's admin does not find tenant A's budget; an app developer may not read.
+        let (status, _) = list(app.token_b.clone()).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, _) = list(app.tokens[&Role::AppDeveloper].clone()).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
         serving.abort();
     }
 }

@@ -598,3 +598,106 @@ async fn advice_items_carry_figures_from_the_data_and_the_active_config() {
         );
     }
 }
+
+/// The fields of one CSV line whose values hold no quotes (all of this seed's do not).
+fn csv_fields(line: &str) -> Vec<&str> {
+    line.split(',').collect()
+}
+
+#[tokio::test]
+async fn the_cost_report_covers_any_range_and_grouping_and_downloads_as_csv() {
+    for (_, url) in databases().await {
+        let s = seed(&url).await;
+        let admin = s.app.admin_a.clone();
+        // Days 1 and 2 only, by deployment.
+        let (from, to) = (T0 + DAY, T0 + 3 * DAY);
+        let uri = format!("/api/v1/costs/report?from={from}&to={to}&group_by=deployment");
+        let (st, r) = get(&s.app, &admin, &uri).await;
+        assert_eq!(st, StatusCode::OK, "{r}");
+        assert!(r["period"].is_null());
+        assert_eq!(r["from"], from);
+        let items = r["items"].as_array().unwrap();
+        let keys: Vec<&str> = items.iter().map(|i| i["key"].as_str().unwrap()).collect();
+        assert_eq!(keys, ["chat-dep", "claude-dep"]);
+        for (item, model) in items.iter().zip(["chat", "claude"]) {
+            let seeded = s.calls[&(model.to_owned(), 1)] + s.calls[&(model.to_owned(), 2)];
+            assert_eq!(item["total"]["calls"].as_i64().unwrap(), seeded, "{item}");
+        }
+
+        // The same report as CSV: a download, one line per item, the JSON's figures.
+        let req = common::app::request("GET", &format!("{uri}&format=csv"), Some(&admin), None);
+        let (st, csv, headers) = s.app.send(req).await;
+        assert_eq!(st, StatusCode::OK);
+        assert_eq!(headers["content-type"], "text/csv; charset=utf-8");
+        assert_eq!(
+            headers["content-disposition"].to_str().unwrap(),
+            format!("attachment; filename=\"costs-deployment-{from}-{to}.csv\"")
+        );
+        let csv = csv.as_str().unwrap().to_owned();
+        assert!(csv.ends_with("\r\n"));
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(
+            lines[0],
+            "key,name,parent_id,calls,errors,prompt_tokens,completion_tokens,cached_tokens,cost_micros,cost_usd,error_rate,cache_hit_rate,local_share,latency_ms_p50,latency_ms_p95,own_calls,own_cost_micros"
+        );
+        assert_eq!(lines.len(), 1 + items.len());
+        for (line, item) in lines[1..].iter().zip(items) {
+            let f = csv_fields(line);
+            assert_eq!(f[0], item["key"].as_str().unwrap());
+            assert_eq!(f[3].parse::<i64>().unwrap(), item["total"]["calls"]);
+            let micros = item["total"]["cost_micros"].as_i64().unwrap();
+            assert_eq!(f[8].parse::<i64>().unwrap(), micros);
+            assert_eq!(
+                f[9],
+                format!("{}.{:06}", micros / 1_000_000, micros % 1_000_000)
+            );
+            let p95 = item["total"]["latency_ms_p95"].as_f64().unwrap();
+            assert_eq!(f[14].parse::<f64>().unwrap(), p95);
+        }
+
+        // By department over the month: the tree rolled up, names quoted only if needed.
+        let req = common::app::request(
+            "GET",
+            "/api/v1/costs/report?period=2026-11&group_by=department&format=csv",
+            Some(&admin),
+            None,
+        );
+        let (st, csv, headers) = s.app.send(req).await;
+        assert_eq!(st, StatusCode::OK);
+        assert!(
+            headers["content-disposition"]
+                .to_str()
+                .unwrap()
+                .contains("costs-department-2026-11.csv")
+        );
+        let csv = csv.as_str().unwrap().to_owned();
+        let row = |id: &str| -> Vec<String> {
+            csv.lines()
+                .find(|l| l.starts_with(id))
+                .map(|l| csv_fields(l).into_iter().map(str::to_owned).collect())
+                .unwrap()
+        };
+        let root = row(&s.app.root_a);
+        assert_eq!(root[8].parse::<i64>().unwrap(), s.total_micros);
+        let ml = row(&s.ml);
+        assert_eq!(ml[1], "root / eng / ml");
+        assert_eq!(ml[2], s.eng);
+        assert_eq!(ml[16].parse::<i64>().unwrap(), s.own[&s.ml]);
+
+        // The span is a month or a range; deployment is the only grouping added.
+        for q in [
+            "period=2026-11&from=0",
+            "group_by=app",
+            "from=2026-11-12T00:00:00Z&to=2026-11-11T00:00:00Z",
+            "period=2026-11&group_by=provider",
+            "from=yesterday",
+        ] {
+            let (st, r) = get(&s.app, &admin, &format!("/api/v1/costs/report?{q}")).await;
+            assert_eq!(st, StatusCode::BAD_REQUEST, "{q}: {r}");
+        }
+        // The CSV needs cost.read like the JSON.
+        let ops = s.app.tokens[&Role::ModelOps].clone();
+        let (st, _) = get(&s.app, &ops, &format!("{uri}&format=csv")).await;
+        assert_eq!(st, StatusCode::FORBIDDEN);
+    }
+}

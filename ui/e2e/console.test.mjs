@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { after, before, test } from 'node:test';
-import { chromium } from 'playwright-core';
+import { launch, signIn as signInAs } from './browser.mjs';
 import { ADMIN, PASSWORD, TENANT, startServer } from './server.mjs';
 
 const shots = resolve(import.meta.dirname, '../../.run/ui-screenshots');
@@ -16,11 +16,7 @@ let browser;
 before(async () => {
   mkdirSync(shots, { recursive: true });
   server = await startServer();
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    // Root in a container has no user namespaces for Chromium's sandbox.
-    args: process.getuid?.() === 0 ? ['--no-sandbox'] : [],
-  });
+  browser = await launch();
 });
 
 after(async () => {
@@ -28,16 +24,7 @@ after(async () => {
   server?.stop();
 });
 
-async function signIn(username, password, viewport = { width: 1280, height: 800 }) {
-  const page = await browser.newPage({ viewport });
-  await page.goto(`${server.url}/ui/`);
-  await page.getByLabel('Tenant').fill(TENANT);
-  await page.getByLabel('Username').fill(username);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('navigation', { name: 'Console' }).waitFor();
-  return page;
-}
+const signIn = (username, password, viewport) => signInAs(browser, server.url, username, password, viewport);
 
 const navLinks = async (page) =>
   page.getByRole('navigation', { name: 'Console' }).getByRole('link').allTextContents();
@@ -57,15 +44,19 @@ test('a wrong password is refused with a message', async () => {
 test('the admin sees every page, each with real data', async () => {
   const page = await signIn(ADMIN, PASSWORD);
   assert.deepEqual(await navLinks(page), [
+    'Overview',
     'Apps and keys',
     'Users and roles',
     'Departments',
     'Config versions',
     'Audit log',
     'Security events',
+    'Usage and cost',
+    'Budgets',
+    'Capacity',
   ]);
   // Landing: the first page. Each page's table shows what the seeded server holds.
-  await page.getByRole('heading', { name: 'Apps and keys' }).waitFor();
+  await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
   await page.getByRole('link', { name: 'Users and roles' }).click();
   await page.getByRole('cell', { name: ADMIN, exact: true }).waitFor();
   await page.getByText('infra_admin (whole tenant)').waitFor();
@@ -97,6 +88,7 @@ test('the admin sees every page, each with real data', async () => {
 
 test('the admin creates an app and a key, sees the secret once, and revokes the key', async () => {
   const page = await signIn(ADMIN, PASSWORD);
+  await page.getByRole('link', { name: 'Apps and keys' }).click();
   await page.getByRole('heading', { name: 'Apps and keys' }).waitFor();
   const form = page.getByRole('form', { name: 'New app' });
   await form.getByLabel('Name').fill('browser-made');
@@ -142,9 +134,9 @@ test('the admin adds a user and gives it a role, and the user signs in with it',
   await bind.getByRole('button', { name: 'Add binding' }).click();
   await page.getByText('model_ops (whole tenant)').waitFor();
   await page.close();
-  // model_ops: apps (read), departments and config versions; no users, no audit.
+  // model_ops: apps (read), departments, config versions, budgets (read) and capacity; no users, no audit.
   const ops = await signIn('ops', 'another long password');
-  assert.deepEqual(await navLinks(ops), ['Apps and keys', 'Departments', 'Config versions']);
+  assert.deepEqual(await navLinks(ops), ['Apps and keys', 'Departments', 'Config versions', 'Budgets', 'Capacity']);
   await ops.screenshot({ path: `${shots}/model-ops-apps.png`, fullPage: true });
   await ops.close();
 });
@@ -168,7 +160,9 @@ test('an app developer sees only its pages, and a clear message on another', asy
   await server.api('PATCH', `/users/${user.id}`, { bindings: [{ role: 'app_developer' }] });
   // Narrow screen: the navigation wraps above the page.
   const page = await signIn('dev', 'a long enough password', { width: 390, height: 800 });
-  assert.deepEqual(await navLinks(page), ['Apps and keys', 'Departments']);
+  assert.deepEqual(await navLinks(page), ['Overview', 'Apps and keys', 'Departments']);
+  await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
+  await page.getByRole('link', { name: 'Apps and keys' }).click();
   await page.getByRole('heading', { name: 'Apps and keys' }).waitFor();
   // No key or app controls without key.read/app.write.
   assert.equal(await page.getByRole('form', { name: 'New app' }).count(), 0);

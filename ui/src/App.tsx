@@ -13,6 +13,10 @@ import { DepartmentsPage } from './pages/Departments';
 import { ConfigsPage } from './pages/Configs';
 import { AuditPage } from './pages/Audit';
 import { SecurityPage } from './pages/Security';
+import { OverviewPage } from './pages/Overview';
+import { UsagePage } from './pages/Usage';
+import { BudgetsPage } from './pages/Budgets';
+import { CapacityPage } from './pages/Capacity';
 
 function usePath(): [string, (to: string, replace?: boolean) => void] {
   const [path, setPath] = useState(location.pathname);
@@ -165,5 +169,13 @@ function Content({
       return (<>{title}<AuditPage api={api} /></>);
     case 'security':
       return (<>{title}<SecurityPage api={api} /></>);
+    case 'overview':
+      return (<>{title}<OverviewPage api={api} can={can} /></>);
+    case 'usage':
+      return (<>{title}<UsagePage api={api} can={can} /></>);
+    case 'budgets':
+      return (<>{title}<BudgetsPage api={api} can={can} /></>);
+    case 'capacity':
+      return (<>{title}<CapacityPage api={api} /></>);
   }
 }

@@ -160,6 +160,28 @@ export class Api {
     return this.call<T>('POST', path, body ?? {});
   }
 
+  patch<T>(path: string, body: unknown): Promise<T> {
+    return this.call<T>('PATCH', path, body);
+  }
+
+  /** A GET whose answer is a file (a CSV export): its body and the header naming it. */
+  async download(path: string): Promise<{ blob: Blob; disposition: string | null }> {
+    const headers: Record<string, string> = {};
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    const res = await this.fetchFn(`/api/v1${path}`, { method: 'GET', headers });
+    if (!res.ok) {
+      const text = await res.text();
+      let parsed: unknown = undefined;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = undefined;
+      }
+      throw new ApiError(res.status, errorMessage(res.status, parsed));
+    }
+    return { blob: await res.blob(), disposition: res.headers.get('content-disposition') };
+  }
+
   async login(tenant: string, username: string, password: string): Promise<string> {
     const r = await this.post<{ token: string }>('/auth/login', { tenant, username, password });
     this.token = r.token;

@@ -4,14 +4,22 @@ import { hrefOf, landingPage, parseRoute, visiblePages } from './nav';
 describe('visiblePages', () => {
   it('shows only the pages whose permission is held, in order', () => {
     const ids = visiblePages(['config.read', 'app.read', 'usage.read']).map((p) => p.id);
-    expect(ids).toEqual(['apps', 'configs']);
+    expect(ids).toEqual(['overview', 'apps', 'configs']);
   });
   it('shows nothing without permissions', () => {
     expect(visiblePages([])).toEqual([]);
     expect(landingPage([])).toBeUndefined();
   });
-  it('an app developer lands on apps, a security engineer reaches the audit log', () => {
-    expect(landingPage(['department.read', 'app.read', 'usage.read'])?.id).toBe('apps');
+  it('whoever reads usage lands on the overview, others on their first page', () => {
+    expect(landingPage(['department.read', 'app.read', 'usage.read'])?.id).toBe('overview');
+    expect(landingPage(['department.read', 'app.read', 'health.read', 'budget.read'])?.id).toBe('apps');
+    expect(visiblePages(['health.read', 'budget.read', 'cost.read']).map((p) => p.id)).toEqual([
+      'usage',
+      'budgets',
+      'capacity',
+    ]);
+  });
+  it('a security engineer reaches the audit log', () => {
     expect(visiblePages(['audit.read', 'user.read', 'security_event.read']).map((p) => p.id)).toEqual([
       'users',
       'audit',

@@ -1,7 +1,17 @@
 // The console's pages, the permission each needs (the server's matrix, docs/permissions.md)
 // and the mapping between URLs under /ui/ and pages.
 
-export type PageId = 'apps' | 'users' | 'departments' | 'configs' | 'audit' | 'security';
+export type PageId =
+  | 'overview'
+  | 'apps'
+  | 'users'
+  | 'departments'
+  | 'configs'
+  | 'audit'
+  | 'security'
+  | 'usage'
+  | 'budgets'
+  | 'capacity';
 
 export interface PageDef {
   id: PageId;
@@ -11,12 +21,17 @@ export interface PageDef {
 }
 
 export const PAGES: readonly PageDef[] = [
+  // First, so that whoever may read usage lands on it.
+  { id: 'overview', title: 'Overview', permission: 'usage.read' },
   { id: 'apps', title: 'Apps and keys', permission: 'app.read' },
   { id: 'users', title: 'Users and roles', permission: 'user.read' },
   { id: 'departments', title: 'Departments', permission: 'department.read' },
   { id: 'configs', title: 'Config versions', permission: 'config.read' },
   { id: 'audit', title: 'Audit log', permission: 'audit.read' },
   { id: 'security', title: 'Security events', permission: 'security_event.read' },
+  { id: 'usage', title: 'Usage and cost', permission: 'cost.read' },
+  { id: 'budgets', title: 'Budgets', permission: 'budget.read' },
+  { id: 'capacity', title: 'Capacity', permission: 'health.read' },
 ];
 
 export const BASE = '/ui/';

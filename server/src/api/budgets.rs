@@ -1,9 +1,10 @@
 //! `/api/v1/budgets`: server-side budgets, leased to SDK instances (`docs/budgets.md`).
-//! A read of one budget answers its state in the current period too.
+//! A read of one budget answers its state in the current period too; its live leases
+//! are listed on their own.
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::extract::{Id, Json, Query, nullable, present};
 use super::principal::Principal;
@@ -11,7 +12,7 @@ use super::{List, PageQuery};
 use crate::error::ApiError;
 use crate::rbac::Permission;
 use crate::state::AppState;
-use crate::store::{Budget, BudgetInput};
+use crate::store::{Budget, BudgetInput, BudgetLease};
 
 /// Only the fields present change.
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -120,4 +121,21 @@ pub async fn delete(
         .delete_budget(&p.audit(role), &id)
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A budget's live leases (all of them: a budget has as many as SDK instances use it).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct BudgetLeases {
+    pub items: Vec<BudgetLease>,
+}
+
+#[utoipa::path(get, path = "/api/v1/budgets/{id}/leases", tag = "budgets", params(("id" = String, Path, description = "id")), responses((status = 200, body = BudgetLeases, description = "the live leases holding a slice of the budget this period"), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
+pub async fn leases(
+    State(state): State<AppState>,
+    p: Principal,
+    Id(id): Id,
+) -> Result<axum::Json<BudgetLeases>, ApiError> {
+    p.authorize(Permission::BudgetRead)?;
+    let items = state.store.tenant(&p.tenant_id).budget_leases(&id).await?;
+    Ok(axum::Json(BudgetLeases { items }))
 }

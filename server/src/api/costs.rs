@@ -1,5 +1,5 @@
 //! `/api/v1/costs/*`: the cost report of a calendar month (UTC) with the department tree
-//! rolled up, and the chargeback per department and app in cents that add up to the
+//! rolled up (or of any range; JSON or CSV), and the chargeback per department and app in cents that add up to the
 //! report's total (largest remainder: [`crate::usage::chargeback`]). Both read rollups
 //! only, within the caller's departments (`cost.read`, department-scopable).
 
@@ -10,6 +10,7 @@ use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
+use super::costs_csv::{report_csv, report_file_name};
 use super::extract::Query;
 use super::principal::Principal;
 use super::usage::{Figures, names, report_scope};
@@ -18,18 +19,27 @@ use crate::rbac::Permission;
 use crate::state::AppState;
 use crate::store::{Dimension, TenantStore, UsageFilter, UsageSums};
 use crate::usage::chargeback::{allocate_cents, cents_text, round_cents};
-use crate::usage::time::parse_period;
+use crate::usage::csv;
+use crate::usage::time::{parse_instant, parse_period};
 use crate::usage::tree::{path, roll_up};
+use crate::util::now_ms;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct ReportQuery {
-    /// A calendar month in UTC: `2026-11`.
-    pub period: String,
-    /// `department` (default, with the tree rolled up), `app` or `model`.
+    /// A calendar month in UTC: `2026-11`; or give `from` (and `to`) instead.
+    pub period: Option<String>,
+    /// RFC 3339 or Unix milliseconds: the start of a range instead of a month.
+    pub from: Option<String>,
+    /// RFC 3339 or Unix milliseconds (exclusive), with `from`; default: now.
+    pub to: Option<String>,
+    /// `department` (default, with the tree rolled up), `app`, `model` or `deployment`.
     pub group_by: Option<Dimension>,
     /// Only this department and those below it.
     pub department: Option<String>,
+    /// `json` (default) or `csv` (the columns of `costs_csv::REPORT_COLUMNS`).
+    #[param(value_type = Option<String>)]
+    pub format: Option<Format>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -47,7 +57,8 @@ pub struct ReportItem {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CostReport {
-    pub period: String,
+    /// The month asked for; none for a `from`/`to` range.
+    pub period: Option<String>,
     pub from: i64,
     pub to: i64,
     pub group_by: Dimension,
@@ -68,8 +79,47 @@ pub(super) async fn month(
     period_text: &str,
     department: Option<&str>,
 ) -> Result<(UsageFilter, Vec<crate::store::DepartmentNode>), ApiError> {
+    within(p, tenant, period(period_text)?, department).await
+}
+
+/// The report's span: a month (`period`) or a range (`from`, `to`), not both.
+fn span(q: &ReportQuery) -> Result<(i64, i64), ApiError> {
+    let instant = |field: &str, text: &str| {
+        parse_instant(text)
+            .ok_or_else(|| ApiError::bad(field, "must be RFC 3339 or Unix milliseconds"))
+    };
+    match (&q.period, &q.from) {
+        (Some(month), None) if q.to.is_none() => period(month),
+        (None, Some(from)) => {
+            let from = instant("from", from)?;
+            let to = match &q.to {
+                Some(t) => instant("to", t)?,
+                None => now_ms(),
+            };
+            if from >= to {
+                return Err(ApiError::bad("from", "must be before `to`"));
+            }
+            Ok((from, to))
+        }
+        (Some(_), _) => Err(ApiError::bad(
+            "period",
+            "give a period or from/to, not both",
+        )),
+        (None, None) => Err(ApiError::bad(
+            "period",
+            "give a period (YYYY-MM) or from/to",
+        )),
+    }
+}
+
+/// The filter of `[from, to)` within the caller's reach.
+async fn within(
+    p: &Principal,
+    tenant: &TenantStore<'_>,
+    (from, to): (i64, i64),
+    department: Option<&str>,
+) -> Result<(UsageFilter, Vec<crate::store::DepartmentNode>), ApiError> {
     p.may_somewhere(Permission::CostRead)?;
-    let (from, to) = period(period_text)?;
     let nodes = tenant.department_nodes().await?;
     let departments = report_scope(p, &nodes, Permission::CostRead, department)?;
     Ok((
@@ -83,22 +133,22 @@ pub(super) async fn month(
     ))
 }
 
-#[utoipa::path(get, path = "/api/v1/costs/report", tag = "usage", params(ReportQuery), responses((status = 200, body = CostReport), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/costs/report", tag = "usage", params(ReportQuery), responses((status = 200, body = CostReport, description = "JSON, or text/csv with the columns of REPORT_COLUMNS"), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
 pub async fn report(
     State(state): State<AppState>,
     p: Principal,
     Query(q): Query<ReportQuery>,
-) -> Result<axum::Json<CostReport>, ApiError> {
+) -> Result<Response, ApiError> {
     let tenant = state.store.tenant(&p.tenant_id);
-    let (filter, nodes) = month(&p, &tenant, &q.period, q.department.as_deref()).await?;
+    let (filter, nodes) = within(&p, &tenant, span(&q)?, q.department.as_deref()).await?;
     let group = q.group_by.unwrap_or(Dimension::Department);
     if !matches!(
         group,
-        Dimension::Department | Dimension::App | Dimension::Model
+        Dimension::Department | Dimension::App | Dimension::Model | Dimension::Deployment
     ) {
         return Err(ApiError::bad(
             "group_by",
-            "must be department, app or model",
+            "must be department, app, model or deployment",
         ));
     }
     let span = filter.to_ms - filter.from_ms;
@@ -138,7 +188,7 @@ pub async fn report(
             .collect()
     };
     items.sort_by(|a, b| a.name.cmp(&b.name).then(a.key.cmp(&b.key)));
-    Ok(axum::Json(CostReport {
+    let report = CostReport {
         period: q.period,
         from: filter.from_ms,
         to: filter.to_ms,
@@ -146,7 +196,26 @@ pub async fn report(
         total_cost_usd_cents: cents_text(round_cents(total.cost_micros)),
         total: Figures::of(&total),
         items,
-    }))
+    };
+    Ok(match q.format.unwrap_or_default() {
+        Format::Json => axum::Json(report).into_response(),
+        Format::Csv => csv_response(&report_file_name(&report), report_csv(&report)),
+    })
+}
+
+/// A CSV body with its content type, downloaded as `name`.
+fn csv_response(name: &str, body: String) -> Response {
+    (
+        [
+            (CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
@@ -272,35 +341,23 @@ pub async fn chargeback_of(
     })
 }
 
-/// RFC 4180: a field with a comma, quote or line break is quoted, quotes doubled.
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_owned()
-    }
-}
-
 /// The chargeback as CSV: the header, then one line per row.
 pub fn chargeback_csv(c: &Chargeback) -> String {
-    let mut out = CHARGEBACK_COLUMNS.join(",");
-    out.push_str("\r\n");
+    let mut out = csv::line(&CHARGEBACK_COLUMNS);
     for r in &c.rows {
-        let fields = [
-            csv_field(&r.period),
-            csv_field(&r.department_id),
-            csv_field(&r.department),
-            csv_field(&r.app_id),
-            csv_field(&r.app),
+        out.push_str(&csv::line(&[
+            r.period.clone(),
+            r.department_id.clone(),
+            r.department.clone(),
+            r.app_id.clone(),
+            r.app.clone(),
             r.calls.to_string(),
             r.prompt_tokens.to_string(),
             r.completion_tokens.to_string(),
             r.cached_tokens.to_string(),
             r.cost_micros.to_string(),
             r.cost_usd.clone(),
-        ];
-        out.push_str(&fields.join(","));
-        out.push_str("\r\n");
+        ]));
     }
     out
 }
@@ -316,16 +373,6 @@ pub async fn chargeback(
     let c = chargeback_of(&tenant, &q.period, &filter, &nodes).await?;
     Ok(match q.format.unwrap_or_default() {
         Format::Json => axum::Json(c).into_response(),
-        Format::Csv => (
-            [
-                (CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-                (
-                    CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"chargeback-{}.csv\"", c.period),
-                ),
-            ],
-            chargeback_csv(&c),
-        )
-            .into_response(),
+        Format::Csv => csv_response(&format!("chargeback-{}.csv", c.period), chargeback_csv(&c)),
     })
 }

@@ -12,6 +12,7 @@ mod capacity;
 mod configs;
 mod console;
 pub(crate) mod costs;
+mod costs_csv;
 mod departments;
 mod events;
 pub mod extract;
@@ -122,6 +123,7 @@ pub const ROUTES: &[(&str, &str, Permission)] = &[
     ("GET", "/api/v1/budgets/{id}", Permission::BudgetRead),
     ("PATCH", "/api/v1/budgets/{id}", Permission::BudgetWrite),
     ("DELETE", "/api/v1/budgets/{id}", Permission::BudgetWrite),
+    ("GET", "/api/v1/budgets/{id}/leases", Permission::BudgetRead),
     ("GET", "/api/v1/rate-limits", Permission::BudgetRead),
     ("POST", "/api/v1/rate-limits", Permission::BudgetWrite),
     ("GET", "/api/v1/rate-limits/{id}", Permission::BudgetRead),
@@ -340,6 +342,7 @@ pub fn router(state: AppState) -> Router {
                 .patch(budgets::update)
                 .delete(budgets::delete),
         )
+        .route("/budgets/{id}/leases", get(budgets::leases))
         .route(
             "/rate-limits",
             get(rate_limits::list).post(rate_limits::create),

@@ -29,7 +29,7 @@ use super::{
         audit::list, audit::security_events,
         tenants::list, tenants::create,
         usage::series, costs::report, costs::chargeback, advice::advice,
-        budgets::list, budgets::create, budgets::get_one, budgets::update, budgets::delete,
+        budgets::list, budgets::create, budgets::get_one, budgets::update, budgets::delete, budgets::leases,
         rate_limits::list, rate_limits::create, rate_limits::get_one, rate_limits::update, rate_limits::delete,
         prices::list, prices::set, prices::delete, events::list,
         rollouts::list, rollouts::create, rollouts::get_one, rollouts::report,

@@ -1,5 +1,5 @@
 //! The capacity report: per model and deployment, the 7-day forecast of calls per hour
-//! with its backtest error, and for self-hosted deployments (providers of kind `vllm` or
+//! with its backtest error and the hourly history it was fitted on, and for self-hosted deployments (providers of kind `vllm` or
 //! `ollama`) whose catalogue entry gives a throughput (`capacity.rpm`, read as one
 //! replica's), the replicas needed now and at the forecast peak.
 
@@ -21,6 +21,11 @@ const SELF_HOSTED: [&str; 2] = ["vllm", "ollama"];
 pub struct CapacityRow {
     pub model: String,
     pub deployment: String,
+    /// The first hour of `history`, Unix milliseconds.
+    pub history_from: i64,
+    /// Calls per hour the forecast was fitted on, from the first hour with calls (within
+    /// five weeks) to the last complete one; the forecast's first hour follows the last.
+    pub history: Vec<f64>,
     /// Calls per hour for the next 7 days, its peak and backtest error; none with less
     /// than two weeks of history.
     pub forecast: Option<Forecast>,
@@ -105,6 +110,8 @@ pub async fn report(
                 .map_or(0.0, |h| h.now.requests_per_minute);
             let peak_rpm = forecast.as_ref().map_or(0.0, |f| f.peak / 60.0);
             CapacityRow {
+                history_from: first,
+                history: y,
                 replicas_now: per_replica.map(|p| replicas(now_rpm, p)),
                 replicas_at_peak: per_replica.map(|p| replicas(peak_rpm.max(now_rpm), p)),
                 per_replica_rpm: per_replica,

@@ -8,6 +8,7 @@ mod alerts;
 mod apps;
 pub mod audit_log;
 mod bootstrap;
+mod budget_leases;
 mod budgets;
 mod configs;
 mod departments;
@@ -33,6 +34,7 @@ pub use alerts::{AlertChannel, AlertDelivery, AlertRule, AlertState, ChannelInpu
 pub use apps::{App, AppPatch, NewApp, SecretsMode};
 pub use audit_log::{AuditCtx, AuditEntry, AuditRecord, VerifyReport};
 pub use bootstrap::{Bootstrapped, NewTenant};
+pub use budget_leases::BudgetLease;
 pub use budgets::{Budget, BudgetInput, BudgetState, MAX_AMOUNT_USD};
 pub use configs::{ActiveConfig, ConfigVersion, ConfigVersionSummary, check_document};
 pub use departments::{Department, DepartmentPatch};

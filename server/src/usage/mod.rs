@@ -2,10 +2,12 @@
 //! latency histogram the per-minute rollups carry ([`histogram`]), the pruning of raw
 //! events past their retention ([`retention`]), and what the reports compute beside SQL:
 //! times ([`time`]), the department tree ([`tree`]), cents that add up ([`chargeback`]),
-//! and cost advice ([`advice`]); the gateway's own calls are recorded by [`recorder`].
+//! cost advice ([`advice`]) and CSV quoting ([`csv`]); the gateway's own calls are
+//! recorded by [`recorder`].
 
 pub mod advice;
 pub mod chargeback;
+pub mod csv;
 pub mod histogram;
 pub mod leases;
 pub mod recorder;
