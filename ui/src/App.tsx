@@ -13,6 +13,8 @@ import { DepartmentsPage } from './pages/Departments';
 import { ConfigsPage } from './pages/Configs';
 import { AuditPage } from './pages/Audit';
 import { SecurityPage } from './pages/Security';
+import { RolloutsPage } from './pages/Rollouts';
+import { AlertsPage } from './pages/Alerts';
 
 function usePath(): [string, (to: string, replace?: boolean) => void] {
   const [path, setPath] = useState(location.pathname);
@@ -160,7 +162,11 @@ function Content({
     case 'departments':
       return (<>{title}<DepartmentsPage api={api} can={can} /></>);
     case 'configs':
-      return (<>{title}<ConfigsPage api={api} can={can} selected={route.rest[0]} go={go} /></>);
+      return (<>{title}<ConfigsPage api={api} can={can} rest={route.rest} go={go} /></>);
+    case 'rollouts':
+      return (<>{title}<RolloutsPage api={api} can={can} selected={route.rest[0]} go={go} /></>);
+    case 'alerts':
+      return (<>{title}<AlertsPage api={api} can={can} /></>);
     case 'audit':
       return (<>{title}<AuditPage api={api} /></>);
     case 'security':

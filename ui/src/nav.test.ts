@@ -4,7 +4,7 @@ import { hrefOf, landingPage, parseRoute, visiblePages } from './nav';
 describe('visiblePages', () => {
   it('shows only the pages whose permission is held, in order', () => {
     const ids = visiblePages(['config.read', 'app.read', 'usage.read']).map((p) => p.id);
-    expect(ids).toEqual(['apps', 'configs']);
+    expect(ids).toEqual(['apps', 'configs', 'rollouts']);
   });
   it('shows nothing without permissions', () => {
     expect(visiblePages([])).toEqual([]);

@@ -1,7 +1,7 @@
 // The console's pages, the permission each needs (the server's matrix, docs/permissions.md)
 // and the mapping between URLs under /ui/ and pages.
 
-export type PageId = 'apps' | 'users' | 'departments' | 'configs' | 'audit' | 'security';
+export type PageId = 'apps' | 'users' | 'departments' | 'configs' | 'rollouts' | 'alerts' | 'audit' | 'security';
 
 export interface PageDef {
   id: PageId;
@@ -15,6 +15,8 @@ export const PAGES: readonly PageDef[] = [
   { id: 'users', title: 'Users and roles', permission: 'user.read' },
   { id: 'departments', title: 'Departments', permission: 'department.read' },
   { id: 'configs', title: 'Config versions', permission: 'config.read' },
+  { id: 'rollouts', title: 'Rollouts', permission: 'config.read' },
+  { id: 'alerts', title: 'Alerts', permission: 'alert.read' },
   { id: 'audit', title: 'Audit log', permission: 'audit.read' },
   { id: 'security', title: 'Security events', permission: 'security_event.read' },
 ];
