@@ -135,7 +135,8 @@ test('a rollout shows its steps and arms, and is paused, resumed and aborted; an
   const row = (arm) => arms.getByRole('row').filter({ has: page.getByRole('rowheader', { name: new RegExp(`^${arm} `) }) });
   assert.match(await row('v1').textContent(), new RegExp(`^v1 \\(baseline\\)${report.baseline.calls}0`));
   assert.match(await row('v2').textContent(), new RegExp(`^v2 \\(candidate\\)${report.candidate.calls}${report.candidate.errors}20\\.0%`));
-  assert.equal(report.candidate.calls, seeded.events.length / 2);
+  assert.equal(report.candidate.calls, seeded.events.filter((e) => e.arm === 'v2').length);
+  assert.equal(report.baseline.calls, seeded.events.filter((e) => e.arm === 'v1').length);
   for (const chart of ['Calls per minute by arm', 'Error rate (%) per minute by arm', 'p95 latency (ms) per minute by arm']) {
     await page.getByRole('img', { name: chart }).locator('canvas').waitFor();
   }

@@ -57,14 +57,17 @@ function event(timeMs, arm, deployment, ok, latencyMs) {
   };
 }
 
-/** Usage on both arms: `perMinute` calls an arm a minute over `minutes` minutes from `startMs`; the candidate fails one in five. */
+/**
+ * Usage on both arms over `minutes` minutes from `startMs`: the candidate takes `perMinute`
+ * calls a minute and fails one in five, the baseline three times as many, none failing.
+ */
 export function armEvents(startMs, minutes = 4, perMinute = 20) {
   const events = [];
   for (let m = 0; m < minutes; m++) {
-    for (let i = 0; i < perMinute; i++) {
+    for (let i = 0; i < 3 * perMinute; i++) {
       const t = startMs + m * 60_000 + i * 100;
-      events.push(event(t, 'v1', 'canary-base', true, 300 + ((i * 37) % 400)));
-      events.push(event(t, 'v2', 'canary-next', i % 5 !== 0, 450 + ((i * 53) % 600)));
+      events.push(event(t, 'v1', 'canary-base', true, 300 + ((i * 37 + m * 50) % 400)));
+      if (i < perMinute) events.push(event(t, 'v2', 'canary-next', i % 5 !== 0, 450 + ((i * 53 + m * 90) % 600)));
     }
   }
   return events;
