@@ -208,6 +208,19 @@ async fn tamper(app: &TestApp, seq: i64) {
         .unwrap();
 }
 
+/// The target (`intact` or `broken`) of the newest `audit.verify` record `token` can read.
+async fn last_verification(app: &TestApp, token: &str) -> String {
+    let (_, log) = app
+        .call(
+            "GET",
+            "/api/v1/audit?action=audit.verify",
+            Some(token),
+            None,
+        )
+        .await;
+    log["items"][0]["target"].as_str().unwrap().to_owned()
+}
+
 /// The sequence number of a record of `tenant`, the oldest one.
 async fn first_record_of(app: &TestApp, tenant: &str) -> i64 {
     let (seq,): (i64,) = sqlx::query_as("SELECT MIN(seq) FROM audit_log WHERE tenant_id = $1")
@@ -239,15 +252,7 @@ async fn a_tenants_auditor_verifies_the_chain_and_learns_only_of_its_own_records
         assert_eq!(v["records_checked"], own, "{backend}: {v}");
         assert_eq!(v["broken_seq"], Value::Null);
         // The verification is itself audited: one more record of this tenant's.
-        let (_, log) = app
-            .call(
-                "GET",
-                "/api/v1/audit?action=audit.verify",
-                Some(auditor),
-                None,
-            )
-            .await;
-        assert_eq!(log["items"][0]["target"], "intact", "{log}");
+        assert_eq!(last_verification(app, auditor).await, "intact");
         let (_, v) = verify(auditor.clone()).await;
         assert_eq!(v["records_checked"], own + 1, "{v}");
 
@@ -262,15 +267,7 @@ async fn a_tenants_auditor_verifies_the_chain_and_learns_only_of_its_own_records
         assert!(message.contains("outside your tenant"), "{v}");
         assert!(message.contains("switchyard audit verify"), "{v}");
         assert!(!message.contains(&theirs.to_string()), "{v}");
-        let (_, log) = app
-            .call(
-                "GET",
-                "/api/v1/audit?action=audit.verify",
-                Some(auditor),
-                None,
-            )
-            .await;
-        assert_eq!(log["items"][0]["target"], "broken", "{log}");
+        assert_eq!(last_verification(app, auditor).await, "broken");
         // Tenant B's infra_admin holds audit.read too: for it the break is its own.
         let (_, v) = verify(app.token_b.clone()).await;
         assert_eq!(v["intact"], false);

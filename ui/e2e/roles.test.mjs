@@ -7,28 +7,12 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { after, before, test } from 'node:test';
-import { launch, navLinks, permissionsOf, shots, signIn } from './browser.mjs';
+import { test } from 'node:test';
+import { navLinks, permissionsOf, shots, signIn } from './browser.mjs';
 import { PAGES, hrefOf, visiblePages } from './nav-pages.mjs';
-import { ROLES, ROLE_PASSWORD, seedOps, seedRoleUsers } from './seed-ops.mjs';
-import { startServer } from './server.mjs';
+import { ROLES, ROLE_PASSWORD, seededSuite } from './seed-ops.mjs';
 
-let server;
-let browser;
-let seeded;
-
-before(async () => {
-  server = await startServer();
-  seeded = await seedOps(server);
-  await seedRoleUsers(server);
-  browser = await launch();
-});
-
-after(async () => {
-  seeded?.hook.close();
-  await browser?.close();
-  server?.stop();
-});
+const suite = seededSuite();
 
 /** The matrix of docs/permissions.md: role → the permissions it grants. */
 function documentedMatrix() {
@@ -55,13 +39,13 @@ test('the documented matrix names every role', () => {
 
 for (const role of ROLES) {
   test(`${role}: its links, its pages, and "Not allowed" elsewhere`, async () => {
-    const permissions = await permissionsOf(server.url, role, ROLE_PASSWORD);
+    const permissions = await permissionsOf(suite.server.url, role, ROLE_PASSWORD);
     assert.deepEqual([...permissions].sort(), [...documentedMatrix()[role]].sort(), `${role}: /me against docs/permissions.md`);
     const allowed = visiblePages(permissions);
     assert.ok(allowed.length > 0, role);
 
     const narrow = role === 'app_developer';
-    const page = await signIn(browser, server.url, role, ROLE_PASSWORD, narrow ? { width: 390, height: 800 } : undefined);
+    const page = await signIn(suite.browser, suite.server.url, role, ROLE_PASSWORD, narrow ? { width: 390, height: 800 } : undefined);
     assert.deepEqual(await navLinks(page), allowed.map((p) => p.title), `${role}: navigation`);
     for (const p of allowed) {
       await page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: p.title, exact: true }).click();
@@ -76,7 +60,7 @@ for (const role of ROLES) {
 
     const denied = PAGES.find((p) => !permissions.includes(p.permission));
     if (denied) {
-      await page.goto(`${server.url}${hrefOf(denied.id)}`);
+      await page.goto(`${suite.server.url}${hrefOf(denied.id)}`);
       await page.getByRole('heading', { name: 'Not allowed' }).waitFor();
       assert.match(await page.getByRole('alert').textContent(), new RegExp(denied.permission.replaceAll('.', '\\.')));
       await page.screenshot({ path: `${shots}/${role}-${denied.id}-denied.png`, fullPage: true });

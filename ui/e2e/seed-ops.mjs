@@ -6,7 +6,10 @@
 
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
+import { after, before } from 'node:test';
 import { gzipSync } from 'node:zlib';
+import { launch } from './browser.mjs';
+import { startServer } from './server.mjs';
 
 export const ROLES = ['infra_admin', 'model_ops', 'interface_dev', 'resource_manager', 'security_engineer', 'app_developer'];
 export const ROLE_PASSWORD = 'a long enough password';
@@ -134,4 +137,24 @@ export async function until(check, ms = 20_000) {
     if (v || Date.now() > end) return v;
     await new Promise((r) => setTimeout(r, 250));
   }
+}
+
+/**
+ * A suite's fresh server, seeded (seedOps, one user per role) before its tests and stopped
+ * after them, with a browser: `{server, browser, seeded}`, filled in once `before` ran.
+ */
+export function seededSuite() {
+  const suite = {};
+  before(async () => {
+    suite.server = await startServer();
+    suite.seeded = await seedOps(suite.server);
+    await seedRoleUsers(suite.server);
+    suite.browser = await launch();
+  });
+  after(async () => {
+    suite.seeded?.hook.close();
+    await suite.browser?.close();
+    suite.server?.stop();
+  });
+  return suite;
 }

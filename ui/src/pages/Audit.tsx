@@ -12,9 +12,13 @@ export function AuditPage({ api }: { api: Api }) {
   const [filters, setFilters] = useState<AuditFilters>(NO_FILTERS);
   const [applied, setApplied] = useState<AuditFilters>(NO_FILTERS);
   const query = auditQuery(applied);
-  const records = useLoad(() => api.get<List<AuditRecord>>(`/audit?limit=200${query}`), [api, query]);
-  const set = (k: keyof AuditFilters) => (v: string) => setFilters({ ...filters, [k]: v });
+  // The caption travels with the records it describes, never ahead of them.
   const described = describeFilters(applied);
+  const records = useLoad(
+    async () => ({ described, items: (await api.get<List<AuditRecord>>(`/audit?limit=200${query}`)).items }),
+    [api, query],
+  );
+  const set = (k: keyof AuditFilters) => (v: string) => setFilters({ ...filters, [k]: v });
 
   return (
     <>
@@ -50,7 +54,7 @@ export function AuditPage({ api }: { api: Api }) {
       <Show loaded={records} what="audit.read">
         {(list) => (
           <table>
-            <caption>Audit records{described ? ` ${described}` : ''}</caption>
+            <caption>Audit records{list.described ? ` ${list.described}` : ''}</caption>
             <Head columns={['#', 'At', 'Actor', 'Role', 'Action', 'Target', 'Source']} />
             <tbody>
               {list.items.map((r) => (

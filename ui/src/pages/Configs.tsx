@@ -111,7 +111,7 @@ function Versions({ api, can, rest, go }: Props) {
           </table>
           <ActionError action={action} />
           {items.length > 1 && <Compare numbers={items.map((v) => v.number)} rest={rest} go={go} />}
-          {rest[0] === 'diff' && rest[1] && rest[2] && <ConfigDiff api={api} from={rest[1]} to={rest[2]} />}
+          {rest[0] === 'diff' && rest[1] && rest[2] && <ConfigDiff key={`${rest[1]}/${rest[2]}`} api={api} from={rest[1]} to={rest[2]} />}
           {selected && <Version api={api} number={selected} />}
         </>
       )}
