@@ -382,7 +382,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Audit(AuditCommand::Verify) => {
             let store = open(&url).await?;
             let mut conn = store.db.pool.acquire().await.map_err(StoreError::from)?;
-            let report = audit_log::verify(&mut conn).await?;
+            let report = audit_log::verify(&mut conn, None).await?;
             match report.problem {
                 None => {
                     println!("audit chain intact: {} records", report.records);

@@ -5,6 +5,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::config_text::TextIssue;
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -21,6 +22,9 @@ pub enum ApiError {
         field: Option<String>,
         message: String,
     },
+    /// A config submitted as text that fails: every issue, each at its line.
+    #[error("{}", invalid_text_message(.0))]
+    InvalidText(Vec<TextIssue>),
     #[error("authentication required")]
     Unauthenticated,
     #[error("not allowed")]
@@ -59,6 +63,25 @@ pub struct ErrorBody {
     pub message: String,
     /// The offending field (`name`, `document.models.chat.deployments[0].weight`), if any.
     pub field: Option<String>,
+    /// For a config submitted as YAML text: every issue with its line and column.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issues: Option<Vec<TextIssue>>,
+}
+
+/// The first issue, where it is, and how many more.
+fn invalid_text_message(issues: &[TextIssue]) -> String {
+    let Some(first) = issues.first() else {
+        return "invalid config".into();
+    };
+    let at = first
+        .line
+        .map(|l| format!("line {l}: "))
+        .unwrap_or_default();
+    let more = match issues.len() {
+        1 => String::new(),
+        n => format!(" (and {} more)", n - 1),
+    };
+    format!("{at}{}{more}", first.message)
 }
 
 impl ApiError {
@@ -84,6 +107,7 @@ impl ApiError {
                 "invalid",
                 field.as_deref(),
             ),
+            ApiError::InvalidText(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid", Some("yaml")),
             ApiError::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated", None),
             ApiError::Forbidden => (StatusCode::FORBIDDEN, "forbidden", None),
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found", None),
@@ -117,6 +141,10 @@ impl IntoResponse for ApiError {
             code: code.to_owned(),
             message: self.to_string(),
             field: field.filter(|f| !f.is_empty()).map(str::to_owned),
+            issues: match &self {
+                ApiError::InvalidText(issues) => Some(issues.clone()),
+                _ => None,
+            },
         };
         let mut response = (status, Json(body)).into_response();
         if status == StatusCode::TOO_MANY_REQUESTS {

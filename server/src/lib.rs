@@ -9,6 +9,7 @@ pub mod budget;
 pub mod capacity;
 pub mod cli;
 pub mod client_addr;
+pub mod config_text;
 pub mod crypto;
 pub mod db;
 pub mod diff;

@@ -730,7 +730,7 @@ async fn every_mutation_is_audited_in_a_verifiable_chain() {
             .await;
         assert_eq!(s, StatusCode::FORBIDDEN);
         let mut conn = app.store.db.pool.acquire().await.unwrap();
-        let report = audit::verify(&mut conn).await.unwrap();
+        let report = audit::verify(&mut conn, None).await.unwrap();
         assert_eq!(report.problem, None);
     }
 }

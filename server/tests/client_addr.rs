@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 use switchyard_server::auth::password::hash_password_cheap;
 use switchyard_server::client_addr::{ProxyHeader, TrustedProxies, parse_net};
-use switchyard_server::store::Page;
+use switchyard_server::store::{AuditFilter, Page};
 
 use common::app::{PASSWORD, TestApp, from_peer, request};
 use common::databases;
@@ -62,7 +62,7 @@ async fn the_audit_source_is_the_peer_or_what_a_trusted_proxy_says() {
         let records = app
             .store
             .tenant(&app.tenant_a)
-            .list_audit(Some("app.create"), Page::default())
+            .list_audit(&AuditFilter::action("app.create"), Page::default())
             .await
             .unwrap();
         let sources: Vec<&str> = records.iter().rev().map(|r| r.source.as_str()).collect();

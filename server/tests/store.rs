@@ -198,14 +198,14 @@ async fn store_behaves_the_same_on_every_backend() {
 
         // The audit chain verifies, and detects an edit, a deletion and an insertion.
         let mut conn = s.db.pool.acquire().await.unwrap();
-        let report = audit::verify(&mut conn).await.unwrap();
+        let report = audit::verify(&mut conn, None).await.unwrap();
         assert!(report.problem.is_none(), "{backend}: {report:?}");
         assert!(report.records >= 10);
         sqlx::query("UPDATE audit_log SET actor = 'mallory' WHERE seq = 3")
             .execute(&mut *conn)
             .await
             .unwrap();
-        let report = audit::verify(&mut conn).await.unwrap();
+        let report = audit::verify(&mut conn, None).await.unwrap();
         assert!(
             report.problem.as_deref().unwrap().contains("record 3"),
             "{report:?}"
@@ -214,7 +214,13 @@ async fn store_behaves_the_same_on_every_backend() {
             .execute(&mut *conn)
             .await
             .unwrap();
-        assert!(audit::verify(&mut conn).await.unwrap().problem.is_none());
+        assert!(
+            audit::verify(&mut conn, None)
+                .await
+                .unwrap()
+                .problem
+                .is_none()
+        );
         let (last,): (i64,) = sqlx::query_as("SELECT MAX(seq) FROM audit_log")
             .fetch_one(&mut *conn)
             .await
@@ -225,7 +231,11 @@ async fn store_behaves_the_same_on_every_backend() {
             .await
             .unwrap();
         assert!(
-            audit::verify(&mut conn).await.unwrap().problem.is_some(),
+            audit::verify(&mut conn, None)
+                .await
+                .unwrap()
+                .problem
+                .is_some(),
             "tail deletion"
         );
         sqlx::query("DELETE FROM audit_log WHERE seq = 2")
@@ -233,7 +243,7 @@ async fn store_behaves_the_same_on_every_backend() {
             .await
             .unwrap();
         assert!(
-            audit::verify(&mut conn)
+            audit::verify(&mut conn, None)
                 .await
                 .unwrap()
                 .problem
@@ -272,7 +282,7 @@ async fn concurrent_writes_keep_the_chain_intact() {
             t.await.unwrap();
         }
         let mut conn = s.db.pool.acquire().await.unwrap();
-        let report = audit::verify(&mut conn).await.unwrap();
+        let report = audit::verify(&mut conn, None).await.unwrap();
         assert_eq!((report.records, report.problem), (21, None), "{backend}");
     }
 }

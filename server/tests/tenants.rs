@@ -136,7 +136,7 @@ async fn an_operator_creates_a_tenant_and_sees_nothing_inside_it() {
             "{backend}: {log}"
         );
         let mut conn = app.store.db.pool.acquire().await.unwrap();
-        assert_eq!(audit::verify(&mut conn).await.unwrap().problem, None);
+        assert_eq!(audit::verify(&mut conn, None).await.unwrap().problem, None);
     }
 }
 

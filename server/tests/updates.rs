@@ -8,7 +8,7 @@ mod common;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 use switchyard_server::rbac::Role;
-use switchyard_server::store::{AuditRecord, Page};
+use switchyard_server::store::{AuditFilter, AuditRecord, Page};
 
 use common::app::{PASSWORD, TestApp};
 use common::databases;
@@ -30,7 +30,10 @@ async fn audit_of(app: &TestApp, action: &str, target: &str) -> Vec<AuditRecord>
     let mut records: Vec<AuditRecord> = app
         .store
         .tenant(&app.tenant_a)
-        .list_audit(Some(action), Page::new(Some(500), None).unwrap())
+        .list_audit(
+            &AuditFilter::action(action),
+            Page::new(Some(500), None).unwrap(),
+        )
         .await
         .unwrap()
         .into_iter()

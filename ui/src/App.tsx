@@ -17,6 +17,8 @@ import { OverviewPage } from './pages/Overview';
 import { UsagePage } from './pages/Usage';
 import { BudgetsPage } from './pages/Budgets';
 import { CapacityPage } from './pages/Capacity';
+import { RolloutsPage } from './pages/Rollouts';
+import { AlertsPage } from './pages/Alerts';
 
 function usePath(): [string, (to: string, replace?: boolean) => void] {
   const [path, setPath] = useState(location.pathname);
@@ -164,7 +166,11 @@ function Content({
     case 'departments':
       return (<>{title}<DepartmentsPage api={api} can={can} /></>);
     case 'configs':
-      return (<>{title}<ConfigsPage api={api} can={can} selected={route.rest[0]} go={go} /></>);
+      return (<>{title}<ConfigsPage api={api} can={can} rest={route.rest} go={go} /></>);
+    case 'rollouts':
+      return (<>{title}<RolloutsPage api={api} can={can} selected={route.rest[0]} go={go} /></>);
+    case 'alerts':
+      return (<>{title}<AlertsPage api={api} can={can} /></>);
     case 'audit':
       return (<>{title}<AuditPage api={api} /></>);
     case 'security':

@@ -5,6 +5,8 @@ export class ApiError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** The error body as the server sent it (a config's `issues`, say). */
+    readonly body?: unknown,
   ) {
     super(message);
     this.name = 'ApiError';
@@ -111,6 +113,113 @@ export interface SecurityEvent {
   at: number;
 }
 
+export interface RolloutStep {
+  percent: number;
+  dwell_secs: number;
+  min_samples: number;
+}
+
+export interface Rollout {
+  id: string;
+  name: string;
+  model: string;
+  baseline: string;
+  candidate: string;
+  sticky_by: string;
+  steps: RolloutStep[];
+  guards: Record<string, number | null>;
+  /** `running`, `paused`, `completed` or `rolled_back`. */
+  state: string;
+  step: number;
+  step_started_at: number;
+  reason: string;
+  evidence: unknown;
+  created_by: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ArmStats {
+  arm: string;
+  calls: number;
+  errors: number;
+  error_rate: number;
+  p50_latency_ms: number;
+  p95_latency_ms: number;
+  p99_latency_ms: number;
+  cost_usd: number;
+  cost_per_call_usd: number;
+}
+
+export interface ArmMinute {
+  minute: number;
+  arm: string;
+  calls: number;
+  errors: number;
+  cost_usd: number;
+  p95_latency_ms: number | null;
+}
+
+export interface AbReport {
+  rollout: string;
+  model: string;
+  since: number;
+  baseline: ArmStats;
+  candidate: ArmStats;
+  error_rate_test: { z: number; p_value: number; p_worse: number } | null;
+  latency_test: { z: number; p_value: number; p_worse: number } | null;
+  series: ArmMinute[];
+}
+
+export interface AlertChannel {
+  id: string;
+  name: string;
+  kind: string;
+  url: string;
+  created_at: number;
+}
+
+export interface AlertRule {
+  id: string;
+  name: string;
+  kind: string;
+  params: Record<string, unknown>;
+  channel_ids: string[];
+  action: unknown;
+  for_ms: number;
+  renotify_ms: number;
+  created_at: number;
+}
+
+export interface AlertState {
+  rule_id: string;
+  subject: string;
+  state: string;
+  since: number;
+  value: number;
+  notified_at: number | null;
+}
+
+export interface AlertDelivery {
+  id: string;
+  rule_id: string;
+  channel_id: string;
+  subject: string;
+  status: string;
+  attempt: number;
+  ok: boolean;
+  http_status: number | null;
+  error: string | null;
+  at: number;
+}
+
+export interface AuditVerification {
+  intact: boolean;
+  records_checked: number;
+  broken_seq: number | null;
+  message: string;
+}
+
 type Fetch = typeof fetch;
 
 /** The message of the server's error body (`{code, message, field}`), else the status. */
@@ -148,7 +257,7 @@ export class Api {
         parsed = undefined;
       }
     }
-    if (!res.ok) throw new ApiError(res.status, errorMessage(res.status, parsed));
+    if (!res.ok) throw new ApiError(res.status, errorMessage(res.status, parsed), parsed);
     return parsed as T;
   }
 

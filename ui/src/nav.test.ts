@@ -4,7 +4,8 @@ import { hrefOf, landingPage, parseRoute, visiblePages } from './nav';
 describe('visiblePages', () => {
   it('shows only the pages whose permission is held, in order', () => {
     const ids = visiblePages(['config.read', 'app.read', 'usage.read']).map((p) => p.id);
-    expect(ids).toEqual(['overview', 'apps', 'configs']);
+    expect(ids).toEqual(['overview', 'apps', 'configs', 'rollouts']);
+    expect(visiblePages(['alert.read']).map((p) => p.id)).toEqual(['alerts']);
   });
   it('shows nothing without permissions', () => {
     expect(visiblePages([])).toEqual([]);

@@ -7,6 +7,8 @@ export type PageId =
   | 'users'
   | 'departments'
   | 'configs'
+  | 'rollouts'
+  | 'alerts'
   | 'audit'
   | 'security'
   | 'usage'
@@ -27,6 +29,8 @@ export const PAGES: readonly PageDef[] = [
   { id: 'users', title: 'Users and roles', permission: 'user.read' },
   { id: 'departments', title: 'Departments', permission: 'department.read' },
   { id: 'configs', title: 'Config versions', permission: 'config.read' },
+  { id: 'rollouts', title: 'Rollouts', permission: 'config.read' },
+  { id: 'alerts', title: 'Alerts', permission: 'alert.read' },
   { id: 'audit', title: 'Audit log', permission: 'audit.read' },
   { id: 'security', title: 'Security events', permission: 'security_event.read' },
   { id: 'usage', title: 'Usage and cost', permission: 'cost.read' },

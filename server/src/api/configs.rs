@@ -9,6 +9,7 @@ use serde_json::Value;
 use super::extract::{Id, Json, Query};
 use super::principal::Principal;
 use super::{List, PageQuery};
+use crate::config_text::{self, TextIssue};
 use crate::error::ApiError;
 use crate::rbac::Permission;
 use crate::state::AppState;
@@ -17,11 +18,43 @@ use crate::store::{ActiveConfig, ConfigVersion, ConfigVersionSummary, Page, Stor
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateVersion {
-    /// A config document in core's schema.
-    #[schema(value_type = Object)]
-    pub(crate) document: Value,
+    /// A config document in core's schema (or `yaml`: one of the two).
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub(crate) document: Option<Value>,
+    /// The document as YAML text; its issues come back with their lines (`issues`).
+    #[serde(default)]
+    pub(crate) yaml: Option<String>,
     #[serde(default)]
     label: Option<String>,
+}
+
+impl CreateVersion {
+    /// The document, parsed and checked first when it came as text so a refusal names
+    /// each issue's line.
+    pub(crate) fn document(&self) -> Result<Value, ApiError> {
+        match (&self.document, &self.yaml) {
+            (Some(d), None) => Ok(d.clone()),
+            (None, Some(text)) => config_text::check(text).map_err(ApiError::InvalidText),
+            _ => Err(ApiError::bad(
+                "document",
+                "send exactly one of document and yaml",
+            )),
+        }
+    }
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ValidateText {
+    /// A config document as YAML text.
+    pub(crate) yaml: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Validation {
+    valid: bool,
+    issues: Vec<TextIssue>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -65,6 +98,7 @@ pub async fn create(
     p: Principal,
     Json(req): Json<CreateVersion>,
 ) -> Result<(StatusCode, axum::Json<ConfigVersion>), ApiError> {
+    let document = req.document()?;
     // Budgets and rate limits are resource_manager's, the rest model_ops': the sections a
     // version changes against the tenant's latest decide which permission it needs.
     let budget_write = p.authorize(Permission::BudgetWrite);
@@ -83,10 +117,10 @@ pub async fn create(
     };
     // Compared in the canonical form versions are stored in; a document core refuses is
     // refused below, by `create_version`, whichever permission it is judged by.
-    let canonical = crate::store::check_document(&req.document)
+    let canonical = crate::store::check_document(&document)
         .ok()
         .and_then(|c| serde_json::to_value(&c).ok())
-        .unwrap_or_else(|| req.document.clone());
+        .unwrap_or_else(|| document.clone());
     let (budgets, others) = changed_sections(&latest, &canonical);
     let role = match (budgets, others) {
         (true, true) => {
@@ -97,10 +131,25 @@ pub async fn create(
         _ => config_write?,
     };
     let version = tenant
-        .create_version(&p.audit(role), &req.document, req.label.as_deref())
+        .create_version(&p.audit(role), &document, req.label.as_deref())
         .await
         .map_err(in_document)?;
     Ok((StatusCode::CREATED, axum::Json(version)))
+}
+
+/// A dry run of `POST /api/v1/configs` with `yaml`: every issue at its line, nothing
+/// stored or audited.
+#[utoipa::path(post, path = "/api/v1/configs/validate", tag = "configs", request_body = ValidateText, responses((status = 200, body = Validation), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
+pub async fn validate(
+    p: Principal,
+    Json(req): Json<ValidateText>,
+) -> Result<axum::Json<Validation>, ApiError> {
+    p.authorize(Permission::ConfigWrite)?;
+    let issues = config_text::check(&req.yaml).err().unwrap_or_default();
+    Ok(axum::Json(Validation {
+        valid: issues.is_empty(),
+        issues,
+    }))
 }
 
 /// Whether `after` changes the `budgets` or `rate_limits` sections of `before`, and

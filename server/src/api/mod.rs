@@ -95,6 +95,7 @@ pub const ROUTES: &[(&str, &str, Permission)] = &[
     ),
     ("GET", "/api/v1/configs", Permission::ConfigRead),
     ("POST", "/api/v1/configs", Permission::ConfigWrite),
+    ("POST", "/api/v1/configs/validate", Permission::ConfigWrite),
     ("GET", "/api/v1/configs/active", Permission::ConfigRead),
     ("GET", "/api/v1/configs/{id}", Permission::ConfigRead),
     (
@@ -109,6 +110,7 @@ pub const ROUTES: &[(&str, &str, Permission)] = &[
     ),
     ("GET", "/api/v1/models", Permission::ConfigRead),
     ("GET", "/api/v1/audit", Permission::AuditRead),
+    ("POST", "/api/v1/audit/verify", Permission::AuditRead),
     (
         "GET",
         "/api/v1/security-events",
@@ -276,7 +278,12 @@ pub fn decode_everything(data: &[u8]) {
     let _ = decode::<switchyard::sdk_protocol::LeaseReturn>(data);
     let _ = decode::<crate::store::NewRollout>(data);
     if let Ok(req) = decode::<configs::CreateVersion>(data) {
-        let _ = crate::store::check_document(&req.document);
+        if let Ok(document) = req.document() {
+            let _ = crate::store::check_document(&document);
+        }
+    }
+    if let Ok(req) = decode::<configs::ValidateText>(data) {
+        let _ = crate::config_text::check(&req.yaml);
     }
     if let Ok(text) = std::str::from_utf8(data) {
         let _ = decode_query::<PageQuery>(text);
@@ -326,10 +333,12 @@ pub fn router(state: AppState) -> Router {
         .route("/configs", get(configs::list).post(configs::create))
         .route("/configs/active", get(configs::active))
         .route("/configs/rollback", post(configs::rollback))
+        .route("/configs/validate", post(configs::validate))
         .route("/configs/{id}", get(configs::get_one))
         .route("/configs/{id}/activate", post(configs::activate))
         .route("/models", get(configs::models))
         .route("/audit", get(audit::list))
+        .route("/audit/verify", post(audit::verify))
         .route("/security-events", get(audit::security_events))
         .route("/usage", get(usage::series))
         .route("/costs/report", get(costs::report))

@@ -149,31 +149,43 @@ pub(crate) async fn append(tx: &mut Transaction<'static, Any>, e: AuditEntry) ->
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifyReport {
     pub records: i64,
+    /// Of `records`, those of the tenant asked about (0 when none was).
+    pub tenant_records: i64,
     /// The first problem found, naming the sequence number.
     pub problem: Option<String>,
+    /// The record the problem was found at, when it is one: its sequence number and
+    /// tenant (a record deleted from the end is found at none).
+    pub broken_at: Option<(i64, Option<String>)>,
 }
 
 /// Walks every record in order, recomputing each hash. Detects edits (hash mismatch),
-/// insertions and deletions (sequence gaps, broken `prev_hash`, head mismatch).
-pub async fn verify(conn: &mut AnyConnection) -> Result<VerifyReport> {
+/// insertions and deletions (sequence gaps, broken `prev_hash`, head mismatch). Records
+/// appended after the walk began are left for the next walk. `tenant`'s records are
+/// counted apart, for a report that tells that tenant only about its own.
+pub async fn verify(conn: &mut AnyConnection, tenant: Option<&str>) -> Result<VerifyReport> {
     let (head_seq, head_hash): (i64, String) =
         sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1")
             .fetch_one(&mut *conn)
             .await?;
     let rows = sqlx::query(
         "SELECT seq, tenant_id, actor, role, action, target, before_digest, after_digest, \
-         source, at, prev_hash, hash FROM audit_log ORDER BY seq",
+         source, at, prev_hash, hash FROM audit_log WHERE seq <= $1 ORDER BY seq",
     )
+    .bind(head_seq)
     .fetch_all(&mut *conn)
     .await?;
     let mut expected_prev = "0".repeat(64);
     let mut count = 0i64;
+    let mut tenant_count = 0i64;
     for (expected_seq, row) in (1i64..).zip(rows) {
         let seq: i64 = row.try_get("seq")?;
+        let record_tenant: Option<String> = row.try_get("tenant_id")?;
         let problem = |m: &str| {
             Ok(VerifyReport {
                 records: count,
+                tenant_records: tenant_count,
                 problem: Some(format!("record {seq}: {m}")),
+                broken_at: Some((seq, record_tenant.clone())),
             })
         };
         if seq != expected_seq {
@@ -185,13 +197,12 @@ pub async fn verify(conn: &mut AnyConnection) -> Result<VerifyReport> {
         if prev != expected_prev {
             return problem("previous-hash link broken (a record was deleted or inserted)");
         }
-        let tenant: Option<String> = row.try_get("tenant_id")?;
         let before: Option<String> = row.try_get("before_digest")?;
         let after: Option<String> = row.try_get("after_digest")?;
         let stored: String = row.try_get("hash")?;
         let computed = record_hash(
             seq,
-            tenant.as_deref(),
+            record_tenant.as_deref(),
             &row.try_get::<String, _>("actor")?,
             &row.try_get::<String, _>("role")?,
             &row.try_get::<String, _>("action")?,
@@ -207,19 +218,60 @@ pub async fn verify(conn: &mut AnyConnection) -> Result<VerifyReport> {
         }
         expected_prev = stored;
         count += 1;
+        if tenant.is_some() && record_tenant.as_deref() == tenant {
+            tenant_count += 1;
+        }
     }
-    if count != head_seq || expected_prev != head_hash {
-        return Ok(VerifyReport {
-            records: count,
-            problem: Some(format!(
-                "chain ends at record {count} but the head says {head_seq} (records were deleted at the end)"
-            )),
-        });
-    }
+    let problem = (count != head_seq || expected_prev != head_hash).then(|| {
+        format!(
+            "chain ends at record {count} but the head says {head_seq} (records were deleted at the end)"
+        )
+    });
     Ok(VerifyReport {
         records: count,
-        problem: None,
+        tenant_records: tenant_count,
+        problem,
+        broken_at: None,
     })
+}
+
+/// A verification as one tenant's auditors may see it: nothing about other tenants'
+/// records, not even how many there are.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct TenantVerification {
+    pub intact: bool,
+    /// This tenant's records checked (all of them when intact; up to the break if not).
+    pub records_checked: i64,
+    /// The sequence number of the broken record, only when it is this tenant's.
+    pub broken_seq: Option<i64>,
+    pub message: String,
+}
+
+impl TenantVerification {
+    fn of(report: &VerifyReport, tenant: &str) -> Self {
+        let ours = report
+            .broken_at
+            .as_ref()
+            .filter(|(_, t)| t.as_deref() == Some(tenant));
+        let message = match (&report.problem, ours) {
+            (None, _) => format!(
+                "audit chain intact: {} of your records checked",
+                report.tenant_records
+            ),
+            (Some(problem), Some(_)) => {
+                format!("audit chain broken at one of your records: {problem}")
+            }
+            (Some(_), None) => "audit chain broken outside your tenant: an operator can locate it \
+                                with `switchyard audit verify`"
+                .to_owned(),
+        };
+        TenantVerification {
+            intact: report.problem.is_none(),
+            records_checked: report.tenant_records,
+            broken_seq: ours.map(|(seq, _)| *seq),
+            message,
+        }
+    }
 }
 
 /// One record as the audit readers see it.
@@ -237,6 +289,28 @@ pub struct AuditRecord {
     pub hash: String,
 }
 
+/// Which records a listing shows; each field left out matches every record.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// One action (`app.create`…).
+    pub action: Option<String>,
+    /// One actor, as recorded (a user id, `cli:…`).
+    pub actor: Option<String>,
+    /// From this time on (ms since the epoch), inclusive.
+    pub from: Option<i64>,
+    /// Before this time (ms), exclusive.
+    pub to: Option<i64>,
+}
+
+impl AuditFilter {
+    pub fn action(action: &str) -> Self {
+        AuditFilter {
+            action: Some(action.to_owned()),
+            ..Default::default()
+        }
+    }
+}
+
 type RecordRow = (
     i64,
     String,
@@ -251,15 +325,40 @@ type RecordRow = (
 );
 
 impl TenantStore<'_> {
-    /// Newest first, optionally only one action (`app.create`…).
-    pub async fn list_audit(&self, action: Option<&str>, page: Page) -> Result<Vec<AuditRecord>> {
+    /// Verifies the whole chain (it is one across tenants) and reports what this tenant
+    /// may know; the verification is itself audited, with its outcome as the target.
+    pub async fn verify_audit(&self, ctx: &AuditCtx) -> Result<TenantVerification> {
+        let report = {
+            let mut conn = self.db.pool.acquire().await?;
+            verify(&mut conn, Some(&self.tenant_id)).await?
+        };
+        let answer = TenantVerification::of(&report, &self.tenant_id);
+        let outcome = if answer.intact { "intact" } else { "broken" };
+        let mut tx = self.write().await?;
+        tx.audit(AuditEntry::new(
+            ctx,
+            Some(&self.tenant_id),
+            "audit.verify",
+            outcome,
+        ))
+        .await?;
+        tx.commit().await?;
+        Ok(answer)
+    }
+
+    /// Newest first, narrowed by `filter`.
+    pub async fn list_audit(&self, filter: &AuditFilter, page: Page) -> Result<Vec<AuditRecord>> {
         let rows: Vec<RecordRow> = sqlx::query_as(
             "SELECT seq, actor, role, action, target, before_digest, after_digest, source, at, hash \
              FROM audit_log WHERE tenant_id = $1 AND ($2 IS NULL OR action = $2) \
-             ORDER BY seq DESC LIMIT $3 OFFSET $4",
+             AND ($3 IS NULL OR actor = $3) AND ($4 IS NULL OR at >= $4) AND ($5 IS NULL OR at < $5) \
+             ORDER BY seq DESC LIMIT $6 OFFSET $7",
         )
         .bind(&self.tenant_id)
-        .bind(action)
+        .bind(filter.action.as_deref())
+        .bind(filter.actor.as_deref())
+        .bind(filter.from)
+        .bind(filter.to)
         .bind(page.limit)
         .bind(page.offset)
         .fetch_all(&self.db.pool)

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 use serde_json::Value;
-use switchyard::config::Config;
+use switchyard::config::{Config, ConfigError, ConfigIssue};
 
 use super::{AuditCtx, AuditEntry, Page, Result, Store, StoreError, TenantStore};
 use crate::diff::json_diff;
@@ -46,22 +46,32 @@ pub struct ActiveConfig {
 /// Parses and validates with core; the error names the first offending path. Provider
 /// keys must be `${ENV}` references: literal credentials belong in the provider store.
 pub fn check_document(document: &Value) -> Result<Config> {
-    let config = Config::from_json_value(document.clone()).map_err(|e| StoreError::Invalid {
+    document_issues(document).map_err(|e| StoreError::Invalid {
         field: e.first_path().to_owned(),
         message: e.to_string(),
-    })?;
-    for (name, provider) in &config.providers {
-        if let Some(key) = &provider.api_key {
-            if key.env_var().is_none() {
-                return Err(StoreError::invalid(
-                    &format!("providers.{name}.api_key"),
-                    "literal credentials are not stored in config versions: use an ${ENV} \
-                     reference or set the provider's credential through /api/v1/providers",
-                ));
-            }
-        }
+    })
+}
+
+/// [`check_document`] with every issue found, for the editors that show them all.
+pub fn document_issues(document: &Value) -> std::result::Result<Config, ConfigError> {
+    let config = Config::from_json_value(document.clone())?;
+    let literal: Vec<ConfigIssue> = config
+        .providers
+        .iter()
+        .filter(|(_, p)| p.api_key.as_ref().is_some_and(|k| k.env_var().is_none()))
+        .map(|(name, _)| {
+            ConfigIssue::new(
+                format!("providers.{name}.api_key"),
+                "literal credentials are not stored in config versions: use an ${ENV} \
+                 reference or set the provider's credential through /api/v1/providers",
+            )
+        })
+        .collect();
+    if literal.is_empty() {
+        Ok(config)
+    } else {
+        Err(ConfigError::new(literal))
     }
-    Ok(config)
 }
 
 type Row = (

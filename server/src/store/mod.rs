@@ -32,11 +32,15 @@ use tokio::sync::OwnedMutexGuard;
 pub use alert_signals::DeploymentWindow;
 pub use alerts::{AlertChannel, AlertDelivery, AlertRule, AlertState, ChannelInput};
 pub use apps::{App, AppPatch, NewApp, SecretsMode};
-pub use audit_log::{AuditCtx, AuditEntry, AuditRecord, VerifyReport};
+pub use audit_log::{
+    AuditCtx, AuditEntry, AuditFilter, AuditRecord, TenantVerification, VerifyReport,
+};
 pub use bootstrap::{Bootstrapped, NewTenant};
 pub use budget_leases::BudgetLease;
 pub use budgets::{Budget, BudgetInput, BudgetState, MAX_AMOUNT_USD};
-pub use configs::{ActiveConfig, ConfigVersion, ConfigVersionSummary, check_document};
+pub use configs::{
+    ActiveConfig, ConfigVersion, ConfigVersionSummary, check_document, document_issues,
+};
 pub use departments::{Department, DepartmentPatch};
 pub use deployment_health::DeploymentMinute;
 pub use keys::{AppKey, KeyAuth, NewKey};

@@ -526,6 +526,7 @@ impl Fixture {
                 json!({"credential": "sk-rotated-5678"})
             }
             ("POST", "/api/v1/configs") => json!({"document": config_doc(3.0), "label": "x"}),
+            ("POST", "/api/v1/configs/validate") => json!({"yaml": "version: 1\n"}),
             ("PATCH", "/api/v1/departments/{id}") => json!({"name": format!("renamed{n}")}),
             ("PATCH", "/api/v1/apps/{id}") => {
                 json!({"name": format!("renamed{n}"), "allowed_models": ["chat"]})

@@ -1,34 +1,45 @@
 // Config versions: the list with the active one marked, a version's document, and
-// activating a version (config.activate).
+// activating a version or rolling back (config.activate); the editor of a new version
+// (config.write, /ui/configs/new) and the diff of two (/ui/configs/diff/A/B).
 
 import type { ActiveConfig, Api, ConfigVersion, List } from '../api';
 import { formatTime } from '../format';
 import { ApiError } from '../api';
-import { Head } from '../controls';
-import { ActionError, Show, useAction, useLoad } from '../load';
+import { Head, SelectField } from '../controls';
+import { ActionError, Forbidden, Show, useAction, useLoad } from '../load';
 import { hrefOf } from '../nav';
+import { useState } from 'preact/hooks';
+import { ConfigEdit } from './ConfigEdit';
+import { ConfigDiff } from './ConfigDiff';
 
 interface Props {
   api: Api;
   can: (p: string) => boolean;
-  selected: string | undefined;
+  rest: string[];
   go: (to: string) => void;
 }
 
 type Summary = Omit<ConfigVersion, 'document'>;
 
-export function ConfigsPage({ api, can, selected, go }: Props) {
+export function ConfigsPage(props: Props) {
+  if (props.rest[0] !== 'new') return <Versions {...props} />;
+  if (!props.can('config.write')) return <Forbidden what="config.write (a new config version)" />;
+  return <ConfigEdit api={props.api} go={props.go} />;
+}
+
+function Versions({ api, can, rest, go }: Props) {
+  const selected = rest[0] === 'diff' ? undefined : rest[0];
   const versions = useLoad(async () => {
     const list = await api.get<List<Summary>>('/configs?limit=500');
     // 404: nothing has been activated yet.
     const active = await api.get<{ active: ActiveConfig }>('/configs/active').then(
-      (a) => a.active.version_id,
+      (a) => a.active,
       (e: unknown) => {
         if (e instanceof ApiError && e.status === 404) return undefined;
         throw e;
       },
     );
-    return { items: list.items, active };
+    return { items: list.items, active: active?.version_id, previous: active?.previous_version_id ?? undefined };
   }, [api]);
   const action = useAction();
   const activate = (v: Summary) =>
@@ -36,11 +47,34 @@ export function ConfigsPage({ api, can, selected, go }: Props) {
       await api.post(`/configs/${encodeURIComponent(v.id)}/activate`);
       versions.reload();
     });
+  const rollback = () =>
+    action.run(async () => {
+      await api.post('/configs/rollback');
+      versions.reload();
+    });
 
   return (
     <Show loaded={versions} what="config.read">
-      {({ items, active }) => (
+      {({ items, active, previous }) => (
         <>
+          <p class="actions">
+            {can('config.write') && (
+              <a
+                href={hrefOf('configs', 'new')}
+                onClick={(e) => {
+                  e.preventDefault();
+                  go(hrefOf('configs', 'new'));
+                }}
+              >
+                Edit a new version
+              </a>
+            )}
+            {can('config.activate') && previous && (
+              <button type="button" disabled={action.busy} onClick={() => rollback()}>
+                Roll back to version {items.find((v) => v.id === previous)?.number ?? 'before'}
+              </button>
+            )}
+          </p>
           <table>
             <caption>Config versions, newest first</caption>
             <Head columns={['Version', 'Label', 'Author', 'Created', 'State', ...(can('config.activate') ? [''] : [])]} />
@@ -76,10 +110,33 @@ export function ConfigsPage({ api, can, selected, go }: Props) {
             </tbody>
           </table>
           <ActionError action={action} />
+          {items.length > 1 && <Compare numbers={items.map((v) => v.number)} rest={rest} go={go} />}
+          {rest[0] === 'diff' && rest[1] && rest[2] && <ConfigDiff key={`${rest[1]}/${rest[2]}`} api={api} from={rest[1]} to={rest[2]} />}
           {selected && <Version api={api} number={selected} />}
         </>
       )}
     </Show>
+  );
+}
+
+/** Two versions to compare: the newest against the one before, unless the URL says. */
+function Compare({ numbers, rest, go }: { numbers: number[]; rest: string[]; go: (to: string) => void }) {
+  const sorted = [...numbers].sort((a, b) => b - a);
+  const [from, setFrom] = useState(rest[0] === 'diff' && rest[1] ? rest[1] : String(sorted[1]));
+  const [to, setTo] = useState(rest[0] === 'diff' && rest[2] ? rest[2] : String(sorted[0]));
+  const choices = sorted.map((n) => ({ value: String(n), label: `Version ${n}` }));
+  return (
+    <form
+      aria-label="Compare versions"
+      onSubmit={(e) => {
+        e.preventDefault();
+        go(hrefOf('configs', 'diff', from, to));
+      }}
+    >
+      <SelectField label="From" name="from" value={from} set={setFrom} choices={choices} />
+      <SelectField label="To" name="to" value={to} set={setTo} choices={choices} />
+      <button type="submit">Compare</button>
+    </form>
   );
 }
 
