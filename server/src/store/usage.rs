@@ -11,11 +11,13 @@
 //! batch included) wait on each other's rows without deadlock and admin writes, which touch
 //! none of these tables, never wait on them.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use sqlx::{Any, Transaction};
 
+use super::call_logs::insert_call_logs;
 use super::{Result, Store, TenantStore};
+use crate::call_logs::intake::NewCallLog;
 use crate::db::Backend;
 use crate::usage::histogram::{BUCKETS, bucket};
 use crate::usage::validate::{CheckedEvent, Sender};
@@ -158,7 +160,19 @@ impl TenantStore<'_> {
     pub async fn ingest_usage(
         &self,
         sender: &Sender,
+        events: Vec<CheckedEvent>,
+    ) -> Result<Ingested> {
+        self.ingest_usage_logged(sender, events, &HashMap::new())
+            .await
+    }
+
+    /// [`TenantStore::ingest_usage`], with the content of the events that have some stored
+    /// beside them (`logs`, by event id) for the events new in this batch only.
+    pub async fn ingest_usage_logged(
+        &self,
+        sender: &Sender,
         mut events: Vec<CheckedEvent>,
+        logs: &HashMap<String, NewCallLog>,
     ) -> Result<Ingested> {
         // One order for every writer: concurrent batches lock rows in the same sequence.
         events.sort_by(|a, b| a.id.cmp(&b.id));
@@ -200,6 +214,17 @@ impl TenantStore<'_> {
             }
         }
         self.charge_slices(&mut tx, &inserted).await?;
+        if !logs.is_empty() {
+            insert_call_logs(
+                &mut tx,
+                self.db.backend,
+                sender,
+                &inserted,
+                logs,
+                received_at,
+            )
+            .await?;
+        }
         tx.commit().await?;
         Ok(Ingested {
             inserted,
@@ -212,7 +237,7 @@ impl TenantStore<'_> {
 /// anonymous `?` instead: SQLite looks a numbered parameter's name up by a linear scan, so
 /// binding n of them costs n², which at 10,000 parameters a statement took three quarters
 /// of the ingestion time.
-fn placeholders(backend: Backend, rows: usize, per_row: usize) -> String {
+pub(crate) fn placeholders(backend: Backend, rows: usize, per_row: usize) -> String {
     let mut out = String::with_capacity(rows * per_row * 5);
     for r in 0..rows {
         if r > 0 {
