@@ -624,3 +624,39 @@ async fn roles_scopes_and_other_tenants_see_only_what_they_may() {
         assert_eq!(ids_of(&page), Vec::<String>::new());
     }
 }
+
+#[tokio::test]
+async fn the_gateways_usage_path_stores_content_by_the_apps_policy() {
+    use switchyard::telemetry::UsageEvent;
+    for app in apps().await {
+        let on = app.fixture(1).await;
+        let off = app.fixture(2).await;
+        set_policy(&app, &on.app, json!({"content": "all"})).await;
+        let recorder = app.state.gateway.usage();
+        let mut ids = Vec::new();
+        for f in [&on, &off] {
+            let key = app
+                .store
+                .authenticate_app_key(&f.key_secret)
+                .await
+                .unwrap()
+                .unwrap();
+            let sink = recorder.sink(&app.state, &key);
+            let e = call(now_ms(), "chat", "through the gateway", "gateway answer");
+            ids.push(e["id"].as_str().unwrap().to_owned());
+            let event: UsageEvent = serde_json::from_value(e).unwrap();
+            sink.record(&event);
+        }
+        recorder.flush().await;
+        // Both calls' usage is stored; only the opted-in app's content.
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM usage_events").await, 2);
+        let (_, page) = get(
+            &app,
+            &app.admin_a,
+            "/api/v1/call-logs?text=gateway%20answer",
+        )
+        .await;
+        assert_eq!(ids_of(&page), vec![ids[0].clone()]);
+        assert_eq!(page["items"][0]["app_id"], on.app.as_str());
+    }
+}
