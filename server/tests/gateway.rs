@@ -137,6 +137,21 @@ impl Gateway {
         .await
     }
 
+    /// The id of the app the gateway's key belongs to.
+    async fn app_id(&self) -> String {
+        let admin = Some(self.app.admin_a.as_str());
+        let (_, apps) = self.app.call("GET", "/api/v1/apps", admin, None).await;
+        apps["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["name"] == "checkout")
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
     fn upstream_calls(&self) -> u64 {
         self.session.counters().total
     }
@@ -530,16 +545,7 @@ async fn bad_input_is_refused_before_anything_goes_upstream() {
 
     // A revoked key stops at once.
     let admin = Some(gw.app.admin_a.as_str());
-    let (_, apps) = gw.app.call("GET", "/api/v1/apps", admin, None).await;
-    let app_id = apps["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["name"] == "checkout")
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let app_id = gw.app_id().await;
     let (_, created) = gw
         .app
         .call(
@@ -704,16 +710,7 @@ async fn gateway_calls_log_content_by_the_apps_policy() {
     for (db, url) in databases().await {
         let gw = Gateway::start(&url).await;
         let admin = Some(gw.app.admin_a.as_str());
-        let (_, apps) = gw.app.call("GET", "/api/v1/apps", admin, None).await;
-        let app_id = apps["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|a| a["name"] == "checkout")
-            .unwrap()["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let app_id = gw.app_id().await;
         let (status, body) = gw
             .app
             .call(

@@ -358,27 +358,10 @@ impl TenantStore<'_> {
     }
 }
 
-/// Logged calls deleted per statement when pruning, so writers queued behind wait little.
-const PRUNE_ROWS: i64 = 5000;
-
 impl Store {
     /// Deletes logged calls whose retention ended before `now_ms`, a slice at a time.
     pub async fn prune_call_logs(&self, now_ms: i64) -> Result<u64> {
-        let mut total = 0;
-        loop {
-            let _guard = self.db.sqlite_writer().await;
-            let done = sqlx::query(
-                "DELETE FROM call_logs WHERE id IN \
-                 (SELECT id FROM call_logs WHERE expires_at < $1 LIMIT $2)",
-            )
-            .bind(now_ms)
-            .bind(PRUNE_ROWS)
-            .execute(&self.db.pool)
-            .await?;
-            total += done.rows_affected();
-            if done.rows_affected() < PRUNE_ROWS as u64 {
-                return Ok(total);
-            }
-        }
+        self.delete_in_slices("call_logs", "expires_at", now_ms)
+            .await
     }
 }

@@ -363,17 +363,29 @@ impl Store {
     /// Deletes raw events stamped before `before_ms` (the rollups stay), a slice at a
     /// time. Returns how many.
     pub async fn prune_usage(&self, before_ms: i64) -> Result<u64> {
+        self.delete_in_slices("usage_events", "time_ms", before_ms)
+            .await
+    }
+
+    /// Deletes the rows of `table` whose `column` is before `before`, [`PRUNE_ROWS`] per
+    /// statement, each on the SQLite writer lock. Returns how many.
+    pub(super) async fn delete_in_slices(
+        &self,
+        table: &str,
+        column: &str,
+        before: i64,
+    ) -> Result<u64> {
+        let sql = format!(
+            "DELETE FROM {table} WHERE id IN (SELECT id FROM {table} WHERE {column} < $1 LIMIT $2)"
+        );
         let mut total = 0;
         loop {
             let _guard = self.db.sqlite_writer().await;
-            let done = sqlx::query(
-                "DELETE FROM usage_events WHERE id IN \
-                 (SELECT id FROM usage_events WHERE time_ms < $1 LIMIT $2)",
-            )
-            .bind(before_ms)
-            .bind(PRUNE_ROWS)
-            .execute(&self.db.pool)
-            .await?;
+            let done = sqlx::query(&sql)
+                .bind(before)
+                .bind(PRUNE_ROWS)
+                .execute(&self.db.pool)
+                .await?;
             total += done.rows_affected();
             if done.rows_affected() < PRUNE_ROWS as u64 {
                 return Ok(total);
