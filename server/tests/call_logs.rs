@@ -660,3 +660,27 @@ async fn the_gateways_usage_path_stores_content_by_the_apps_policy() {
         assert_eq!(page["items"][0]["app_id"], on.app.as_str());
     }
 }
+
+#[tokio::test]
+async fn a_master_key_rotation_reseals_the_logged_calls() {
+    use switchyard_server::crypto::MasterKey;
+    for app in apps().await {
+        let f = app.fixture(1).await;
+        let id = logged_call(&app, &f, "kept across rotation").await;
+        let old = app.state.master_key.as_deref().unwrap().clone();
+        let new = MasterKey::from_base64(&MasterKey::generate_base64()).unwrap();
+        app.store
+            .rotate_master_key(&common::ctx(), &old, &new)
+            .await
+            .unwrap();
+        let (sealed,): (String,) = sqlx::query_as("SELECT sealed FROM call_logs WHERE id = $1")
+            .bind(&id)
+            .fetch_one(&app.store.db.pool)
+            .await
+            .unwrap();
+        assert!(sealed.starts_with(&format!("v1:{}:", new.id())), "{sealed}");
+        let json =
+            switchyard_server::call_logs::sealing::open(&new, &app.tenant_a, &id, &sealed).unwrap();
+        assert!(json.contains("kept across rotation"));
+    }
+}

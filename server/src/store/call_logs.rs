@@ -11,6 +11,7 @@ use sqlx::{Any, Transaction};
 use super::{AuditCtx, AuditEntry, Result, Store, StoreError, TenantStore};
 use crate::call_logs::intake::NewCallLog;
 use crate::call_logs::policy::CallLogPolicy;
+use crate::crypto::{MasterKey, call_log_aad};
 use crate::db::Backend;
 use crate::usage::validate::{CheckedEvent, Sender};
 use crate::util::now_ms;
@@ -166,6 +167,36 @@ pub(crate) async fn insert_call_logs(
         q.execute(&mut **tx).await?;
     }
     Ok(())
+}
+
+/// Reseals every logged call sealed under `old` with `new`, in the rotation's transaction
+/// (rows already under `new` are left alone, so a rerun completes a partial rotation).
+pub(crate) async fn reseal_call_logs(
+    tx: &mut Transaction<'static, Any>,
+    old: &MasterKey,
+    new: &MasterKey,
+) -> Result<usize> {
+    let prefix = format!("v1:{}:%", old.id());
+    let rows: Vec<(String, String, String)> =
+        sqlx::query_as("SELECT id, tenant_id, sealed FROM call_logs WHERE sealed LIKE $1")
+            .bind(&prefix)
+            .fetch_all(&mut **tx)
+            .await?;
+    for (id, tenant_id, sealed) in &rows {
+        let aad = call_log_aad(tenant_id, id);
+        let plain = old
+            .open_bytes(sealed, &aad)
+            .map_err(|e| StoreError::Crypto(e.to_string()))?;
+        let resealed = new
+            .seal_bytes(&plain, &aad)
+            .map_err(|e| StoreError::Crypto(e.to_string()))?;
+        sqlx::query("UPDATE call_logs SET sealed = $1 WHERE id = $2")
+            .bind(resealed)
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(rows.len())
 }
 
 impl TenantStore<'_> {
