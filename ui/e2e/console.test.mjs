@@ -63,6 +63,7 @@ test('the admin sees every page, each with real data', async () => {
     'Config versions',
     'Audit log',
     'Security events',
+    'Call logs',
   ]);
   // Landing: the first page. Each page's table shows what the seeded server holds.
   await page.getByRole('heading', { name: 'Apps and keys' }).waitFor();
@@ -142,9 +143,9 @@ test('the admin adds a user and gives it a role, and the user signs in with it',
   await bind.getByRole('button', { name: 'Add binding' }).click();
   await page.getByText('model_ops (whole tenant)').waitFor();
   await page.close();
-  // model_ops: apps (read), departments and config versions; no users, no audit.
+  // model_ops: apps (read), departments, config versions and call logs; no users, no audit.
   const ops = await signIn('ops', 'another long password');
-  assert.deepEqual(await navLinks(ops), ['Apps and keys', 'Departments', 'Config versions']);
+  assert.deepEqual(await navLinks(ops), ['Apps and keys', 'Departments', 'Config versions', 'Call logs']);
   await ops.screenshot({ path: `${shots}/model-ops-apps.png`, fullPage: true });
   await ops.close();
 });
@@ -168,7 +169,7 @@ test('an app developer sees only its pages, and a clear message on another', asy
   await server.api('PATCH', `/users/${user.id}`, { bindings: [{ role: 'app_developer' }] });
   // Narrow screen: the navigation wraps above the page.
   const page = await signIn('dev', 'a long enough password', { width: 390, height: 800 });
-  assert.deepEqual(await navLinks(page), ['Apps and keys', 'Departments']);
+  assert.deepEqual(await navLinks(page), ['Apps and keys', 'Departments', 'Call logs']);
   await page.getByRole('heading', { name: 'Apps and keys' }).waitFor();
   // No key or app controls without key.read/app.write.
   assert.equal(await page.getByRole('form', { name: 'New app' }).count(), 0);

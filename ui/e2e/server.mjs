@@ -24,7 +24,8 @@ function freePort() {
   });
 }
 
-export async function startServer() {
+/** `env`: variables for the server process beyond this one's (a master key, say). */
+export async function startServer({ env = {} } = {}) {
   const bin = process.env.SWITCHYARD_SERVER_BIN;
   if (!bin) throw new Error('set SWITCHYARD_SERVER_BIN to the switchyard binary (make test-ui does)');
   const dir = mkdtempSync(join(tmpdir(), 'switchyard-ui-'));
@@ -38,6 +39,7 @@ export async function startServer() {
   const log = join(dir, 'server.log');
   const child = spawn(bin, ['--database-url', db, 'serve', '--listen', url.slice(7)], {
     cwd: repo,
+    env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', openSync(log, 'w')],
   });
   for (let i = 0; i < 100; i++) {

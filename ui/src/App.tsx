@@ -13,6 +13,7 @@ import { DepartmentsPage } from './pages/Departments';
 import { ConfigsPage } from './pages/Configs';
 import { AuditPage } from './pages/Audit';
 import { SecurityPage } from './pages/Security';
+import { CallLogsPage } from './pages/CallLogs';
 
 function usePath(): [string, (to: string, replace?: boolean) => void] {
   const [path, setPath] = useState(location.pathname);
@@ -165,5 +166,7 @@ function Content({
       return (<>{title}<AuditPage api={api} /></>);
     case 'security':
       return (<>{title}<SecurityPage api={api} /></>);
+    case 'call-logs':
+      return (<>{title}<CallLogsPage api={api} can={can} selected={route.rest[0]} go={go} /></>);
   }
 }

@@ -1,7 +1,7 @@
 // The console's pages, the permission each needs (the server's matrix, docs/permissions.md)
 // and the mapping between URLs under /ui/ and pages.
 
-export type PageId = 'apps' | 'users' | 'departments' | 'configs' | 'audit' | 'security';
+export type PageId = 'apps' | 'users' | 'departments' | 'configs' | 'audit' | 'security' | 'call-logs';
 
 export interface PageDef {
   id: PageId;
@@ -17,6 +17,7 @@ export const PAGES: readonly PageDef[] = [
   { id: 'configs', title: 'Config versions', permission: 'config.read' },
   { id: 'audit', title: 'Audit log', permission: 'audit.read' },
   { id: 'security', title: 'Security events', permission: 'security_event.read' },
+  { id: 'call-logs', title: 'Call logs', permission: 'call_log.read' },
 ];
 
 export const BASE = '/ui/';
