@@ -70,8 +70,7 @@ struct BatchContent<'a> {
 /// The raw JSON of each event's `content` in a usage batch's body, by event id (lower
 /// case, as usage stores it). A body without the word is not read a second time.
 pub fn from_batch(body: &[u8]) -> HashMap<String, String> {
-    const NEEDLE: &[u8] = b"\"content\"";
-    if !body.windows(NEEDLE.len()).any(|w| w == NEEDLE) {
+    if memchr::memmem::find(body, b"\"content\"").is_none() {
         return HashMap::new();
     }
     match serde_json::from_slice::<BatchContent>(body) {
