@@ -610,6 +610,30 @@ async fn roles_scopes_and_other_tenants_see_only_what_they_may() {
             assert_eq!(s, StatusCode::FORBIDDEN, "{path}");
             assert!(!b.to_string().contains("mine"));
         }
+        // A deleted app's policy goes with it; the calls it logged stay until retention.
+        let (s, _) = app
+            .call(
+                "DELETE",
+                &format!("/api/v1/apps/{}", other.app),
+                Some(&app.admin_a),
+                None,
+            )
+            .await;
+        assert_eq!(s, StatusCode::NO_CONTENT);
+        let (policies,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM call_log_policies WHERE app_id = $1")
+                .bind(&other.app)
+                .fetch_one(&app.store.db.pool)
+                .await
+                .unwrap();
+        assert_eq!(policies, 0);
+        let (s, _) = get(
+            &app,
+            &app.admin_a,
+            &format!("/api/v1/call-logs/{other_call}"),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK);
         // Another tenant: 404 for the id, as for one that does not exist, and empty lists.
         let (s1, b1) = get(&app, &app.token_b, &format!("/api/v1/call-logs/{my_call}")).await;
         let (s2, b2) = get(
