@@ -9,8 +9,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { after, before, test } from 'node:test';
-import { chromium } from 'playwright-core';
-import { ADMIN, PASSWORD, TENANT, startServer } from './server.mjs';
+import { launch, signIn as signInAs } from './browser.mjs';
+import { ADMIN, PASSWORD, startServer } from './server.mjs';
 
 const shots = resolve(import.meta.dirname, '../../.run/ui-screenshots');
 let server;
@@ -43,10 +43,7 @@ function call(ago, prompt, answer, extra = {}) {
 before(async () => {
   mkdirSync(shots, { recursive: true });
   server = await startServer({ env: { SWITCHYARD_MASTER_KEY: randomBytes(32).toString('base64') } });
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: process.getuid?.() === 0 ? ['--no-sandbox'] : [],
-  });
+  browser = await launch();
   const root = (await server.api('GET', '/departments')).items[0].id;
   app = await server.api('POST', '/apps', { department_id: root, name: 'support-bot' });
   const key = (await server.api('POST', `/apps/${app.id}/keys`, { name: 'sdk' })).secret;
@@ -73,16 +70,7 @@ after(async () => {
   server?.stop();
 });
 
-async function signIn(username, password) {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  await page.goto(`${server.url}/ui/`);
-  await page.getByLabel('Tenant').fill(TENANT);
-  await page.getByLabel('Username').fill(username);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('navigation', { name: 'Console' }).waitFor();
-  return page;
-}
+const signIn = (username, password) => signInAs(browser, server.url, username, password);
 
 test('the admin searches the logged calls and reads one as a conversation', async () => {
   const page = await signIn(ADMIN, PASSWORD);

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { after, before, test } from 'node:test';
-import { chromium } from 'playwright-core';
+import { launch, signIn as signInAs } from './browser.mjs';
 import { ADMIN, PASSWORD, TENANT, startServer } from './server.mjs';
 
 const shots = resolve(import.meta.dirname, '../../.run/ui-screenshots');
@@ -16,11 +16,7 @@ let browser;
 before(async () => {
   mkdirSync(shots, { recursive: true });
   server = await startServer();
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    // Root in a container has no user namespaces for Chromium's sandbox.
-    args: process.getuid?.() === 0 ? ['--no-sandbox'] : [],
-  });
+  browser = await launch();
 });
 
 after(async () => {
@@ -28,16 +24,7 @@ after(async () => {
   server?.stop();
 });
 
-async function signIn(username, password, viewport = { width: 1280, height: 800 }) {
-  const page = await browser.newPage({ viewport });
-  await page.goto(`${server.url}/ui/`);
-  await page.getByLabel('Tenant').fill(TENANT);
-  await page.getByLabel('Username').fill(username);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('navigation', { name: 'Console' }).waitFor();
-  return page;
-}
+const signIn = (username, password, viewport) => signInAs(browser, server.url, username, password, viewport);
 
 const navLinks = async (page) =>
   page.getByRole('navigation', { name: 'Console' }).getByRole('link').allTextContents();
