@@ -136,22 +136,12 @@ pub(crate) async fn insert_call_logs(
         .collect();
     for chunk in rows.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
-            "INSERT INTO call_logs ({INSERT_COLUMNS}) VALUES {} ON CONFLICT (id) DO NOTHING",
+            "INSERT INTO call_logs ({INSERT_COLUMNS}) VALUES {} ON CONFLICT (id) DO NOTHING RETURNING id",
             super::usage::placeholders(backend, chunk.len(), INSERT_PARAMS)
         );
-        let mut q = sqlx::query(&sql).persistent(false);
+        let mut q = sqlx::query_as::<_, (String,)>(&sql).persistent(false);
         for (e, l) in chunk {
-            q = q
-                .bind(e.id.as_str())
-                .bind(sender.tenant_id.as_str())
-                .bind(sender.department_id.as_str())
-                .bind(sender.app_id.as_str())
-                .bind(e.time_ms)
-                .bind(received_at)
-                .bind(e.user.as_deref())
-                .bind(e.model.as_str())
-                .bind(e.deployment.as_str())
-                .bind(e.provider.as_str())
+            q = super::usage::bind_call(q, sender, e, received_at)
                 .bind(serde_json::to_string(&e.tags).unwrap_or_else(|_| "[]".into()))
                 .bind(e.error_code.as_deref())
                 .bind(i64::from(e.cache_hit))
@@ -164,7 +154,7 @@ pub(crate) async fn insert_call_logs(
                 .bind(l.sealed.as_str())
                 .bind(l.expires_at);
         }
-        q.execute(&mut **tx).await?;
+        q.fetch_all(&mut **tx).await?;
     }
     Ok(())
 }

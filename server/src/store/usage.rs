@@ -261,6 +261,30 @@ pub(crate) fn placeholders(backend: Backend, rows: usize, per_row: usize) -> Str
     out
 }
 
+/// An INSERT … RETURNING id of one call per row.
+pub(super) type CallInsert<'q> =
+    sqlx::query::QueryAs<'q, Any, (String,), sqlx::any::AnyArguments<'q>>;
+
+/// Binds the columns every per-call row starts with: `id, tenant_id, department_id,
+/// app_id, time_ms, received_at, user_id, model, deployment, provider`.
+pub(super) fn bind_call<'q>(
+    q: CallInsert<'q>,
+    sender: &'q Sender,
+    e: &'q CheckedEvent,
+    received_at: i64,
+) -> CallInsert<'q> {
+    q.bind(e.id.as_str())
+        .bind(sender.tenant_id.as_str())
+        .bind(sender.department_id.as_str())
+        .bind(sender.app_id.as_str())
+        .bind(e.time_ms)
+        .bind(received_at)
+        .bind(e.user.as_deref())
+        .bind(e.model.as_str())
+        .bind(e.deployment.as_str())
+        .bind(e.provider.as_str())
+}
+
 /// Inserts the rows whose id is new; returns their ids.
 async fn insert_events(
     tx: &mut Transaction<'static, Any>,
@@ -277,17 +301,7 @@ async fn insert_events(
     // a hundred of them (megabytes each at 400 rows) held most of a loaded server's heap.
     let mut q = sqlx::query_as::<_, (String,)>(&sql).persistent(false);
     for e in chunk {
-        q = q
-            .bind(e.id.as_str())
-            .bind(sender.tenant_id.as_str())
-            .bind(sender.department_id.as_str())
-            .bind(sender.app_id.as_str())
-            .bind(e.time_ms)
-            .bind(received_at)
-            .bind(e.user.as_deref())
-            .bind(e.model.as_str())
-            .bind(e.deployment.as_str())
-            .bind(e.provider.as_str())
+        q = bind_call(q, sender, e, received_at)
             .bind(e.upstream_model.as_deref())
             .bind(e.prompt_tokens)
             .bind(e.completion_tokens)
