@@ -20,6 +20,10 @@ config=examples/rust/switchyard.yaml
 
 mkdir -p "$run"
 rm -f "$run"/demo.db*
+# The master key seals provider credentials and call logs (docs/call-logs.md); the demo's
+# lives beside its database, made once.
+[ -s "$run/master.key" ] || (umask 077 && "$server" master-key generate > "$run/master.key")
+export SWITCHYARD_MASTER_KEY_FILE=$run/master.key
 "$server" --database-url "$db" init --tenant demo --password demo-password-123 > "$run/init.log"
 token=$(sed -n 's/^token: *//p' "$run/init.log")
 "$server" --database-url "$db" config push "$config" --tenant demo --label demo > /dev/null
@@ -43,11 +47,16 @@ department=$(api GET /api/v1/departments | field '["items"][0]["id"]')
 app=$(api POST /api/v1/apps "{\"department_id\":\"$department\",\"name\":\"example\"}" | field '["id"]')
 key=$(api POST "/api/v1/apps/$app/keys" '{"name":"demo"}' | field '["secret"]')
 
+# Call logs for the demo app: every call's request and answer, redacted in the SDK
+# (docs/call-logs.md); the console's Call logs page shows them.
+api PUT "/api/v1/apps/$app/call-logs" '{"content":"all"}' > /dev/null
+
 # A server-side budget: every SDK instance and the gateway lease slices of it (docs/budgets.md).
 budget=$(api POST /api/v1/budgets '{"name":"demo-monthly","scope":"tenant","period":"month","amount_usd":5,"mode":"hard"}' | field '["id"]')
 
 echo "server: $url on $db: tenant demo, config version 1 active, app 'example' with a key,"
 echo "        a hard budget of \$5 a month for the tenant, leased to every SDK instance and the gateway"
+echo "        every call of the app logged with its request and answer (redacted; kept 7 days)"
 echo "        (API docs at $url/docs; the admin's one-time token is in $run/init.log)"
 SWITCHYARD_SERVER=$url SWITCHYARD_API_KEY=$key "$example"
 

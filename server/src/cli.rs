@@ -653,6 +653,7 @@ async fn serve(
         .configs
         .spawn_activation_watch(state.store.clone(), state.activations.clone());
     crate::usage::retention::spawn_pruning(state.store.clone(), usage_retention_days);
+    crate::call_logs::retention::spawn_pruning(state.store.clone());
     crate::rollout::job::spawn(state.clone(), crate::rollout::job::EVERY);
     crate::capacity::spawn(state.clone(), Duration::from_secs(300));
     crate::alerts::spawn(

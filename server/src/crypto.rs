@@ -79,13 +79,18 @@ impl MasterKey {
     }
 
     pub fn seal(&self, plaintext: &str, aad: &str) -> Result<String, CryptoError> {
+        self.seal_bytes(plaintext.as_bytes(), aad)
+    }
+
+    /// [`MasterKey::seal`] for bytes that are not text (compressed call-log content).
+    pub fn seal_bytes(&self, plaintext: &[u8], aad: &str) -> Result<String, CryptoError> {
         let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&self.key));
         let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
         let ct = cipher
             .encrypt(
                 &nonce,
                 Payload {
-                    msg: plaintext.as_bytes(),
+                    msg: plaintext,
                     aad: aad.as_bytes(),
                 },
             )
@@ -96,6 +101,11 @@ impl MasterKey {
     }
 
     pub fn open(&self, sealed: &str, aad: &str) -> Result<String, CryptoError> {
+        String::from_utf8(self.open_bytes(sealed, aad)?).map_err(|_| CryptoError::Corrupt)
+    }
+
+    /// [`MasterKey::open`] for what [`MasterKey::seal_bytes`] sealed.
+    pub fn open_bytes(&self, sealed: &str, aad: &str) -> Result<Vec<u8>, CryptoError> {
         let mut parts = sealed.splitn(3, ':');
         let (Some("v1"), Some(key_id), Some(body)) = (parts.next(), parts.next(), parts.next())
         else {
@@ -110,7 +120,7 @@ impl MasterKey {
         }
         let (nonce, ct) = blob.split_at(12);
         let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&self.key));
-        let pt = cipher
+        cipher
             .decrypt(
                 Nonce::from_slice(nonce),
                 Payload {
@@ -118,14 +128,18 @@ impl MasterKey {
                     aad: aad.as_bytes(),
                 },
             )
-            .map_err(|_| CryptoError::Corrupt)?;
-        String::from_utf8(pt).map_err(|_| CryptoError::Corrupt)
+            .map_err(|_| CryptoError::Corrupt)
     }
 }
 
 /// What binds a provider credential to its row.
 pub fn provider_aad(tenant_id: &str, provider_name: &str) -> String {
     format!("provider:{tenant_id}:{provider_name}")
+}
+
+/// What binds a call log's sealed content to its row.
+pub fn call_log_aad(tenant_id: &str, id: &str) -> String {
+    format!("call_log:{tenant_id}:{id}")
 }
 
 /// A hint safe to show: the last four characters.

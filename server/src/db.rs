@@ -30,6 +30,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0005_rollouts.sql"),
     ),
     (6, "alerts", include_str!("../migrations/0006_alerts.sql")),
+    (
+        7,
+        "call_logs",
+        include_str!("../migrations/0007_call_logs.sql"),
+    ),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

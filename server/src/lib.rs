@@ -6,6 +6,7 @@ pub mod alerts;
 pub mod api;
 pub mod auth;
 pub mod budget;
+pub mod call_logs;
 pub mod capacity;
 pub mod cli;
 pub mod client_addr;

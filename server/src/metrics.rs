@@ -36,8 +36,18 @@ struct EventCounts {
     duplicate: AtomicU64,
 }
 
+/// What became of call-log content at ingestion (`crate::call_logs::intake`).
+#[derive(Debug, Default)]
+struct CallLogCounts {
+    kept: AtomicU64,
+    not_logged: AtomicU64,
+    too_large: AtomicU64,
+    unusable: AtomicU64,
+}
+
 #[derive(Default)]
 pub struct Metrics {
+    call_logs: CallLogCounts,
     http: Mutex<HttpSeries>,
     auth_failures: AtomicU64,
     usage: Mutex<BTreeMap<(String, String), UsageSums>>,
@@ -121,6 +131,32 @@ impl Metrics {
         }
     }
 
+    /// The content of one batch, by outcome.
+    pub fn call_logs_ingested(&self, counts: crate::call_logs::intake::IntakeCounts) {
+        let c = &self.call_logs;
+        c.kept.fetch_add(counts.kept, Ordering::Relaxed);
+        c.not_logged.fetch_add(counts.not_logged, Ordering::Relaxed);
+        c.too_large.fetch_add(counts.too_large, Ordering::Relaxed);
+        c.unusable.fetch_add(counts.unusable, Ordering::Relaxed);
+    }
+
+    fn render_call_logs(&self, out: &mut String) {
+        let _ = writeln!(out, "# TYPE switchyard_call_logs_total counter");
+        let c = &self.call_logs;
+        for (outcome, n) in [
+            ("kept", &c.kept),
+            ("not_logged", &c.not_logged),
+            ("too_large", &c.too_large),
+            ("unusable", &c.unusable),
+        ] {
+            let _ = writeln!(
+                out,
+                "switchyard_call_logs_total{{outcome=\"{outcome}\"}} {}",
+                n.load(Ordering::Relaxed)
+            );
+        }
+    }
+
     fn render_usage(&self, out: &mut String) {
         let _ = writeln!(out, "# TYPE switchyard_usage_events_total counter");
         for (outcome, n) in [
@@ -191,6 +227,7 @@ impl Metrics {
             self.auth_failures.load(Ordering::Relaxed)
         );
         self.render_usage(&mut out);
+        self.render_call_logs(&mut out);
         self.render_replicas(&mut out);
         let _ = writeln!(out, "# TYPE switchyard_db_connections gauge");
         let _ = writeln!(

@@ -81,6 +81,11 @@ pub enum Permission {
     AlertSecurityWrite,
     /// Health per deployment, the capacity report and its forecasts.
     HealthRead,
+    /// Logged calls' content: search, one call's request and answer, export
+    /// (`docs/call-logs.md`). Every read is audited.
+    CallLogRead,
+    /// An app's call-log policy: what is logged, its size and retention.
+    CallLogConfigure,
     /// Server-level: the list of tenants. Operators only.
     TenantRead,
     /// Server-level: a new tenant with its first admin. Operators only.
@@ -88,7 +93,7 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 27] = [
+    pub const ALL: [Permission; 29] = [
         Permission::DepartmentRead,
         Permission::DepartmentWrite,
         Permission::AppRead,
@@ -114,6 +119,8 @@ impl Permission {
         Permission::AlertCostWrite,
         Permission::AlertSecurityWrite,
         Permission::HealthRead,
+        Permission::CallLogRead,
+        Permission::CallLogConfigure,
         Permission::TenantRead,
         Permission::TenantCreate,
     ];
@@ -145,6 +152,8 @@ impl Permission {
             Permission::AlertCostWrite => "alert.cost.write",
             Permission::AlertSecurityWrite => "alert.security.write",
             Permission::HealthRead => "health.read",
+            Permission::CallLogRead => "call_log.read",
+            Permission::CallLogConfigure => "call_log.configure",
             Permission::TenantRead => "tenant.read",
             Permission::TenantCreate => "tenant.create",
         }
@@ -168,6 +177,8 @@ impl Permission {
                 | Permission::KeyWrite
                 | Permission::UsageRead
                 | Permission::CostRead
+                | Permission::CallLogRead
+                | Permission::CallLogConfigure
         )
     }
 }
@@ -194,11 +205,20 @@ pub fn allows(role: Role, permission: Permission) -> bool {
                 | AlertChannelWrite
                 | AlertHealthWrite
                 | HealthRead
+                | CallLogRead
         ),
-        // Apps, API keys, gateway settings, API docs.
+        // Apps, API keys, gateway settings, API docs; what their apps' calls log.
         InterfaceDev => matches!(
             permission,
-            DepartmentRead | AppRead | AppWrite | KeyRead | KeyWrite | ProviderRead | ConfigRead
+            DepartmentRead
+                | AppRead
+                | AppWrite
+                | KeyRead
+                | KeyWrite
+                | ProviderRead
+                | ConfigRead
+                | CallLogRead
+                | CallLogConfigure
         ),
         // Budgets, rate limits and prices are theirs (server resources, and the config
         // sections of those names); deployments are not. Spend is theirs to watch: usage,
@@ -235,10 +255,14 @@ pub fn allows(role: Role, permission: Permission) -> bool {
                 | AlertChannelWrite
                 | AlertSecurityWrite
                 | HealthRead
+                | CallLogRead
         ),
-        // Sees its own department's apps and their usage; calls models with app keys (SDK
-        // routes).
-        AppDeveloper => matches!(permission, DepartmentRead | AppRead | UsageRead),
+        // Sees its own department's apps, their usage and their logged calls; calls models
+        // with app keys (SDK routes).
+        AppDeveloper => matches!(
+            permission,
+            DepartmentRead | AppRead | UsageRead | CallLogRead
+        ),
     }
 }
 
@@ -312,6 +336,12 @@ mod tests {
             }
         }
         assert!(allows(Role::InfraAdmin, Permission::UserWrite));
+    }
+
+    #[test]
+    fn resource_manager_reads_no_content() {
+        assert!(!allows(Role::ResourceManager, Permission::CallLogRead));
+        assert!(!allows(Role::ResourceManager, Permission::CallLogConfigure));
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The config one app runs with, cut from its tenant's active version: only the models the
 //! app may use (and what they fall back or reroute to) and the providers those need, its
 //! identity filled in, and provider keys either sealed away or opened. The SDK endpoint
-//! and the gateway share it, so an app's SDK and its gateway client run the same config.
+//! and the gateway share it, so an app's SDK and its gateway client run the same config,
+//! call-log policy included (`docs/call-logs.md`).
 
 use std::collections::HashSet;
 
@@ -56,6 +57,13 @@ pub async fn app_config(
             });
         }
     }
+    // The server's policy is the app's call-log setting, whatever the version says.
+    config.call_logs = state
+        .store
+        .tenant(tenant_id)
+        .call_log_policy(&app.id)
+        .await?
+        .section();
     config.identity.tenant = Some(tenant_id.to_owned());
     config.identity.app = Some(app.name.clone());
     match keys {

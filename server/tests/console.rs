@@ -71,8 +71,12 @@ async fn a_department_binding_lists_only_what_a_department_can_grant() {
         .await;
     let (_, me) = app.call("GET", "/api/v1/me", Some(&token), None).await;
     // model_ops holds config.read tenant-wide only; at a department, just its reads of
-    // departments and apps remain.
-    assert_eq!(permissions(&me), ["department.read", "app.read"], "{me}");
+    // departments, apps and their logged calls remain.
+    assert_eq!(
+        permissions(&me),
+        ["department.read", "app.read", "call_log.read"],
+        "{me}"
+    );
     let (s, _) = app.call("GET", "/api/v1/configs", Some(&token), None).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
 }

@@ -3,6 +3,7 @@
 // activated), serving on a free loopback port.
 
 import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -24,7 +25,11 @@ function freePort() {
   });
 }
 
-export async function startServer() {
+/**
+ * `env`: variables for the server process beyond this one's. It has a master key of its own,
+ * as a real deployment does (provider credentials and call logs are sealed with it).
+ */
+export async function startServer({ env = {} } = {}) {
   const bin = process.env.SWITCHYARD_SERVER_BIN;
   if (!bin) throw new Error('set SWITCHYARD_SERVER_BIN to the switchyard binary (make test-ui does)');
   const dir = mkdtempSync(join(tmpdir(), 'switchyard-ui-'));
@@ -38,6 +43,7 @@ export async function startServer() {
   const log = join(dir, 'server.log');
   const child = spawn(bin, ['--database-url', db, 'serve', '--listen', url.slice(7)], {
     cwd: repo,
+    env: { ...process.env, SWITCHYARD_MASTER_KEY: randomBytes(32).toString('base64'), ...env },
     stdio: ['ignore', 'ignore', openSync(log, 'w')],
   });
   for (let i = 0; i < 100; i++) {

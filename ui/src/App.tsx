@@ -19,6 +19,7 @@ import { BudgetsPage } from './pages/Budgets';
 import { CapacityPage } from './pages/Capacity';
 import { RolloutsPage } from './pages/Rollouts';
 import { AlertsPage } from './pages/Alerts';
+import { CallLogsPage } from './pages/CallLogs';
 
 function usePath(): [string, (to: string, replace?: boolean) => void] {
   const [path, setPath] = useState(location.pathname);
@@ -183,5 +184,7 @@ function Content({
       return (<>{title}<BudgetsPage api={api} can={can} /></>);
     case 'capacity':
       return (<>{title}<CapacityPage api={api} /></>);
+    case 'call-logs':
+      return (<>{title}<CallLogsPage api={api} can={can} selected={route.rest[0]} go={go} /></>);
   }
 }

@@ -13,7 +13,8 @@ export type PageId =
   | 'security'
   | 'usage'
   | 'budgets'
-  | 'capacity';
+  | 'capacity'
+  | 'call-logs';
 
 export interface PageDef {
   id: PageId;
@@ -36,6 +37,7 @@ export const PAGES: readonly PageDef[] = [
   { id: 'usage', title: 'Usage and cost', permission: 'cost.read' },
   { id: 'budgets', title: 'Budgets', permission: 'budget.read' },
   { id: 'capacity', title: 'Capacity', permission: 'health.read' },
+  { id: 'call-logs', title: 'Call logs', permission: 'call_log.read' },
 ];
 
 export const BASE = '/ui/';

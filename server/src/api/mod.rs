@@ -8,6 +8,8 @@ mod apps;
 mod audit;
 mod auth;
 mod budgets;
+mod call_log_policy;
+mod call_logs;
 mod capacity;
 mod configs;
 mod console;
@@ -213,6 +215,20 @@ pub const ROUTES: &[(&str, &str, Permission)] = &[
         "/api/v1/alerts/security/rules/{id}",
         Permission::AlertSecurityWrite,
     ),
+    // Call logs (docs/call-logs.md).
+    (
+        "GET",
+        "/api/v1/apps/{id}/call-logs",
+        Permission::CallLogConfigure,
+    ),
+    (
+        "PUT",
+        "/api/v1/apps/{id}/call-logs",
+        Permission::CallLogConfigure,
+    ),
+    ("GET", "/api/v1/call-logs", Permission::CallLogRead),
+    ("GET", "/api/v1/call-logs/export", Permission::CallLogRead),
+    ("GET", "/api/v1/call-logs/{id}", Permission::CallLogRead),
 ];
 
 /// `limit` / `offset` on every list.
@@ -277,6 +293,7 @@ pub fn decode_everything(data: &[u8]) {
     let _ = decode::<alerts::CreateRule>(data);
     let _ = decode::<switchyard::sdk_protocol::LeaseReturn>(data);
     let _ = decode::<crate::store::NewRollout>(data);
+    let _ = decode::<crate::call_logs::policy::CallLogPolicy>(data);
     if let Ok(req) = decode::<configs::CreateVersion>(data) {
         if let Ok(document) = req.document() {
             let _ = crate::store::check_document(&document);
@@ -294,6 +311,7 @@ pub fn decode_everything(data: &[u8]) {
         let _ = decode_query::<costs::ReportQuery>(text);
         let _ = decode_query::<costs::ChargebackQuery>(text);
         let _ = decode_query::<advice::AdviceQuery>(text);
+        let _ = decode_query::<call_logs::CallLogQuery>(text);
     }
 }
 
@@ -403,6 +421,14 @@ pub fn router(state: AppState) -> Router {
             "/alerts/security/rules/{id}",
             axum::routing::delete(alerts::delete_security),
         )
+        // Call logs (docs/call-logs.md).
+        .route(
+            "/apps/{id}/call-logs",
+            get(call_log_policy::get_policy).put(call_log_policy::set_policy),
+        )
+        .route("/call-logs", get(call_logs::search))
+        .route("/call-logs/export", get(call_logs::export))
+        .route("/call-logs/{id}", get(call_logs::get_one))
         .route_layer(middleware::from_fn(tag_route));
     Router::new()
         .nest("/api/v1", api)

@@ -10,14 +10,14 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    advice, alerts, apps, audit, auth, budgets, capacity, configs, costs, departments, events,
-    health, keys, leases, prices, providers, rate_limits, rollouts, sdk, tenants, usage,
-    usage_ingest, users,
+    advice, alerts, apps, audit, auth, budgets, call_log_policy, call_logs, capacity, configs,
+    costs, departments, events, health, keys, leases, prices, providers, rate_limits, rollouts,
+    sdk, tenants, usage, usage_ingest, users,
 };
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Switchyard management API", description = "Tenants, departments, apps, keys, users, providers, config versions, audit, budgets, rate limits, prices; the SDK config, usage and lease endpoints; and the OpenAI-compatible gateway under /v1."),
+    info(title = "Switchyard management API", description = "Tenants, departments, apps, keys, users, providers, config versions, audit, budgets, rate limits, prices, call logs; the SDK config, usage and lease endpoints; and the OpenAI-compatible gateway under /v1."),
     paths(
         auth::login, auth::create_token, auth::logout, auth::me,
         departments::list, departments::create, departments::get_one, departments::update,
@@ -38,6 +38,8 @@ use super::{
         alerts::deliveries, alerts::create_health, alerts::delete_health, alerts::create_cost,
         alerts::delete_cost, alerts::create_security, alerts::delete_security,
         capacity::health, capacity::report,
+        call_log_policy::get_policy, call_log_policy::set_policy,
+        call_logs::search, call_logs::get_one, call_logs::export,
         sdk::config, usage_ingest::ingest, leases::lease, leases::return_lease,
         health::healthz, health::readyz, health::metrics,
         crate::gateway::chat::completions, crate::gateway::embeddings::create,

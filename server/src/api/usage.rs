@@ -188,7 +188,7 @@ pub fn check_range(from: i64, to: i64, step: i64) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn instant(field: &str, text: Option<&str>, default: i64) -> Result<i64, ApiError> {
+pub(super) fn instant(field: &str, text: Option<&str>, default: i64) -> Result<i64, ApiError> {
     match text {
         None => Ok(default),
         Some(t) => parse_instant(t)

@@ -86,6 +86,8 @@ pub async fn ingest(
 ) -> Result<Response, ApiError> {
     check_content_type(&headers)?;
     let bytes = decode_body(&headers, read_body(body).await?)?;
+    // Call-log content is read from the raw JSON with the server's own struct.
+    let contents = crate::call_logs::content::from_batch(&bytes);
     // Most batches are well formed: read them typed at once, and only a batch with a bad
     // event as raw values, event by event.
     let parsed = match serde_json::from_slice::<UsageBatch<UsageEvent>>(&bytes) {
@@ -116,7 +118,13 @@ pub async fn ingest(
             .events
             .into_iter()
             .enumerate()
-            .map(|(i, v)| check(i, v, &sender, now))
+            .map(|(i, mut v)| {
+                // Content is not usage: a malformed one must not cost the event.
+                if let Some(event) = v.as_object_mut() {
+                    event.remove("content");
+                }
+                check(i, v, &sender, now)
+            })
             .collect(),
     };
     let checked = refuse_foreign_leases(&tenant, &sender.app_id, checked).await?;
@@ -137,7 +145,9 @@ pub async fn ingest(
             .usage_ingested(&sender.tenant_id, &[], rejected.len() as u64, 0);
         return Ok(all_refused(rejected));
     }
-    let done = tenant.ingest_usage(&sender, kept).await?;
+    let logs =
+        crate::call_logs::intake::for_batch(&state, &tenant, &sender, &kept, contents).await?;
+    let done = tenant.ingest_usage_logged(&sender, kept, &logs).await?;
     tenant
         .record_crossings(&sender.app_id, &done.inserted, state.leases.grace_ms)
         .await;

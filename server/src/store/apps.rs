@@ -204,15 +204,20 @@ impl TenantStore<'_> {
         Ok(rows.into_iter().map(from_row).collect())
     }
 
-    /// Deletes the app and all its keys in one transaction.
+    /// Deletes the app, all its keys and its call-log policy in one transaction (calls it
+    /// logged stay until their retention ends).
     pub async fn delete_app(&self, ctx: &AuditCtx, id: &str) -> Result<()> {
         let app = self.get_app(id).await?;
         let mut tx = self.write().await?;
-        sqlx::query("DELETE FROM app_keys WHERE tenant_id = $1 AND app_id = $2")
+        for table in ["app_keys", "call_log_policies"] {
+            sqlx::query(&format!(
+                "DELETE FROM {table} WHERE tenant_id = $1 AND app_id = $2"
+            ))
             .bind(&self.tenant_id)
             .bind(id)
             .execute(&mut *tx.tx)
             .await?;
+        }
         sqlx::query("DELETE FROM apps WHERE tenant_id = $1 AND id = $2")
             .bind(&self.tenant_id)
             .bind(id)

@@ -10,6 +10,7 @@ pub mod audit_log;
 mod bootstrap;
 mod budget_leases;
 mod budgets;
+mod call_logs;
 mod configs;
 mod departments;
 mod deployment_health;
@@ -38,6 +39,7 @@ pub use audit_log::{
 pub use bootstrap::{Bootstrapped, NewTenant};
 pub use budget_leases::BudgetLease;
 pub use budgets::{Budget, BudgetInput, BudgetState, MAX_AMOUNT_USD};
+pub use call_logs::{CallLogFilter, CallLogRow, CallUsage};
 pub use configs::{
     ActiveConfig, ConfigVersion, ConfigVersionSummary, check_document, document_issues,
 };

@@ -245,6 +245,13 @@ impl Store {
                 .execute(&mut *tx.tx)
                 .await?;
         }
+        let logs = super::call_logs::reseal_call_logs(&mut tx.tx, old, new).await?;
+        if logs > 0 {
+            tracing::info!(
+                call_logs = logs,
+                "call logs resealed under the new master key"
+            );
+        }
         tx.audit(AuditEntry::new(
             ctx,
             None,

@@ -11,11 +11,13 @@
 //! batch included) wait on each other's rows without deadlock and admin writes, which touch
 //! none of these tables, never wait on them.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use sqlx::{Any, Transaction};
 
+use super::call_logs::insert_call_logs;
 use super::{Result, Store, TenantStore};
+use crate::call_logs::intake::NewCallLog;
 use crate::db::Backend;
 use crate::usage::histogram::{BUCKETS, bucket};
 use crate::usage::validate::{CheckedEvent, Sender};
@@ -158,7 +160,19 @@ impl TenantStore<'_> {
     pub async fn ingest_usage(
         &self,
         sender: &Sender,
+        events: Vec<CheckedEvent>,
+    ) -> Result<Ingested> {
+        self.ingest_usage_logged(sender, events, &HashMap::new())
+            .await
+    }
+
+    /// [`TenantStore::ingest_usage`], with the content of the events that have some stored
+    /// beside them (`logs`, by event id) for the events new in this batch only.
+    pub async fn ingest_usage_logged(
+        &self,
+        sender: &Sender,
         mut events: Vec<CheckedEvent>,
+        logs: &HashMap<String, NewCallLog>,
     ) -> Result<Ingested> {
         // One order for every writer: concurrent batches lock rows in the same sequence.
         events.sort_by(|a, b| a.id.cmp(&b.id));
@@ -200,6 +214,17 @@ impl TenantStore<'_> {
             }
         }
         self.charge_slices(&mut tx, &inserted).await?;
+        if !logs.is_empty() {
+            insert_call_logs(
+                &mut tx,
+                self.db.backend,
+                sender,
+                &inserted,
+                logs,
+                received_at,
+            )
+            .await?;
+        }
         tx.commit().await?;
         Ok(Ingested {
             inserted,
@@ -212,7 +237,7 @@ impl TenantStore<'_> {
 /// anonymous `?` instead: SQLite looks a numbered parameter's name up by a linear scan, so
 /// binding n of them costs n², which at 10,000 parameters a statement took three quarters
 /// of the ingestion time.
-fn placeholders(backend: Backend, rows: usize, per_row: usize) -> String {
+pub(crate) fn placeholders(backend: Backend, rows: usize, per_row: usize) -> String {
     let mut out = String::with_capacity(rows * per_row * 5);
     for r in 0..rows {
         if r > 0 {
@@ -236,6 +261,30 @@ fn placeholders(backend: Backend, rows: usize, per_row: usize) -> String {
     out
 }
 
+/// An INSERT … RETURNING id of one call per row.
+pub(super) type CallInsert<'q> =
+    sqlx::query::QueryAs<'q, Any, (String,), sqlx::any::AnyArguments<'q>>;
+
+/// Binds the columns every per-call row starts with: `id, tenant_id, department_id,
+/// app_id, time_ms, received_at, user_id, model, deployment, provider`.
+pub(super) fn bind_call<'q>(
+    q: CallInsert<'q>,
+    sender: &'q Sender,
+    e: &'q CheckedEvent,
+    received_at: i64,
+) -> CallInsert<'q> {
+    q.bind(e.id.as_str())
+        .bind(sender.tenant_id.as_str())
+        .bind(sender.department_id.as_str())
+        .bind(sender.app_id.as_str())
+        .bind(e.time_ms)
+        .bind(received_at)
+        .bind(e.user.as_deref())
+        .bind(e.model.as_str())
+        .bind(e.deployment.as_str())
+        .bind(e.provider.as_str())
+}
+
 /// Inserts the rows whose id is new; returns their ids.
 async fn insert_events(
     tx: &mut Transaction<'static, Any>,
@@ -252,17 +301,7 @@ async fn insert_events(
     // a hundred of them (megabytes each at 400 rows) held most of a loaded server's heap.
     let mut q = sqlx::query_as::<_, (String,)>(&sql).persistent(false);
     for e in chunk {
-        q = q
-            .bind(e.id.as_str())
-            .bind(sender.tenant_id.as_str())
-            .bind(sender.department_id.as_str())
-            .bind(sender.app_id.as_str())
-            .bind(e.time_ms)
-            .bind(received_at)
-            .bind(e.user.as_deref())
-            .bind(e.model.as_str())
-            .bind(e.deployment.as_str())
-            .bind(e.provider.as_str())
+        q = bind_call(q, sender, e, received_at)
             .bind(e.upstream_model.as_deref())
             .bind(e.prompt_tokens)
             .bind(e.completion_tokens)
@@ -338,17 +377,29 @@ impl Store {
     /// Deletes raw events stamped before `before_ms` (the rollups stay), a slice at a
     /// time. Returns how many.
     pub async fn prune_usage(&self, before_ms: i64) -> Result<u64> {
+        self.delete_in_slices("usage_events", "time_ms", before_ms)
+            .await
+    }
+
+    /// Deletes the rows of `table` whose `column` is before `before`, [`PRUNE_ROWS`] per
+    /// statement, each on the SQLite writer lock. Returns how many.
+    pub(super) async fn delete_in_slices(
+        &self,
+        table: &str,
+        column: &str,
+        before: i64,
+    ) -> Result<u64> {
+        let sql = format!(
+            "DELETE FROM {table} WHERE id IN (SELECT id FROM {table} WHERE {column} < $1 LIMIT $2)"
+        );
         let mut total = 0;
         loop {
             let _guard = self.db.sqlite_writer().await;
-            let done = sqlx::query(
-                "DELETE FROM usage_events WHERE id IN \
-                 (SELECT id FROM usage_events WHERE time_ms < $1 LIMIT $2)",
-            )
-            .bind(before_ms)
-            .bind(PRUNE_ROWS)
-            .execute(&self.db.pool)
-            .await?;
+            let done = sqlx::query(&sql)
+                .bind(before)
+                .bind(PRUNE_ROWS)
+                .execute(&self.db.pool)
+                .await?;
             total += done.rows_affected();
             if done.rows_affected() < PRUNE_ROWS as u64 {
                 return Ok(total);

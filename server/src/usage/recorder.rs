@@ -3,7 +3,7 @@
 //! batches, through the same validation and ingestion as `POST /sdk/v1/usage`, so a gateway
 //! call is counted exactly like an SDK call.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -169,6 +169,25 @@ async fn store(state: &AppState, charged: &Charged, events: Vec<UsageEvent>) {
         }
     };
     let window = Window::at(now_ms(), state.usage_retention_days);
+    // Content is read from each event's JSON, as an SDK's would be, and only for an app
+    // whose policy logs something (serializing every event would tax every call).
+    let logging = match tenant.call_log_policy(&sender.app_id).await {
+        Ok(policy) => policy.logs_anything(),
+        Err(error) => {
+            tracing::warn!(%error, app = %charged.app_id, "gateway call-log policy unreadable");
+            false
+        }
+    };
+    let contents: HashMap<String, String> = if logging {
+        events
+            .iter()
+            .filter_map(|e| {
+                crate::call_logs::content::from_event(e).map(|j| (e.id.to_ascii_lowercase(), j))
+            })
+            .collect()
+    } else {
+        HashMap::new()
+    };
     let checked = events
         .into_iter()
         .enumerate()
@@ -196,7 +215,15 @@ async fn store(state: &AppState, charged: &Charged, events: Vec<UsageEvent>) {
             }
         }
     }
-    match tenant.ingest_usage(&sender, kept).await {
+    let logs =
+        match crate::call_logs::intake::for_batch(state, &tenant, &sender, &kept, contents).await {
+            Ok(logs) => logs,
+            Err(error) => {
+                tracing::error!(%error, app = %charged.app_id, "gateway call logs not stored");
+                HashMap::new()
+            }
+        };
+    match tenant.ingest_usage_logged(&sender, kept, &logs).await {
         Ok(done) => {
             state.metrics.usage_ingested(
                 &sender.tenant_id,

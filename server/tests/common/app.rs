@@ -328,6 +328,7 @@ impl TestApp {
             limit: limit.id,
             price_model,
             rollout: String::new(),
+            call_log: String::new(),
         }
     }
 
@@ -335,6 +336,10 @@ impl TestApp {
     /// (and a model `fx-new{n}` for a new one), both in a newly activated version.
     pub async fn fixture_for(&self, n: usize, path: &str) -> Fixture {
         let mut fx = self.fixture(n).await;
+        if path.starts_with("/api/v1/call-logs") {
+            fx.call_log = super::usage::logged_call(self, &fx, "the fixture's question").await;
+            return fx;
+        }
         if !path.starts_with("/api/v1/rollouts") {
             return fx;
         }
@@ -456,6 +461,8 @@ pub struct Fixture {
     pub price_model: String,
     /// A live rollout, for the rollout routes ([`TestApp::fixture_for`]); else empty.
     pub rollout: String,
+    /// A logged call of the app, for the call-log routes ([`TestApp::fixture_for`]).
+    pub call_log: String,
     /// An alert channel, and an alert rule of each category.
     pub channel: String,
     pub health_rule: String,
@@ -484,6 +491,8 @@ impl Fixture {
             &self.price_model
         } else if path.starts_with("/api/v1/rollouts") {
             &self.rollout
+        } else if path.starts_with("/api/v1/call-logs") {
+            &self.call_log
         } else if path.starts_with("/api/v1/alerts/health") {
             &self.health_rule
         } else if path.starts_with("/api/v1/alerts/cost") {
@@ -544,6 +553,7 @@ impl Fixture {
             }),
             ("PATCH", "/api/v1/rate-limits/{id}") => json!({"rpm": 1200, "tpm": null}),
             ("PUT", "/api/v1/prices/{id}") => json!({"input": 0.5, "output": 1.5}),
+            ("PUT", "/api/v1/apps/{id}/call-logs") => json!({"content": "all"}),
             ("POST", "/api/v1/rollouts") => json!({
                 "name": format!("new{n}"), "model": format!("fx-new{n}"), "baseline": "v1",
                 "candidate": "v2", "steps": [{"percent": 5}, {"percent": 100}]

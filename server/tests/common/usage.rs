@@ -147,3 +147,40 @@ pub async fn rollups_vs_raw(store: &Store) -> (Vec<Value>, Vec<Value>) {
     };
     (to_json(raw), to_json(rolled))
 }
+
+/// Call-log content in the contract's shape: a user's `prompt` and the model's `answer`.
+pub fn content(prompt: &str, answer: &str) -> Value {
+    json!({
+        "request": {"model": "chat", "temperature": 0.2, "messages": [
+            {"role": "system", "content": "You are terse."},
+            {"role": "user", "content": prompt}
+        ]},
+        "response": {"content": answer, "finish_reason": "stop"},
+        "error": null, "redacted": true, "truncated": false, "original_bytes": 200
+    })
+}
+
+/// Sets `app`'s call-log policy to `policy` as tenant A's admin.
+pub async fn set_policy(app: &TestApp, app_id: &str, policy: Value) -> Value {
+    let (s, b) = app
+        .call(
+            "PUT",
+            &format!("/api/v1/apps/{app_id}/call-logs"),
+            Some(&app.admin_a),
+            Some(policy),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    b
+}
+
+/// Turns logging on for the fixture's app and posts one call with content asking
+/// `prompt`: its id.
+pub async fn logged_call(app: &TestApp, fx: &super::app::Fixture, prompt: &str) -> String {
+    set_policy(app, &fx.app, json!({"content": "all"})).await;
+    let mut e = event(T0, "chat", "openai/gpt-4o-mini", 0.01, 100.0);
+    e["content"] = content(prompt, "an answer");
+    let (s, ack) = post(app, &fx.key_secret, std::slice::from_ref(&e), false).await;
+    assert_eq!(s, StatusCode::OK, "{ack}");
+    e["id"].as_str().unwrap().to_owned()
+}
