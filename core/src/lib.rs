@@ -16,6 +16,7 @@ mod pipeline;
 pub mod pricing;
 pub mod process;
 pub mod providers;
+pub mod redact;
 pub mod retry;
 pub mod routing;
 pub mod sdk_protocol;
