@@ -6,6 +6,7 @@
 pub mod binding;
 pub mod budget;
 pub mod cache;
+pub mod call_log;
 pub mod client;
 pub mod config;
 pub mod error;

@@ -21,7 +21,7 @@ fn keeps(text: &str) {
 #[test]
 fn the_patterns_compile() {
     Redactor::new().unwrap();
-    assert!(matches!(&*REDACTOR, Ok(_)));
+    assert!(REDACTOR.is_ok());
 }
 
 #[test]
