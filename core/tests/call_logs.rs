@@ -6,6 +6,9 @@
 
 #[path = "support/collector.rs"]
 mod collector;
+#[cfg(feature = "local")]
+#[path = "support/local_model.rs"]
+mod local_model;
 
 use std::io::Read;
 use std::sync::Arc;
@@ -426,4 +429,27 @@ async fn redact_false_ships_the_content_as_it_was() {
     assert!(!content.redacted);
     let json = serde_json::to_string(&content).unwrap();
     assert!(json.contains("alice@example.com"));
+}
+
+#[cfg(feature = "local")]
+#[tokio::test]
+async fn an_answer_of_the_local_model_is_logged_and_marked() {
+    let config = Config::from_yaml(&format!(
+        "version: 1\ncache: {{ mode: off }}\n\
+         providers: {{ local: {{ kind: local, model_path: \"{}\", threads: 1, context_size: 640 }} }}\n\
+         models: {{ local: {{ deployments: [ {{ provider: local, model: smollm2-135m-instruct }} ] }} }}\n\
+         call_logs: {{ content: all }}\n",
+        local_model::model_path().display()
+    ))
+    .unwrap();
+    let (client, sink) = client(config);
+    let mut request = chat("local", "Name one colour.");
+    request.max_tokens = Some(8);
+    let outcome = client.chat(request, &no_cache()).await.unwrap();
+    let event = &sink.events()[0];
+    assert!(event.local);
+    let response = content(event).unwrap().response.unwrap();
+    let said = outcome.response.choices[0].message.content.clone();
+    assert_eq!(response["content"], serde_json::to_value(said).unwrap());
+    assert_eq!(serde_json::to_value(event).unwrap()["local"], true);
 }
