@@ -120,22 +120,23 @@ fn usage(c: &mut Criterion) {
     });
     // Timed in rounds well under the queue's capacity, each drained (untimed) before the
     // next: so the figure is the enqueue, not the cheaper drop of a full queue.
-    group.bench_function("shipping", |b| {
-        b.iter_custom(|iters| {
-            let mut spent = std::time::Duration::ZERO;
-            let mut left = iters;
-            while left > 0 {
-                let round = left.min(10_000);
-                let started = std::time::Instant::now();
-                for _ in 0..round {
-                    shipper.record(black_box(&sample));
-                }
-                spent += started.elapsed();
-                left -= round;
-                runtime.block_on(shipper.flush());
+    let rounds = |iters: u64, record: &mut dyn FnMut()| {
+        let mut spent = std::time::Duration::ZERO;
+        let mut left = iters;
+        while left > 0 {
+            let round = left.min(10_000);
+            let started = std::time::Instant::now();
+            for _ in 0..round {
+                record();
             }
-            spent
-        })
+            spent += started.elapsed();
+            left -= round;
+            runtime.block_on(shipper.flush());
+        }
+        spent
+    };
+    group.bench_function("shipping", |b| {
+        b.iter_custom(|iters| rounds(iters, &mut || shipper.record(black_box(&sample))))
     });
     // Call logs on (`all`): the call path's part is the capture (owned copies of the
     // request and the answer) and the same enqueue; its content is redacted and serialized
@@ -155,24 +156,14 @@ fn usage(c: &mut Criterion) {
     let mut event = sample.clone();
     group.bench_function("shipping_call_log_all", |b| {
         b.iter_custom(|iters| {
-            let mut spent = std::time::Duration::ZERO;
-            let mut left = iters;
-            while left > 0 {
-                let round = left.min(10_000);
-                let started = std::time::Instant::now();
-                for _ in 0..round {
-                    event.content = Some(EventContent::Captured(Arc::new(Captured::new(
-                        &logging,
-                        Asked::Chat(Box::new(request.clone())),
-                        Answer::Chat(Box::new(response.clone())),
-                    ))));
-                    shipper.record(black_box(&event));
-                }
-                spent += started.elapsed();
-                left -= round;
-                runtime.block_on(shipper.flush());
-            }
-            spent
+            rounds(iters, &mut || {
+                event.content = Some(EventContent::Captured(Arc::new(Captured::new(
+                    &logging,
+                    Asked::Chat(Box::new(request.clone())),
+                    Answer::Chat(Box::new(response.clone())),
+                ))));
+                shipper.record(black_box(&event));
+            })
         })
     });
     group.finish();

@@ -9,6 +9,8 @@ mod collector;
 #[cfg(feature = "local")]
 #[path = "support/local_model.rs"]
 mod local_model;
+#[path = "support/spooled.rs"]
+mod spooled;
 
 use std::io::Read;
 use std::sync::Arc;
@@ -395,19 +397,11 @@ async fn redaction_happens_before_the_spool() {
     client.chat(leaky_prompt(), &no_cache()).await.unwrap();
     client.flush().await;
     let mut text = String::new();
-    let mut stack = vec![spool.clone()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "batch") {
-                let bytes = std::fs::read(&path).unwrap();
-                flate2::read::GzDecoder::new(&bytes[..])
-                    .read_to_string(&mut text)
-                    .unwrap();
-            }
-        }
+    for path in spooled::spooled(&spool) {
+        let bytes = std::fs::read(&path).unwrap();
+        flate2::read::GzDecoder::new(&bytes[..])
+            .read_to_string(&mut text)
+            .unwrap();
     }
     assert!(text.contains("[EMAIL]"), "nothing spooled: {text:?}");
     for secret in SECRETS {
