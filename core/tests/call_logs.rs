@@ -6,6 +6,8 @@
 
 #[path = "support/collector.rs"]
 mod collector;
+#[path = "support/config_server.rs"]
+mod config_server;
 #[cfg(feature = "local")]
 #[path = "support/local_model.rs"]
 mod local_model;
@@ -310,6 +312,52 @@ async fn a_reload_changes_what_is_logged() {
     let events = sink.events();
     assert!(events[0].content.is_none());
     assert!(events[1].content.is_some());
+}
+
+/// The server serves `call_logs` as JSON (`{"sample": 1.0}`); a new version is followed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_policy_from_the_config_server_takes_effect_on_its_next_version() {
+    let mock = mock().await;
+    let mut document = serde_json::json!({
+        "version": 1,
+        "providers": {"oa": {"kind": "openai", "base_url": format!("{}/v1", mock.url())}},
+        "models": {"chat": {"deployments": [{"provider": "oa", "model": "m"}]}},
+    });
+    let (url, server) = config_server::start(document.clone()).await;
+    let sink = Arc::new(MemorySink::default());
+    let builder = Client::builder()
+        .server(switchyard::ConfigServer::new(&url, "sy_test").long_poll(Duration::from_secs(1)))
+        .usage_sink(sink.clone());
+    let client = tokio::task::spawn_blocking(move || builder.build())
+        .await
+        .unwrap()
+        .unwrap();
+    client
+        .chat(chat("chat", "before"), &no_cache())
+        .await
+        .unwrap();
+
+    document["call_logs"] = serde_json::json!({"content": {"sample": 1.0}});
+    server.published.send_replace(("\"v2\"".into(), document));
+    let started = std::time::Instant::now();
+    while client.config().call_logs.is_none() {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "v2 never applied"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    client
+        .chat(chat("chat", "after"), &no_cache())
+        .await
+        .unwrap();
+    let events = sink.events();
+    assert!(events[0].content.is_none());
+    assert_eq!(
+        content(&events[1]).unwrap().request["messages"][0]["content"],
+        "after"
+    );
+    client.shutdown().await;
 }
 
 #[tokio::test]
