@@ -239,7 +239,7 @@ impl Engine {
         capture: impl FnOnce() -> (Asked, Answer),
     ) -> Option<Arc<Captured>> {
         let config = runtime.config.call_logs.as_ref()?;
-        if self.sink.is_none() || !call_log::logs(Some(config), alias, failed) {
+        if self.sink.is_none() || !call_log::logs(config, alias, failed) {
             return None;
         }
         let (asked, answer) = capture();

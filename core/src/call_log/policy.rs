@@ -4,12 +4,9 @@
 
 use crate::config::{CallLogConfig, CallLogMode};
 
-/// Whether the call of `alias` that ended `failed` logs its content under `config`
-/// (none: off). Cheap when off: no copy is made before this says yes.
-pub(crate) fn logs(config: Option<&CallLogConfig>, alias: &str, failed: bool) -> bool {
-    let Some(config) = config else {
-        return false;
-    };
+/// Whether the call of `alias` that ended `failed` logs its content under `config`.
+/// Cheap: no copy is made before this says yes.
+pub(crate) fn logs(config: &CallLogConfig, alias: &str, failed: bool) -> bool {
     match config.models.get(alias).copied().unwrap_or(config.content) {
         CallLogMode::Off => false,
         CallLogMode::Errors => failed,
@@ -37,30 +34,21 @@ mod tests {
 
     #[test]
     fn modes() {
-        assert!(!logs(None, "chat", true));
         let off = config(CallLogMode::Off, &[]);
-        assert!(!logs(Some(&off), "chat", true));
+        assert!(!logs(&off, "chat", true));
         let errors = config(CallLogMode::Errors, &[]);
-        assert!(logs(Some(&errors), "chat", true));
-        assert!(!logs(Some(&errors), "chat", false));
+        assert!(logs(&errors, "chat", true));
+        assert!(!logs(&errors, "chat", false));
         let all = config(CallLogMode::All, &[]);
-        assert!(logs(Some(&all), "chat", false));
-        assert!(!logs(
-            Some(&config(CallLogMode::Sample(0.0), &[])),
-            "c",
-            false
-        ));
-        assert!(logs(
-            Some(&config(CallLogMode::Sample(1.0), &[])),
-            "c",
-            false
-        ));
+        assert!(logs(&all, "chat", false));
+        assert!(!logs(&config(CallLogMode::Sample(0.0), &[]), "c", false));
+        assert!(logs(&config(CallLogMode::Sample(1.0), &[]), "c", false));
     }
 
     #[test]
     fn a_model_override_replaces_the_default() {
         let config = config(CallLogMode::Off, &[("gpt-4o", CallLogMode::All)]);
-        assert!(logs(Some(&config), "gpt-4o", false));
-        assert!(!logs(Some(&config), "chat", false));
+        assert!(logs(&config, "gpt-4o", false));
+        assert!(!logs(&config, "chat", false));
     }
 }
