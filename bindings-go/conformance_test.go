@@ -6,6 +6,7 @@
 package switchyard
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -26,7 +27,10 @@ type object = map[string]any
 func TestConformance(t *testing.T) {
 	dirs := filepath.SplitList(os.Getenv("SWITCHYARD_SCENARIO_DIRS"))
 	if len(dirs) == 0 {
-		dirs = []string{filepath.Join(root, "tests", "conformance", "scenarios")}
+		dirs = []string{
+			filepath.Join(root, "tests", "conformance", "scenarios"),
+			filepath.Join(root, "tests", "conformance", "scenarios-next"),
+		}
 	}
 	var files []string
 	for _, dir := range dirs {
@@ -502,7 +506,71 @@ func contains(expected, actual any, at string) error {
 	return same(at, expected, actual)
 }
 
-func checkFinal(expect object, c counters, requests []map[string]any) error {
+// pick is item index of items (-1 the last).
+func pick[T any](items []T, index int, what string) (T, error) {
+	position := index
+	if index < 0 {
+		position = len(items) + index
+	}
+	if position < 0 || position >= len(items) {
+		var zero T
+		return zero, fmt.Errorf("no %s %d (of %d)", what, index, len(items))
+	}
+	return items[position], nil
+}
+
+func checkUsageEvent(check object, events []object) error {
+	index := int(number(check["index"]))
+	event, err := pick(events, index, "usage event")
+	if err != nil {
+		return err
+	}
+	at := fmt.Sprintf("usage event %d", index)
+	for _, field := range []string{"model", "cache_hit", "local"} {
+		if has(check, field) {
+			if x := same(at+" "+field, check[field], event[field]); x != nil {
+				return x
+			}
+		}
+	}
+	if has(check, "status") {
+		actual := event["status"]
+		if status, ok := actual.(object); ok {
+			problem, _ := status["error"].(object)
+			actual = problem["code"]
+		}
+		if x := same(at+" status", check["status"], actual); x != nil {
+			return x
+		}
+	}
+	content := event["content"]
+	if check["content_absent"] == true && content != nil {
+		return fmt.Errorf("%s should carry no content: %s", at, canonical(event))
+	}
+	if (has(check, "content") || has(check, "content_max_bytes")) && content == nil {
+		return fmt.Errorf("%s carries no content: %s", at, canonical(event))
+	}
+	if has(check, "content") {
+		if err := contains(check["content"], content, at+" content"); err != nil {
+			return err
+		}
+	}
+	if has(check, "content_max_bytes") {
+		var buf bytes.Buffer
+		encoder := json.NewEncoder(&buf)
+		encoder.SetEscapeHTML(false)
+		if err := encoder.Encode(content); err != nil {
+			return err
+		}
+		size := len(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
+		if max := int(number(check["content_max_bytes"])); size > max {
+			return fmt.Errorf("%s content is %d bytes, above %d", at, size, max)
+		}
+	}
+	return nil
+}
+
+func checkFinal(expect object, c counters, requests []map[string]any, usage []usageBatch) error {
 	if has(expect, "upstream_calls") {
 		if x := same("upstream calls", expect["upstream_calls"], c.Total); x != nil {
 			return x
@@ -514,18 +582,31 @@ func checkFinal(expect object, c counters, requests []map[string]any) error {
 			return x
 		}
 	}
+	var events []object
+	for _, batch := range usage {
+		events = append(events, batch.Events...)
+	}
+	usageChecks, _ := expect["usage_events"].([]any)
+	for _, check := range usageChecks {
+		if err := checkUsageEvent(check.(object), events); err != nil {
+			return err
+		}
+	}
+	absentTexts, _ := expect["usage_text_absent"].([]any)
+	for _, text := range absentTexts {
+		for _, batch := range usage {
+			if strings.Contains(batch.Raw, fmt.Sprint(text)) {
+				return fmt.Errorf("%q was shipped: %s", text, batch.Raw)
+			}
+		}
+	}
 	checks, _ := expect["requests"].([]any)
 	for _, check := range checks {
 		check := check.(object)
-		index := int(number(check["index"]))
-		position := index
-		if index < 0 {
-			position = len(requests) + index
+		recorded, err := pick(requests, int(number(check["index"])), "recorded request")
+		if err != nil {
+			return err
 		}
-		if position < 0 || position >= len(requests) {
-			return fmt.Errorf("no recorded request %d (of %d)", index, len(requests))
-		}
-		recorded := requests[position]
 		if has(check, "path") {
 			if x := same("request path", check["path"], recorded["path"]); x != nil {
 				return x
@@ -585,6 +666,8 @@ func (r *runner) step(step object) error {
 				return err
 			}
 		}
+	case "flush":
+		return r.client.Flush(context.Background())
 	case "reload":
 		var o outcome
 		if err := r.client.Reload(substitute(step["config"], r.base)); err != nil {
@@ -759,7 +842,7 @@ func runScenario(t *testing.T, file string) error {
 	}
 	_ = client.Close()
 	if expect, ok := scenario["expect"].(object); ok {
-		if err := checkFinal(expect, s.counters(t), s.requests(t)); err != nil {
+		if err := checkFinal(expect, s.counters(t), s.requests(t), s.usage(t)); err != nil {
 			return fmt.Errorf("%w\n  scenario: %v", err, scenario["description"])
 		}
 	}

@@ -137,6 +137,18 @@ func (s *session) requests(t testing.TB) []map[string]any {
 	return r
 }
 
+// usageBatch is one usage batch shipped to a session: its raw JSON text and its events.
+type usageBatch struct {
+	Raw    string   `json:"raw"`
+	Events []object `json:"events"`
+}
+
+func (s *session) usage(t testing.TB) []usageBatch {
+	var u []usageBatch
+	httpJSON(t, "GET", mockURL+"/_mock/sessions/"+s.id+"/usage", nil, &u)
+	return u
+}
+
 // openaiConfig is a config with one OpenAI provider on this session: models `chat` and
 // `embed`, and `extra` merged into `chat`.
 func (s *session) openaiConfig(extra map[string]any) map[string]any {

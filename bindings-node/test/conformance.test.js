@@ -1,4 +1,4 @@
-//! Every scenario file in tests/conformance/scenarios/ (SWITCHYARD_SCENARIO_DIRS, separated
+//! Every scenario file in tests/conformance/scenarios/ and scenarios-next/ (SWITCHYARD_SCENARIO_DIRS, separated
 //! by the path delimiter, runs other folders instead), through the Node client.
 'use strict';
 
@@ -11,7 +11,9 @@ const { Mock, ROOT } = require('./support/mock');
 const { runScenario } = require('./support/scenario');
 
 const DIRS = (process.env.SWITCHYARD_SCENARIO_DIRS || '').split(path.delimiter).filter(Boolean);
-if (!DIRS.length) DIRS.push(path.join(ROOT, 'tests', 'conformance', 'scenarios'));
+if (!DIRS.length) {
+  DIRS.push(path.join(ROOT, 'tests', 'conformance', 'scenarios'), path.join(ROOT, 'tests', 'conformance', 'scenarios-next'));
+}
 const FILES = DIRS.flatMap((dir) => fs.readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => path.join(dir, f)));
 
 let mock;

@@ -51,6 +51,10 @@ class Session:
     def requests(self) -> List[Dict[str, Any]]:
         return http_json("GET", f"{self._mock.url}/_mock/sessions/{self.id}/requests")  # type: ignore[no-any-return]
 
+    def usage(self) -> List[Dict[str, Any]]:
+        """The usage batches shipped to this session: `[{"raw": text, "events": [...]}]`."""
+        return http_json("GET", f"{self._mock.url}/_mock/sessions/{self.id}/usage")  # type: ignore[no-any-return]
+
     def openai_config(self, model: str = "gpt-4o-mini", **model_extra: Any) -> Dict[str, Any]:
         """A config with one OpenAI provider on this session and model alias `chat`."""
         return {

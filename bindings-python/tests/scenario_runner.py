@@ -314,17 +314,60 @@ def contains(expected: Any, actual: Any, at: str) -> None:
         raise Mismatch(f"{at}: expected {expected!r}, got {actual!r}")
 
 
-def check_final(expect: Dict[str, Any], counters: Dict[str, Any], requests: List[Dict[str, Any]]) -> None:
+def pick(items: List[Any], index: int, what: str) -> Any:
+    position = len(items) + index if index < 0 else index
+    if not 0 <= position < len(items):
+        raise Mismatch(f"no {what} {index} (of {len(items)})")
+    return items[position]
+
+
+def check_usage_event(check: Dict[str, Any], events: List[Dict[str, Any]]) -> None:
+    index = check.get("index", 0)
+    event = pick(events, index, "usage event")
+    at = f"usage event {index}"
+    if "model" in check:
+        same(f"{at} model", check["model"], event.get("model"))
+    if "status" in check:
+        status = event.get("status")
+        actual = status if isinstance(status, str) else ((status or {}).get("error") or {}).get("code")
+        same(f"{at} status", check["status"], actual)
+    for flag in ("cache_hit", "local"):
+        if flag in check:
+            same(f"{at} {flag}", check[flag], event.get(flag))
+    content = event.get("content")
+    if check.get("content_absent") and content is not None:
+        raise Mismatch(f"{at} should carry no content: {event}")
+    if "content" in check:
+        if content is None:
+            raise Mismatch(f"{at} carries no content: {event}")
+        contains(check["content"], content, f"{at} content")
+    if "content_max_bytes" in check:
+        if content is None:
+            raise Mismatch(f"{at} carries no content: {event}")
+        size = len(json.dumps(content, separators=(",", ":"), ensure_ascii=False).encode())
+        if size > check["content_max_bytes"]:
+            raise Mismatch(f"{at} content is {size} bytes, above {check['content_max_bytes']}")
+
+
+def check_final(
+    expect: Dict[str, Any],
+    counters: Dict[str, Any],
+    requests: List[Dict[str, Any]],
+    usage: List[Dict[str, Any]],
+) -> None:
     if "upstream_calls" in expect:
         same("upstream calls", expect["upstream_calls"], counters.get("total", 0))
     for model, calls in (expect.get("upstream_calls_by_model") or {}).items():
         same(f"upstream calls to {model}", calls, (counters.get("models") or {}).get(model, 0))
+    events = [event for batch in usage for event in batch["events"]]
+    for check in expect.get("usage_events") or []:
+        check_usage_event(check, events)
+    for text in expect.get("usage_text_absent") or []:
+        for batch in usage:
+            if text in batch["raw"]:
+                raise Mismatch(f"{text!r} was shipped: {batch['raw']}")
     for check in expect.get("requests") or []:
-        index = check.get("index", 0)
-        position = len(requests) + index if index < 0 else index
-        if not 0 <= position < len(requests):
-            raise Mismatch(f"no recorded request {index} (of {len(requests)})")
-        recorded = requests[position]
+        recorded = pick(requests, check.get("index", 0), "recorded request")
         if "path" in check:
             same("request path", check["path"], recorded["path"])
         for name, value in (check.get("headers") or {}).items():
@@ -358,6 +401,8 @@ class SyncRunner:
             with ThreadPoolExecutor(max_workers=max(1, len(subs))) as pool:
                 for future in [pool.submit(self.step, s) for s in subs]:
                     future.result()
+        elif op == "flush":
+            self.client.flush()
         elif op == "reload":
             result = CallResult()
             try:
@@ -435,6 +480,8 @@ class AsyncRunner:
             await asyncio.sleep(step.get("ms", 0) / 1000.0)
         elif op == "parallel":
             await asyncio.gather(*(self.step(s) for s in step.get("steps") or []))
+        elif op == "flush":
+            await self.client.flush()
         elif op == "reload":
             result = CallResult()
             try:
@@ -519,6 +566,6 @@ def run_scenario(mock: Mock, text: str, mode: str) -> None:
 
             asyncio.run(main())
         if scenario.get("expect"):
-            check_final(scenario["expect"], session.counters(), session.requests())
+            check_final(scenario["expect"], session.counters(), session.requests(), session.usage())
     except Mismatch as exc:
         raise Mismatch(f"{exc}\n  scenario: {scenario.get('description')}") from None

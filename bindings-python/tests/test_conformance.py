@@ -1,5 +1,5 @@
-"""Every scenario file in tests/conformance/scenarios/ (discovered at collection, so new
-files are picked up), run blocking and with asyncio."""
+"""Every scenario file in tests/conformance/scenarios/ and scenarios-next/ (discovered at
+collection, so new files are picked up), run blocking and with asyncio."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ DIRS = [
     pathlib.Path(d)
     for d in os.environ.get("SWITCHYARD_SCENARIO_DIRS", "").split(os.pathsep)
     if d
-] or [ROOT / "tests" / "conformance" / "scenarios"]
+] or [ROOT / "tests" / "conformance" / "scenarios", ROOT / "tests" / "conformance" / "scenarios-next"]
 FILES = sorted(p for d in DIRS for pattern in ("*.yaml", "*.yml") for p in d.glob(pattern))
 SCENARIOS = DIRS[0]
 

@@ -1,6 +1,7 @@
 //! What usage shipping adds to a call: `record()` on the shipping sink (the enqueue a call
-//! pays) against a sink that only counts, and the same pipeline call with each sink, in one
-//! run. The shipper ships to an in-process endpoint that acks every batch, so its batching,
+//! pays) against a sink that only counts, the same with call logs on (`all`: the call path
+//! copies a 2 KB prompt and answer; redaction and serialization run in the batcher), and
+//! the same pipeline call with each sink, in one run. The shipper ships to an in-process endpoint that acks every batch, so its batching,
 //! gzip and POSTs run as they would in production, on the same cores.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -12,10 +13,11 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::post;
 use criterion::{Criterion, criterion_group, criterion_main};
-use switchyard::config::{Config, Secret};
+use switchyard::call_log::{Answer, Asked, Captured};
+use switchyard::config::{CallLogConfig, CallLogMode, Config, Secret};
 use switchyard::sdk_protocol::{USAGE_PATH, UsageAck};
-use switchyard::telemetry::{CallStatus, UsageEvent, UsageSink};
-use switchyard::types::{ChatRequest, Message};
+use switchyard::telemetry::{CallStatus, EventContent, UsageEvent, UsageSink};
+use switchyard::types::{ChatRequest, ChatResponse, Message};
 use switchyard::usage::UsageShipping;
 use switchyard::{CallOptions, Client};
 use switchyard_mock_provider::{MockServer, Script};
@@ -70,6 +72,29 @@ fn event() -> UsageEvent {
     }
 }
 
+/// A support conversation of about 2 KB, with PII in it, and its answer of about 2 KB.
+fn conversation() -> (ChatRequest, ChatResponse) {
+    let customer = "Hello, I booked flight AC 118 on 2024-11-30 and was charged twice on my \
+        card 4111 1111 1111 1111. Please call me on +44 20 7946 0958 or write to \
+        jane.doe@example.co.uk. The amount was 1,299.00 EUR. ";
+    let request = ChatRequest::new(
+        "chat",
+        vec![
+            Message::system("You are the support assistant of Acme Travel. ".repeat(8)),
+            Message::user(customer.repeat(4)),
+        ],
+    );
+    let answer = "I am sorry about the double charge on booking ACM-2024-118842; the duplicate \
+        payment will be returned to the original card within 5 to 7 business days. ";
+    let response: ChatResponse = serde_json::from_value(serde_json::json!({
+        "id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "gpt-4o-mini",
+        "choices": [{"index": 0, "finish_reason": "stop",
+                     "message": {"role": "assistant", "content": answer.repeat(12)}}],
+    }))
+    .unwrap();
+    (request, response)
+}
+
 fn usage(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -95,21 +120,50 @@ fn usage(c: &mut Criterion) {
     });
     // Timed in rounds well under the queue's capacity, each drained (untimed) before the
     // next: so the figure is the enqueue, not the cheaper drop of a full queue.
-    group.bench_function("shipping", |b| {
-        b.iter_custom(|iters| {
-            let mut spent = std::time::Duration::ZERO;
-            let mut left = iters;
-            while left > 0 {
-                let round = left.min(10_000);
-                let started = std::time::Instant::now();
-                for _ in 0..round {
-                    shipper.record(black_box(&sample));
-                }
-                spent += started.elapsed();
-                left -= round;
-                runtime.block_on(shipper.flush());
+    let rounds = |iters: u64, record: &mut dyn FnMut()| {
+        let mut spent = std::time::Duration::ZERO;
+        let mut left = iters;
+        while left > 0 {
+            let round = left.min(10_000);
+            let started = std::time::Instant::now();
+            for _ in 0..round {
+                record();
             }
-            spent
+            spent += started.elapsed();
+            left -= round;
+            runtime.block_on(shipper.flush());
+        }
+        spent
+    };
+    group.bench_function("shipping", |b| {
+        b.iter_custom(|iters| rounds(iters, &mut || shipper.record(black_box(&sample))))
+    });
+    // Call logs on (`all`): the call path's part is the capture (owned copies of the
+    // request and the answer) and the same enqueue; its content is redacted and serialized
+    // when the batcher seals the batch.
+    let logging = CallLogConfig {
+        content: CallLogMode::All,
+        ..CallLogConfig::default()
+    };
+    let (request, response) = conversation();
+    let sized = Captured::new(
+        &logging,
+        Asked::Chat(Box::new(request.clone())),
+        Answer::Chat(Box::new(response.clone())),
+    );
+    let bytes = serde_json::to_vec(&sized.content().unwrap()).unwrap().len();
+    eprintln!("logged content per call: {bytes} bytes of JSON");
+    let mut event = sample.clone();
+    group.bench_function("shipping_call_log_all", |b| {
+        b.iter_custom(|iters| {
+            rounds(iters, &mut || {
+                event.content = Some(EventContent::Captured(Arc::new(Captured::new(
+                    &logging,
+                    Asked::Chat(Box::new(request.clone())),
+                    Answer::Chat(Box::new(response.clone())),
+                ))));
+                shipper.record(black_box(&event));
+            })
         })
     });
     group.finish();

@@ -6,6 +6,7 @@
 pub mod binding;
 pub mod budget;
 pub mod cache;
+pub mod call_log;
 pub mod client;
 pub mod config;
 pub mod error;
@@ -16,6 +17,7 @@ mod pipeline;
 pub mod pricing;
 pub mod process;
 pub mod providers;
+pub mod redact;
 pub mod retry;
 pub mod routing;
 pub mod sdk_protocol;

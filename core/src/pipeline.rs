@@ -52,6 +52,7 @@ use self::runtime::{ModelRoute, Runtime};
 use self::settle::settle;
 use crate::budget::BudgetSource;
 use crate::cache::{Lookup, ResponseCache, SharedCache};
+use crate::call_log::{self, Answer, Asked, Captured};
 use crate::config::Config;
 use crate::error::Result;
 use crate::lease::LeaseBook;
@@ -141,6 +142,13 @@ impl Engine {
                 Ok((response, meta)) => (Some(meta), R::usage(response), None),
                 Err(error) => (None, None, Some(error)),
             };
+            let content = self.logged(&runtime, request.model(), error.is_some(), || {
+                let answer = match &result {
+                    Ok((response, _)) => R::answered(response),
+                    Err(error) => Answer::Error(error.to_string()),
+                };
+                (request.asked(), answer)
+            });
             self.report(
                 &span,
                 Report {
@@ -153,6 +161,7 @@ impl Engine {
                     error,
                     ttft: None,
                     stream: false,
+                    content,
                 },
             );
         }
@@ -218,6 +227,23 @@ impl Engine {
             index,
             cost,
         ))
+    }
+
+    /// The content of a call of `alias` that ended `failed`, when the config in force
+    /// (`call_logs`) logs it and a sink would ship it; nothing is copied otherwise.
+    fn logged(
+        &self,
+        runtime: &Runtime,
+        alias: &str,
+        failed: bool,
+        capture: impl FnOnce() -> (Asked, Answer),
+    ) -> Option<Arc<Captured>> {
+        let config = runtime.config.call_logs.as_ref()?;
+        if self.sink.is_none() || !call_log::logs(config, alias, failed) {
+            return None;
+        }
+        let (asked, answer) = capture();
+        Some(Arc::new(Captured::new(config, asked, answer)))
     }
 
     fn report(&self, span: &tracing::Span, report: Report<'_>) {

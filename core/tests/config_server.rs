@@ -3,70 +3,18 @@
 //! the real server.)
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+#[path = "support/config_server.rs"]
+mod config_server;
+
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
 use axum::routing::get;
+use config_server::start;
 use serde_json::{Value, json};
 use switchyard::{Client, ConfigServer, ErrorKind};
-use tokio::sync::watch;
-
-/// Serves the latest published document under its ETag, holding a request that already
-/// has it until the next publication.
-#[derive(Clone)]
-struct FakeServer {
-    published: watch::Sender<(String, Value)>,
-    requests: Arc<AtomicUsize>,
-    authorizations: Arc<std::sync::Mutex<Vec<String>>>,
-}
-
-async fn config(State(server): State<FakeServer>, headers: HeaderMap) -> Response {
-    server.requests.fetch_add(1, Ordering::SeqCst);
-    let auth = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
-    server.authorizations.lock().unwrap().push(auth);
-    let known = headers
-        .get("if-none-match")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let mut published = server.published.subscribe();
-    loop {
-        let (etag, document) = published.borrow_and_update().clone();
-        if known.as_deref() != Some(etag.as_str()) {
-            return (StatusCode::OK, [("etag", etag)], axum::Json(document)).into_response();
-        }
-        if tokio::time::timeout(Duration::from_secs(2), published.changed())
-            .await
-            .is_err()
-        {
-            return StatusCode::NOT_MODIFIED.into_response();
-        }
-    }
-}
-
-async fn start(first: Value) -> (String, FakeServer) {
-    let (published, _) = watch::channel(("\"v1\"".to_owned(), first));
-    let server = FakeServer {
-        published,
-        requests: Arc::default(),
-        authorizations: Arc::default(),
-    };
-    let router = Router::new()
-        .route("/sdk/v1/config", get(config))
-        .with_state(server.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    (url, server)
-}
 
 fn document(models: &[(&str, f64)]) -> Value {
     let models: serde_json::Map<String, Value> = models

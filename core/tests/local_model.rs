@@ -4,7 +4,8 @@
 #![cfg(feature = "local")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::PathBuf;
+#[path = "support/local_model.rs"]
+mod local_model;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
@@ -13,24 +14,9 @@ use switchyard::error::ErrorKind;
 use switchyard::types::{ChatRequest, FinishReason, Message};
 use switchyard::{CallOptions, Client};
 
-const QUESTION: &str = "What is the capital of France? Answer in one sentence.";
+use local_model::model_path;
 
-fn model_path() -> PathBuf {
-    let path = std::env::var("SWITCHYARD_LOCAL_MODEL")
-        .ok()
-        .filter(|p| !p.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("../models/SmolLM2-135M-Instruct.Q4_1.gguf")
-        });
-    assert!(
-        path.is_file(),
-        "the local model {} is missing: run `make model` first",
-        path.display()
-    );
-    path
-}
+const QUESTION: &str = "What is the capital of France? Answer in one sentence.";
 
 /// A client whose model `local` is the given local provider settings. Each test uses its
 /// own `context_size` so that it gets its own context pool (pools are per process).

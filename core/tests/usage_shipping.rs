@@ -6,6 +6,8 @@
 
 #[path = "support/collector.rs"]
 mod collector;
+#[path = "support/spooled.rs"]
+mod spooled;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -14,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use collector::{Answer, Collector};
 use serde_json::Value;
+use spooled::spooled;
 use switchyard::config::{Config, Secret};
 use switchyard::telemetry::{CallStatus, MemorySink, UsageSink};
 use switchyard::types::{ChatRequest, Message};
@@ -98,24 +101,6 @@ async fn eventually(done: impl Fn() -> bool) -> bool {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     true
-}
-
-/// The batch files in the spool, anywhere under `dir`.
-fn spooled(dir: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "batch") {
-                found.push(path);
-            }
-        }
-    }
-    found.sort();
-    found
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

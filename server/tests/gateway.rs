@@ -705,7 +705,6 @@ async fn gateway_calls_are_counted_as_usage() {
 /// The gateway's calls log content by the calling app's policy, through its usage path:
 /// a chat, a stream (its assembled answer) and a failure (its error).
 #[tokio::test]
-#[ignore = "needs core call-log capture (branch calllog-sdk)"]
 async fn gateway_calls_log_content_by_the_apps_policy() {
     for (db, url) in databases().await {
         let gw = Gateway::start(&url).await;

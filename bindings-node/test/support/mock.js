@@ -40,6 +40,11 @@ class Session {
     return httpJson('GET', `${this.mock.url}/_mock/sessions/${this.id}/requests`);
   }
 
+  /** The usage batches shipped to this session: `[{raw, events}]`. */
+  usage() {
+    return httpJson('GET', `${this.mock.url}/_mock/sessions/${this.id}/usage`);
+  }
+
   /** A config with one OpenAI provider on this session, models `chat` and `embed`. */
   openaiConfig(extra = {}) {
     return {

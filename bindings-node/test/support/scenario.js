@@ -251,16 +251,49 @@ function contains(expected, actual, at) {
   if (!isDeepStrictEqual(expected, actual)) throw new Mismatch(`${at}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
 }
 
-function checkFinal(expect, counters, requests) {
+function pick(items, index, what) {
+  const position = index < 0 ? items.length + index : index;
+  if (position < 0 || position >= items.length) throw new Mismatch(`no ${what} ${index} (of ${items.length})`);
+  return items[position];
+}
+
+function checkUsageEvent(check, events) {
+  const index = check.index ?? 0;
+  const event = pick(events, index, 'usage event');
+  const at = `usage event ${index}`;
+  if ('model' in check) same(`${at} model`, check.model, event.model);
+  if ('status' in check) {
+    const actual = typeof event.status === 'string' ? event.status : event.status?.error?.code;
+    same(`${at} status`, check.status, actual);
+  }
+  for (const flag of ['cache_hit', 'local']) {
+    if (flag in check) same(`${at} ${flag}`, check[flag], event[flag]);
+  }
+  const content = event.content ?? null;
+  if (check.content_absent && content !== null) throw new Mismatch(`${at} should carry no content: ${JSON.stringify(event)}`);
+  if ('content' in check || 'content_max_bytes' in check) {
+    if (content === null) throw new Mismatch(`${at} carries no content: ${JSON.stringify(event)}`);
+  }
+  if ('content' in check) contains(check.content, content, `${at} content`);
+  if ('content_max_bytes' in check) {
+    const size = Buffer.byteLength(JSON.stringify(content));
+    if (size > check.content_max_bytes) throw new Mismatch(`${at} content is ${size} bytes, above ${check.content_max_bytes}`);
+  }
+}
+
+function checkFinal(expect, counters, requests, usage) {
   if ('upstream_calls' in expect) same('upstream calls', expect.upstream_calls, counters.total ?? 0);
   for (const [model, calls] of Object.entries(expect.upstream_calls_by_model || {})) {
     same(`upstream calls to ${model}`, calls, (counters.models || {})[model] ?? 0);
   }
+  const events = usage.flatMap((batch) => batch.events);
+  for (const check of expect.usage_events || []) checkUsageEvent(check, events);
+  for (const text of expect.usage_text_absent || []) {
+    const batch = usage.find((b) => b.raw.includes(text));
+    if (batch) throw new Mismatch(`${JSON.stringify(text)} was shipped: ${batch.raw}`);
+  }
   for (const check of expect.requests || []) {
-    const index = check.index ?? 0;
-    const position = index < 0 ? requests.length + index : index;
-    if (position < 0 || position >= requests.length) throw new Mismatch(`no recorded request ${index} (of ${requests.length})`);
-    const recorded = requests[position];
+    const recorded = pick(requests, check.index ?? 0, 'recorded request');
     if ('path' in check) same('request path', check.path, recorded.path);
     for (const [name, value] of Object.entries(check.headers || {})) same(`request header ${name}`, value, recorded.headers[name] ?? null);
     for (const name of check.headers_absent || []) {
@@ -288,6 +321,8 @@ class Runner {
       await sleep(step.ms || 0);
     } else if (op === 'parallel') {
       await Promise.all((step.steps || []).map((s) => this.step(s)));
+    } else if (op === 'flush') {
+      await this.client.flush();
     } else if (op === 'reload') {
       const r = result();
       try {
@@ -374,7 +409,7 @@ async function runScenario(mock, text) {
     } finally {
       await client.close();
     }
-    if (scenario.expect) checkFinal(scenario.expect, await session.counters(), await session.requests());
+    if (scenario.expect) checkFinal(scenario.expect, await session.counters(), await session.requests(), await session.usage());
   } catch (error) {
     if (error instanceof Mismatch) throw new Mismatch(`${error.message}\n  scenario: ${scenario.description}`);
     throw error;

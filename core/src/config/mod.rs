@@ -178,6 +178,9 @@ impl Config {
         if let Some(usage) = &self.usage {
             usage.validate(&mut issues);
         }
+        if let Some(call_logs) = &self.call_logs {
+            call_logs.validate(&mut issues);
+        }
         issues
     }
 }

@@ -26,6 +26,7 @@ use super::request::Request;
 use super::runtime::{ModelRoute, Runtime};
 use super::settle::settle;
 use crate::budget::Reservation;
+use crate::call_log::Answer;
 use crate::config::StreamErrorPolicy;
 use crate::error::{Error, Result};
 use crate::estimate;
@@ -78,6 +79,9 @@ pub(crate) async fn start(
     let opened = match opened {
         Ok(opened) => opened,
         Err(error) => {
+            let content = engine.logged(&runtime, &request.model, true, || {
+                (request.asked(), Answer::Error(error.to_string()))
+            });
             engine.report(
                 &span,
                 Report {
@@ -90,6 +94,7 @@ pub(crate) async fn start(
                     error: Some(&error),
                     ttft: None,
                     stream: true,
+                    content,
                 },
             );
             return Err(error);
@@ -489,6 +494,15 @@ impl Driver {
         } else {
             Some(self.segments_usage.clone())
         };
+        let content =
+            self.engine
+                .logged(&self.runtime, &self.request.model, error.is_some(), || {
+                    let answer = match error {
+                        Some(error) => Answer::Error(error.to_string()),
+                        None => Answer::Chat(Box::new(self.delivered.clone().finish())),
+                    };
+                    (self.request.asked(), answer)
+                });
         self.engine.report(
             &self.span,
             Report {
@@ -501,6 +515,7 @@ impl Driver {
                 error,
                 ttft: self.ttft,
                 stream: true,
+                content,
             },
         );
     }

@@ -1,15 +1,18 @@
 //! The end of every call, whatever its outcome: metrics, the span's response attributes,
 //! and one usage event to the sink.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tracing::Span;
 
 use super::context::CallContext;
 use super::options::{CallMeta, CallOptions};
+use crate::call_log::Captured;
 use crate::error::Error;
 use crate::telemetry::{
-    CallStatus, GenAiOperation, Metrics, Outcome, UsageEvent, UsageSink, record_gen_ai_operation,
+    CallStatus, EventContent, GenAiOperation, Metrics, Outcome, UsageEvent, UsageSink,
+    record_gen_ai_operation,
 };
 use crate::types::Usage;
 
@@ -25,6 +28,8 @@ pub(crate) struct Report<'a> {
     pub error: Option<&'a Error>,
     pub ttft: Option<Duration>,
     pub stream: bool,
+    /// The call's content, when its call log says so ([`Engine::logged`](super::Engine)).
+    pub content: Option<Arc<Captured>>,
 }
 
 pub(crate) fn report(
@@ -131,6 +136,6 @@ pub(crate) fn report(
         tags: report.options.tags.clone(),
         metadata: report.options.metadata.clone(),
         lease: report.call.lease.as_deref().map(str::to_owned),
-        content: None,
+        content: report.content.map(EventContent::Captured),
     });
 }

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use super::attempt::AttemptSpec;
 use super::cached::{CachedAnswer, CachedBody};
 use crate::cache::{self, CacheControl, CacheKey};
+use crate::call_log::{Answer, Asked};
 use crate::config::{CacheMode, ProviderKind};
 use crate::error::{Error, Result};
 use crate::estimate;
@@ -52,6 +53,12 @@ pub(crate) trait Request: Sync {
 
     /// The answer back out of what the cache kept.
     fn from_answer(answer: CachedAnswer) -> Result<Self::Response>;
+
+    /// A copy of the request for the call log; made only when the call is logged.
+    fn asked(&self) -> Asked;
+
+    /// The answer for the call log.
+    fn answered(response: &Self::Response) -> Answer;
 }
 
 impl Request for ChatRequest {
@@ -103,6 +110,14 @@ impl Request for ChatRequest {
         answer.into_chat_response().ok_or_else(|| {
             Error::malformed(200, "the cache held a non-chat answer for a chat request")
         })
+    }
+
+    fn asked(&self) -> Asked {
+        Asked::Chat(Box::new(self.clone()))
+    }
+
+    fn answered(response: &ChatResponse) -> Answer {
+        Answer::Chat(Box::new(response.clone()))
     }
 }
 
@@ -160,5 +175,13 @@ impl Request for EmbeddingRequest {
         answer
             .embedding()
             .ok_or_else(|| Error::malformed(200, "the cache held a non-embedding answer"))
+    }
+
+    fn asked(&self) -> Asked {
+        Asked::Embeddings(Box::new(self.clone()))
+    }
+
+    fn answered(response: &EmbeddingResponse) -> Answer {
+        Answer::embeddings(response)
     }
 }

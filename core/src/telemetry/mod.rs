@@ -20,4 +20,4 @@ pub use operation::{GenAiOperation, record_gen_ai_operation};
 #[cfg(feature = "otlp")]
 pub use otlp::{OtlpGuard, otlp_layer};
 pub use span::{attempt_span, call_span};
-pub use usage::{CallContent, CallStatus, MemorySink, UsageEvent, UsageSink};
+pub use usage::{CallContent, CallStatus, EventContent, MemorySink, UsageEvent, UsageSink};

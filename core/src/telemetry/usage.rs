@@ -1,9 +1,12 @@
 //! The usage event every call produces, and the sink it goes to.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
+
+use crate::call_log::Captured;
 
 /// How a call ended: `ok`, or the error's code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,9 +63,42 @@ pub struct UsageEvent {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lease: Option<String>,
     /// The call's request and answer, when its app logs content (`docs/call-logs.md`):
-    /// redacted and cut to size before it was attached.
+    /// redacted and cut to size whenever it is serialized.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub content: Option<CallContent>,
+    pub content: Option<EventContent>,
+}
+
+/// An event's content: as the call path captured it, or as shipped (read back from JSON).
+/// Either serializes as a [`CallContent`]; a capture is redacted and cut to size on the way,
+/// so the raw form never reaches JSON, the spool or the wire.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EventContent {
+    /// Shared: the event is cloned into the shipping queue without copying the content.
+    Captured(Arc<Captured>),
+    Shipped(CallContent),
+}
+
+impl EventContent {
+    /// The content as shipped (for a capture: redacted and cut now).
+    pub fn shipped(&self) -> Option<Cow<'_, CallContent>> {
+        match self {
+            EventContent::Captured(captured) => captured.content().map(Cow::Owned),
+            EventContent::Shipped(content) => Some(Cow::Borrowed(content)),
+        }
+    }
+}
+
+impl Serialize for EventContent {
+    /// `null` for a capture whose skeleton does not fit its `max_bytes`.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.shipped().serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for EventContent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        CallContent::deserialize(deserializer).map(EventContent::Shipped)
+    }
 }
 
 /// What a logged call asked and was answered, as shipped beside its usage event. Whether it

@@ -3,14 +3,14 @@
 use std::collections::BTreeMap;
 
 use serde_json::Value;
-use switchyard_mock_provider::{Counters, RecordedRequest};
+use switchyard_mock_provider::{Counters, RecordedRequest, UsageBody};
 
 use std::time::Duration;
 
 use switchyard::types::{FinishReason, ToolCall, Usage};
 use switchyard::{CallMeta, Error};
 
-use crate::scenario::{Expect, FinalExpect, RequestExpect, Step};
+use crate::scenario::{Expect, FinalExpect, RequestExpect, Step, UsageEventExpect};
 
 /// What one call produced, in the terms the expectations use.
 #[derive(Debug, Default)]
@@ -300,6 +300,7 @@ pub fn final_state(
     expect: &FinalExpect,
     counters: &Counters,
     requests: &[RecordedRequest],
+    usage: &[UsageBody],
 ) -> Result<(), String> {
     if let Some(total) = expect.upstream_calls {
         same("upstream calls", &total, &counters.total)?;
@@ -314,25 +315,82 @@ pub fn final_state(
     for check in &expect.requests {
         request(check, requests)?;
     }
+    let events: Vec<&Value> = usage.iter().flat_map(|b| &b.events).collect();
+    for check in &expect.usage_events {
+        usage_event(check, &events)?;
+    }
+    for text in &expect.usage_text_absent {
+        if let Some(body) = usage.iter().find(|b| b.raw.contains(text.as_str())) {
+            return Err(format!("{text:?} was shipped: {}", body.raw));
+        }
+    }
+    Ok(())
+}
+
+/// Item `index` of `items` (-1 the last), or an error naming `what`.
+fn pick<'a, T>(items: &'a [T], index: i64, what: &str) -> Result<&'a T, String> {
+    let at = if index < 0 {
+        items.len() as i64 + index
+    } else {
+        index
+    };
+    usize::try_from(at)
+        .ok()
+        .and_then(|i| items.get(i))
+        .ok_or_else(|| format!("no {what} {index} (of {})", items.len()))
+}
+
+fn usage_event(expect: &UsageEventExpect, events: &[&Value]) -> Result<(), String> {
+    let event = *pick(events, expect.index, "usage event")?;
+    let at = format!("usage event {}", expect.index);
+    if let Some(model) = &expect.model {
+        same(
+            &format!("{at} model"),
+            &Some(model.as_str()),
+            &event["model"].as_str(),
+        )?;
+    }
+    if let Some(status) = &expect.status {
+        let actual = match &event["status"] {
+            Value::String(s) => s.clone(),
+            other => other["error"]["code"].as_str().unwrap_or("?").to_owned(),
+        };
+        same(&format!("{at} status"), status, &actual)?;
+    }
+    if let Some(hit) = expect.cache_hit {
+        same(
+            &format!("{at} cache_hit"),
+            &Some(hit),
+            &event["cache_hit"].as_bool(),
+        )?;
+    }
+    if let Some(local) = expect.local {
+        same(
+            &format!("{at} local"),
+            &Some(local),
+            &event["local"].as_bool(),
+        )?;
+    }
+    let content = event.get("content").filter(|c| !c.is_null());
+    if expect.content_absent && content.is_some() {
+        return Err(format!("{at} should carry no content: {event}"));
+    }
+    if let Some(expected) = &expect.content {
+        let content = content.ok_or_else(|| format!("{at} carries no content: {event}"))?;
+        contains(expected, content, &format!("{at} content"))?;
+    }
+    if let Some(max) = expect.content_max_bytes {
+        let content = content.ok_or_else(|| format!("{at} carries no content: {event}"))?;
+        let bytes = serde_json::to_string(content).map_or(0, |json| json.len());
+        if bytes > max {
+            return Err(format!("{at} content is {bytes} bytes, above {max}"));
+        }
+    }
     Ok(())
 }
 
 fn request(expect: &RequestExpect, requests: &[RecordedRequest]) -> Result<(), String> {
-    let index = if expect.index < 0 {
-        requests.len() as i64 + expect.index
-    } else {
-        expect.index
-    };
-    let recorded = usize::try_from(index)
-        .ok()
-        .and_then(|i| requests.get(i))
-        .ok_or_else(|| {
-            format!(
-                "no recorded request {} (of {})",
-                expect.index,
-                requests.len()
-            )
-        })?;
+    let recorded = pick(requests, expect.index, "recorded request")?;
     if let Some(path) = &expect.path {
         same("request path", path, &recorded.path)?;
     }

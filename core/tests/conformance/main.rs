@@ -1,5 +1,7 @@
 //! Runs every scenario in `tests/conformance/scenarios/` against the engine and the mock
-//! provider, one named test per file. Each language's SDK runs the same files.
+//! provider, one named test per file. Each language's SDK runs the same files. The Rust
+//! runner also runs `scenarios-next/`: files using fields the other runners do not
+//! implement yet.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -32,16 +34,20 @@ static MOCK: LazyLock<Arc<MockServer>> = LazyLock::new(|| {
     )
 });
 
-fn scenarios_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/conformance/scenarios")
+fn scenario_files(dir: &str) -> impl Iterator<Item = PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/conformance")
+        .join(dir);
+    std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
 }
 
 fn main() {
     let args = Arguments::from_args();
-    let mut files: Vec<PathBuf> = std::fs::read_dir(scenarios_dir())
-        .expect("tests/conformance/scenarios")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+    let mut files: Vec<PathBuf> = scenario_files("scenarios")
+        .chain(scenario_files("scenarios-next"))
         .collect();
     files.sort();
     let trials = files

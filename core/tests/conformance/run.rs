@@ -43,7 +43,12 @@ async fn run_scenario(mock: &MockServer, scenario: &Scenario) -> Result<(), Stri
             .map_err(|e| format!("step {i} ({:?}): {e}", step.op))?;
     }
     if let Some(expect) = &scenario.expect {
-        check::final_state(expect, &session.counters(), &session.requests())?;
+        check::final_state(
+            expect,
+            &session.counters(),
+            &session.requests(),
+            &session.usage(),
+        )?;
     }
     Ok(())
 }
@@ -106,6 +111,10 @@ fn run_step<'a>(
                     .into_iter()
                     .collect::<Result<Vec<()>, String>>()
                     .map(|_| ())
+            }
+            Op::Flush => {
+                client.flush().await;
+                Ok(())
             }
             Op::Reload => {
                 let value = step.config.as_ref().ok_or("reload needs `config`")?;

@@ -80,6 +80,8 @@ pub enum Op {
     Reload,
     Sleep,
     Parallel,
+    /// The client's flush: its usage events reach the server (the mock) before it returns.
+    Flush,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -180,6 +182,32 @@ pub struct FinalExpect {
     /// Checks on recorded upstream requests (what the adapters sent).
     #[serde(default)]
     pub requests: Vec<RequestExpect>,
+    /// Checks on the usage events the client shipped to the mock, in the order received.
+    #[serde(default)]
+    pub usage_events: Vec<UsageEventExpect>,
+    /// Texts no usage batch may hold, in its raw (gzip-decoded) body.
+    #[serde(default)]
+    pub usage_text_absent: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UsageEventExpect {
+    /// Which shipped event: 0 is the first, -1 the last.
+    #[serde(default)]
+    pub index: i64,
+    pub model: Option<String>,
+    /// `ok`, or the error's code.
+    pub status: Option<String>,
+    pub cache_hit: Option<bool>,
+    pub local: Option<bool>,
+    /// A JSON value the event's `content` must contain (subset match, as `body`).
+    pub content: Option<Value>,
+    /// The event carries no `content`.
+    #[serde(default)]
+    pub content_absent: bool,
+    /// The event's `content`, as compact JSON, is at most this many bytes.
+    pub content_max_bytes: Option<usize>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

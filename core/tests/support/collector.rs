@@ -26,6 +26,8 @@ pub struct Received {
     pub authorization: String,
     pub content_encoding: String,
     pub batch: UsageBatch<Value>,
+    /// The body as sent, gzip-decoded: what crossed the wire.
+    pub raw: String,
     /// The status it was answered with.
     pub status: u16,
 }
@@ -197,6 +199,7 @@ async fn usage(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byte
         authorization: header("authorization"),
         content_encoding,
         batch,
+        raw: String::from_utf8_lossy(&json).into_owned(),
         status,
     });
     if status == 200 {

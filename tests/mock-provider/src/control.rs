@@ -49,6 +49,10 @@ pub(crate) fn handle(
             200,
             &serde_json::to_value(session.requests()).unwrap_or_default(),
         ),
+        ("GET", "/_mock/usage") => json(
+            200,
+            &serde_json::to_value(session.usage()).unwrap_or_default(),
+        ),
         ("POST", "/_mock/reset") => {
             session.reset();
             json(200, &json!({"reset": true}))

@@ -19,8 +19,10 @@ mod script;
 mod server;
 mod session;
 mod sse;
+mod usage;
 mod vertex;
 
 pub use counters::{Counters, RecordedRequest};
 pub use script::{Defaults, Fault, FinishReason, Script, ScriptError, Step, ToolCall, Usage};
 pub use server::{MockServer, Session};
+pub use usage::UsageBody;

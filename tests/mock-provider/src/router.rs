@@ -15,7 +15,7 @@ use crate::reply::{self, Pacing, Reply};
 use crate::respond::{self, Payload, next_id};
 use crate::script::{CompiledScript, Fault, Step};
 use crate::session::{Registry, SessionState};
-use crate::{anthropic, bedrock, control, gemini, openai, sse, vertex};
+use crate::{anthropic, bedrock, control, gemini, openai, sse, usage, vertex};
 
 /// State shared by every connection of one server.
 #[derive(Debug)]
@@ -293,6 +293,17 @@ where
     };
     if path == "/_mock" || path.starts_with("/_mock/") {
         return control::handle(app, &session, &parts.method, path, &raw);
+    }
+    if path == usage::USAGE_PATH && parts.method == Method::POST {
+        let gzip = header_str(&parts.headers, "content-encoding") == Some("gzip");
+        return match usage::decode(gzip, &raw) {
+            Ok(body) => {
+                let ack = usage::ack(&body);
+                session.record_usage(body);
+                respond::json(200, &ack)
+            }
+            Err(message) => respond::mock_error(400, &message),
+        };
     }
     if path == "/token" && parts.method == Method::POST {
         // Recorded, so a scenario can count token exchanges (one per cached token).

@@ -15,6 +15,7 @@ use crate::faults::ConnCtl;
 use crate::router::{self, App};
 use crate::script::{Script, Step};
 use crate::session::{Registry, SessionState};
+use crate::usage::UsageBody;
 
 /// A running mock; it stops (and drops every open connection) when dropped.
 #[derive(Debug)]
@@ -171,6 +172,11 @@ impl Session {
     /// This session's recorded requests, oldest first.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.state.requests()
+    }
+
+    /// The usage batches SDKs shipped to this session (`POST /s/ID/sdk/v1/usage`).
+    pub fn usage(&self) -> Vec<UsageBody> {
+        self.state.usage()
     }
 
     /// Replace this session's script (and reset its steps and counters).

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
 use crate::counters::{Counters, RecordedRequest, Tally};
 use crate::script::{CompiledScript, Script, Step};
+use crate::usage::UsageBody;
 
 /// A session's script and everything it has seen.
 #[derive(Debug)]
@@ -21,6 +22,8 @@ struct Inner {
     /// Per requested model: (step index, calls served by that step).
     cursors: HashMap<String, (usize, u64)>,
     tally: Tally,
+    /// Usage batches SDKs shipped to this session.
+    usage: Vec<UsageBody>,
 }
 
 impl SessionState {
@@ -30,6 +33,7 @@ impl SessionState {
                 script: Arc::new(CompiledScript::new(script)),
                 cursors: HashMap::new(),
                 tally: Tally::default(),
+                usage: Vec::new(),
             }),
         }
     }
@@ -75,11 +79,20 @@ impl SessionState {
         self.lock().tally.requests()
     }
 
-    /// Forget counters, requests and step positions; keep the script.
+    /// Forget counters, requests, usage and step positions; keep the script.
     pub(crate) fn reset(&self) {
         let mut inner = self.lock();
         inner.cursors.clear();
         inner.tally = Tally::default();
+        inner.usage.clear();
+    }
+
+    pub(crate) fn record_usage(&self, body: UsageBody) {
+        self.lock().usage.push(body);
+    }
+
+    pub(crate) fn usage(&self) -> Vec<UsageBody> {
+        self.lock().usage.clone()
     }
 
     /// Install a new script and start it from its first steps.
@@ -89,6 +102,7 @@ impl SessionState {
         inner.script = compiled;
         inner.cursors.clear();
         inner.tally = Tally::default();
+        inner.usage.clear();
     }
 }
 

@@ -295,3 +295,51 @@ async fn a_mock_on_its_own_thread_answers_and_stops_when_dropped() {
         "the mock still answers after its handle was dropped"
     );
 }
+
+#[tokio::test]
+async fn usage_batches_are_kept_per_session_and_not_counted_as_calls() {
+    use std::io::Write;
+
+    let mock = MockServer::start().await.unwrap();
+    let a = mock.session(script("models: {}"));
+    let b = mock.session(script("models: {}"));
+    let batch = r#"{"dropped":0,"events":[{"id":"e1","model":"chat"},{"id":"e2","model":"chat"}]}"#;
+    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gzip.write_all(batch.as_bytes()).unwrap();
+    let body = gzip.finish().unwrap();
+    let ack: Value = client()
+        .post(format!("{}/sdk/v1/usage", a.url()))
+        .header("content-encoding", "gzip")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ack["accepted"], 2);
+    let plain = client()
+        .post(format!("{}/sdk/v1/usage", a.url()))
+        .body("not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(plain.status().as_u16(), 400);
+
+    let kept = a.usage();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].raw, batch);
+    assert_eq!(kept[0].events[1]["id"], "e2");
+    assert!(b.usage().is_empty());
+    assert_eq!(a.counters().total, 0);
+    let listed: Value = client()
+        .get(format!("{}/_mock/sessions/{}/usage", mock.url(), a.id()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed[0]["events"][0]["id"], "e1");
+    assert_eq!(listed[0]["raw"], batch);
+}

@@ -1,4 +1,4 @@
-//! Every scenario file in tests/conformance/scenarios/ through the Java client, sync and async (SWITCHYARD_SCENARIO_DIRS, separated by the path separator, runs other folders instead).
+//! Every scenario file in tests/conformance/scenarios/ and scenarios-next/ through the Java client, sync and async (SWITCHYARD_SCENARIO_DIRS, separated by the path separator, runs other folders instead).
 package dev.switchyard;
 
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -25,6 +25,7 @@ class ConformanceTest {
         }
         if (dirs.isEmpty()) {
             dirs.add(Mock.ROOT.resolve("tests").resolve("conformance").resolve("scenarios"));
+            dirs.add(Mock.ROOT.resolve("tests").resolve("conformance").resolve("scenarios-next"));
         }
         List<Path> files = new ArrayList<>();
         for (Path dir : dirs) {

@@ -107,6 +107,11 @@ final class Mock {
             return http("GET", Mock.this.url + "/_mock/sessions/" + id + "/requests", null);
         }
 
+        /** The usage batches shipped to this session: {@code [{raw, events}]}. */
+        JsonNode usage() {
+            return http("GET", Mock.this.url + "/_mock/sessions/" + id + "/usage", null);
+        }
+
         long total() {
             return counters().path("total").asLong();
         }

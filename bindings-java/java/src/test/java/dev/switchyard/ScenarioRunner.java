@@ -104,7 +104,7 @@ final class ScenarioRunner {
                 client.close();
             }
             if (scenario.has("expect")) {
-                checkFinal(scenario.get("expect"), session.counters(), session.requests());
+                checkFinal(scenario.get("expect"), session.counters(), session.requests(), session.usage());
             }
         } catch (Mismatch e) {
             throw new Mismatch(e.getMessage() + "\n  scenario: " + scenario.path("description").asText());
@@ -151,6 +151,7 @@ final class ScenarioRunner {
                     return null;
                 });
             }
+            case "flush" -> client.flush();
             case "reload" -> {
                 Result r = new Result();
                 try {
@@ -711,19 +712,70 @@ final class ScenarioRunner {
         }
     }
 
-    static void checkFinal(JsonNode expect, JsonNode counters, JsonNode requests) {
+    /** Item {@code index} of {@code items} (-1 the last). */
+    static JsonNode pick(JsonNode items, int index, String what) {
+        int position = index < 0 ? items.size() + index : index;
+        if (position < 0 || position >= items.size()) {
+            throw new Mismatch("no " + what + " " + index + " (of " + items.size() + ")");
+        }
+        return items.get(position);
+    }
+
+    static void checkUsageEvent(JsonNode check, JsonNode events) {
+        int index = check.path("index").asInt(0);
+        JsonNode event = pick(events, index, "usage event");
+        String at = "usage event " + index;
+        for (String field : List.of("model", "cache_hit", "local")) {
+            if (check.has(field)) {
+                same(at + " " + field, check.get(field), event.get(field));
+            }
+        }
+        if (check.has("status")) {
+            JsonNode status = event.path("status");
+            JsonNode actual = status.isTextual() ? status : status.path("error").path("code");
+            same(at + " status", check.get("status"), actual);
+        }
+        JsonNode content = event.get("content");
+        boolean present = content != null && !content.isNull();
+        if (check.path("content_absent").asBoolean(false) && present) {
+            throw new Mismatch(at + " should carry no content: " + event);
+        }
+        if ((check.has("content") || check.has("content_max_bytes")) && !present) {
+            throw new Mismatch(at + " carries no content: " + event);
+        }
+        if (check.has("content")) {
+            contains(check.get("content"), content, at + " content");
+        }
+        if (check.has("content_max_bytes")) {
+            int size = Json.write(content).getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+            if (size > check.get("content_max_bytes").asInt()) {
+                throw new Mismatch(at + " content is " + size + " bytes, above " + check.get("content_max_bytes"));
+            }
+        }
+    }
+
+    static void checkFinal(JsonNode expect, JsonNode counters, JsonNode requests, JsonNode usage) {
         if (expect.has("upstream_calls")) {
             same("upstream calls", expect.get("upstream_calls"), counters.path("total").asLong(0));
         }
         expect.path("upstream_calls_by_model").fields().forEachRemaining(f -> same(
                 "upstream calls to " + f.getKey(), f.getValue(), counters.path("models").path(f.getKey()).asLong(0)));
-        for (JsonNode check : expect.path("requests")) {
-            int index = check.path("index").asInt(0);
-            int position = index < 0 ? requests.size() + index : index;
-            if (position < 0 || position >= requests.size()) {
-                throw new Mismatch("no recorded request " + index + " (of " + requests.size() + ")");
+        ArrayNode events = JsonNodeFactory.instance.arrayNode();
+        for (JsonNode batch : usage) {
+            events.addAll((ArrayNode) batch.path("events"));
+        }
+        for (JsonNode check : expect.path("usage_events")) {
+            checkUsageEvent(check, events);
+        }
+        for (JsonNode text : expect.path("usage_text_absent")) {
+            for (JsonNode batch : usage) {
+                if (batch.path("raw").asText().contains(text.asText())) {
+                    throw new Mismatch("\"" + text.asText() + "\" was shipped: " + batch.path("raw").asText());
+                }
             }
-            JsonNode recorded = requests.get(position);
+        }
+        for (JsonNode check : expect.path("requests")) {
+            JsonNode recorded = pick(requests, check.path("index").asInt(0), "recorded request");
             if (check.has("path")) {
                 same("request path", check.get("path"), recorded.get("path"));
             }
