@@ -154,6 +154,13 @@ fn usage(c: &mut Criterion) {
     let bytes = serde_json::to_vec(&sized.content().unwrap()).unwrap().len();
     eprintln!("logged content per call: {bytes} bytes of JSON");
     let mut event = sample.clone();
+    // The enqueue alone of an event that carries content (built once): the figure the
+    // usage loop holds to, with logging on.
+    let mut carrying = sample.clone();
+    carrying.content = Some(EventContent::Captured(Arc::new(sized.clone())));
+    group.bench_function("shipping_with_content", |b| {
+        b.iter_custom(|iters| rounds(iters, &mut || shipper.record(black_box(&carrying))))
+    });
     group.bench_function("shipping_call_log_all", |b| {
         b.iter_custom(|iters| {
             rounds(iters, &mut || {
@@ -174,7 +181,11 @@ fn usage(c: &mut Criterion) {
 
     let mock = runtime
         .block_on(MockServer::start_with(
-            Script::from_yaml("models: { '*': [ { content: Lisbon. } ] }").unwrap(),
+            Script::from_yaml(&format!(
+                "models: {{ '*': [ {{ content: {} }} ] }}",
+                serde_json::to_string(&conversation().1.choices[0].message.content).unwrap()
+            ))
+            .unwrap(),
         ))
         .unwrap();
     let config = Config::from_yaml(&format!(
@@ -184,7 +195,7 @@ fn usage(c: &mut Criterion) {
         mock.url()
     ))
     .unwrap();
-    let with = |sink: Arc<dyn UsageSink>| {
+    let with = |sink: Arc<dyn UsageSink>, config: &Config| {
         let _entered = runtime.enter();
         Client::builder()
             .config(config.clone())
@@ -192,15 +203,24 @@ fn usage(c: &mut Criterion) {
             .build()
             .unwrap()
     };
-    let counted = with(Arc::new(CountingSink::default()));
+    let counted = with(Arc::new(CountingSink::default()), &config);
     let shipped_sink = shipping();
-    let shipped = with(shipped_sink.clone());
+    let shipped = with(shipped_sink.clone(), &config);
+    // The same calls with every one logged (the 2 KB conversation's request).
+    let mut logged_config = config.clone();
+    logged_config.call_logs = Some(logging.clone());
+    let logged_sink = shipping();
+    let logged = with(logged_sink.clone(), &logged_config);
     let options = CallOptions::default();
     let mut group = c.benchmark_group("usage_pipeline");
-    for (name, client) in [("counting_sink", &counted), ("shipping_sink", &shipped)] {
+    for (name, client) in [
+        ("counting_sink", &counted),
+        ("shipping_sink", &shipped),
+        ("shipping_sink_call_log_all", &logged),
+    ] {
         group.bench_function(name, |b| {
             b.to_async(&runtime).iter(|| {
-                let request = ChatRequest::new("chat", vec![Message::user("One city in spring?")]);
+                let request = conversation().0;
                 let client = client.clone();
                 let options = options.clone();
                 async move { client.chat(request, &options).await.unwrap() }
