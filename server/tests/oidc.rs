@@ -107,3 +107,190 @@ async fn the_test_provider_runs_the_code_flow_and_rotates_keys() {
         "{before:?} {after:?}"
     );
 }
+
+/// The tenant's provider settings through the API: infra_admin sets them, the secret is
+/// sealed (only a hint comes back, the row holds no clear text, the master-key rotation
+/// reseals it), bad settings are refused naming the field, and every change is audited.
+#[tokio::test]
+async fn sso_settings_are_set_by_infra_admin_sealed_and_audited() {
+    use axum::http::StatusCode;
+    use switchyard_server::crypto::MasterKey;
+    for app in common::app::apps().await {
+        let admin = Some(app.admin_a.as_str());
+        let (s, _) = app.call("GET", "/api/v1/sso", admin, None).await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+        let settings = json!({
+            "issuer": "https://login.example.com/realms/acme", "client_id": "switchyard",
+            "client_secret": "the-client-secret-9f3a", "scopes": ["openid", "groups"],
+        });
+        let (s, body) = app
+            .call("PUT", "/api/v1/sso", admin, Some(settings.clone()))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+        assert_eq!(body["client_secret_hint"], "…9f3a");
+        assert_eq!(body["groups_claim"], "groups");
+        assert_eq!(body["sso_required"], false);
+        assert!(!body.to_string().contains("the-client-secret"));
+        let (_, read) = app.call("GET", "/api/v1/sso", admin, None).await;
+        assert_eq!(read["issuer"], "https://login.example.com/realms/acme");
+        assert_eq!(read["scopes"], json!(["openid", "groups"]));
+
+        let (raw,): (String,) =
+            sqlx::query_as("SELECT client_secret FROM sso_providers WHERE tenant_id = $1")
+                .bind(&app.tenant_a)
+                .fetch_one(&app.store.db.pool)
+                .await
+                .unwrap();
+        assert!(raw.starts_with("v1:") && !raw.contains("the-client-secret"));
+        let tenant = app.store.tenant(&app.tenant_a);
+        let old = app.state.master_key.as_deref().unwrap();
+        assert_eq!(
+            tenant.open_sso_secret(Some(old)).await.unwrap().as_deref(),
+            Some("the-client-secret-9f3a")
+        );
+        let new = MasterKey::from_base64(&MasterKey::generate_base64()).unwrap();
+        app.store
+            .rotate_master_key(&common::ctx(), old, &new)
+            .await
+            .unwrap();
+        assert_eq!(
+            tenant.open_sso_secret(Some(&new)).await.unwrap().as_deref(),
+            Some("the-client-secret-9f3a")
+        );
+        assert!(tenant.open_sso_secret(Some(old)).await.is_err());
+
+        // Without a secret the one set is kept; other fields change.
+        let (s, body) = app
+            .call(
+                "PUT",
+                "/api/v1/sso",
+                admin,
+                Some(json!({"issuer": "https://login.example.com/realms/acme",
+                    "client_id": "switchyard", "groups_claim": "roles",
+                    "sso_required": true, "break_glass": ["admin"]})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+        assert_eq!(body["client_secret_hint"], "…9f3a");
+        assert_eq!(body["groups_claim"], "roles");
+        assert_eq!(body["scopes"], json!(["openid", "profile", "email"]));
+
+        for (bad, field) in [
+            (
+                json!({"issuer": "http://login.example.com", "client_id": "c"}),
+                "issuer",
+            ),
+            (
+                json!({"issuer": "https://x.example/?a=b", "client_id": "c"}),
+                "issuer",
+            ),
+            (json!({"issuer": "not a url", "client_id": "c"}), "issuer"),
+            (
+                json!({"issuer": "https://x.example", "client_id": " "}),
+                "client_id",
+            ),
+            (
+                json!({"issuer": "https://x.example", "client_id": "c", "scopes": ["email"]}),
+                "scopes",
+            ),
+            (
+                json!({"issuer": "https://x.example", "client_id": "c", "sso_required": true}),
+                "break_glass",
+            ),
+        ] {
+            let (s, body) = app.call("PUT", "/api/v1/sso", admin, Some(bad)).await;
+            assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+            assert_eq!(body["field"], field, "{body}");
+        }
+        // A loopback issuer may be plain http (the tests' provider).
+        let (s, _) = app
+            .call(
+                "PUT",
+                "/api/v1/sso",
+                admin,
+                Some(json!({"issuer": "http://127.0.0.1:8080", "client_id": "c"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK);
+
+        let model_ops = Some(app.tokens[&switchyard_server::rbac::Role::ModelOps].as_str());
+        let (s, _) = app
+            .call("PUT", "/api/v1/sso", model_ops, Some(settings))
+            .await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+
+        let (s, _) = app.call("DELETE", "/api/v1/sso", admin, None).await;
+        assert_eq!(s, StatusCode::NO_CONTENT);
+        let (s, _) = app.call("GET", "/api/v1/sso", admin, None).await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+        let (_, audit) = app.call("GET", "/api/v1/audit?limit=50", admin, None).await;
+        let actions: Vec<&str> = audit["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|r| r["action"].as_str())
+            .filter(|a| a.starts_with("sso."))
+            .collect();
+        assert_eq!(actions, ["sso.delete", "sso.set", "sso.set", "sso.set"]);
+    }
+}
+
+/// Discovery and the key cache against the real provider: the metadata's endpoints, a
+/// key found by its id; after the provider rotates its keys, the new key id is refused
+/// while the last fetch is younger than the refetch interval, then found by one refetch;
+/// an issuer that differs from the discovery document's by a slash is refused.
+#[tokio::test]
+async fn discovery_and_the_key_cache_follow_the_providers_rotation() {
+    use std::time::Duration;
+    use switchyard_server::oidc::{OidcError, ProviderCache};
+    let Some(idp) = TestIdp::start(idp_config()).await else {
+        return;
+    };
+    let interval = Duration::from_secs(2);
+    let cache = ProviderCache::new(interval);
+    let issuer = cache.issuer(&idp.issuer).await.unwrap();
+    assert_eq!(
+        issuer.metadata.token_endpoint,
+        format!("{}/token", idp.issuer)
+    );
+    assert_eq!(issuer.metadata.jwks_uri, format!("{}/jwks", idp.issuer));
+    let kids = idp.kids().await;
+    for kid in &kids {
+        let key = issuer.key(&cache, Some(kid)).await.unwrap();
+        assert_eq!(key.kid.as_deref(), Some(kid.as_str()));
+    }
+    assert!(matches!(
+        issuer.key(&cache, Some("made-up")).await,
+        Err(OidcError::UnknownKey { .. })
+    ));
+    tokio::time::sleep(interval).await;
+    idp.rotate_keys().await;
+    let rotated = idp.kids().await;
+    let found = issuer.key(&cache, Some(&rotated[0])).await.unwrap();
+    assert_eq!(found.kid.as_deref(), Some(rotated[0].as_str()));
+    assert_eq!(issuer.key_refetches().await, 1);
+    // The old keys are gone from the provider, so from the cache too.
+    idp.rotate_keys().await;
+    let again = idp.kids().await;
+    assert!(matches!(
+        issuer.key(&cache, Some(&again[1])).await,
+        Err(OidcError::UnknownKey { .. })
+    ));
+    assert_eq!(
+        issuer.key_refetches().await,
+        1,
+        "refetched within the interval"
+    );
+    tokio::time::sleep(interval).await;
+    assert!(issuer.key(&cache, Some(&again[1])).await.is_ok());
+    assert!(matches!(
+        issuer.key(&cache, Some(&kids[0])).await,
+        Err(OidcError::UnknownKey { .. })
+    ));
+
+    let slash = format!("{}/", idp.issuer);
+    assert!(matches!(
+        cache.issuer(&slash).await,
+        Err(OidcError::IssuerMismatch { .. })
+    ));
+}

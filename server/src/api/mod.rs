@@ -28,6 +28,7 @@ mod providers;
 mod rate_limits;
 mod rollouts;
 mod sdk;
+mod sso;
 mod tenants;
 pub(crate) mod usage;
 mod usage_ingest;
@@ -229,6 +230,9 @@ pub const ROUTES: &[(&str, &str, Permission)] = &[
     ("GET", "/api/v1/call-logs", Permission::CallLogRead),
     ("GET", "/api/v1/call-logs/export", Permission::CallLogRead),
     ("GET", "/api/v1/call-logs/{id}", Permission::CallLogRead),
+    ("GET", "/api/v1/sso", Permission::SsoRead),
+    ("PUT", "/api/v1/sso", Permission::SsoWrite),
+    ("DELETE", "/api/v1/sso", Permission::SsoWrite),
 ];
 
 /// `limit` / `offset` on every list.
@@ -294,6 +298,7 @@ pub fn decode_everything(data: &[u8]) {
     let _ = decode::<switchyard::sdk_protocol::LeaseReturn>(data);
     let _ = decode::<crate::store::NewRollout>(data);
     let _ = decode::<crate::call_logs::policy::CallLogPolicy>(data);
+    let _ = decode::<crate::store::SsoInput>(data);
     if let Ok(req) = decode::<configs::CreateVersion>(data) {
         if let Ok(document) = req.document() {
             let _ = crate::store::check_document(&document);
@@ -395,6 +400,12 @@ pub fn router(state: AppState) -> Router {
         .route("/rollouts/{id}/promote", post(rollouts::promote))
         .route("/rollouts/{id}/abort", post(rollouts::abort))
         .route("/tenants", get(tenants::list).post(tenants::create))
+        .route(
+            "/sso",
+            get(sso::get_settings)
+                .put(sso::put_settings)
+                .delete(sso::delete_settings),
+        )
         // Alerts (docs/alerts.md).
         .route(
             "/alert-channels",

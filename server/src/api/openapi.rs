@@ -12,7 +12,7 @@ use utoipa::{Modify, OpenApi};
 use super::{
     advice, alerts, apps, audit, auth, budgets, call_log_policy, call_logs, capacity, configs,
     costs, departments, events, health, keys, leases, prices, providers, rate_limits, rollouts,
-    sdk, tenants, usage, usage_ingest, users,
+    sdk, sso, tenants, usage, usage_ingest, users,
 };
 
 #[derive(OpenApi)]
@@ -40,6 +40,7 @@ use super::{
         capacity::health, capacity::report,
         call_log_policy::get_policy, call_log_policy::set_policy,
         call_logs::search, call_logs::get_one, call_logs::export,
+        sso::get_settings, sso::put_settings, sso::delete_settings,
         sdk::config, usage_ingest::ingest, leases::lease, leases::return_lease,
         health::healthz, health::readyz, health::metrics,
         crate::gateway::chat::completions, crate::gateway::embeddings::create,

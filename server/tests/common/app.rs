@@ -340,6 +340,20 @@ impl TestApp {
             fx.call_log = super::usage::logged_call(self, &fx, "the fixture's question").await;
             return fx;
         }
+        if path == "/api/v1/sso" {
+            // The tenant's OpenID provider, for the read and the delete to find.
+            let input = serde_json::from_value(json!({
+                "issuer": "https://idp.example.com", "client_id": format!("fx{n}"),
+                "client_secret": "fixture-secret"
+            }))
+            .unwrap();
+            self.store
+                .tenant(&self.tenant_a)
+                .put_sso(&ctx(), self.state.master_key.as_deref(), input)
+                .await
+                .unwrap();
+            return fx;
+        }
         if !path.starts_with("/api/v1/rollouts") {
             return fx;
         }
@@ -572,6 +586,10 @@ impl Fixture {
             ("POST", "/api/v1/alerts/security/rules") => json!({
                 "name": format!("newsecurity{n}"), "kind": "auth_failures", "channel_ids": [self.channel],
                 "params": {"window_ms": 300000, "count": 20}
+            }),
+            ("PUT", "/api/v1/sso") => json!({
+                "issuer": "https://idp.example.com/realms/x", "client_id": format!("sy{n}"),
+                "scopes": ["openid", "groups"], "sso_required": true, "break_glass": ["admin"]
             }),
             ("POST", "/api/v1/tenants") => {
                 json!({"tenant": format!("tenant{n}"), "username": "boss"})

@@ -1,0 +1,24 @@
+-- Sign-in through the tenant's OpenID provider (docs/identity.md). Times are Unix
+-- milliseconds.
+
+-- One row per tenant that has a provider; no row: local users and passwords only.
+CREATE TABLE sso_providers (
+    tenant_id TEXT PRIMARY KEY REFERENCES tenants(id),
+    -- The issuer URL; discovery is `{issuer}/.well-known/openid-configuration`.
+    issuer TEXT NOT NULL,
+    client_id TEXT NOT NULL,
+    -- Sealed with the master key (bound to the tenant), as provider credentials are;
+    -- NULL for a public client.
+    client_secret TEXT,
+    client_secret_hint TEXT,
+    -- Space-separated, `openid` among them.
+    scopes TEXT NOT NULL,
+    -- The ID token claim that holds the user's groups (a list of strings).
+    groups_claim TEXT NOT NULL,
+    -- 1: local passwords are refused but for the break-glass users.
+    sso_required BIGINT NOT NULL,
+    -- JSON array of usernames that keep their password when SSO is required.
+    break_glass TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+);
