@@ -18,6 +18,11 @@ fn idp_config() -> Value {
             "client_secret": "client-secret",
             "redirect_uris": [REDIRECT],
             "id_token_signed_response_alg": "ES256",
+        }, {
+            "client_id": "switchyard-rs",
+            "client_secret": "client-secret",
+            "redirect_uris": [REDIRECT],
+            "id_token_signed_response_alg": "RS256",
         }],
         "users": {
             "alice": {"password": "alice-pw", "claims": {"groups": ["ai-platform-ops"], "email": "alice@example.com"}},
@@ -39,47 +44,37 @@ fn claims_of(id_token: &str) -> Value {
     .unwrap()
 }
 
-/// The test provider itself: the code flow with PKCE through its login page, the groups
-/// in the ID token, a wrong password refused, and key rotation publishing new keys. What
-/// the server's own SSO tests stand on.
-#[tokio::test]
-async fn the_test_provider_runs_the_code_flow_and_rotates_keys() {
-    let Some(idp) = TestIdp::start(idp_config()).await else {
-        return;
-    };
+/// The code flow by hand, as a relying party would run it: the provider's login page with
+/// `user`'s credentials, then the token request. Answers the ID token.
+async fn id_token_by_hand(idp: &TestIdp, client: &str, user: &str, password: &str) -> String {
     let discovery: Value = reqwest::get(format!("{}/.well-known/openid-configuration", idp.issuer))
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    assert_eq!(discovery["issuer"], idp.issuer.as_str());
     let authorize = discovery["authorization_endpoint"].as_str().unwrap();
     let verifier = b64(b"a code verifier of at least forty-three characters");
     let challenge = b64(&sha2::Sha256::digest(verifier.as_bytes()));
     let url = format!(
-        "{authorize}?client_id=switchyard&response_type=code&scope=openid%20groups%20email\
+        "{authorize}?client_id={client}&response_type=code&scope=openid%20groups%20email\
          &redirect_uri={REDIRECT}&state=s1&nonce=n1&code_challenge={challenge}&code_challenge_method=S256"
     );
-
-    let refused = Browser::default()
-        .sign_in_at_provider(&url, "alice", "wrong")
-        .await;
-    assert_eq!(refused, Err(401));
-
     let back = Browser::default()
-        .sign_in_at_provider(&url, "alice", "alice-pw")
+        .sign_in_at_provider(&url, user, password)
         .await
         .unwrap();
-    assert!(back.starts_with(REDIRECT), "{back}");
+    assert!(
+        back.starts_with(REDIRECT) && back.contains("state=s1"),
+        "{back}"
+    );
     let code = back
         .split(['?', '&'])
         .find_map(|p| p.strip_prefix("code="))
         .unwrap();
-    assert!(back.contains("state=s1"));
     let tokens: Value = reqwest::Client::new()
         .post(discovery["token_endpoint"].as_str().unwrap())
-        .basic_auth("switchyard", Some("client-secret"))
+        .basic_auth(client, Some("client-secret"))
         .form(&[
             ("grant_type", "authorization_code"),
             ("code", code),
@@ -92,7 +87,29 @@ async fn the_test_provider_runs_the_code_flow_and_rotates_keys() {
         .json()
         .await
         .unwrap();
-    let claims = claims_of(tokens["id_token"].as_str().unwrap());
+    tokens["id_token"].as_str().unwrap().to_owned()
+}
+
+/// The test provider itself: the code flow with PKCE through its login page, a wrong
+/// password refused, the groups in the ID token, new keys after a rotation. What the
+/// server's own SSO tests stand on.
+#[tokio::test]
+async fn the_test_provider_runs_the_code_flow_and_rotates_keys() {
+    let Some(idp) = TestIdp::start(idp_config()).await else {
+        return;
+    };
+    let authorize = format!(
+        "{}/auth?client_id=switchyard&response_type=code&scope=openid&redirect_uri={REDIRECT}\
+         &state=s&nonce=n&code_challenge={}&code_challenge_method=S256",
+        idp.issuer,
+        b64(&sha2::Sha256::digest(b"v"))
+    );
+    let refused = Browser::default()
+        .sign_in_at_provider(&authorize, "alice", "wrong")
+        .await;
+    assert_eq!(refused, Err(401));
+
+    let claims = claims_of(&id_token_by_hand(&idp, "switchyard", "alice", "alice-pw").await);
     assert_eq!(claims["sub"], "alice");
     assert_eq!(claims["groups"], json!(["ai-platform-ops"]));
     assert_eq!(claims["nonce"], "n1");
@@ -106,6 +123,63 @@ async fn the_test_provider_runs_the_code_flow_and_rotates_keys() {
         after.iter().all(|k| !before.contains(k)),
         "{before:?} {after:?}"
     );
+}
+
+/// The provider's real ID tokens, RS256 and ES256, validate against its published keys;
+/// the same token is refused for another client, another nonce, or once expired.
+#[tokio::test]
+async fn the_providers_id_tokens_validate_and_are_refused_out_of_place() {
+    use switchyard_server::oidc::ProviderCache;
+    use switchyard_server::oidc::id_token::{Expected, TokenError, validate};
+    let Some(idp) = TestIdp::start(idp_config()).await else {
+        return;
+    };
+    let cache = ProviderCache::default();
+    let issuer = cache.issuer(&idp.issuer).await.unwrap();
+    let now = switchyard_server::util::now_ms() / 1000;
+    for (client, alg) in [("switchyard", "ES256"), ("switchyard-rs", "RS256")] {
+        let token = id_token_by_hand(&idp, client, "alice", "alice-pw").await;
+        let header: Value = serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(token.split('.').next().unwrap())
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(header["alg"], alg);
+        let expected = Expected {
+            issuer: &idp.issuer,
+            client_id: client,
+            nonce: Some("n1"),
+            now,
+        };
+        let claims = validate(&token, &issuer, &cache, &expected).await.unwrap();
+        assert_eq!(claims.sub, "alice");
+        assert_eq!(claims.strings("groups"), ["ai-platform-ops"]);
+        let other = Expected {
+            client_id: "someone-else",
+            ..expected.clone()
+        };
+        assert!(matches!(
+            validate(&token, &issuer, &cache, &other).await,
+            Err(TokenError::Audience)
+        ));
+        let replayed = Expected {
+            nonce: Some("n2"),
+            ..expected.clone()
+        };
+        assert!(matches!(
+            validate(&token, &issuer, &cache, &replayed).await,
+            Err(TokenError::Nonce)
+        ));
+        let later = Expected {
+            now: claims.exp + 61,
+            ..expected.clone()
+        };
+        assert!(matches!(
+            validate(&token, &issuer, &cache, &later).await,
+            Err(TokenError::Expired)
+        ));
+    }
 }
 
 /// The tenant's provider settings through the API: infra_admin sets them, the secret is
