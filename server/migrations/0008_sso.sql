@@ -7,6 +7,9 @@ CREATE TABLE sso_providers (
     -- The issuer URL; discovery is `{issuer}/.well-known/openid-configuration`.
     issuer TEXT NOT NULL,
     client_id TEXT NOT NULL,
+    -- This server's callback as registered at the provider:
+    -- https://<server>/api/v1/auth/oidc/callback
+    redirect_uri TEXT NOT NULL,
     -- Sealed with the master key (bound to the tenant), as provider credentials are;
     -- NULL for a public client.
     client_secret TEXT,
@@ -21,4 +24,26 @@ CREATE TABLE sso_providers (
     break_glass TEXT NOT NULL,
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL
+);
+
+-- Sign-ins under way: what the callback needs (the PKCE verifier, the nonce the ID token
+-- must carry, where the console goes back to), by the `state` sent to the provider.
+-- Single use: the callback deletes the row it reads; expired rows are pruned.
+CREATE TABLE sso_logins (
+    state TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL REFERENCES tenants(id),
+    nonce TEXT NOT NULL,
+    code_verifier TEXT NOT NULL,
+    return_to TEXT NOT NULL,
+    expires_at BIGINT NOT NULL
+);
+
+-- Who a provider's subject is here: users provisioned at their first sign-in.
+CREATE TABLE sso_identities (
+    tenant_id TEXT NOT NULL REFERENCES tenants(id),
+    issuer TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    user_id TEXT NOT NULL REFERENCES users(id),
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (tenant_id, issuer, subject)
 );

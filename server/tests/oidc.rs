@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use sha2::Digest;
 
 const REDIRECT: &str = "http://127.0.0.1:9/callback";
+const CALLBACK: &str = "https://switchyard.example.com/api/v1/auth/oidc/callback";
 
 fn idp_config() -> Value {
     json!({
@@ -195,7 +196,7 @@ async fn sso_settings_are_set_by_infra_admin_sealed_and_audited() {
         assert_eq!(s, StatusCode::NOT_FOUND);
         let settings = json!({
             "issuer": "https://login.example.com/realms/acme", "client_id": "switchyard",
-            "client_secret": "the-client-secret-9f3a", "scopes": ["openid", "groups"],
+            "redirect_uri": CALLBACK, "client_secret": "the-client-secret-9f3a", "scopes": ["openid", "groups"],
         });
         let (s, body) = app
             .call("PUT", "/api/v1/sso", admin, Some(settings.clone()))
@@ -240,7 +241,7 @@ async fn sso_settings_are_set_by_infra_admin_sealed_and_audited() {
                 "/api/v1/sso",
                 admin,
                 Some(json!({"issuer": "https://login.example.com/realms/acme",
-                    "client_id": "switchyard", "groups_claim": "roles",
+                    "client_id": "switchyard", "redirect_uri": CALLBACK, "groups_claim": "roles",
                     "sso_required": true, "break_glass": ["admin"]})),
             )
             .await;
@@ -251,24 +252,27 @@ async fn sso_settings_are_set_by_infra_admin_sealed_and_audited() {
 
         for (bad, field) in [
             (
-                json!({"issuer": "http://login.example.com", "client_id": "c"}),
+                json!({"issuer": "http://login.example.com", "client_id": "c", "redirect_uri": CALLBACK}),
                 "issuer",
             ),
             (
-                json!({"issuer": "https://x.example/?a=b", "client_id": "c"}),
+                json!({"issuer": "https://x.example/?a=b", "client_id": "c", "redirect_uri": CALLBACK}),
                 "issuer",
             ),
-            (json!({"issuer": "not a url", "client_id": "c"}), "issuer"),
             (
-                json!({"issuer": "https://x.example", "client_id": " "}),
+                json!({"issuer": "not a url", "client_id": "c", "redirect_uri": CALLBACK}),
+                "issuer",
+            ),
+            (
+                json!({"issuer": "https://x.example", "client_id": " ", "redirect_uri": CALLBACK}),
                 "client_id",
             ),
             (
-                json!({"issuer": "https://x.example", "client_id": "c", "scopes": ["email"]}),
+                json!({"issuer": "https://x.example", "client_id": "c", "redirect_uri": CALLBACK, "scopes": ["email"]}),
                 "scopes",
             ),
             (
-                json!({"issuer": "https://x.example", "client_id": "c", "sso_required": true}),
+                json!({"issuer": "https://x.example", "client_id": "c", "redirect_uri": CALLBACK, "sso_required": true}),
                 "break_glass",
             ),
         ] {
@@ -282,7 +286,7 @@ async fn sso_settings_are_set_by_infra_admin_sealed_and_audited() {
                 "PUT",
                 "/api/v1/sso",
                 admin,
-                Some(json!({"issuer": "http://127.0.0.1:8080", "client_id": "c"})),
+                Some(json!({"issuer": "http://127.0.0.1:8080", "client_id": "c", "redirect_uri": CALLBACK})),
             )
             .await;
         assert_eq!(s, StatusCode::OK);
@@ -367,4 +371,169 @@ async fn discovery_and_the_key_cache_follow_the_providers_rotation() {
         cache.issuer(&slash).await,
         Err(OidcError::IssuerMismatch { .. })
     ));
+}
+
+/// The tenant's provider set up for a server at `base`: the provider with `users`, the
+/// tenant's settings pointing at it. Answers the provider (kept alive by the caller).
+async fn connect(app: &common::app::TestApp, base: &str, users: Value) -> Option<TestIdp> {
+    let callback = format!("{base}/api/v1/auth/oidc/callback");
+    let idp = TestIdp::start(json!({
+        "clients": [{
+            "client_id": "switchyard", "client_secret": "client-secret",
+            "redirect_uris": [callback], "id_token_signed_response_alg": "RS256",
+        }],
+        "users": users,
+    }))
+    .await?;
+    let (s, body) = app
+        .call(
+            "PUT",
+            "/api/v1/sso",
+            Some(&app.admin_a),
+            Some(json!({
+                "issuer": idp.issuer, "client_id": "switchyard", "client_secret": "client-secret",
+                "redirect_uri": callback, "scopes": ["openid", "profile", "email", "groups"],
+            })),
+        )
+        .await;
+    assert_eq!(s, axum::http::StatusCode::OK, "{body}");
+    Some(idp)
+}
+
+/// A whole console sign-in through the server's routes: start, the provider's login
+/// page, the callback. Answers the callback URL the provider sent the browser to, and
+/// where the server then sent it (the console, with the token or an error in the
+/// fragment).
+async fn console_sign_in(base: &str, user: &str, password: &str) -> (String, u16, String) {
+    let mut browser = Browser::default();
+    let (status, to_provider, body) = browser
+        .get(&format!(
+            "{base}/api/v1/auth/oidc/start?tenant=acme&return_to=/ui/apps"
+        ))
+        .await;
+    assert_eq!(status, 303, "{body}");
+    let back = browser
+        .sign_in_at_provider(&to_provider.unwrap(), user, password)
+        .await
+        .unwrap();
+    assert!(back.starts_with(base), "{back}");
+    let (status, to_console, _) = browser.get(&back).await;
+    (back, status, to_console.unwrap_or_default())
+}
+
+/// `GET /api/v1/me` with the session the console was handed at `location`.
+async fn me_of(app: &common::app::TestApp, location: &str) -> (axum::http::StatusCode, Value) {
+    let token = fragment_token(location);
+    app.call("GET", "/api/v1/me", Some(&token), None).await
+}
+
+fn fragment_token(location: &str) -> String {
+    location
+        .split_once("#token=")
+        .unwrap_or_else(|| panic!("no token in {location}"))
+        .1
+        .to_owned()
+}
+
+/// The console's sign-in against the real provider, through the server's own HTTP
+/// routes: the session token works on the API as the provisioned user; the same person
+/// is the same user next time; a local user of the same name is never taken over; the
+/// callback cannot be replayed; a code the provider refuses sends the console an error;
+/// the refusals are security events.
+#[tokio::test]
+async fn the_console_signs_in_through_the_provider() {
+    for app in common::app::apps().await {
+        let (base, server) = app.listen().await;
+        let users = json!({
+            "alice": {"password": "alice-pw", "claims": {"preferred_username": "alice",
+                "name": "Alice A.", "groups": ["ai-platform-ops"]}},
+            "carol-sub": {"password": "mallory-pw", "claims": {"preferred_username": "carol"}},
+        });
+        let Some(idp) = connect(&app, &base, users).await else {
+            return;
+        };
+        let (callback, status, to_console) = console_sign_in(&base, "alice", "alice-pw").await;
+        assert_eq!(status, 303);
+        assert!(to_console.starts_with("/ui/apps#token="), "{to_console}");
+        let (s, me) = me_of(&app, &to_console).await;
+        assert_eq!(s, axum::http::StatusCode::OK, "{me}");
+        assert_eq!(me["username"], "alice");
+        let user_id = me["user_id"].as_str().unwrap().to_owned();
+
+        // The callback again (a replayed state): refused, and recorded.
+        let (status, _, _) = Browser::default().get(&callback).await;
+        assert_eq!(status, 401);
+        let (s, _) = me_of(&app, &to_console).await;
+        assert_eq!(
+            s,
+            axum::http::StatusCode::OK,
+            "the first session stays valid"
+        );
+        let (_, _, to_console) = console_sign_in(&base, "alice", "alice-pw").await;
+        let (_, me) = me_of(&app, &to_console).await;
+        assert_eq!(
+            me["user_id"],
+            user_id.as_str(),
+            "the same person, the same user"
+        );
+
+        // A subject calling itself "carol" gets a user of its own, not the local carol.
+        app.user_with("carol", json!([{"role": "infra_admin"}]))
+            .await;
+        let (_, _, to_console) = console_sign_in(&base, "carol-sub", "mallory-pw").await;
+        let (_, me) = me_of(&app, &to_console).await;
+        let name = me["username"].as_str().unwrap();
+        assert!(name.starts_with("carol~"), "{me}");
+        assert_eq!(me["bindings"], json!([]));
+        let (s, _) = app.login("acme", "carol", common::app::PASSWORD).await;
+        assert_eq!(
+            s,
+            axum::http::StatusCode::CREATED,
+            "the local carol still signs in"
+        );
+        // An SSO user has no local password.
+        let (s, _) = app.login("acme", name, "").await;
+        assert_eq!(s, axum::http::StatusCode::UNAUTHORIZED);
+
+        // A client secret the provider does not know: the code is refused there.
+        let (s, _) = app
+            .call(
+                "PUT",
+                "/api/v1/sso",
+                Some(&app.admin_a),
+                Some(json!({"issuer": idp.issuer, "client_id": "switchyard",
+                    "client_secret": "wrong", "redirect_uri": format!("{base}/api/v1/auth/oidc/callback"),
+                    "scopes": ["openid"]})),
+            )
+            .await;
+        assert_eq!(s, axum::http::StatusCode::OK);
+        let (_, status, to_console) = console_sign_in(&base, "alice", "alice-pw").await;
+        assert_eq!(status, 303);
+        assert_eq!(to_console, "/ui/apps#sso_error=code");
+        let (_, events) = app
+            .call("GET", "/api/v1/security-events", Some(&app.admin_a), None)
+            .await;
+        let kinds: Vec<&str> = events["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|e| e["kind"].as_str())
+            .collect();
+        assert!(kinds.contains(&"auth.failed.oidc.code"), "{kinds:?}");
+
+        // Not a way out of the console, and not for a tenant without a provider.
+        let mut browser = Browser::default();
+        for (query, want) in [
+            ("tenant=acme&return_to=https://evil.example/", 422),
+            ("tenant=acme&return_to=//evil.example/ui/", 422),
+            ("tenant=globex", 404),
+            ("tenant=nobody", 404),
+        ] {
+            let (status, _, body) = browser
+                .get(&format!("{base}/api/v1/auth/oidc/start?{query}"))
+                .await;
+            assert_eq!(status, want, "{query}: {body}");
+        }
+        server.abort();
+    }
 }

@@ -14,7 +14,8 @@ use crate::state::AppState;
 use crate::store::{AuditCtx, Binding, TokenKind};
 use crate::util::now_ms;
 
-const SESSION_MS: i64 = 12 * 3600 * 1000;
+/// How long a console session lasts, whichever way it was signed in.
+pub(super) const SESSION_MS: i64 = 12 * 3600 * 1000;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -31,7 +32,7 @@ pub struct TokenResponse {
 }
 
 /// The caller's address, for handlers that run before authentication.
-pub struct Source(String);
+pub struct Source(pub(super) String);
 
 impl<S: Send + Sync> FromRequestParts<S> for Source {
     type Rejection = ApiError;

@@ -21,6 +21,7 @@ pub mod extract;
 mod health;
 mod keys;
 pub(crate) mod leases;
+mod oidc_login;
 pub mod openapi;
 mod prices;
 pub mod principal;
@@ -317,6 +318,8 @@ pub fn decode_everything(data: &[u8]) {
         let _ = decode_query::<costs::ChargebackQuery>(text);
         let _ = decode_query::<advice::AdviceQuery>(text);
         let _ = decode_query::<call_logs::CallLogQuery>(text);
+        let _ = decode_query::<oidc_login::StartQuery>(text);
+        let _ = decode_query::<oidc_login::CallbackQuery>(text);
     }
 }
 
@@ -325,6 +328,8 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/login", post(auth::login))
         .route("/auth/tokens", post(auth::create_token))
         .route("/auth/logout", post(auth::logout))
+        .route("/auth/oidc/start", get(oidc_login::start))
+        .route("/auth/oidc/callback", get(oidc_login::callback))
         .route("/me", get(auth::me))
         .route(
             "/departments",

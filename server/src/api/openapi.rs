@@ -11,8 +11,8 @@ use utoipa::{Modify, OpenApi};
 
 use super::{
     advice, alerts, apps, audit, auth, budgets, call_log_policy, call_logs, capacity, configs,
-    costs, departments, events, health, keys, leases, prices, providers, rate_limits, rollouts,
-    sdk, sso, tenants, usage, usage_ingest, users,
+    costs, departments, events, health, keys, leases, oidc_login, prices, providers, rate_limits,
+    rollouts, sdk, sso, tenants, usage, usage_ingest, users,
 };
 
 #[derive(OpenApi)]
@@ -20,6 +20,7 @@ use super::{
     info(title = "Switchyard management API", description = "Tenants, departments, apps, keys, users, providers, config versions, audit, budgets, rate limits, prices, call logs; the SDK config, usage and lease endpoints; and the OpenAI-compatible gateway under /v1."),
     paths(
         auth::login, auth::create_token, auth::logout, auth::me,
+        oidc_login::start, oidc_login::callback,
         departments::list, departments::create, departments::get_one, departments::update,
         apps::list, apps::create, apps::get_one, apps::update, apps::delete,
         keys::list, keys::create, keys::revoke,

@@ -23,6 +23,8 @@ mod rollouts;
 mod security_events;
 mod server_events;
 mod sso;
+mod sso_identities;
+mod sso_logins;
 mod tenants;
 mod usage;
 mod usage_reports;
@@ -55,6 +57,8 @@ pub use rollouts::{ArmMinute, ArmSample, Guards, NewRollout, Rollout, RolloutSte
 pub use security_events::SecurityEvent;
 pub use server_events::ServerEvent;
 pub use sso::{DEFAULT_GROUPS_CLAIM, DEFAULT_SCOPES, SsoInput, SsoSettings, check_issuer};
+pub use sso_identities::NO_PASSWORD;
+pub use sso_logins::PendingLogin;
 pub use tenants::Tenant;
 pub use usage::Ingested;
 pub use usage_reports::{DepartmentNode, Dimension, UsageFilter, UsageRow, UsageSums};

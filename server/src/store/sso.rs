@@ -18,6 +18,8 @@ pub const DEFAULT_GROUPS_CLAIM: &str = "groups";
 pub struct SsoSettings {
     pub issuer: String,
     pub client_id: String,
+    /// This server's callback as registered at the provider.
+    pub redirect_uri: String,
     /// e.g. `…a1b2`; `None` for a public client (PKCE only).
     pub client_secret_hint: Option<String>,
     pub scopes: Vec<String>,
@@ -36,6 +38,9 @@ pub struct SsoInput {
     /// `https://…` (plain `http` only on a loopback address, for tests).
     pub issuer: String,
     pub client_id: String,
+    /// This server's callback as registered at the provider:
+    /// `https://<server>/api/v1/auth/oidc/callback`.
+    pub redirect_uri: String,
     /// Absent: the secret already set is kept (or none, a public client).
     #[serde(default)]
     pub client_secret: Option<String>,
@@ -55,8 +60,12 @@ pub struct SsoInput {
 /// An issuer URL the server will talk to: https, or http on a loopback host; no query or
 /// fragment (the ID token's `iss` must equal it character for character).
 pub fn check_issuer(issuer: &str) -> Result<()> {
-    let bad = |m: &str| Err(StoreError::invalid("issuer", m));
-    let Ok(url) = reqwest::Url::parse(issuer) else {
+    check_url("issuer", issuer)
+}
+
+fn check_url(field: &str, value: &str) -> Result<()> {
+    let bad = |m: &str| Err(StoreError::invalid(field, m));
+    let Ok(url) = reqwest::Url::parse(value) else {
         return bad("must be a URL");
     };
     if url.query().is_some() || url.fragment().is_some() {
@@ -76,6 +85,7 @@ pub fn check_issuer(issuer: &str) -> Result<()> {
 
 fn check(input: &SsoInput) -> Result<(Vec<String>, String)> {
     check_issuer(&input.issuer)?;
+    check_url("redirect_uri", &input.redirect_uri)?;
     super::check_name("client_id", &input.client_id)?;
     let scopes = input
         .scopes
@@ -113,6 +123,7 @@ fn check(input: &SsoInput) -> Result<(Vec<String>, String)> {
 type Row = (
     String,
     String,
+    String,
     Option<String>,
     String,
     String,
@@ -121,13 +132,14 @@ type Row = (
     i64,
     i64,
 );
-const COLUMNS: &str = "issuer, client_id, client_secret_hint, scopes, groups_claim, \
+const COLUMNS: &str = "issuer, client_id, redirect_uri, client_secret_hint, scopes, groups_claim, \
                        sso_required, break_glass, created_at, updated_at";
 
 fn from_row(
     (
         issuer,
         client_id,
+        redirect_uri,
         client_secret_hint,
         scopes,
         groups_claim,
@@ -140,6 +152,7 @@ fn from_row(
     Ok(SsoSettings {
         issuer,
         client_id,
+        redirect_uri,
         client_secret_hint,
         scopes: scopes.split_whitespace().map(String::from).collect(),
         groups_claim,
@@ -194,6 +207,7 @@ impl TenantStore<'_> {
         let after = SsoSettings {
             issuer: input.issuer,
             client_id: input.client_id,
+            redirect_uri: input.redirect_uri,
             client_secret_hint: match &input.client_secret {
                 Some(secret) => Some(hint(secret)),
                 None => before.as_ref().and_then(|b| b.client_secret_hint.clone()),
@@ -213,7 +227,7 @@ impl TenantStore<'_> {
                 "UPDATE sso_providers SET issuer = $1, client_id = $2, \
                  client_secret = COALESCE($3, client_secret), client_secret_hint = $4, \
                  scopes = $5, groups_claim = $6, sso_required = $7, break_glass = $8, \
-                 updated_at = $9 WHERE tenant_id = $10",
+                 updated_at = $9, redirect_uri = $10 WHERE tenant_id = $11",
             )
             .bind(&after.issuer)
             .bind(&after.client_id)
@@ -224,18 +238,20 @@ impl TenantStore<'_> {
             .bind(i64::from(after.sso_required))
             .bind(&break_glass)
             .bind(after.updated_at)
+            .bind(&after.redirect_uri)
             .bind(&self.tenant_id)
             .execute(&mut *tx.tx)
             .await?;
         } else {
             sqlx::query(&format!(
                 "INSERT INTO sso_providers (tenant_id, client_secret, {COLUMNS}) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
             ))
             .bind(&self.tenant_id)
             .bind(sealed)
             .bind(&after.issuer)
             .bind(&after.client_id)
+            .bind(&after.redirect_uri)
             .bind(&after.client_secret_hint)
             .bind(after.scopes.join(" "))
             .bind(&after.groups_claim)

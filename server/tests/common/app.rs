@@ -344,6 +344,7 @@ impl TestApp {
             // The tenant's OpenID provider, for the read and the delete to find.
             let input = serde_json::from_value(json!({
                 "issuer": "https://idp.example.com", "client_id": format!("fx{n}"),
+                "redirect_uri": "https://switchyard.example.com/api/v1/auth/oidc/callback",
                 "client_secret": "fixture-secret"
             }))
             .unwrap();
@@ -589,6 +590,7 @@ impl Fixture {
             }),
             ("PUT", "/api/v1/sso") => json!({
                 "issuer": "https://idp.example.com/realms/x", "client_id": format!("sy{n}"),
+                "redirect_uri": "https://switchyard.example.com/api/v1/auth/oidc/callback",
                 "scopes": ["openid", "groups"], "sso_required": true, "break_glass": ["admin"]
             }),
             ("POST", "/api/v1/tenants") => {
