@@ -99,7 +99,7 @@ ui-dist: $(UI_DEPS)
 ## The console's tests: Vitest for its client logic, then the browser suite (Chromium
 ## driven by playwright-core against the real server binary, seeded as the demo is);
 ## screenshots under .run/ui-screenshots/. Part of `make test`.
-test-ui: setup ui
+test-ui: setup ui $(OIDC_DEPS)
 	cd ui && npm test
 	$(CARGO) build -p switchyard-server --bin switchyard $(FEATURES)
 	cd ui && SWITCHYARD_SERVER_BIN=$(abspath $(SERVER_BIN)) npm run test:browser

@@ -521,6 +521,22 @@ async fn the_console_signs_in_through_the_provider() {
             .collect();
         assert!(kinds.contains(&"auth.failed.oidc.code"), "{kinds:?}");
 
+        // The login page's question: does this tenant sign in through a provider?
+        let (s, info) = app
+            .call("GET", "/api/v1/auth/oidc/provider?tenant=acme", None, None)
+            .await;
+        assert_eq!(s, axum::http::StatusCode::OK);
+        assert_eq!(info, json!({"name": "127.0.0.1", "sso_required": false}));
+        let (s, _) = app
+            .call(
+                "GET",
+                "/api/v1/auth/oidc/provider?tenant=globex",
+                None,
+                None,
+            )
+            .await;
+        assert_eq!(s, axum::http::StatusCode::NOT_FOUND);
+
         // Not a way out of the console, and not for a tenant without a provider.
         let mut browser = Browser::default();
         for (query, want) in [

@@ -319,6 +319,7 @@ pub fn decode_everything(data: &[u8]) {
         let _ = decode_query::<advice::AdviceQuery>(text);
         let _ = decode_query::<call_logs::CallLogQuery>(text);
         let _ = decode_query::<oidc_login::StartQuery>(text);
+        let _ = decode_query::<oidc_login::ProviderQuery>(text);
         let _ = decode_query::<oidc_login::CallbackQuery>(text);
     }
 }
@@ -328,6 +329,7 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/login", post(auth::login))
         .route("/auth/tokens", post(auth::create_token))
         .route("/auth/logout", post(auth::logout))
+        .route("/auth/oidc/provider", get(oidc_login::provider))
         .route("/auth/oidc/start", get(oidc_login::start))
         .route("/auth/oidc/callback", get(oidc_login::callback))
         .route("/me", get(auth::me))

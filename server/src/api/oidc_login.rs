@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::response::Redirect;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sha2::Digest;
 
 use super::auth::{SESSION_MS, Source};
@@ -53,6 +53,40 @@ fn check_return_to(path: Option<String>) -> Result<String, ApiError> {
 
 fn unavailable(e: impl std::fmt::Display) -> ApiError {
     ApiError::Unavailable(format!("the identity provider: {e}"))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderQuery {
+    tenant: String,
+}
+
+/// What the login page shows on its "Sign in with …" button.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ProviderInfo {
+    /// The issuer's host, e.g. `login.example.com`.
+    name: String,
+    /// Local passwords are refused but for break-glass users.
+    sso_required: bool,
+}
+
+/// Whether the tenant signs in through a provider (404 when not): for the login page,
+/// before anyone is signed in.
+#[utoipa::path(get, path = "/api/v1/auth/oidc/provider", tag = "auth", params(ProviderQuery), responses((status = 200, body = ProviderInfo), (status = "4XX", body = crate::error::ErrorBody)))]
+pub async fn provider(
+    State(state): State<AppState>,
+    Query(q): Query<ProviderQuery>,
+) -> Result<axum::Json<ProviderInfo>, ApiError> {
+    let tenant = state.store.tenant_by_name(&q.tenant).await?;
+    let sso = state.store.tenant(&tenant.id).get_sso().await?;
+    let name = reqwest::Url::parse(&sso.issuer)
+        .ok()
+        .and_then(|u| u.host_str().map(String::from))
+        .unwrap_or(sso.issuer);
+    Ok(axum::Json(ProviderInfo {
+        name,
+        sso_required: sso.sso_required,
+    }))
 }
 
 /// Starts a sign-in: redirects to the tenant's provider.

@@ -20,7 +20,7 @@ use super::{
     info(title = "Switchyard management API", description = "Tenants, departments, apps, keys, users, providers, config versions, audit, budgets, rate limits, prices, call logs; the SDK config, usage and lease endpoints; and the OpenAI-compatible gateway under /v1."),
     paths(
         auth::login, auth::create_token, auth::logout, auth::me,
-        oidc_login::start, oidc_login::callback,
+        oidc_login::provider, oidc_login::start, oidc_login::callback,
         departments::list, departments::create, departments::get_one, departments::update,
         apps::list, apps::create, apps::get_one, apps::update, apps::delete,
         keys::list, keys::create, keys::revoke,
