@@ -47,3 +47,28 @@ CREATE TABLE sso_identities (
     created_at BIGINT NOT NULL,
     PRIMARY KEY (tenant_id, issuer, subject)
 );
+
+-- The tenant's rules from a provider group to a role (at the tenant, or at a department
+-- and below), applied at every sign-in.
+CREATE TABLE sso_group_rules (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL REFERENCES tenants(id),
+    group_name TEXT NOT NULL,
+    role TEXT NOT NULL,
+    -- NULL: the whole tenant.
+    department_id TEXT REFERENCES departments(id),
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX sso_group_rules_tenant ON sso_group_rules (tenant_id);
+
+-- The role bindings a user holds from the rules as of its last sign-in, apart from the
+-- bindings made by hand (role_bindings): each sign-in replaces them.
+CREATE TABLE sso_bindings (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL REFERENCES tenants(id),
+    user_id TEXT NOT NULL REFERENCES users(id),
+    role TEXT NOT NULL,
+    department_id TEXT REFERENCES departments(id),
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX sso_bindings_user ON sso_bindings (user_id);

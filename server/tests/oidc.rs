@@ -553,3 +553,142 @@ async fn the_console_signs_in_through_the_provider() {
         server.abort();
     }
 }
+
+/// Roles follow the provider's groups through the tenant's rules, at every sign-in: a
+/// person in `ai-platform-ops` gets model_ops, in `finance` resource_manager on one
+/// department only; removed from the group at the provider, the role is gone at the next
+/// sign-in (from every session of that user), while a binding made by hand stays. Rules
+/// are infra_admin's to write, and audited.
+#[tokio::test]
+async fn roles_follow_the_groups_at_every_sign_in() {
+    use axum::http::StatusCode;
+    for app in common::app::apps().await {
+        let (base, server) = app.listen().await;
+        let user = |groups: Value| {
+            json!({"erin-sub": {"password": "erin-pw",
+                "claims": {"preferred_username": "erin", "groups": groups}}})
+        };
+        let Some(idp) = connect(&app, &base, user(json!(["ai-platform-ops", "finance"]))).await
+        else {
+            return;
+        };
+        let admin = Some(app.admin_a.as_str());
+        let fx = app.fixture(1).await;
+        for rule in [
+            json!({"group": "ai-platform-ops", "role": "model_ops"}),
+            json!({"group": "finance", "role": "resource_manager", "department_id": fx.dept}),
+            json!({"group": "nobody-has-this", "role": "infra_admin"}),
+        ] {
+            let (s, body) = app
+                .call("POST", "/api/v1/sso/rules", admin, Some(rule))
+                .await;
+            assert_eq!(s, StatusCode::CREATED, "{body}");
+        }
+        let model_ops = Some(app.tokens[&switchyard_server::rbac::Role::ModelOps].as_str());
+        let (s, _) = app
+            .call(
+                "POST",
+                "/api/v1/sso/rules",
+                model_ops,
+                Some(json!({"group": "x", "role": "infra_admin"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+        let (s, body) = app
+            .call(
+                "POST",
+                "/api/v1/sso/rules",
+                admin,
+                Some(json!({"group": "x", "role": "model_ops", "department_id": "dep_nope"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+
+        let (_, _, to_console) = console_sign_in(&base, "erin-sub", "erin-pw").await;
+        let first = fragment_token(&to_console);
+        let (_, me) = me_of(&app, &to_console).await;
+        let mut roles: Vec<(String, Value)> = me["bindings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| {
+                (
+                    b["role"].as_str().unwrap().to_owned(),
+                    b["department_id"].clone(),
+                )
+            })
+            .collect();
+        roles.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(
+            roles,
+            [
+                ("model_ops".to_owned(), Value::Null),
+                ("resource_manager".to_owned(), json!(fx.dept)),
+            ]
+        );
+        // model_ops reads config versions; neither role reads the audit log.
+        let (s, _) = app.call("GET", "/api/v1/configs", Some(&first), None).await;
+        assert_eq!(s, StatusCode::OK);
+        let (s, _) = app.call("GET", "/api/v1/audit", Some(&first), None).await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+
+        // A binding made by hand beside them.
+        let user_id = me["user_id"].as_str().unwrap();
+        let (s, body) = app
+            .call(
+                "POST",
+                &format!("/api/v1/users/{user_id}/bindings"),
+                admin,
+                Some(json!({"role": "security_engineer"})),
+            )
+            .await;
+        assert!(s.is_success(), "{body}");
+
+        // Out of ai-platform-ops at the provider: gone at the next sign-in.
+        idp.set_users(user(json!(["finance"]))).await;
+        let (s, _) = app.call("GET", "/api/v1/configs", Some(&first), None).await;
+        assert_eq!(s, StatusCode::OK, "nothing changes before the next sign-in");
+        let (_, _, to_console) = console_sign_in(&base, "erin-sub", "erin-pw").await;
+        let (_, me) = me_of(&app, &to_console).await;
+        let mut roles: Vec<&str> = me["bindings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["role"].as_str().unwrap())
+            .collect();
+        roles.sort();
+        assert_eq!(roles, ["resource_manager", "security_engineer"]);
+        // The audit log now reads for the hand-made security_engineer binding, but
+        // model_ops' config writes are gone, from the older session too.
+        let (s, _) = app.call("GET", "/api/v1/audit", Some(&first), None).await;
+        assert_eq!(s, StatusCode::OK);
+        let (s, _) = app
+            .call(
+                "POST",
+                "/api/v1/configs",
+                Some(&first),
+                Some(json!({"document": common::app::config_doc(1.0)})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+
+        let (_, audit) = app
+            .call("GET", "/api/v1/audit?limit=100", admin, None)
+            .await;
+        let actions: Vec<&str> = audit["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|r| r["action"].as_str())
+            .collect();
+        for action in ["sso.rule.create", "sso.provision", "sso.bindings.set"] {
+            assert!(actions.contains(&action), "{action} not in {actions:?}");
+        }
+        assert_eq!(
+            actions.iter().filter(|a| **a == "sso.bindings.set").count(),
+            2,
+            "written at the first sign-in and when the groups changed"
+        );
+        server.abort();
+    }
+}

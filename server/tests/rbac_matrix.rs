@@ -125,6 +125,7 @@ async fn another_tenant_gets_404_on_every_id_and_sees_nothing_in_lists() {
                     &fx.cost_rule,
                     &fx.security_rule,
                     &fx.call_log,
+                    &fx.sso_rule,
                     &app.tenant_a,
                 ] {
                     if !id.is_empty() && text.contains(id.as_str()) {

@@ -234,6 +234,9 @@ pub const ROUTES: &[(&str, &str, Permission)] = &[
     ("GET", "/api/v1/sso", Permission::SsoRead),
     ("PUT", "/api/v1/sso", Permission::SsoWrite),
     ("DELETE", "/api/v1/sso", Permission::SsoWrite),
+    ("GET", "/api/v1/sso/rules", Permission::SsoRead),
+    ("POST", "/api/v1/sso/rules", Permission::SsoWrite),
+    ("DELETE", "/api/v1/sso/rules/{id}", Permission::SsoWrite),
 ];
 
 /// `limit` / `offset` on every list.
@@ -300,6 +303,7 @@ pub fn decode_everything(data: &[u8]) {
     let _ = decode::<crate::store::NewRollout>(data);
     let _ = decode::<crate::call_logs::policy::CallLogPolicy>(data);
     let _ = decode::<crate::store::SsoInput>(data);
+    let _ = decode::<crate::store::GroupRuleInput>(data);
     if let Ok(req) = decode::<configs::CreateVersion>(data) {
         if let Ok(document) = req.document() {
             let _ = crate::store::check_document(&document);
@@ -413,6 +417,8 @@ pub fn router(state: AppState) -> Router {
                 .put(sso::put_settings)
                 .delete(sso::delete_settings),
         )
+        .route("/sso/rules", get(sso::list_rules).post(sso::create_rule))
+        .route("/sso/rules/{id}", axum::routing::delete(sso::delete_rule))
         // Alerts (docs/alerts.md).
         .route(
             "/alert-channels",

@@ -267,6 +267,10 @@ async fn complete(
         actor: user.username.clone(),
         ..ctx
     };
+    tenant
+        .apply_group_rules(&ctx, &user.id, &claims.strings(&sso.groups_claim))
+        .await
+        .map_err(internal)?;
     let (_, token) = tenant
         .create_token(
             &ctx,

@@ -42,6 +42,7 @@ use super::{
         call_log_policy::get_policy, call_log_policy::set_policy,
         call_logs::search, call_logs::get_one, call_logs::export,
         sso::get_settings, sso::put_settings, sso::delete_settings,
+        sso::list_rules, sso::create_rule, sso::delete_rule,
         sdk::config, usage_ingest::ingest, leases::lease, leases::return_lease,
         health::healthz, health::readyz, health::metrics,
         crate::gateway::chat::completions, crate::gateway::embeddings::create,

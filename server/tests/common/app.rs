@@ -329,6 +329,7 @@ impl TestApp {
             price_model,
             rollout: String::new(),
             call_log: String::new(),
+            sso_rule: String::new(),
         }
     }
 
@@ -338,6 +339,19 @@ impl TestApp {
         let mut fx = self.fixture(n).await;
         if path.starts_with("/api/v1/call-logs") {
             fx.call_log = super::usage::logged_call(self, &fx, "the fixture's question").await;
+            return fx;
+        }
+        if path.starts_with("/api/v1/sso/rules") {
+            let input =
+                serde_json::from_value(json!({"group": format!("fx{n}"), "role": "model_ops"}))
+                    .unwrap();
+            fx.sso_rule = self
+                .store
+                .tenant(&self.tenant_a)
+                .create_group_rule(&ctx(), input)
+                .await
+                .unwrap()
+                .id;
             return fx;
         }
         if path == "/api/v1/sso" {
@@ -478,6 +492,8 @@ pub struct Fixture {
     pub rollout: String,
     /// A logged call of the app, for the call-log routes ([`TestApp::fixture_for`]).
     pub call_log: String,
+    /// A group rule of tenant A's provider (for the `/api/v1/sso/rules/{id}` routes).
+    pub sso_rule: String,
     /// An alert channel, and an alert rule of each category.
     pub channel: String,
     pub health_rule: String,
@@ -506,6 +522,8 @@ impl Fixture {
             &self.price_model
         } else if path.starts_with("/api/v1/rollouts") {
             &self.rollout
+        } else if path.starts_with("/api/v1/sso/rules") {
+            &self.sso_rule
         } else if path.starts_with("/api/v1/call-logs") {
             &self.call_log
         } else if path.starts_with("/api/v1/alerts/health") {
@@ -587,6 +605,9 @@ impl Fixture {
             ("POST", "/api/v1/alerts/security/rules") => json!({
                 "name": format!("newsecurity{n}"), "kind": "auth_failures", "channel_ids": [self.channel],
                 "params": {"window_ms": 300000, "count": 20}
+            }),
+            ("POST", "/api/v1/sso/rules") => json!({
+                "group": format!("group{n}"), "role": "app_developer", "department_id": self.dept
             }),
             ("PUT", "/api/v1/sso") => json!({
                 "issuer": "https://idp.example.com/realms/x", "client_id": format!("sy{n}"),
