@@ -692,3 +692,37 @@ async fn roles_follow_the_groups_at_every_sign_in() {
         server.abort();
     }
 }
+
+/// The provider rotating its signing keys keeps the console's sign-in working: the new
+/// key id is fetched at the next sign-in. Within the refetch interval of the last fetch
+/// it is refused (`#sso_error=unknown_key`, a security event) rather than fetched again.
+#[tokio::test]
+async fn sign_in_survives_the_providers_key_rotation() {
+    use std::time::Duration;
+    let interval = Duration::from_secs(2);
+    for app in common::app::apps().await {
+        let app = app.with_oidc_refetch(interval);
+        let (base, server) = app.listen().await;
+        let users =
+            json!({"frank": {"password": "frank-pw", "claims": {"preferred_username": "frank"}}});
+        let Some(idp) = connect(&app, &base, users).await else {
+            return;
+        };
+        let (_, _, to_console) = console_sign_in(&base, "frank", "frank-pw").await;
+        assert!(to_console.contains("#token="), "{to_console}");
+        idp.rotate_keys().await;
+        let (_, _, to_console) = console_sign_in(&base, "frank", "frank-pw").await;
+        assert_eq!(to_console, "/ui/apps#sso_error=unknown_key");
+        tokio::time::sleep(interval).await;
+        let (_, _, to_console) = console_sign_in(&base, "frank", "frank-pw").await;
+        let (s, me) = me_of(&app, &to_console).await;
+        assert_eq!(s, axum::http::StatusCode::OK, "{to_console}");
+        assert_eq!(me["username"], "frank");
+        // And again after a second rotation, once the interval has passed.
+        tokio::time::sleep(interval).await;
+        idp.rotate_keys().await;
+        let (_, _, to_console) = console_sign_in(&base, "frank", "frank-pw").await;
+        assert!(to_console.contains("#token="), "{to_console}");
+        server.abort();
+    }
+}

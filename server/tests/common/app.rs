@@ -126,6 +126,15 @@ impl TestApp {
         self
     }
 
+    /// The same app with its OpenID key refetches spaced by `min_refetch` (short, for
+    /// tests of the provider's key rotation).
+    pub fn with_oidc_refetch(mut self, min_refetch: std::time::Duration) -> TestApp {
+        self.state.oidc =
+            std::sync::Arc::new(switchyard_server::oidc::ProviderCache::new(min_refetch));
+        self.router = switchyard_server::api::router(self.state.clone());
+        self
+    }
+
     /// The same app, with `proxies` trusted for forwarding headers.
     pub fn behind(mut self, proxies: TrustedProxies) -> TestApp {
         self.state.proxies = std::sync::Arc::new(proxies);
