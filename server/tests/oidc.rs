@@ -726,3 +726,65 @@ async fn sign_in_survives_the_providers_key_rotation() {
         server.abort();
     }
 }
+
+/// ID tokens that must not sign anyone in, handed out by the real provider's token
+/// endpoint through the whole flow: expired, for another audience, with a nonce of
+/// another sign-in, or signed with a key the provider never published under its kid.
+/// Each sends the console an error and is a security event; an untampered token right
+/// after still signs in.
+#[tokio::test]
+async fn bad_id_tokens_are_refused_through_the_flow() {
+    for app in common::app::apps().await {
+        let (base, server) = app.listen().await;
+        let users =
+            json!({"gina": {"password": "gina-pw", "claims": {"preferred_username": "gina"}}});
+        let Some(idp) = connect(&app, &base, users).await else {
+            return;
+        };
+        let past = switchyard_server::util::now_ms() / 1000 - 3600;
+        for (claims, foreign, why) in [
+            (json!({"exp": past, "iat": past - 60}), false, "expired"),
+            (json!({"aud": "another-client"}), false, "audience"),
+            (
+                json!({"aud": ["switchyard", "another-client"]}),
+                false,
+                "audience",
+            ),
+            (
+                json!({"nonce": "the-nonce-of-another-sign-in"}),
+                false,
+                "nonce",
+            ),
+            (json!({"iss": "http://127.0.0.1:1"}), false, "issuer"),
+            (json!({}), true, "signature"),
+        ] {
+            idp.tamper_next(claims.clone(), foreign).await;
+            let (_, status, to_console) = console_sign_in(&base, "gina", "gina-pw").await;
+            assert_eq!(status, 303);
+            assert_eq!(to_console, format!("/ui/apps#sso_error={why}"), "{claims}");
+        }
+        let (_, events) = app
+            .call(
+                "GET",
+                "/api/v1/security-events?limit=100",
+                Some(&app.admin_a),
+                None,
+            )
+            .await;
+        let kinds: Vec<&str> = events["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|e| e["kind"].as_str())
+            .collect();
+        for why in ["expired", "audience", "nonce", "issuer", "signature"] {
+            let kind = format!("auth.failed.oidc.{why}");
+            assert!(kinds.contains(&kind.as_str()), "{kind} not in {kinds:?}");
+        }
+        let (_, _, to_console) = console_sign_in(&base, "gina", "gina-pw").await;
+        let (s, me) = me_of(&app, &to_console).await;
+        assert_eq!(s, axum::http::StatusCode::OK, "{to_console}");
+        assert_eq!(me["username"], "gina");
+        server.abort();
+    }
+}

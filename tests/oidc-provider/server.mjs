@@ -7,9 +7,13 @@
 //   POST /admin/users   body: the new "users" object (a group removed, a user deleted)
 //   POST /admin/rotate  new signing keys (RS256 and ES256); the old ones are no longer
 //                       published, so a relying party must refetch the JWKS
+//   POST /admin/tamper  body: {"claims": {...}, "foreign_key": bool}: the next ID token the
+//                       token endpoint hands out has these claims changed (`exp` in the
+//                       past, another `aud`), re-signed with the provider's own key under
+//                       its kid, or with a key it never published (a wrong signature)
 // It prints its issuer URL on stdout, one line, once it is listening.
 
-import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, randomUUID, sign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 
@@ -19,6 +23,9 @@ const config = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 let users = config.users ?? {};
 let provider;
 let issuer;
+let keys;
+/** What to change in the next ID token, or null. */
+let tamper = null;
 
 /** A fresh RS256 and ES256 signing key, each with its own kid. */
 function signingKeys() {
@@ -33,9 +40,10 @@ function signingKeys() {
 /** A provider instance with new keys; the in-memory adapter's grants and codes are shared
  * between instances, so a rotation loses nothing but in-flight interactions. */
 function makeProvider() {
+  keys = signingKeys();
   const p = new Provider(issuer, {
     clients: config.clients ?? [],
-    jwks: { keys: signingKeys() },
+    jwks: { keys },
     cookies: { keys: ['switchyard-test-oidc-provider'] },
     claims: {
       openid: ['sub'],
@@ -101,9 +109,57 @@ async function interaction(req, res, uid, action) {
   }, { mergeWithLastSubmission: false });
 }
 
+const b64url = (buf) => Buffer.from(buf).toString('base64url');
+
+/** `token` with `change.claims` merged in, signed again under the same header. */
+function retamper(token, change) {
+  const [h, p] = token.split('.');
+  const header = JSON.parse(Buffer.from(h, 'base64url'));
+  const claims = { ...JSON.parse(Buffer.from(p, 'base64url')), ...(change.claims ?? {}) };
+  let jwk = keys.find((k) => k.kid === header.kid);
+  if (change.foreign_key) {
+    const fresh = signingKeys().find((k) => k.alg === header.alg);
+    jwk = { ...fresh, kid: header.kid };
+  }
+  const key = createPrivateKey({ key: jwk, format: 'jwk' });
+  const input = `${h}.${b64url(JSON.stringify(claims))}`;
+  const signature = header.alg.startsWith('ES')
+    ? sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' })
+    : sign('sha256', Buffer.from(input), key);
+  return `${input}.${b64url(signature)}`;
+}
+
+/** The token endpoint, its answer's ID token tampered with as asked (once). */
+function tokenEndpoint(req, res) {
+  const change = tamper;
+  tamper = null;
+  const chunks = [];
+  const { write, end, setHeader } = res;
+  res.setHeader = (name, value) =>
+    name.toLowerCase() === 'content-length' ? res : setHeader.call(res, name, value);
+  res.write = (chunk) => { chunks.push(Buffer.from(chunk)); return true; };
+  res.end = (chunk) => {
+    if (chunk) chunks.push(Buffer.from(chunk));
+    let body = Buffer.concat(chunks).toString('utf8');
+    try {
+      const answer = JSON.parse(body);
+      if (answer.id_token) answer.id_token = retamper(answer.id_token, change);
+      body = JSON.stringify(answer);
+    } catch (err) {
+      console.error('oidc test provider: cannot tamper with', body, err);
+    }
+    res.write = write;
+    res.end = end;
+    return end.call(res, body);
+  };
+  return provider.callback()(req, res);
+}
+
 async function admin(req, res, what) {
   if (req.method !== 'POST') { res.writeHead(405); return res.end(); }
-  if (what === 'users') {
+  if (what === 'tamper') {
+    tamper = JSON.parse(await readBody(req));
+  } else if (what === 'users') {
     users = JSON.parse(await readBody(req));
   } else if (what === 'rotate') {
     provider = makeProvider();
@@ -123,6 +179,8 @@ const server = http.createServer((req, res) => {
     handled = interaction(req, res, parts[1], parts[2]);
   } else if (parts[0] === 'admin') {
     handled = admin(req, res, parts[1]);
+  } else if (parts[0] === 'token' && tamper) {
+    return tokenEndpoint(req, res);
   } else {
     return provider.callback()(req, res);
   }

@@ -99,6 +99,18 @@ impl TestIdp {
         assert_eq!(r.status(), 204);
     }
 
+    /// The next ID token the provider hands out has `claims` changed (merged in), signed
+    /// with its own key, or with a key it never published when `foreign_key`.
+    pub async fn tamper_next(&self, claims: Value, foreign_key: bool) {
+        let r = reqwest::Client::new()
+            .post(format!("{}/admin/tamper", self.issuer))
+            .json(&serde_json::json!({"claims": claims, "foreign_key": foreign_key}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 204);
+    }
+
     /// The key ids the provider publishes now.
     pub async fn kids(&self) -> Vec<String> {
         let jwks: Value = reqwest::get(format!("{}/jwks", self.issuer))
