@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 pub struct TestIdp {
     pub issuer: String,
@@ -243,4 +243,66 @@ fn absolute(origin: &str, location: &str) -> String {
     } else {
         format!("{origin}{location}")
     }
+}
+
+/// The tenant's provider set up for a server at `base`: the provider with `users`, the
+/// tenant's settings pointing at it. Answers the provider (kept alive by the caller).
+pub async fn connect(app: &super::app::TestApp, base: &str, users: Value) -> Option<TestIdp> {
+    let callback = format!("{base}/api/v1/auth/oidc/callback");
+    let idp = TestIdp::start(json!({
+        "clients": [{
+            "client_id": "switchyard", "client_secret": "client-secret",
+            "redirect_uris": [callback], "id_token_signed_response_alg": "RS256",
+        }],
+        "users": users,
+    }))
+    .await?;
+    let (s, body) = app
+        .call(
+            "PUT",
+            "/api/v1/sso",
+            Some(&app.admin_a),
+            Some(json!({
+                "issuer": idp.issuer, "client_id": "switchyard", "client_secret": "client-secret",
+                "redirect_uri": callback, "scopes": ["openid", "profile", "email", "groups"],
+            })),
+        )
+        .await;
+    assert_eq!(s, axum::http::StatusCode::OK, "{body}");
+    Some(idp)
+}
+
+/// A whole console sign-in through the server's routes: start, the provider's login
+/// page, the callback. Answers the callback URL the provider sent the browser to, and
+/// where the server then sent it (the console, with the token or an error in the
+/// fragment).
+pub async fn console_sign_in(base: &str, user: &str, password: &str) -> (String, u16, String) {
+    let mut browser = Browser::default();
+    let (status, to_provider, body) = browser
+        .get(&format!(
+            "{base}/api/v1/auth/oidc/start?tenant=acme&return_to=/ui/apps"
+        ))
+        .await;
+    assert_eq!(status, 303, "{body}");
+    let back = browser
+        .sign_in_at_provider(&to_provider.unwrap(), user, password)
+        .await
+        .unwrap();
+    assert!(back.starts_with(base), "{back}");
+    let (status, to_console, _) = browser.get(&back).await;
+    (back, status, to_console.unwrap_or_default())
+}
+
+/// `GET /api/v1/me` with the session the console was handed at `location`.
+pub async fn me_of(app: &super::app::TestApp, location: &str) -> (axum::http::StatusCode, Value) {
+    let token = fragment_token(location);
+    app.call("GET", "/api/v1/me", Some(&token), None).await
+}
+
+pub fn fragment_token(location: &str) -> String {
+    location
+        .split_once("#token=")
+        .unwrap_or_else(|| panic!("no token in {location}"))
+        .1
+        .to_owned()
 }
