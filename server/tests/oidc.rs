@@ -726,3 +726,51 @@ async fn bad_id_tokens_are_refused_through_the_flow() {
         server.abort();
     }
 }
+
+/// SSO required: passwords are refused (403, a security event) for everyone but the
+/// break-glass users, who still sign in with theirs; a wrong password is still 401, so
+/// the refusal says nothing to someone without the password; turning it off restores
+/// passwords.
+#[tokio::test]
+async fn sso_required_leaves_passwords_to_break_glass_users() {
+    use axum::http::StatusCode;
+    use common::app::PASSWORD;
+    for app in common::app::apps().await {
+        app.user_with("harry", json!([{"role": "model_ops"}])).await;
+        app.user_with("root", json!([{"role": "infra_admin"}]))
+            .await;
+        let admin = Some(app.admin_a.as_str());
+        let settings = |required: bool| {
+            json!({"issuer": "https://login.example.com", "client_id": "c", "redirect_uri": CALLBACK,
+                   "sso_required": required, "break_glass": ["root"]})
+        };
+        let (s, body) = app
+            .call("PUT", "/api/v1/sso", admin, Some(settings(true)))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+        let (s, _) = app.login("acme", "harry", PASSWORD).await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+        let (s, _) = app.login("acme", "harry", "wrong password").await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+        let (s, _) = app.login("acme", "root", PASSWORD).await;
+        assert_eq!(s, StatusCode::CREATED, "the break-glass user");
+        let (_, events) = app
+            .call("GET", "/api/v1/security-events", admin, None)
+            .await;
+        assert!(
+            events["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["kind"] == "auth.failed.login.sso_required"
+                    && e["subject"] == "acme/harry"),
+            "{events}"
+        );
+        let (s, _) = app
+            .call("PUT", "/api/v1/sso", admin, Some(settings(false)))
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        let (s, _) = app.login("acme", "harry", PASSWORD).await;
+        assert_eq!(s, StatusCode::CREATED);
+    }
+}
