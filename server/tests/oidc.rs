@@ -398,9 +398,22 @@ async fn the_console_signs_in_through_the_provider() {
         assert_eq!(me["username"], "alice");
         let user_id = me["user_id"].as_str().unwrap().to_owned();
 
-        // The callback again (a replayed state): refused, and recorded.
-        let (status, _, _) = Browser::default().get(&callback).await;
-        assert_eq!(status, 401);
+        // The callback again, with the browser's state cookie as it was (a replayed
+        // state): refused.
+        let sign_in_state = callback
+            .split(['?', '&'])
+            .find_map(|p| p.strip_prefix("state="))
+            .unwrap();
+        let replay = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+            .get(&callback)
+            .header("cookie", format!("switchyard_oidc_state={sign_in_state}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(replay.status(), 401);
         let (s, _) = me_of(&app, &to_console).await;
         assert_eq!(
             s,
@@ -432,6 +445,23 @@ async fn the_console_signs_in_through_the_provider() {
         // An SSO user has no local password.
         let (s, _) = app.login("acme", name, "").await;
         assert_eq!(s, axum::http::StatusCode::UNAUTHORIZED);
+
+        // Login CSRF: a callback URL from someone else's sign-in, opened in another
+        // browser (no state cookie), is refused; the browser that started it still
+        // finishes.
+        let mut theirs = Browser::default();
+        let (_, to_provider, _) = theirs
+            .get(&format!("{base}/api/v1/auth/oidc/start?tenant=acme"))
+            .await;
+        let back = theirs
+            .sign_in_at_provider(&to_provider.unwrap(), "alice", "alice-pw")
+            .await
+            .unwrap();
+        let (status, _, _) = Browser::default().get(&back).await;
+        assert_eq!(status, 401);
+        let (status, to_console, _) = theirs.get(&back).await;
+        assert_eq!(status, 303);
+        assert!(to_console.unwrap().starts_with("/ui/#token="));
 
         // A client secret the provider does not know: the code is refused there.
         let (s, _) = app

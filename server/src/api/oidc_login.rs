@@ -5,7 +5,9 @@
 //! session token a password sign-in gives, in the URL's fragment.
 
 use axum::extract::State;
-use axum::response::Redirect;
+use axum::http::HeaderMap;
+use axum::http::header::{COOKIE, SET_COOKIE};
+use axum::response::{IntoResponse, Redirect, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use serde::{Deserialize, Serialize};
@@ -22,6 +24,22 @@ use crate::util::{now_ms, random_hex};
 
 /// How long a sign-in may take at the provider.
 const PENDING_MS: i64 = 10 * 60 * 1000;
+/// The cookie that ties a sign-in's `state` to the browser that started it, so that a
+/// callback URL made by someone else (login CSRF: signing a victim in as the attacker)
+/// is refused.
+const STATE_COOKIE: &str = "switchyard_oidc_state";
+
+/// The `state` the browser's cookie holds, if any.
+fn cookie_state(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == STATE_COOKIE)
+        .map(|(_, value)| value.to_owned())
+}
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -94,7 +112,7 @@ pub async fn provider(
 pub async fn start(
     State(state): State<AppState>,
     Query(q): Query<StartQuery>,
-) -> Result<Redirect, ApiError> {
+) -> Result<Response, ApiError> {
     let return_to = check_return_to(q.return_to)?;
     let tenant = state.store.tenant_by_name(&q.tenant).await?;
     let sso = state.store.tenant(&tenant.id).get_sso().await?;
@@ -122,7 +140,13 @@ pub async fn start(
         .append_pair("nonce", &login.nonce)
         .append_pair("code_challenge", &challenge)
         .append_pair("code_challenge_method", "S256");
-    Ok(Redirect::to(url.as_str()))
+    // SameSite=Lax: sent on the provider's top-level redirect back, not on cross-site
+    // sub-requests.
+    let cookie = format!(
+        "{STATE_COOKIE}={sign_in_state}; Path=/api/v1/auth/oidc; Max-Age={}; HttpOnly; SameSite=Lax",
+        PENDING_MS / 1000
+    );
+    Ok(([(SET_COOKIE, cookie)], Redirect::to(url.as_str())).into_response())
 }
 
 /// What the provider sends the browser back with. Not `deny_unknown_fields`: providers
@@ -289,27 +313,35 @@ async fn complete(
 pub async fn callback(
     State(state): State<AppState>,
     Source(source): Source,
+    headers: HeaderMap,
     Query(q): Query<CallbackQuery>,
-) -> Result<Redirect, ApiError> {
+) -> Result<Response, ApiError> {
     let presented = q.state.clone().unwrap_or_default();
     let subject = format!("state:{}", presented.chars().take(8).collect::<String>());
     if state.limiter.is_blocked(&format!("src:{source}")) {
         return Err(ApiError::RateLimited);
+    }
+    if cookie_state(&headers).as_deref() != Some(presented.as_str()) {
+        // Not the browser that started this sign-in. The pending sign-in is left alone:
+        // its own browser may still finish it.
+        record_failure(&state, None, "auth.failed.oidc.browser", &subject, &source).await;
+        return Err(ApiError::Unauthenticated);
     }
     let Some(login) = state.store.take_sso_login(&presented).await? else {
         // Unknown, expired, or already used: a replay, or a forged callback.
         record_failure(&state, None, "auth.failed.oidc.state", &subject, &source).await;
         return Err(ApiError::Unauthenticated);
     };
-    match complete(&state, &login, &q, &source).await {
-        Ok(token) => Ok(Redirect::to(&format!("{}#token={token}", login.return_to))),
+    let to = match complete(&state, &login, &q, &source).await {
+        Ok(token) => format!("{}#token={token}", login.return_to),
         Err(Refusal(kind)) => {
             record_failure(&state, Some(&login.tenant_id), kind, &subject, &source).await;
             let reason = kind.trim_start_matches("auth.failed.oidc.");
-            Ok(Redirect::to(&format!(
-                "{}#sso_error={reason}",
-                login.return_to
-            )))
+            format!("{}#sso_error={reason}", login.return_to)
         }
-    }
+    };
+    // The cookie has served: expire it.
+    let expire =
+        format!("{STATE_COOKIE}=; Path=/api/v1/auth/oidc; Max-Age=0; HttpOnly; SameSite=Lax");
+    Ok(([(SET_COOKIE, expire)], Redirect::to(&to)).into_response())
 }
