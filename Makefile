@@ -80,6 +80,14 @@ $(UI_DEPS): ui/package-lock.json
 	cd ui && npm ci --ignore-scripts --no-audit --no-fund
 	@touch $@
 
+## The test OpenID provider (tests/oidc-provider/, the `oidc-provider` package pinned by
+## its lock) that the server's SSO tests start on 127.0.0.1.
+OIDC_DEPS := tests/oidc-provider/node_modules/.installed
+
+$(OIDC_DEPS): tests/oidc-provider/package-lock.json
+	cd tests/oidc-provider && npm ci --ignore-scripts --no-audit --no-fund
+	@touch $@
+
 ## Without npm the server still builds, and /ui/ says the console was not built.
 ui:
 	@if command -v npm >/dev/null; then $(MAKE) --no-print-directory ui-dist; \
@@ -91,7 +99,7 @@ ui-dist: $(UI_DEPS)
 ## The console's tests: Vitest for its client logic, then the browser suite (Chromium
 ## driven by playwright-core against the real server binary, seeded as the demo is);
 ## screenshots under .run/ui-screenshots/. Part of `make test`.
-test-ui: setup ui
+test-ui: setup ui $(OIDC_DEPS)
 	cd ui && npm test
 	$(CARGO) build -p switchyard-server --bin switchyard $(FEATURES)
 	cd ui && SWITCHYARD_SERVER_BIN=$(abspath $(SERVER_BIN)) npm run test:browser
@@ -104,7 +112,7 @@ lint:
 ## PostgreSQL cluster on 127.0.0.1 for the server's PostgreSQL runs (plain and TLS, its
 ## certificates made for the run), stopped even on failure; the tests' scratch files (a
 ## SQLite database per test) go to a TMPDIR removed afterwards.
-test-rust: model
+test-rust: model $(OIDC_DEPS)
 	@$(call with_postgres,$(CARGO) test --workspace --no-fail-fast $(FEATURES))
 
 with_postgres = pgdir=$$(mktemp -d /tmp/switchyard-pg.XXXXXX); \

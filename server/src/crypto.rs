@@ -137,6 +137,11 @@ pub fn provider_aad(tenant_id: &str, provider_name: &str) -> String {
     format!("provider:{tenant_id}:{provider_name}")
 }
 
+/// What binds a tenant's OpenID client secret to its row.
+pub fn sso_aad(tenant_id: &str) -> String {
+    format!("sso:{tenant_id}")
+}
+
 /// What binds a call log's sealed content to its row.
 pub fn call_log_aad(tenant_id: &str, id: &str) -> String {
     format!("call_log:{tenant_id}:{id}")

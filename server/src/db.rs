@@ -35,6 +35,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "call_logs",
         include_str!("../migrations/0007_call_logs.sql"),
     ),
+    (8, "sso", include_str!("../migrations/0008_sso.sql")),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -17,6 +17,7 @@ pub mod diff;
 pub mod error;
 pub mod gateway;
 pub mod metrics;
+pub mod oidc;
 pub mod rbac;
 pub mod resolve;
 pub mod rollout;

@@ -86,6 +86,10 @@ pub enum Permission {
     CallLogRead,
     /// An app's call-log policy: what is logged, its size and retention.
     CallLogConfigure,
+    /// The tenant's OpenID provider settings (`docs/identity.md`).
+    SsoRead,
+    /// Sets or removes the tenant's OpenID provider: infra_admin only.
+    SsoWrite,
     /// Server-level: the list of tenants. Operators only.
     TenantRead,
     /// Server-level: a new tenant with its first admin. Operators only.
@@ -93,7 +97,7 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 29] = [
+    pub const ALL: [Permission; 31] = [
         Permission::DepartmentRead,
         Permission::DepartmentWrite,
         Permission::AppRead,
@@ -121,6 +125,8 @@ impl Permission {
         Permission::HealthRead,
         Permission::CallLogRead,
         Permission::CallLogConfigure,
+        Permission::SsoRead,
+        Permission::SsoWrite,
         Permission::TenantRead,
         Permission::TenantCreate,
     ];
@@ -154,6 +160,8 @@ impl Permission {
             Permission::HealthRead => "health.read",
             Permission::CallLogRead => "call_log.read",
             Permission::CallLogConfigure => "call_log.configure",
+            Permission::SsoRead => "sso.read",
+            Permission::SsoWrite => "sso.write",
             Permission::TenantRead => "tenant.read",
             Permission::TenantCreate => "tenant.create",
         }
@@ -256,6 +264,7 @@ pub fn allows(role: Role, permission: Permission) -> bool {
                 | AlertSecurityWrite
                 | HealthRead
                 | CallLogRead
+                | SsoRead
         ),
         // Sees its own department's apps, their usage and their logged calls; calls models
         // with app keys (SDK routes).

@@ -11,6 +11,7 @@ use crate::client_addr::TrustedProxies;
 use crate::crypto::MasterKey;
 use crate::gateway::GatewayClients;
 use crate::metrics::Metrics;
+use crate::oidc::ProviderCache;
 use crate::sdk_cache::ConfigCache;
 use crate::store::{LeaseSettings, Store};
 
@@ -44,6 +45,8 @@ pub struct AppState {
     pub usage_retention_days: u32,
     /// Lease timings (`docs/budgets.md`).
     pub leases: LeaseSettings,
+    /// Tenants' OpenID providers: metadata and signing keys per issuer.
+    pub oidc: Arc<ProviderCache>,
 }
 
 impl AppState {
@@ -62,6 +65,7 @@ impl AppState {
             gateway: Arc::new(GatewayClients::default()),
             usage_retention_days: 30,
             leases: LeaseSettings::default(),
+            oidc: Arc::new(ProviderCache::default()),
         }
     }
 

@@ -11,40 +11,47 @@ use switchyard_server::rbac::{Role, allows};
 use common::app::TestApp;
 use common::databases;
 
+/// Every route as every role of `app.tokens`: what differs from the matrix.
+async fn walk_routes(app: &TestApp, backend: &str) -> Vec<String> {
+    let mut n = 0;
+    let mut failures = Vec::new();
+    for (method, path, permission) in ROUTES {
+        for role in Role::ALL {
+            n += 1;
+            let fx = app.fixture_for(n, path).await;
+            let uri = path.replace("{id}", fx.id_for(path)) + fx.query_for(path);
+            let (status, body) = app
+                .call(
+                    method,
+                    &uri,
+                    Some(&app.tokens[&role]),
+                    fx.body_for(method, path),
+                )
+                .await;
+            let expected_allow = allows(role, *permission);
+            let ok = if expected_allow {
+                status.is_success()
+            } else {
+                status == StatusCode::FORBIDDEN
+            };
+            if !ok {
+                failures.push(format!(
+                    "{backend} {method} {path} as {}: {status} {body}",
+                    role.as_str()
+                ));
+            }
+        }
+    }
+    assert_eq!(n, ROUTES.len() * 6);
+    failures
+}
+
 #[tokio::test]
 async fn every_route_allows_and_denies_exactly_as_the_matrix_says() {
     for (backend, url) in databases().await {
         let app = TestApp::new(&url).await;
-        let mut n = 0;
-        let mut failures = Vec::new();
-        for (method, path, permission) in ROUTES {
-            for role in Role::ALL {
-                n += 1;
-                let fx = app.fixture_for(n, path).await;
-                let uri = path.replace("{id}", fx.id_for(path)) + fx.query_for(path);
-                let (status, body) = app
-                    .call(
-                        method,
-                        &uri,
-                        Some(&app.tokens[&role]),
-                        fx.body_for(method, path),
-                    )
-                    .await;
-                let expected_allow = allows(role, *permission);
-                let ok = if expected_allow {
-                    status.is_success()
-                } else {
-                    status == StatusCode::FORBIDDEN
-                };
-                if !ok {
-                    failures.push(format!(
-                        "{backend} {method} {path} as {}: {status} {body}",
-                        role.as_str()
-                    ));
-                }
-            }
-        }
-        assert_eq!(n, ROUTES.len() * 6);
+        let mut failures = walk_routes(&app, backend).await;
+        let mut n = ROUTES.len() * 6;
         // Operator-only routes: the operator flag allows them (tenant A's first admin has
         // it); tenant B's infra_admin, without the flag, is refused like every role.
         for (method, path, permission) in ROUTES.iter().filter(|r| r.2.operator_only()) {
@@ -73,6 +80,59 @@ async fn every_route_allows_and_denies_exactly_as_the_matrix_says() {
             failures.len(),
             failures.join("\n")
         );
+    }
+}
+
+/// The same walk with principals that came through the tenant's OpenID provider: one
+/// person per role at the real provider, in a group the tenant's rules map to that role,
+/// signed in through the console's flow; their session tokens stand in for the
+/// hand-bound users' tokens.
+#[tokio::test]
+async fn the_matrix_holds_for_principals_signed_in_through_the_provider() {
+    use common::oidc::{connect, console_sign_in, fragment_token};
+    use serde_json::json;
+    for (backend, url) in databases().await {
+        let mut app = TestApp::new(&url).await;
+        let (base, server) = app.listen().await;
+        let users: serde_json::Map<String, serde_json::Value> = Role::ALL
+            .into_iter()
+            .map(|r| {
+                let name = format!("sso-{}", r.as_str());
+                let claims =
+                    json!({"preferred_username": name, "groups": [format!("g-{}", r.as_str())]});
+                (name, json!({"password": "pw", "claims": claims}))
+            })
+            .collect();
+        let Some(_idp) = connect(&app, &base, serde_json::Value::Object(users)).await else {
+            return;
+        };
+        for role in Role::ALL {
+            let (s, body) = app
+                .call(
+                    "POST",
+                    "/api/v1/sso/rules",
+                    Some(&app.admin_a),
+                    Some(json!({"group": format!("g-{}", role.as_str()), "role": role.as_str()})),
+                )
+                .await;
+            assert_eq!(s, StatusCode::CREATED, "{body}");
+        }
+        for role in Role::ALL {
+            let (_, _, to_console) =
+                console_sign_in(&base, &format!("sso-{}", role.as_str()), "pw").await;
+            let token = fragment_token(&to_console);
+            let (_, me) = app.call("GET", "/api/v1/me", Some(&token), None).await;
+            assert_eq!(me["bindings"][0]["role"], role.as_str(), "{me}");
+            app.tokens.insert(role, token);
+        }
+        let failures = walk_routes(&app, backend).await;
+        assert!(
+            failures.is_empty(),
+            "{} mismatches:\n{}",
+            failures.len(),
+            failures.join("\n")
+        );
+        server.abort();
     }
 }
 
@@ -125,6 +185,7 @@ async fn another_tenant_gets_404_on_every_id_and_sees_nothing_in_lists() {
                     &fx.cost_rule,
                     &fx.security_rule,
                     &fx.call_log,
+                    &fx.sso_rule,
                     &app.tenant_a,
                 ] {
                     if !id.is_empty() && text.contains(id.as_str()) {

@@ -25,7 +25,7 @@ export async function signIn(browser, url, username, password, viewport = { widt
   await page.getByLabel('Tenant').fill(TENANT);
   await page.getByLabel('Username').fill(username);
   await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await page.getByRole('navigation', { name: 'Console' }).waitFor();
   return page;
 }

@@ -32,7 +32,7 @@ test('a wrong password is refused with a message', async () => {
   await page.getByLabel('Tenant').fill(TENANT);
   await page.getByLabel('Username').fill(ADMIN);
   await page.getByLabel('Password').fill('not the password');
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await page.getByRole('alert').waitFor();
   await page.screenshot({ path: `${shots}/login-refused.png` });
   await page.close();

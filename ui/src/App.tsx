@@ -4,7 +4,7 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { Api, ApiError, type Me } from './api';
 import { hrefOf, landingPage, parseRoute, visiblePages, type PageDef } from './nav';
-import { clearToken, loadToken, saveSession } from './session';
+import { clearToken, loadToken, saveSession, takeFragmentSession } from './session';
 import { Forbidden, ErrorNote } from './load';
 import { Login } from './pages/Login';
 import { AppsPage } from './pages/Apps';
@@ -36,6 +36,9 @@ function usePath(): [string, (to: string, replace?: boolean) => void] {
   return [path, go];
 }
 
+// Read once, before the first render: a sign-in through the identity provider.
+const fromProvider = takeFragmentSession();
+
 export function App() {
   const [token, setToken] = useState<string | null>(loadToken());
   const [me, setMe] = useState<Me | undefined>(undefined);
@@ -63,6 +66,7 @@ export function App() {
   if (!token) {
     return (
       <Login
+        ssoError={fromProvider.error}
         onSignedIn={(t, tenant) => {
           saveSession(t, tenant);
           setToken(t);

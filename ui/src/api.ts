@@ -291,6 +291,18 @@ export class Api {
     return { blob: await res.blob(), disposition: res.headers.get('content-disposition') };
   }
 
+  /** The tenant's identity provider, or undefined when it signs in with passwords only. */
+  async ssoProvider(tenant: string): Promise<{ name: string; sso_required: boolean } | undefined> {
+    try {
+      return await this.get<{ name: string; sso_required: boolean }>(
+        `/auth/oidc/provider?tenant=${encodeURIComponent(tenant)}`,
+      );
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 404) return undefined;
+      throw e;
+    }
+  }
+
   async login(tenant: string, username: string, password: string): Promise<string> {
     const r = await this.post<{ token: string }>('/auth/login', { tenant, username, password });
     this.token = r.token;

@@ -14,7 +14,8 @@ use crate::state::AppState;
 use crate::store::{AuditCtx, Binding, TokenKind};
 use crate::util::now_ms;
 
-const SESSION_MS: i64 = 12 * 3600 * 1000;
+/// How long a console session lasts, whichever way it was signed in.
+pub(super) const SESSION_MS: i64 = 12 * 3600 * 1000;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -31,7 +32,7 @@ pub struct TokenResponse {
 }
 
 /// The caller's address, for handlers that run before authentication.
-pub struct Source(String);
+pub struct Source(pub(super) String);
 
 impl<S: Send + Sync> FromRequestParts<S> for Source {
     type Rejection = ApiError;
@@ -76,6 +77,17 @@ pub async fn login(
         .await;
         return Err(ApiError::Unauthenticated);
     }
+    if sso_required_for(&state, &tenant_id, &req.username).await? {
+        record_failure(
+            &state,
+            Some(&tenant_id),
+            "auth.failed.login.sso_required",
+            &subject,
+            &source,
+        )
+        .await;
+        return Err(ApiError::Forbidden);
+    }
     let ctx = AuditCtx {
         actor: req.username.clone(),
         role: "user".into(),
@@ -91,6 +103,21 @@ pub async fn login(
         StatusCode::CREATED,
         axum::Json(TokenResponse { token, expires_at }),
     ))
+}
+
+/// Whether the tenant requires SSO of `username`: it has a provider with `sso_required`,
+/// and the user is not one of its break-glass users. Asked only after the password
+/// verified, so the answer tells nothing to someone without it.
+async fn sso_required_for(
+    state: &AppState,
+    tenant_id: &str,
+    username: &str,
+) -> Result<bool, ApiError> {
+    match state.store.tenant(tenant_id).get_sso().await {
+        Ok(sso) => Ok(sso.sso_required && !sso.break_glass.iter().any(|u| u == username)),
+        Err(crate::store::StoreError::NotFound) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

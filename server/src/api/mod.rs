@@ -21,6 +21,7 @@ pub mod extract;
 mod health;
 mod keys;
 pub(crate) mod leases;
+mod oidc_login;
 pub mod openapi;
 mod prices;
 pub mod principal;
@@ -28,6 +29,7 @@ mod providers;
 mod rate_limits;
 mod rollouts;
 mod sdk;
+mod sso;
 mod tenants;
 pub(crate) mod usage;
 mod usage_ingest;
@@ -229,6 +231,12 @@ pub const ROUTES: &[(&str, &str, Permission)] = &[
     ("GET", "/api/v1/call-logs", Permission::CallLogRead),
     ("GET", "/api/v1/call-logs/export", Permission::CallLogRead),
     ("GET", "/api/v1/call-logs/{id}", Permission::CallLogRead),
+    ("GET", "/api/v1/sso", Permission::SsoRead),
+    ("PUT", "/api/v1/sso", Permission::SsoWrite),
+    ("DELETE", "/api/v1/sso", Permission::SsoWrite),
+    ("GET", "/api/v1/sso/rules", Permission::SsoRead),
+    ("POST", "/api/v1/sso/rules", Permission::SsoWrite),
+    ("DELETE", "/api/v1/sso/rules/{id}", Permission::SsoWrite),
 ];
 
 /// `limit` / `offset` on every list.
@@ -294,6 +302,8 @@ pub fn decode_everything(data: &[u8]) {
     let _ = decode::<switchyard::sdk_protocol::LeaseReturn>(data);
     let _ = decode::<crate::store::NewRollout>(data);
     let _ = decode::<crate::call_logs::policy::CallLogPolicy>(data);
+    let _ = decode::<crate::store::SsoInput>(data);
+    let _ = decode::<crate::store::GroupRuleInput>(data);
     if let Ok(req) = decode::<configs::CreateVersion>(data) {
         if let Ok(document) = req.document() {
             let _ = crate::store::check_document(&document);
@@ -312,6 +322,9 @@ pub fn decode_everything(data: &[u8]) {
         let _ = decode_query::<costs::ChargebackQuery>(text);
         let _ = decode_query::<advice::AdviceQuery>(text);
         let _ = decode_query::<call_logs::CallLogQuery>(text);
+        let _ = decode_query::<oidc_login::StartQuery>(text);
+        let _ = decode_query::<oidc_login::ProviderQuery>(text);
+        let _ = decode_query::<oidc_login::CallbackQuery>(text);
     }
 }
 
@@ -320,6 +333,9 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/login", post(auth::login))
         .route("/auth/tokens", post(auth::create_token))
         .route("/auth/logout", post(auth::logout))
+        .route("/auth/oidc/provider", get(oidc_login::provider))
+        .route("/auth/oidc/start", get(oidc_login::start))
+        .route("/auth/oidc/callback", get(oidc_login::callback))
         .route("/me", get(auth::me))
         .route(
             "/departments",
@@ -395,6 +411,14 @@ pub fn router(state: AppState) -> Router {
         .route("/rollouts/{id}/promote", post(rollouts::promote))
         .route("/rollouts/{id}/abort", post(rollouts::abort))
         .route("/tenants", get(tenants::list).post(tenants::create))
+        .route(
+            "/sso",
+            get(sso::get_settings)
+                .put(sso::put_settings)
+                .delete(sso::delete_settings),
+        )
+        .route("/sso/rules", get(sso::list_rules).post(sso::create_rule))
+        .route("/sso/rules/{id}", axum::routing::delete(sso::delete_rule))
         // Alerts (docs/alerts.md).
         .route(
             "/alert-channels",

@@ -11,8 +11,8 @@ use utoipa::{Modify, OpenApi};
 
 use super::{
     advice, alerts, apps, audit, auth, budgets, call_log_policy, call_logs, capacity, configs,
-    costs, departments, events, health, keys, leases, prices, providers, rate_limits, rollouts,
-    sdk, tenants, usage, usage_ingest, users,
+    costs, departments, events, health, keys, leases, oidc_login, prices, providers, rate_limits,
+    rollouts, sdk, sso, tenants, usage, usage_ingest, users,
 };
 
 #[derive(OpenApi)]
@@ -20,6 +20,7 @@ use super::{
     info(title = "Switchyard management API", description = "Tenants, departments, apps, keys, users, providers, config versions, audit, budgets, rate limits, prices, call logs; the SDK config, usage and lease endpoints; and the OpenAI-compatible gateway under /v1."),
     paths(
         auth::login, auth::create_token, auth::logout, auth::me,
+        oidc_login::provider, oidc_login::start, oidc_login::callback,
         departments::list, departments::create, departments::get_one, departments::update,
         apps::list, apps::create, apps::get_one, apps::update, apps::delete,
         keys::list, keys::create, keys::revoke,
@@ -40,6 +41,8 @@ use super::{
         capacity::health, capacity::report,
         call_log_policy::get_policy, call_log_policy::set_policy,
         call_logs::search, call_logs::get_one, call_logs::export,
+        sso::get_settings, sso::put_settings, sso::delete_settings,
+        sso::list_rules, sso::create_rule, sso::delete_rule,
         sdk::config, usage_ingest::ingest, leases::lease, leases::return_lease,
         health::healthz, health::readyz, health::metrics,
         crate::gateway::chat::completions, crate::gateway::embeddings::create,

@@ -245,6 +245,13 @@ impl Store {
                 .execute(&mut *tx.tx)
                 .await?;
         }
+        let sso = super::sso::reseal_sso_secrets(&mut tx.tx, old, new).await?;
+        if sso > 0 {
+            tracing::info!(
+                sso_secrets = sso,
+                "OpenID client secrets resealed under the new master key"
+            );
+        }
         let logs = super::call_logs::reseal_call_logs(&mut tx.tx, old, new).await?;
         if logs > 0 {
             tracing::info!(

@@ -600,7 +600,10 @@ impl Store {
         {
             return Ok(None);
         }
-        let bindings = self.tenant(&tenant_id).list_bindings(&user_id).await?;
+        // Made by hand, then given by the tenant's group rules at the last SSO sign-in.
+        let tenant = self.tenant(&tenant_id);
+        let mut bindings = tenant.list_bindings(&user_id).await?;
+        bindings.extend(tenant.list_sso_bindings(&user_id).await?);
         Ok(Some(TokenAuth {
             token_id,
             tenant_id,

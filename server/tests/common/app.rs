@@ -126,6 +126,15 @@ impl TestApp {
         self
     }
 
+    /// The same app with its OpenID key refetches spaced by `min_refetch` (short, for
+    /// tests of the provider's key rotation).
+    pub fn with_oidc_refetch(mut self, min_refetch: std::time::Duration) -> TestApp {
+        self.state.oidc =
+            std::sync::Arc::new(switchyard_server::oidc::ProviderCache::new(min_refetch));
+        self.router = switchyard_server::api::router(self.state.clone());
+        self
+    }
+
     /// The same app, with `proxies` trusted for forwarding headers.
     pub fn behind(mut self, proxies: TrustedProxies) -> TestApp {
         self.state.proxies = std::sync::Arc::new(proxies);
@@ -329,6 +338,7 @@ impl TestApp {
             price_model,
             rollout: String::new(),
             call_log: String::new(),
+            sso_rule: String::new(),
         }
     }
 
@@ -338,6 +348,34 @@ impl TestApp {
         let mut fx = self.fixture(n).await;
         if path.starts_with("/api/v1/call-logs") {
             fx.call_log = super::usage::logged_call(self, &fx, "the fixture's question").await;
+            return fx;
+        }
+        if path.starts_with("/api/v1/sso/rules") {
+            let input =
+                serde_json::from_value(json!({"group": format!("fx{n}"), "role": "model_ops"}))
+                    .unwrap();
+            fx.sso_rule = self
+                .store
+                .tenant(&self.tenant_a)
+                .create_group_rule(&ctx(), input)
+                .await
+                .unwrap()
+                .id;
+            return fx;
+        }
+        if path == "/api/v1/sso" {
+            // The tenant's OpenID provider, for the read and the delete to find.
+            let input = serde_json::from_value(json!({
+                "issuer": "https://idp.example.com", "client_id": format!("fx{n}"),
+                "redirect_uri": "https://switchyard.example.com/api/v1/auth/oidc/callback",
+                "client_secret": "fixture-secret"
+            }))
+            .unwrap();
+            self.store
+                .tenant(&self.tenant_a)
+                .put_sso(&ctx(), self.state.master_key.as_deref(), input)
+                .await
+                .unwrap();
             return fx;
         }
         if !path.starts_with("/api/v1/rollouts") {
@@ -463,6 +501,8 @@ pub struct Fixture {
     pub rollout: String,
     /// A logged call of the app, for the call-log routes ([`TestApp::fixture_for`]).
     pub call_log: String,
+    /// A group rule of tenant A's provider (for the `/api/v1/sso/rules/{id}` routes).
+    pub sso_rule: String,
     /// An alert channel, and an alert rule of each category.
     pub channel: String,
     pub health_rule: String,
@@ -491,6 +531,8 @@ impl Fixture {
             &self.price_model
         } else if path.starts_with("/api/v1/rollouts") {
             &self.rollout
+        } else if path.starts_with("/api/v1/sso/rules") {
+            &self.sso_rule
         } else if path.starts_with("/api/v1/call-logs") {
             &self.call_log
         } else if path.starts_with("/api/v1/alerts/health") {
@@ -572,6 +614,14 @@ impl Fixture {
             ("POST", "/api/v1/alerts/security/rules") => json!({
                 "name": format!("newsecurity{n}"), "kind": "auth_failures", "channel_ids": [self.channel],
                 "params": {"window_ms": 300000, "count": 20}
+            }),
+            ("POST", "/api/v1/sso/rules") => json!({
+                "group": format!("group{n}"), "role": "app_developer", "department_id": self.dept
+            }),
+            ("PUT", "/api/v1/sso") => json!({
+                "issuer": "https://idp.example.com/realms/x", "client_id": format!("sy{n}"),
+                "redirect_uri": "https://switchyard.example.com/api/v1/auth/oidc/callback",
+                "scopes": ["openid", "groups"], "sso_required": true, "break_glass": ["admin"]
             }),
             ("POST", "/api/v1/tenants") => {
                 json!({"tenant": format!("tenant{n}"), "username": "boss"})

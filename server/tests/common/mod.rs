@@ -4,6 +4,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod app;
+pub mod oidc;
 pub mod smtp;
 pub mod usage;
 
