@@ -1,5 +1,5 @@
-//! Request identities. [`Principal`] is a user (session or personal token) with role
-//! bindings; [`AppCaller`] is an SDK instance holding an app key. Both extractors count
+//! Request identities. [`Principal`] is a user (session or personal token) or a service
+//! (a provider's JWT access token, see [`super::service_principal`]) with role bindings; [`AppCaller`] is an SDK instance holding an app key. Both extractors count
 //! failures against the source address and the presented key, refuse once either is
 //! over the limit, and record each failure as a security event.
 
@@ -102,6 +102,9 @@ impl FromRequestParts<AppState> for Principal {
         };
         let subject = redact(token);
         check_limits(state, &source, &subject)?;
+        if super::service_principal::looks_like_jwt(token) {
+            return super::service_principal::authenticate(state, token, &subject, &source).await;
+        }
         match state.store.authenticate_user_token(token).await? {
             Some(auth) => Ok(Principal {
                 token_id: auth.token_id,
