@@ -291,6 +291,9 @@ pub async fn connect_services(
         )
         .await;
     assert_eq!(s, axum::http::StatusCode::OK, "{body}");
+    if !services.is_empty() {
+        *app.service_provider.lock().unwrap() = Some((idp.issuer.clone(), API_AUDIENCE.into()));
+    }
     Some(idp)
 }
 
