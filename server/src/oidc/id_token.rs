@@ -647,4 +647,36 @@ mod tests {
             .is_ok()
         );
     }
+    /// An access token (RFC 9068): `azp` names the calling client, not the audience, and
+    /// is not compared; the audience still is.
+    #[test]
+    fn an_access_token_is_checked_for_its_audience_not_its_azp() {
+        let s = Signer::rsa();
+        let key = s.jwk("k1");
+        let access = Expected {
+            nonce: None,
+            access_token: true,
+            ..expected()
+        };
+        let token = s.sign(&with(|c| {
+            c.remove("nonce");
+            c.insert("azp".into(), json!("billing-batch"));
+        }));
+        assert!(validate_with_key(&token, &key, &access).is_ok());
+        let err = validate_with_key(
+            &token,
+            &key,
+            &Expected {
+                nonce: None,
+                ..expected()
+            },
+        )
+        .unwrap_err();
+        assert!(matches!(err, TokenError::AuthorizedParty(_)), "{err}");
+        let other = s.sign(&with(|c| {
+            c.insert("aud".into(), json!("https://another.test/api"));
+        }));
+        let err = validate_with_key(&other, &key, &access).unwrap_err();
+        assert!(matches!(err, TokenError::Audience), "{err}");
+    }
 }
