@@ -235,6 +235,59 @@ fn kid_of(token: &str) -> String {
     header["kid"].as_str().unwrap().to_owned()
 }
 
+/// Two tenants with the same issuer and API audience: a service token cannot name its
+/// tenant and is refused (`auth.failed.oidc.ambiguous`, never guessed); with an audience
+/// of its own for the second tenant, the first tenant's services work again.
+#[tokio::test]
+async fn an_issuer_and_audience_shared_by_two_tenants_is_refused() {
+    for app in common::app::apps().await {
+        let (base, server) = app.listen().await;
+        let Some(idp) = started(&app, &base, &["billing-batch"]).await else {
+            return;
+        };
+        client_rule(&app, "billing-batch", "resource_manager", None).await;
+        let put_b = |audience: &str| {
+            json!({"issuer": idp.issuer, "client_id": "switchyard-b",
+                "redirect_uri": format!("{base}/api/v1/auth/oidc/callback"),
+                "api_audience": audience})
+        };
+        let (s, body) = app
+            .call(
+                "PUT",
+                "/api/v1/sso",
+                Some(&app.token_b),
+                Some(put_b(API_AUDIENCE)),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+        let token = idp.service_token("billing-batch").await;
+        let (s, _) = app
+            .call("GET", "/api/v1/departments", Some(&token), None)
+            .await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+        let (n,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM security_events WHERE kind = 'auth.failed.oidc.ambiguous'",
+        )
+        .fetch_one(&app.store.db.pool)
+        .await
+        .unwrap();
+        assert_eq!(n, 1);
+        let (s, _) = app
+            .call(
+                "PUT",
+                "/api/v1/sso",
+                Some(&app.token_b),
+                Some(put_b("https://globex.test/api")),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        let (s, me) = app.call("GET", "/api/v1/me", Some(&token), None).await;
+        assert_eq!(s, StatusCode::OK, "{me}");
+        assert_eq!(me["tenant_id"], app.tenant_a.as_str());
+        server.abort();
+    }
+}
+
 /// A tenant that sets no `api_audience` accepts no service tokens, and the API audience
 /// may not be the console's client id (a person's ID token would pass for a service's).
 #[tokio::test]

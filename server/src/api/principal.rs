@@ -100,11 +100,15 @@ impl FromRequestParts<AppState> for Principal {
         let Some(token) = bearer(parts) else {
             return Err(ApiError::Unauthenticated);
         };
-        let subject = redact(token);
-        check_limits(state, &source, &subject)?;
         if super::service_principal::looks_like_jwt(token) {
+            // Failures are counted per token: JWTs of one provider share their header,
+            // so a prefix would put every service under one limit.
+            let subject = format!("jwt:{}", &sha256_hex(token.as_bytes())[..16]);
+            check_limits(state, &source, &subject)?;
             return super::service_principal::authenticate(state, token, &subject, &source).await;
         }
+        let subject = redact(token);
+        check_limits(state, &source, &subject)?;
         match state.store.authenticate_user_token(token).await? {
             Some(auth) => Ok(Principal {
                 token_id: auth.token_id,
