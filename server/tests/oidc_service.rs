@@ -40,6 +40,18 @@ async fn client_rule(app: &common::app::TestApp, client: &str, role: &str, dept:
     assert_eq!(body["kind"], "client");
 }
 
+/// `method path` as `token` is refused with 403.
+async fn forbidden(
+    app: &common::app::TestApp,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) {
+    let (s, b) = app.call(method, path, Some(token), body).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{method} {path}: {b}");
+}
+
 async fn started(app: &common::app::TestApp, base: &str, services: &[&str]) -> Option<TestIdp> {
     connect_services(app, base, json!({}), services).await
 }
@@ -69,15 +81,8 @@ async fn a_service_calls_the_api_with_the_roles_its_rules_give() {
             .call("GET", "/api/v1/departments", Some(&token), None)
             .await;
         assert_eq!(s, StatusCode::OK, "{body}");
-        let (s, _) = app
-            .call(
-                "POST",
-                "/api/v1/departments",
-                Some(&token),
-                Some(json!({"name": "by-billing"})),
-            )
-            .await;
-        assert_eq!(s, StatusCode::FORBIDDEN);
+        let by_billing = Some(json!({"name": "by-billing"}));
+        forbidden(&app, "POST", "/api/v1/departments", &token, by_billing).await;
 
         let deployer = idp.service_token("deployer").await;
         let (s, body) = app
@@ -101,15 +106,18 @@ async fn a_service_calls_the_api_with_the_roles_its_rules_give() {
         assert_eq!(entry["actor"], "service:deployer", "{entry}");
         assert_eq!(entry["role"], "infra_admin", "{entry}");
 
+        // A service has no user: it cannot issue itself a personal token, and its
+        // provider's token is not the server's to revoke.
+        let named = Some(json!({"name": "t"}));
+        forbidden(&app, "POST", "/api/v1/auth/tokens", &deployer, named).await;
+        forbidden(&app, "POST", "/api/v1/auth/logout", &deployer, None).await;
+
         // No rule names it: authenticated, but every permission is refused.
         let stranger = idp.service_token("stranger").await;
         let (s, me) = app.call("GET", "/api/v1/me", Some(&stranger), None).await;
         assert_eq!(s, StatusCode::OK);
         assert_eq!(me["bindings"], json!([]));
-        let (s, _) = app
-            .call("GET", "/api/v1/departments", Some(&stranger), None)
-            .await;
-        assert_eq!(s, StatusCode::FORBIDDEN);
+        forbidden(&app, "GET", "/api/v1/departments", &stranger, None).await;
         server.abort();
     }
 }

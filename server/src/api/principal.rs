@@ -87,6 +87,9 @@ pub struct Principal {
     pub operator: bool,
     pub bindings: Vec<Binding>,
     pub source: String,
+    /// A service identity: no user row and no token of the server's own, so nothing
+    /// to issue tokens for or to revoke.
+    pub service: bool,
 }
 
 impl FromRequestParts<AppState> for Principal {
@@ -118,6 +121,7 @@ impl FromRequestParts<AppState> for Principal {
                 operator: auth.operator,
                 bindings: auth.bindings,
                 source,
+                service: false,
             }),
             None => {
                 let tenant = state.store.tenant_of_presented(token).await.ok().flatten();

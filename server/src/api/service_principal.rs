@@ -134,6 +134,7 @@ async fn principal(state: &AppState, token: &str, source: &str) -> Result<Princi
         operator: false,
         bindings,
         source: source.to_owned(),
+        service: true,
     })
 }
 
