@@ -36,6 +36,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0007_call_logs.sql"),
     ),
     (8, "sso", include_str!("../migrations/0008_sso.sql")),
+    (
+        9,
+        "sso_service",
+        include_str!("../migrations/0009_sso_service.sql"),
+    ),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -151,6 +151,7 @@ async fn the_providers_id_tokens_validate_and_are_refused_out_of_place() {
             issuer: &idp.issuer,
             client_id: client,
             nonce: Some("n1"),
+            access_token: false,
             now,
         };
         let claims = validate(&token, &issuer, &cache, &expected).await.unwrap();
@@ -166,6 +167,7 @@ async fn the_providers_id_tokens_validate_and_are_refused_out_of_place() {
         ));
         let replayed = Expected {
             nonce: Some("n2"),
+            access_token: false,
             ..expected.clone()
         };
         assert!(matches!(

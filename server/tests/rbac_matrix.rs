@@ -136,6 +136,52 @@ async fn the_matrix_holds_for_principals_signed_in_through_the_provider() {
     }
 }
 
+/// The same walk with service identities: one client credentials client per role at the
+/// real provider, a `client` rule mapping each to its role; their JWT access tokens stand
+/// in for the users' tokens.
+#[tokio::test]
+async fn the_matrix_holds_for_service_identities() {
+    use common::oidc::connect_services;
+    use serde_json::json;
+    for (backend, url) in databases().await {
+        let mut app = TestApp::new(&url).await;
+        let (base, server) = app.listen().await;
+        let clients: Vec<String> = Role::ALL
+            .into_iter()
+            .map(|r| format!("svc-{}", r.as_str()))
+            .collect();
+        let names: Vec<&str> = clients.iter().map(String::as_str).collect();
+        let Some(idp) = connect_services(&app, &base, json!({}), &names).await else {
+            return;
+        };
+        for role in Role::ALL {
+            let client = format!("svc-{}", role.as_str());
+            let (s, body) = app
+                .call(
+                    "POST",
+                    "/api/v1/sso/rules",
+                    Some(&app.admin_a),
+                    Some(json!({"kind": "client", "group": client, "role": role.as_str()})),
+                )
+                .await;
+            assert_eq!(s, StatusCode::CREATED, "{body}");
+            let token = idp.service_token(&client).await;
+            let (_, me) = app.call("GET", "/api/v1/me", Some(&token), None).await;
+            assert_eq!(me["username"], format!("service:{client}"), "{me}");
+            assert_eq!(me["bindings"][0]["role"], role.as_str(), "{me}");
+            app.tokens.insert(role, token);
+        }
+        let failures = walk_routes(&app, backend).await;
+        assert!(
+            failures.is_empty(),
+            "{} mismatches:\n{}",
+            failures.len(),
+            failures.join("\n")
+        );
+        server.abort();
+    }
+}
+
 #[tokio::test]
 async fn another_tenant_gets_404_on_every_id_and_sees_nothing_in_lists() {
     for (backend, url) in databases().await {

@@ -1,13 +1,18 @@
 // A real OpenID provider (the certified `oidc-provider` package) on 127.0.0.1 for the
 // server's SSO tests. Configured by the test through a JSON file (argv[2]):
 //   { "port": 0, "clients": [ { client_id, client_secret, redirect_uris, ... } ],
-//     "users": { "<sub>": { "password": "...", "claims": { "groups": [...], ... } } } }
+//     "users": { "<sub>": { "password": "...", "claims": { "groups": [...], ... } } },
+//     "api_resource": "https://switchyard.test/api" }
+// A client with `grant_types: ["client_credentials"]` gets a JWT access token (RFC 9068)
+// for the resource it names (`resource=`, RFC 8707); `api_resource` is the one resource
+// served (absent: none, client credentials tokens cannot be had).
 // Its own login page checks the user's password (the package's development pages accept
 // anyone). Test-only admin endpoints, on the same port:
 //   POST /admin/users   body: the new "users" object (a group removed, a user deleted)
 //   POST /admin/rotate  new signing keys (RS256 and ES256); the old ones are no longer
 //                       published, so a relying party must refetch the JWKS
-//   POST /admin/tamper  body: {"claims": {...}, "foreign_key": bool}: the next ID token the
+//   POST /admin/tamper  body: {"claims": {...}, "foreign_key": bool}: the next ID token (or,
+//                       in a client credentials answer, the JWT access token) the
 //                       token endpoint hands out has these claims changed (`exp` in the
 //                       past, another `aud`), re-signed with the provider's own key under
 //                       its kid, or with a key it never published (a wrong signature)
@@ -17,7 +22,7 @@ import { createPrivateKey, generateKeyPairSync, randomUUID, sign } from 'node:cr
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 
-import Provider from 'oidc-provider';
+import Provider, { errors } from 'oidc-provider';
 
 const config = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 let users = config.users ?? {};
@@ -56,7 +61,28 @@ function makeProvider() {
     conformIdTokenClaims: false,
     enabledJWA: { idTokenSigningAlgValues: ['RS256', 'ES256'] },
     pkce: { required: () => true },
-    features: { devInteractions: { enabled: false } },
+    features: {
+      devInteractions: { enabled: false },
+      clientCredentials: { enabled: true },
+      // JWT access tokens for the API's resource: what a service presents as Bearer.
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: () => undefined,
+        useGrantedResource: () => false,
+        getResourceServerInfo: (ctx, resource) => {
+          if (!config.api_resource || resource !== config.api_resource) {
+            throw new errors.InvalidTarget();
+          }
+          return {
+            scope: 'api',
+            audience: resource,
+            accessTokenTTL: 3600,
+            accessTokenFormat: 'jwt',
+            jwt: { sign: { alg: 'RS256' } },
+          };
+        },
+      },
+    },
     interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
     async findAccount(ctx, sub) {
       const user = users[sub];
@@ -144,6 +170,9 @@ function tokenEndpoint(req, res) {
     try {
       const answer = JSON.parse(body);
       if (answer.id_token) answer.id_token = retamper(answer.id_token, change);
+      else if (answer.access_token?.split('.').length === 3) {
+        answer.access_token = retamper(answer.access_token, change);
+      }
       body = JSON.stringify(answer);
     } catch (err) {
       console.error('oidc test provider: cannot tamper with', body, err);

@@ -146,6 +146,10 @@ pub async fn create_token(
         role: "user".into(),
         source: principal.source.clone(),
     };
+    if principal.service {
+        // A service gets its tokens from its provider; it has no user to hold one.
+        return Err(ApiError::Forbidden);
+    }
     let (_, token) = state
         .store
         .tenant(&principal.tenant_id)
@@ -173,6 +177,10 @@ pub async fn logout(
     State(state): State<AppState>,
     principal: Principal,
 ) -> Result<StatusCode, ApiError> {
+    if principal.service {
+        // The provider's token is not the server's to revoke; it expires there.
+        return Err(ApiError::Forbidden);
+    }
     let ctx = AuditCtx {
         actor: principal.username.clone(),
         role: "user".into(),

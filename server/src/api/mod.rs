@@ -29,6 +29,7 @@ mod providers;
 mod rate_limits;
 mod rollouts;
 mod sdk;
+mod service_principal;
 mod sso;
 mod tenants;
 pub(crate) mod usage;

@@ -261,6 +261,7 @@ async fn complete(
         issuer: &sso.issuer,
         client_id: &sso.client_id,
         nonce: Some(&login.nonce),
+        access_token: false,
         now: now_ms() / 1000,
     };
     let claims: IdClaims = validate(&id_token, &issuer, &state.oidc, &expected).await?;

@@ -1,5 +1,6 @@
-//! Request identities. [`Principal`] is a user (session or personal token) with role
-//! bindings; [`AppCaller`] is an SDK instance holding an app key. Both extractors count
+//! Request identities. [`Principal`] is a user (session or personal token) or a service
+//! (a provider's JWT access token, see [`super::service_principal`]) with role bindings;
+//! [`AppCaller`] is an SDK instance holding an app key. Both extractors count
 //! failures against the source address and the presented key, refuse once either is
 //! over the limit, and record each failure as a security event.
 
@@ -87,6 +88,9 @@ pub struct Principal {
     pub operator: bool,
     pub bindings: Vec<Binding>,
     pub source: String,
+    /// A service identity: no user row and no token of the server's own, so nothing
+    /// to issue tokens for or to revoke.
+    pub service: bool,
 }
 
 impl FromRequestParts<AppState> for Principal {
@@ -100,6 +104,13 @@ impl FromRequestParts<AppState> for Principal {
         let Some(token) = bearer(parts) else {
             return Err(ApiError::Unauthenticated);
         };
+        if super::service_principal::looks_like_jwt(token) {
+            // Failures are counted per token: JWTs of one provider share their header,
+            // so a prefix would put every service under one limit.
+            let subject = format!("jwt:{}", &sha256_hex(token.as_bytes())[..16]);
+            check_limits(state, &source, &subject)?;
+            return super::service_principal::authenticate(state, token, &subject, &source).await;
+        }
         let subject = redact(token);
         check_limits(state, &source, &subject)?;
         match state.store.authenticate_user_token(token).await? {
@@ -111,6 +122,7 @@ impl FromRequestParts<AppState> for Principal {
                 operator: auth.operator,
                 bindings: auth.bindings,
                 source,
+                service: false,
             }),
             None => {
                 let tenant = state.store.tenant_of_presented(token).await.ok().flatten();

@@ -67,6 +67,9 @@ pub struct Expected<'a> {
     pub client_id: &'a str,
     /// The nonce the sign-in sent; `None` where none was sent (client credentials).
     pub nonce: Option<&'a str>,
+    /// A JWT access token (RFC 9068) rather than an ID token: `client_id` is the
+    /// audience (the API), and `azp` names the calling client, so it is not checked.
+    pub access_token: bool,
     /// Unix seconds.
     pub now: i64,
 }
@@ -207,6 +210,23 @@ fn seconds(claims: &Map<String, Value>, name: &str) -> Result<Option<i64>, Token
     }
 }
 
+/// The payload of a JWS as it claims to be, before any check: only to pick the issuer
+/// and tenant whose keys and rules then validate it.
+pub fn unverified_claims(token: &str) -> Result<Map<String, Value>, TokenError> {
+    let parts = split(token)?;
+    serde_json::from_slice(
+        &B64URL
+            .decode(parts.payload)
+            .map_err(|_| TokenError::Malformed("payload not base64url".into()))?,
+    )
+    .map_err(|e| TokenError::Malformed(format!("payload: {e}")))
+}
+
+/// The audience claim: one string or a list, for callers outside this module.
+pub fn audience_of(claims: &Map<String, Value>) -> Vec<&str> {
+    audiences(claims)
+}
+
 /// Checks the claims of a token whose signature verified.
 pub fn check_claims(
     claims: Map<String, Value>,
@@ -227,7 +247,8 @@ pub fn check_claims(
         return Err(TokenError::Audience);
     }
     let azp = claims.get("azp").and_then(Value::as_str);
-    if (aud.len() > 1 || azp.is_some()) && azp != Some(expected.client_id) {
+    if !expected.access_token && (aud.len() > 1 || azp.is_some()) && azp != Some(expected.client_id)
+    {
         return Err(TokenError::AuthorizedParty(azp.map(String::from)));
     }
     let now = expected.now;
@@ -326,6 +347,7 @@ mod tests {
             issuer: ISSUER,
             client_id: "switchyard",
             nonce: Some("n-1"),
+            access_token: false,
             now: NOW,
         }
     }
@@ -624,5 +646,37 @@ mod tests {
             )
             .is_ok()
         );
+    }
+    /// An access token (RFC 9068): `azp` names the calling client, not the audience, and
+    /// is not compared; the audience still is.
+    #[test]
+    fn an_access_token_is_checked_for_its_audience_not_its_azp() {
+        let s = Signer::rsa();
+        let key = s.jwk("k1");
+        let access = Expected {
+            nonce: None,
+            access_token: true,
+            ..expected()
+        };
+        let token = s.sign(&with(|c| {
+            c.remove("nonce");
+            c.insert("azp".into(), json!("billing-batch"));
+        }));
+        assert!(validate_with_key(&token, &key, &access).is_ok());
+        let err = validate_with_key(
+            &token,
+            &key,
+            &Expected {
+                nonce: None,
+                ..expected()
+            },
+        )
+        .unwrap_err();
+        assert!(matches!(err, TokenError::AuthorizedParty(_)), "{err}");
+        let other = s.sign(&with(|c| {
+            c.insert("aud".into(), json!("https://another.test/api"));
+        }));
+        let err = validate_with_key(&other, &key, &access).unwrap_err();
+        assert!(matches!(err, TokenError::Audience), "{err}");
     }
 }

@@ -60,7 +60,7 @@ pub use server_events::ServerEvent;
 pub use sso::{DEFAULT_GROUPS_CLAIM, DEFAULT_SCOPES, SsoInput, SsoSettings, check_issuer};
 pub use sso_identities::NO_PASSWORD;
 pub use sso_logins::PendingLogin;
-pub use sso_rules::{GroupRule, GroupRuleInput};
+pub use sso_rules::{GroupRule, GroupRuleInput, RuleKind};
 pub use tenants::Tenant;
 pub use usage::Ingested;
 pub use usage_reports::{DepartmentNode, Dimension, UsageFilter, UsageRow, UsageSums};

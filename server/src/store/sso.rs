@@ -27,6 +27,8 @@ pub struct SsoSettings {
     /// Local passwords refused but for `break_glass` users.
     pub sso_required: bool,
     pub break_glass: Vec<String>,
+    /// The audience a service's JWT access token must carry; `None`: no service tokens.
+    pub api_audience: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -55,6 +57,10 @@ pub struct SsoInput {
     /// Usernames that keep their local password when SSO is required.
     #[serde(default)]
     pub break_glass: Vec<String>,
+    /// The audience (resource) a service's access token must carry to call the API
+    /// (client credentials); absent: the tenant accepts no service tokens.
+    #[serde(default)]
+    pub api_audience: Option<String>,
 }
 
 /// An issuer URL the server will talk to: https, or http on a loopback host; no query or
@@ -111,6 +117,24 @@ fn check(input: &SsoInput) -> Result<(Vec<String>, String)> {
     for user in &input.break_glass {
         super::check_name("break_glass", user)?;
     }
+    if input
+        .api_audience
+        .as_deref()
+        .is_some_and(|a| a.is_empty() || a.chars().any(|c| c.is_whitespace() || c.is_control()))
+    {
+        return Err(StoreError::invalid(
+            "api_audience",
+            "must be one word without spaces",
+        ));
+    }
+    // An ID token's audience is the client id: were the API's the same, a person's ID
+    // token would pass for a service's access token.
+    if input.api_audience.as_deref() == Some(input.client_id.as_str()) {
+        return Err(StoreError::invalid(
+            "api_audience",
+            "must differ from client_id",
+        ));
+    }
     if input.sso_required && input.break_glass.is_empty() {
         return Err(StoreError::invalid(
             "break_glass",
@@ -129,11 +153,12 @@ type Row = (
     String,
     i64,
     String,
+    Option<String>,
     i64,
     i64,
 );
 const COLUMNS: &str = "issuer, client_id, redirect_uri, client_secret_hint, scopes, groups_claim, \
-                       sso_required, break_glass, created_at, updated_at";
+                       sso_required, break_glass, api_audience, created_at, updated_at";
 
 fn from_row(
     (
@@ -145,6 +170,7 @@ fn from_row(
         groups_claim,
         sso_required,
         break_glass,
+        api_audience,
         created_at,
         updated_at,
     ): Row,
@@ -159,6 +185,7 @@ fn from_row(
         sso_required: sso_required != 0,
         break_glass: serde_json::from_str(&break_glass)
             .map_err(|e| StoreError::Internal(format!("sso break_glass: {e}")))?,
+        api_audience,
         created_at,
         updated_at,
     })
@@ -216,6 +243,7 @@ impl TenantStore<'_> {
             groups_claim,
             sso_required: input.sso_required,
             break_glass: input.break_glass,
+            api_audience: input.api_audience,
             created_at: before.as_ref().map_or(now, |b| b.created_at),
             updated_at: now,
         };
@@ -227,7 +255,7 @@ impl TenantStore<'_> {
                 "UPDATE sso_providers SET issuer = $1, client_id = $2, \
                  client_secret = COALESCE($3, client_secret), client_secret_hint = $4, \
                  scopes = $5, groups_claim = $6, sso_required = $7, break_glass = $8, \
-                 updated_at = $9, redirect_uri = $10 WHERE tenant_id = $11",
+                 updated_at = $9, redirect_uri = $10, api_audience = $11 WHERE tenant_id = $12",
             )
             .bind(&after.issuer)
             .bind(&after.client_id)
@@ -239,13 +267,14 @@ impl TenantStore<'_> {
             .bind(&break_glass)
             .bind(after.updated_at)
             .bind(&after.redirect_uri)
+            .bind(&after.api_audience)
             .bind(&self.tenant_id)
             .execute(&mut *tx.tx)
             .await?;
         } else {
             sqlx::query(&format!(
                 "INSERT INTO sso_providers (tenant_id, client_secret, {COLUMNS}) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
             ))
             .bind(&self.tenant_id)
             .bind(sealed)
@@ -257,6 +286,7 @@ impl TenantStore<'_> {
             .bind(&after.groups_claim)
             .bind(i64::from(after.sso_required))
             .bind(&break_glass)
+            .bind(&after.api_audience)
             .bind(after.created_at)
             .bind(after.updated_at)
             .execute(&mut *tx.tx)
@@ -308,6 +338,20 @@ impl TenantStore<'_> {
         key.open(&sealed, &sso_aad(&self.tenant_id))
             .map(Some)
             .map_err(crypto_err)
+    }
+}
+
+impl super::Store {
+    /// The tenants whose provider is `issuer` and that accept service tokens, with the
+    /// audience each wants: a service's JWT names its tenant by `iss` and `aud` together.
+    pub async fn service_audiences(&self, issuer: &str) -> Result<Vec<(String, String)>> {
+        Ok(sqlx::query_as(
+            "SELECT tenant_id, api_audience FROM sso_providers \
+             WHERE issuer = $1 AND api_audience IS NOT NULL ORDER BY tenant_id",
+        )
+        .bind(issuer)
+        .fetch_all(&self.db.pool)
+        .await?)
     }
 }
 

@@ -1,6 +1,8 @@
 //! Provider groups mapped to roles (`group "ai-platform-ops" → model_ops on department
 //! /platform`): the tenant's rules, and the bindings they give a user at each sign-in,
 //! kept apart from the bindings made by hand so that a sign-in replaces only its own.
+//! A `client` rule (`client "billing-batch" → resource_manager on department /finance`)
+//! gives a service presenting a JWT access token its roles, per call.
 
 use serde::{Deserialize, Serialize};
 
@@ -8,10 +10,31 @@ use super::{AuditCtx, AuditEntry, Binding, Result, StoreError, TenantStore, chec
 use crate::rbac::Role;
 use crate::util::{new_id, now_ms};
 
+/// What a rule's `group` names.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleKind {
+    /// A group in a person's groups claim, at sign-in.
+    #[default]
+    Group,
+    /// A service's client id (`client_id`, else `azp`, else `sub` of its access token).
+    Client,
+}
+
+impl RuleKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            RuleKind::Group => "group",
+            RuleKind::Client => "client",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct GroupRule {
     pub id: String,
-    /// The group as the provider names it in the groups claim.
+    pub kind: RuleKind,
+    /// The group as the provider names it in the groups claim, or the client id.
     pub group: String,
     pub role: Role,
     /// `None`: the whole tenant.
@@ -22,17 +45,24 @@ pub struct GroupRule {
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GroupRuleInput {
+    /// Default `group`.
+    #[serde(default)]
+    pub kind: RuleKind,
     pub group: String,
     pub role: Role,
     #[serde(default)]
     pub department_id: Option<String>,
 }
 
-type RuleRow = (String, String, String, Option<String>, i64);
+type RuleRow = (String, String, String, String, Option<String>, i64);
 
-fn rule_from_row((id, group, role, department_id, created_at): RuleRow) -> Option<GroupRule> {
+fn rule_from_row((id, kind, group, role, department_id, created_at): RuleRow) -> Option<GroupRule> {
     Some(GroupRule {
         id,
+        kind: match kind.as_str() {
+            "client" => RuleKind::Client,
+            _ => RuleKind::Group,
+        },
         group,
         role: Role::parse(&role)?,
         department_id,
@@ -43,8 +73,8 @@ fn rule_from_row((id, group, role, department_id, created_at): RuleRow) -> Optio
 impl TenantStore<'_> {
     pub async fn list_group_rules(&self) -> Result<Vec<GroupRule>> {
         let rows: Vec<RuleRow> = sqlx::query_as(
-            "SELECT id, group_name, role, department_id, created_at FROM sso_group_rules \
-             WHERE tenant_id = $1 ORDER BY group_name, created_at, id",
+            "SELECT id, kind, group_name, role, department_id, created_at FROM sso_group_rules \
+             WHERE tenant_id = $1 ORDER BY kind, group_name, created_at, id",
         )
         .bind(&self.tenant_id)
         .fetch_all(&self.db.pool)
@@ -66,6 +96,7 @@ impl TenantStore<'_> {
         }
         let rule = GroupRule {
             id: new_id("sgr"),
+            kind: input.kind,
             group: input.group,
             role: input.role,
             department_id: input.department_id,
@@ -73,8 +104,8 @@ impl TenantStore<'_> {
         };
         let mut tx = self.write().await?;
         sqlx::query(
-            "INSERT INTO sso_group_rules (id, tenant_id, group_name, role, department_id, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO sso_group_rules (id, tenant_id, group_name, role, department_id, created_at, kind) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(&rule.id)
         .bind(&self.tenant_id)
@@ -82,6 +113,7 @@ impl TenantStore<'_> {
         .bind(rule.role.as_str())
         .bind(&rule.department_id)
         .bind(rule.created_at)
+        .bind(rule.kind.as_str())
         .execute(&mut *tx.tx)
         .await?;
         tx.audit(
@@ -116,6 +148,23 @@ impl TenantStore<'_> {
         )
         .await?;
         tx.commit().await
+    }
+
+    /// What the `client` rules give the service `client_id`, for one call (not stored:
+    /// a rule removed takes effect at the service's next call).
+    pub async fn client_bindings(&self, client_id: &str) -> Result<Vec<Binding>> {
+        Ok(self
+            .list_group_rules()
+            .await?
+            .into_iter()
+            .filter(|r| r.kind == RuleKind::Client && r.group == client_id)
+            .map(|r| Binding {
+                id: r.id,
+                user_id: format!("service:{client_id}"),
+                role: r.role,
+                department_id: r.department_id,
+            })
+            .collect())
     }
 
     /// The bindings the rules gave `user_id` at its last sign-in.
@@ -154,7 +203,7 @@ impl TenantStore<'_> {
             .list_group_rules()
             .await?
             .into_iter()
-            .filter(|r| groups.contains(&r.group))
+            .filter(|r| r.kind == RuleKind::Group && groups.contains(&r.group))
             .map(|r| (r.role, r.department_id))
             .collect();
         wanted.sort_by(|a, b| (a.0.as_str(), &a.1).cmp(&(b.0.as_str(), &b.1)));

@@ -32,6 +32,9 @@ pub struct TestApp {
     /// Tenant B's infra_admin.
     pub token_b: String,
     pub admin_a: String,
+    /// The issuer and API audience of a provider whose service tokens the test uses
+    /// (see `oidc::connect_services`), which the `/api/v1/sso` fixtures keep.
+    pub service_provider: std::sync::Mutex<Option<(String, String)>>,
 }
 
 pub fn config_doc(weight: f64) -> Value {
@@ -102,6 +105,7 @@ impl TestApp {
             tokens,
             token_b: b.token,
             admin_a: a.token,
+            service_provider: std::sync::Mutex::default(),
         }
     }
 
@@ -364,15 +368,22 @@ impl TestApp {
             return fx;
         }
         if path == "/api/v1/sso" {
-            // The tenant's OpenID provider, for the read and the delete to find.
+            // The tenant's OpenID provider, for the read and the delete to find. A provider
+            // that accepts service tokens keeps its issuer and API audience: the walk's
+            // callers may be services whose identity depends on them (a PUT or DELETE
+            // before this one may have removed them).
+            let tenant = self.store.tenant(&self.tenant_a);
+            let (issuer, api_audience) = match self.service_provider.lock().unwrap().clone() {
+                Some((issuer, audience)) => (issuer, Some(audience)),
+                None => ("https://idp.example.com".to_owned(), None),
+            };
             let input = serde_json::from_value(json!({
-                "issuer": "https://idp.example.com", "client_id": format!("fx{n}"),
+                "issuer": issuer, "client_id": format!("fx{n}"),
                 "redirect_uri": "https://switchyard.example.com/api/v1/auth/oidc/callback",
-                "client_secret": "fixture-secret"
+                "client_secret": "fixture-secret", "api_audience": api_audience,
             }))
             .unwrap();
-            self.store
-                .tenant(&self.tenant_a)
+            tenant
                 .put_sso(&ctx(), self.state.master_key.as_deref(), input)
                 .await
                 .unwrap();

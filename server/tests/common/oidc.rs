@@ -245,16 +245,37 @@ fn absolute(origin: &str, location: &str) -> String {
     }
 }
 
-/// The tenant's provider set up for a server at `base`: the provider with `users`, the
-/// tenant's settings pointing at it. Answers the provider (kept alive by the caller).
+/// The audience (resource) the test provider's service tokens carry and the tenant's
+/// `api_audience` names.
+pub const API_AUDIENCE: &str = "https://switchyard.test/api";
+/// The secret of every service client [`connect_services`] registers.
+pub const SERVICE_SECRET: &str = "service-secret";
+
+/// The test provider with the console's client `switchyard` and `users`, set as tenant
+/// A's provider by its infra_admin; `None` when node is missing.
 pub async fn connect(app: &super::app::TestApp, base: &str, users: Value) -> Option<TestIdp> {
+    connect_services(app, base, users, &[]).await
+}
+
+/// [`connect`], and `services` registered as client credentials clients whose JWT access
+/// tokens carry [`API_AUDIENCE`], which the tenant accepts.
+pub async fn connect_services(
+    app: &super::app::TestApp,
+    base: &str,
+    users: Value,
+    services: &[&str],
+) -> Option<TestIdp> {
     let callback = format!("{base}/api/v1/auth/oidc/callback");
+    let mut clients = vec![json!({
+        "client_id": "switchyard", "client_secret": "client-secret",
+        "redirect_uris": [callback], "id_token_signed_response_alg": "RS256",
+    })];
+    clients.extend(services.iter().map(|c| {
+        json!({"client_id": c, "client_secret": SERVICE_SECRET,
+            "grant_types": ["client_credentials"], "redirect_uris": [], "response_types": []})
+    }));
     let idp = TestIdp::start(json!({
-        "clients": [{
-            "client_id": "switchyard", "client_secret": "client-secret",
-            "redirect_uris": [callback], "id_token_signed_response_alg": "RS256",
-        }],
-        "users": users,
+        "clients": clients, "users": users, "api_resource": API_AUDIENCE,
     }))
     .await?;
     let (s, body) = app
@@ -265,11 +286,44 @@ pub async fn connect(app: &super::app::TestApp, base: &str, users: Value) -> Opt
             Some(json!({
                 "issuer": idp.issuer, "client_id": "switchyard", "client_secret": "client-secret",
                 "redirect_uri": callback, "scopes": ["openid", "profile", "email", "groups"],
+                "api_audience": if services.is_empty() { Value::Null } else { json!(API_AUDIENCE) },
             })),
         )
         .await;
     assert_eq!(s, axum::http::StatusCode::OK, "{body}");
+    if !services.is_empty() {
+        *app.service_provider.lock().unwrap() = Some((idp.issuer.clone(), API_AUDIENCE.into()));
+    }
     Some(idp)
+}
+
+impl TestIdp {
+    /// A service's access token by the client credentials grant, for `resource`.
+    pub async fn service_token_for(&self, client: &str, resource: &str) -> String {
+        let answer: Value = reqwest::Client::new()
+            .post(format!("{}/token", self.issuer))
+            .basic_auth(client, Some(SERVICE_SECRET))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("scope", "api"),
+                ("resource", resource),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        answer["access_token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no access token: {answer}"))
+            .to_owned()
+    }
+
+    /// A service's access token for the API.
+    pub async fn service_token(&self, client: &str) -> String {
+        self.service_token_for(client, API_AUDIENCE).await
+    }
 }
 
 /// A whole console sign-in through the server's routes: start, the provider's login
