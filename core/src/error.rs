@@ -146,6 +146,15 @@ impl Error {
         self
     }
 
+    /// Masks PII in the message (`crate::redact`): a provider's error text may quote the
+    /// request, and messages reach logs, usage records and call logs.
+    pub fn with_message_redacted(mut self) -> Self {
+        if let std::borrow::Cow::Owned(masked) = crate::redact::redact(&self.0.message) {
+            self.0.message = masked;
+        }
+        self
+    }
+
     /// Records the status of the provider's error answer: the kind says what it means,
     /// this keeps the code itself (a 403 and a 401 are both `auth`), for bindings whose
     /// callers catch errors by status.

@@ -34,6 +34,7 @@ async fn mock() -> MockServer {
         "models:\n  bad: [ {{ status: 400, error_message: 'the prompt is too long' }} ]\n  \
          tooly: [ {{ content: 'Checking.', tool_calls: [ {{ id: call_1, name: weather, arguments: {{ city: Lisbon }} }} ] }} ]\n  \
          leaky: [ {{ content: 'Reach bob@example.org or +44 20 7946 0958.' }} ]\n  \
+         quoting: [ {{ status: 400, error_message: 'cannot email carol@example.net' }} ]\n  \
          '*': [ {{ content: '{ANSWER}' }} ]\n"
     );
     MockServer::start_with(Script::from_yaml(&script).unwrap())
@@ -53,6 +54,7 @@ fn config(mock: &MockServer, call_logs: &str, extra: &str) -> Config {
          \x20 broken: {{ deployments: [ {{ provider: oa, model: bad }} ] }}\n\
          \x20 tools: {{ deployments: [ {{ provider: oa, model: tooly }} ] }}\n\
          \x20 leaky: {{ deployments: [ {{ provider: oa, model: leaky }} ] }}\n\
+         \x20 quoting: {{ deployments: [ {{ provider: oa, model: quoting }} ] }}\n\
          \x20 embed: {{ deployments: [ {{ provider: oa, model: text-embedding-3-small }} ] }}\n\
          {call_logs}\n{extra}",
         mock.url()
@@ -116,6 +118,33 @@ async fn content_is_absent_unless_opted_in() {
             let json = serde_json::to_value(event).unwrap();
             assert!(json.get("content").is_none(), "{call_logs}: {json}");
         }
+    }
+}
+
+/// Without call logs too: tags, metadata and a provider's error text are the caller's or
+/// the provider's free text, and reach usage records and logs masked.
+#[tokio::test]
+async fn labels_and_provider_errors_are_masked_without_call_logs() {
+    let mock = mock().await;
+    let (client, sink) = client(config(&mock, "", ""));
+    let mut options = no_cache();
+    options.tags = vec!["team:search".into(), "owner:dave@example.com".into()];
+    options
+        .metadata
+        .insert("callback".into(), "+44 20 7946 0958".into());
+    client.chat(chat("chat", "hello"), &options).await.unwrap();
+    let error = client
+        .chat(chat("quoting", "hello"), &no_cache())
+        .await
+        .unwrap_err();
+    assert!(!error.message().contains("carol@example.net"), "{error}");
+    assert!(error.message().contains("[EMAIL]"), "{error}");
+    let events = sink.events();
+    assert_eq!(events[0].tags, ["team:search", "owner:[EMAIL]"]);
+    assert_eq!(events[0].metadata["callback"], "[PHONE]");
+    let json = serde_json::to_string(&events).unwrap();
+    for secret in ["dave@example.com", "7946 0958", "carol@example.net"] {
+        assert!(!json.contains(secret), "{secret} in {json}");
     }
 }
 

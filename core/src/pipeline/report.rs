@@ -10,6 +10,7 @@ use super::context::CallContext;
 use super::options::{CallMeta, CallOptions};
 use crate::call_log::Captured;
 use crate::error::Error;
+use crate::redact::redact;
 use crate::telemetry::{
     CallStatus, EventContent, GenAiOperation, Metrics, Outcome, UsageEvent, UsageSink,
     record_gen_ai_operation,
@@ -133,8 +134,19 @@ pub(crate) fn report(
         arm: report.call.arm.clone(),
         local: report.meta.is_some_and(|m| m.local),
         stream: report.stream,
-        tags: report.options.tags.clone(),
-        metadata: report.options.metadata.clone(),
+        // Labels are the caller's free text: PII in them is masked like everywhere else.
+        tags: report
+            .options
+            .tags
+            .iter()
+            .map(|t| redact(t).into_owned())
+            .collect(),
+        metadata: report
+            .options
+            .metadata
+            .iter()
+            .map(|(k, v)| (k.clone(), redact(v).into_owned()))
+            .collect(),
         lease: report.call.lease.as_deref().map(str::to_owned),
         content: report.content.map(EventContent::Captured),
     });

@@ -180,7 +180,9 @@ impl Exchange<'_> {
         let headers = response.headers().clone();
         let body = read_capped(response, MAX_ERROR_BODY).await;
         let request_id = self.request_id(&headers);
-        let error = (self.map_error)(status, &headers, &body).with_http_status(status);
+        let error = (self.map_error)(status, &headers, &body)
+            .with_http_status(status)
+            .with_message_redacted();
         Err(self.context(error, request_id))
     }
 

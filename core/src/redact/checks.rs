@@ -155,10 +155,22 @@ pub(super) fn cn_resident_id(text: &str, span: Range<usize>) -> Option<Range<usi
     (id[17].to_ascii_uppercase() == check && isolated(text, &span)).then_some(span)
 }
 
-/// A phone number: 8 to 15 digits (E.164's longest), standing on its own.
+/// A phone number: 8 to 15 digits (E.164's longest), standing on its own. A match that
+/// runs on into a following number ("+44 20 7946 0958 10.0.0.1") is cut back at a
+/// separator until one passes.
 pub(super) fn phone(text: &str, span: Range<usize>) -> Option<Range<usize>> {
-    let count = digits(&text[span.clone()]).count();
-    ((8..=15).contains(&count) && isolated(text, &span)).then_some(span)
+    let mut end = span.end;
+    loop {
+        let candidate = span.start..end;
+        let count = digits(&text[candidate.clone()]).count();
+        if (8..=15).contains(&count) && isolated(text, &candidate) {
+            return Some(candidate);
+        }
+        if count <= 8 {
+            return None;
+        }
+        end = span.start + text[candidate].rfind([' ', '.', '-'])?;
+    }
 }
 
 /// An IPv4 address that is not part of a longer dotted run (a four-part version number

@@ -117,30 +117,44 @@ impl Redactor {
         })
     }
 
-    /// Every piece of PII in `text`, in order, none overlapping: where matches overlap the
-    /// one that starts first wins, then the longer, then the pattern listed first.
+    /// Every piece of PII in `text`, in order, none overlapping: where matches overlap they
+    /// become one finding, of the kind of the one that starts first (then the longer, then
+    /// the pattern listed first).
     pub fn find(&self, text: &str) -> Vec<Finding> {
         let mut candidates: Vec<(Finding, usize)> = Vec::new();
         for index in self.set.matches(text).iter() {
             let pattern = &PATTERNS[index];
-            for captures in self.regexes[index].captures_iter(text) {
-                let Some(found) = captures.get(pattern.group.unwrap_or(0)) else {
-                    continue;
-                };
-                if let Some(span) = checked(pattern.check, text, found.range()) {
-                    let kind = pattern.kind;
-                    candidates.push((Finding { kind, span }, index));
+            let mut at = 0;
+            while let Some(captures) = self.regexes[index].captures_at(text, at) {
+                let whole = captures.get(0).map_or(at..text.len(), |m| m.range());
+                let found = captures.get(pattern.group.unwrap_or(0)).map(|m| m.range());
+                match found.and_then(|f| checked(pattern.check, text, f)) {
+                    Some(span) => {
+                        at = span.end.max(next_char(text, whole.start));
+                        let kind = pattern.kind;
+                        candidates.push((Finding { kind, span }, index));
+                    }
+                    // A match that fails its check may hide a real one starting inside
+                    // it ("ref 42 4111 1111 1111 1111"): search again from the next
+                    // character, not from its end.
+                    None => at = next_char(text, whole.start),
+                }
+                if at >= text.len() {
+                    break;
                 }
             }
         }
         candidates.sort_by_key(|(f, index)| (f.span.start, usize::MAX - f.span.end, *index));
         let mut findings: Vec<Finding> = Vec::with_capacity(candidates.len());
         for (finding, _) in candidates {
-            if findings
-                .last()
-                .is_none_or(|last| finding.span.start >= last.span.end)
-            {
-                findings.push(finding);
+            match findings.last_mut() {
+                // Overlapping findings are both PII ("+1 (555) 123-4567 3782 8224 6310 005"
+                // reads as a longer phone number or as a phone and a card): hide the union,
+                // so neither reading leaves a part in the clear.
+                Some(last) if finding.span.start < last.span.end => {
+                    last.span.end = last.span.end.max(finding.span.end);
+                }
+                _ => findings.push(finding),
             }
         }
         findings
@@ -163,6 +177,14 @@ impl Redactor {
     }
 }
 
+/// The byte offset of the character after the one at `at`.
+fn next_char(text: &str, at: usize) -> usize {
+    text[at..]
+        .chars()
+        .next()
+        .map_or(text.len(), |c| at + c.len_utf8())
+}
+
 fn checked(check: Option<Check>, text: &str, span: Range<usize>) -> Option<Range<usize>> {
     match check {
         Some(check) => check(text, span),
@@ -170,5 +192,7 @@ fn checked(check: Option<Check>, text: &str, span: Range<usize>) -> Option<Range
     }
 }
 
+#[cfg(test)]
+mod fuzz;
 #[cfg(test)]
 mod tests;
