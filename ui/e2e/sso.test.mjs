@@ -5,13 +5,12 @@
 // in as the provisioned user. A wrong tenant shows no such button.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { launch, shots } from './browser.mjs';
+import { startProvider } from './idp.mjs';
 import { TENANT, startServer } from './server.mjs';
 
 let server;
@@ -19,31 +18,13 @@ let idp;
 let browser;
 const dir = mkdtempSync(join(tmpdir(), 'switchyard-sso-'));
 
-/** The test provider with one client (this server's callback) and one user. */
-async function startProvider(callback) {
-  const config = join(dir, 'idp.json');
-  writeFileSync(
-    config,
-    JSON.stringify({
-      clients: [{ client_id: 'switchyard', client_secret: 'client-secret', redirect_uris: [callback] }],
-      users: { 'dana-sub': { password: 'dana-pw', claims: { preferred_username: 'dana', groups: ['ops'] } } },
-    }),
-  );
-  const script = resolve(import.meta.dirname, '../../tests/oidc-provider/server.mjs');
-  const child = spawn(process.execPath, [script, config], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout });
-  const issuer = await new Promise((ok, fail) => {
-    lines.once('line', ok);
-    child.once('exit', () => fail(new Error('the test OpenID provider exited')));
-  });
-  lines.on('line', () => undefined);
-  return { issuer, stop: () => child.kill() };
-}
-
 before(async () => {
   server = await startServer();
   const callback = `${server.url}/api/v1/auth/oidc/callback`;
-  idp = await startProvider(callback);
+  idp = await startProvider(dir, {
+    clients: [{ client_id: 'switchyard', client_secret: 'client-secret', redirect_uris: [callback] }],
+    users: { 'dana-sub': { password: 'dana-pw', claims: { preferred_username: 'dana', groups: ['ops'] } } },
+  });
   await server.api('PUT', '/sso', {
     issuer: idp.issuer,
     client_id: 'switchyard',
