@@ -252,7 +252,7 @@ test('model_ops sees no link and "Not allowed"; the page at 390 px', async () =>
   await admin.reload();
   await admin.getByRole('form', { name: 'Provider settings' }).waitFor();
   // Nothing wider than the screen but the rules table, which scrolls inside the page.
+  await admin.screenshot({ path: join(shots, 'sso-settings-narrow.png'), fullPage: true });
   const overflow = await admin.evaluate(() => document.documentElement.scrollWidth - innerWidth);
   assert.ok(overflow <= 0, `the page is ${overflow} px wider than the screen`);
-  await admin.screenshot({ path: join(shots, 'sso-settings-narrow.png'), fullPage: true });
 });

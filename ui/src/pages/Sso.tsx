@@ -6,7 +6,7 @@
 import type { ComponentChildren } from 'preact';
 import { useRef, useState } from 'preact/hooks';
 import { ApiError, type Api, type Department, type List } from '../api';
-import { Form, Head, SelectField, TextField, type Choice } from '../controls';
+import { Form, SelectField, TextField, type Choice } from '../controls';
 import { formatTime } from '../format';
 import { ActionError, Show, useAction, useLoad } from '../load';
 import { departmentTree } from '../tree';
@@ -288,16 +288,25 @@ function Rules({
   if (rules.length === 0) return <p>No rules: people who sign in through the provider get no role.</p>;
   return (
     <>
-      <table>
+      <table class="rules">
         <caption>Rules</caption>
-        <Head columns={['Kind', 'Group or client id', 'Role', 'Scope', 'What this does', ...(canWrite ? [''] : [])]} />
+        {/* On a narrow screen only the explanation column shows: it says all the others do. */}
+        <thead>
+          <tr>
+            {['Kind', 'Group or client id', 'Role', 'Scope'].map((c) => (
+              <th key={c} scope="col" class="detail">{c}</th>
+            ))}
+            <th scope="col">What this does</th>
+            {canWrite && <th scope="col"><span class="sr-only">Actions</span></th>}
+          </tr>
+        </thead>
         <tbody>
           {rules.map((r) => (
             <tr key={r.id}>
-              <td>{kindText(r.kind)}</td>
-              <td><code>{r.group}</code></td>
-              <td>{r.role}</td>
-              <td>{scopeText(r.department_id, departments)}</td>
+              <td class="detail">{kindText(r.kind)}</td>
+              <td class="detail"><code>{r.group}</code></td>
+              <td class="detail">{r.role}</td>
+              <td class="detail">{scopeText(r.department_id, departments)}</td>
               <td>{explainRule(r, departments)}</td>
               {canWrite && (
                 <td>
