@@ -256,3 +256,19 @@ test('model_ops sees no link and "Not allowed"; the page at 390 px', async () =>
   const overflow = await admin.evaluate(() => document.documentElement.scrollWidth - innerWidth);
   assert.ok(overflow <= 0, `the page is ${overflow} px wider than the screen`);
 });
+
+test('infra_admin disconnects the provider, asked twice; the rules stay', async () => {
+  await admin.setViewportSize({ width: 1280, height: 800 });
+  await admin.getByRole('button', { name: 'Disconnect the provider' }).click();
+  await admin.getByRole('button', { name: 'Cancel' }).click();
+  assert.notEqual(await ssoSettings(), null, 'cancelled: still connected');
+  await admin.getByRole('button', { name: 'Disconnect the provider' }).click();
+  await admin.getByRole('button', { name: 'Yes, disconnect' }).click();
+  await admin.getByText('No provider is connected').waitFor();
+  await admin.getByRole('form', { name: 'Connect a provider' }).waitFor();
+  assert.equal(await ssoSettings(), null);
+  assert.deepEqual((await server.api('GET', '/sso/rules')).map((r) => r.group), ['billing-batch']);
+  // The login page no longer offers the provider.
+  const r = await fetch(`${server.url}/api/v1/auth/oidc/provider?tenant=${TENANT}`);
+  assert.equal(r.status, 404);
+});

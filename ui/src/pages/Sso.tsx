@@ -57,7 +57,10 @@ export function SsoPage({ api, can }: Props) {
             <h2 id="sso-provider">Identity provider</h2>
             {current === null && <p>No provider is connected: people sign in with local passwords only.</p>}
             {canWrite ? (
-              <SettingsForm key={current?.updated_at ?? 0} api={api} current={current} onSaved={settings.reload} />
+              <>
+                <SettingsForm key={current?.updated_at ?? 0} api={api} current={current} onSaved={settings.reload} />
+                {current && <Disconnect api={api} onDone={settings.reload} />}
+              </>
             ) : (
               current && <SettingsView settings={current} />
             )}
@@ -237,6 +240,35 @@ function SettingsForm({ api, current, onSaved }: { api: Api; current: SsoSetting
       </Field>
       {text('break_glass', 'Break-glass users', 'Usernames (comma-separated) that keep their local password when SSO is required.')}
     </Form>
+  );
+}
+
+/** `DELETE /api/v1/sso`, asked twice: everyone then signs in with a local password. */
+function Disconnect({ api, onDone }: { api: Api; onDone: () => void }) {
+  const [asking, setAsking] = useState(false);
+  const action = useAction();
+  const disconnect = async () => {
+    if (await action.run(() => api.call('DELETE', '/sso'))) onDone();
+  };
+  return (
+    <div class="actions">
+      {asking ? (
+        <>
+          <span>Disconnect the provider? Its users will not be able to sign in until it is connected again; the rules stay.</span>
+          <button type="button" disabled={action.busy} onClick={disconnect}>
+            Yes, disconnect
+          </button>
+          <button type="button" onClick={() => setAsking(false)}>
+            Cancel
+          </button>
+        </>
+      ) : (
+        <button type="button" onClick={() => setAsking(true)}>
+          Disconnect the provider
+        </button>
+      )}
+      <ActionError action={action} />
+    </div>
   );
 }
 
