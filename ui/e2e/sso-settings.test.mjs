@@ -239,6 +239,28 @@ test('security_engineer reads the settings and the rules but changes nothing', a
   await page.close();
 });
 
+test('a rule is added and deleted from the keyboard alone', async () => {
+  const form = admin.getByRole('form', { name: 'Add a rule' });
+  await form.getByLabel('Kind').focus();
+  await admin.keyboard.press('ArrowDown'); // a service (client id)
+  await admin.keyboard.press('Tab');
+  await admin.keyboard.type('deployer');
+  await admin.keyboard.press('Tab');
+  await admin.keyboard.type('model'); // the role select's type-ahead
+  await admin.keyboard.press('Tab'); // the scope: whole tenant
+  await admin.keyboard.press('Tab');
+  await admin.keyboard.press('Enter');
+  const explained = 'The service with client id deployer gets model_ops on the whole tenant, from its next call.';
+  const rules = admin.getByRole('table', { name: 'Rules' });
+  await rules.getByRole('cell', { name: explained, exact: true }).waitFor();
+  const stored = (await server.api('GET', '/sso/rules')).find((r) => r.group === 'deployer');
+  assert.deepEqual([stored.kind, stored.role, stored.department_id], ['client', 'model_ops', null]);
+  await admin.getByRole('button', { name: `Delete the rule: ${explained}` }).focus();
+  await admin.keyboard.press('Enter');
+  await rules.getByRole('cell', { name: explained, exact: true }).waitFor({ state: 'detached' });
+  assert.deepEqual((await server.api('GET', '/sso/rules')).map((r) => r.group), ['billing-batch']);
+});
+
 test('model_ops sees no link and "Not allowed"; the page at 390 px', async () => {
   const page = await signIn(browser, server.url, 'model_ops', USER_PASSWORD, { width: 390, height: 800 });
   assert.ok(!(await navLinks(page)).includes(LINK));
