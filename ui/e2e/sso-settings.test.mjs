@@ -120,6 +120,13 @@ test('infra_admin connects the provider: refusals by their field, the secret nev
   await form.getByLabel('SSO required').check();
   await form.getByRole('button', { name: 'Save settings' }).click();
   await admin.locator('#sso-break_glass-error').getByText('name at least one break-glass user').waitFor();
+  // The admin editing is warned before locking out their own password, until named.
+  const lockout = form.getByText(`You (${ADMIN}) are not a break-glass user`);
+  await form.getByLabel('Break-glass users').fill('root');
+  await lockout.waitFor();
+  await form.getByLabel('Break-glass users').fill(`root, ${ADMIN}`);
+  await lockout.waitFor({ state: 'detached' });
+  await form.getByLabel('Break-glass users').fill('');
   await form.getByLabel('SSO required').uncheck();
   await form.getByRole('button', { name: 'Save settings' }).click();
   const issuerError = admin.locator('#sso-issuer-error');

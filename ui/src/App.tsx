@@ -192,6 +192,6 @@ function Content({
     case 'call-logs':
       return (<>{title}<CallLogsPage api={api} can={can} selected={route.rest[0]} go={go} /></>);
     case 'sso':
-      return (<>{title}<SsoPage api={api} can={can} /></>);
+      return (<>{title}<SsoPage api={api} can={can} username={me.username} /></>);
   }
 }

@@ -7,6 +7,7 @@ import {
   explainRule,
   formOf,
   inputOf,
+  lockoutWarning,
   orderRules,
   serverFieldError,
   words,
@@ -99,6 +100,13 @@ describe('the settings form', () => {
       ['api_audience', 'break_glass', 'groups_claim', 'issuer', 'redirect_uri', 'scopes'].sort(),
     );
     expect(checkForm(form).scopes).toBe('must include openid');
+  });
+
+  it('warns the person editing who would lose their password sign-in', () => {
+    const form = { ...formOf(saved, ''), break_glass: 'root' };
+    expect(lockoutWarning(form, 'admin')).toContain('You (admin) are not a break-glass user');
+    expect(lockoutWarning({ ...form, break_glass: 'root, admin' }, 'admin')).toBeUndefined();
+    expect(lockoutWarning({ ...form, sso_required: false }, 'admin')).toBeUndefined();
   });
 
   it('places the server’s refusal by the field it names', () => {

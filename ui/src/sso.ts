@@ -130,6 +130,13 @@ export function checkForm(form: SsoForm): FieldErrors {
   return errors;
 }
 
+/** Said before saving SSO required when the person editing would lose their own password
+ * sign-in (not a break-glass user); undefined when not. */
+export function lockoutWarning(form: SsoForm, username: string): string | undefined {
+  if (!form.sso_required || words(form.break_glass).includes(username)) return undefined;
+  return `You (${username}) are not a break-glass user: once saved, your password is refused and you sign in through the provider.`;
+}
+
 const FIELDS: readonly (keyof SsoForm)[] = [
   'issuer',
   'client_id',

@@ -17,6 +17,7 @@ import {
   explainRule,
   formOf,
   inputOf,
+  lockoutWarning,
   orderRules,
   scopeText,
   serverFieldError,
@@ -31,9 +32,11 @@ import { ROLES } from './Users';
 interface Props {
   api: Api;
   can: (p: string) => boolean;
+  /** The person signed in: warned before locking their own password out. */
+  username: string;
 }
 
-export function SsoPage({ api, can }: Props) {
+export function SsoPage({ api, can, username }: Props) {
   // null: the tenant has no provider (the server's 404).
   const settings = useLoad(async () => {
     try {
@@ -58,7 +61,7 @@ export function SsoPage({ api, can }: Props) {
             {current === null && <p>No provider is connected: people sign in with local passwords only.</p>}
             {canWrite ? (
               <>
-                <SettingsForm key={current?.updated_at ?? 0} api={api} current={current} onSaved={settings.reload} />
+                <SettingsForm key={current?.updated_at ?? 0} api={api} current={current} username={username} onSaved={settings.reload} />
                 {current && <Disconnect api={api} onDone={settings.reload} />}
               </>
             ) : (
@@ -161,7 +164,17 @@ function Field({
   );
 }
 
-function SettingsForm({ api, current, onSaved }: { api: Api; current: SsoSettings | null; onSaved: () => void }) {
+function SettingsForm({
+  api,
+  current,
+  username,
+  onSaved,
+}: {
+  api: Api;
+  current: SsoSettings | null;
+  username: string;
+  onSaved: () => void;
+}) {
   const [form, setForm] = useState<SsoForm>(() => formOf(current ?? undefined, location.origin));
   const [errors, setErrors] = useState<FieldErrors>({});
   const action = useAction();
@@ -239,6 +252,11 @@ function SettingsForm({ api, current, onSaved }: { api: Api; current: SsoSetting
         )}
       </Field>
       {text('break_glass', 'Break-glass users', 'Usernames (comma-separated) that keep their local password when SSO is required.')}
+      {lockoutWarning(form, username) && (
+        <p class="notice hint" role="status">
+          {lockoutWarning(form, username)}
+        </p>
+      )}
     </Form>
   );
 }
