@@ -142,6 +142,7 @@ test('infra_admin connects the provider: refusals by their field, the secret nev
   const saved = admin.getByRole('form', { name: 'Provider settings' });
   await saved.getByText(`Set (${HINT})`).waitFor();
   const stored = await ssoSettings();
+  await saved.getByText(`Last saved ${new Date(stored.updated_at).toISOString().replace('T', ' ').slice(0, 19)} UTC.`).waitFor();
   assert.deepEqual(
     { ...stored, created_at: 0, updated_at: 0 },
     {

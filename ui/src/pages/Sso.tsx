@@ -222,6 +222,7 @@ function SettingsForm({
 
   return (
     <Form label={current ? 'Provider settings' : 'Connect a provider'} submit="Save settings" action={action} onSubmit={submit}>
+      {current && <p class="hint">Last saved {formatTime(current.updated_at)} UTC.</p>}
       {text('issuer', 'Issuer URL', 'Exactly the issuer of the provider’s discovery document (a trailing slash matters).', 'https://login.example.com/realms/acme')}
       {text('client_id', 'Client id')}
       <Field label="Client secret" name="sso-client_secret" error={errors.client_secret} note={secretNote}>
