@@ -301,7 +301,7 @@ function SettingsView({ settings }: { settings: SsoSettings }) {
     ['API audience for service tokens', settings.api_audience ?? 'none (no service tokens)'],
     ['SSO required', settings.sso_required ? 'yes' : 'no'],
     ['Break-glass users', settings.break_glass.join(', ') || 'none'],
-    ['Last changed', formatTime(settings.updated_at)],
+    ['Last changed', `${formatTime(settings.updated_at)} UTC`],
   ];
   return (
     <dl class="settings">
