@@ -1,10 +1,15 @@
 // The test OpenID provider (tests/oidc-provider, the oidc-provider package) on 127.0.0.1 for
-// the browser suites, and signing in through it from the console's login page.
+// the browser suites, a suite's server, provider and browser started together, and signing
+// in through the provider from the console's login page.
 
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { after, before } from 'node:test';
+import { launch } from './browser.mjs';
+import { startServer } from './server.mjs';
 
 /**
  * Starts the provider with `config` (its clients and users, see its server.mjs), written
@@ -22,6 +27,35 @@ export async function startProvider(dir, config) {
   });
   lines.on('line', () => undefined);
   return { issuer, stop: () => child.kill() };
+}
+
+/**
+ * Registers the suite's hooks: a fresh server, the provider with one client `switchyard`
+ * (secret `secret`, this server's callback) and `users`, and Chromium; all stopped after.
+ * The returned object fills in before the tests: `{server, callback, idp, browser}`; then
+ * `setup(suite)` runs, in the same hook (Node 20 runs a file's top-level `before` hooks
+ * concurrently, so a second hook could not count on this one).
+ */
+export function providerSuite({ secret, users, setup = async () => undefined }) {
+  const suite = {};
+  const dir = mkdtempSync(join(tmpdir(), 'switchyard-idp-'));
+  before(async () => {
+    suite.server = await startServer();
+    suite.callback = `${suite.server.url}/api/v1/auth/oidc/callback`;
+    suite.idp = await startProvider(dir, {
+      clients: [{ client_id: 'switchyard', client_secret: secret, redirect_uris: [suite.callback] }],
+      users,
+    });
+    suite.browser = await launch();
+    await setup(suite);
+  });
+  after(async () => {
+    await suite.browser?.close();
+    suite.idp?.stop();
+    suite.server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return suite;
 }
 
 /** On the console's login page of `page`: the tenant typed, "Sign in with <provider>",

@@ -7,13 +7,11 @@
 // model_ops sees no link and "Not allowed".
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import { launch, navLinks, shots, signIn } from './browser.mjs';
-import { signInWithProvider, startProvider } from './idp.mjs';
-import { ADMIN, PASSWORD, TENANT, startServer } from './server.mjs';
+import { test } from 'node:test';
+import { navLinks, shots, signIn } from './browser.mjs';
+import { providerSuite, signInWithProvider } from './idp.mjs';
+import { ADMIN, PASSWORD, TENANT } from './server.mjs';
 
 const SECRET = 'provider-client-secret-7Qx4821';
 const HINT = '…4821';
@@ -25,21 +23,20 @@ const LINK = 'Sign-in (SSO)';
 let server;
 let idp;
 let browser;
+let callback;
 /** The infra_admin's page, kept across the tests that follow each other. */
 let admin;
 let platform;
-let callback;
-const dir = mkdtempSync(join(tmpdir(), 'switchyard-sso-settings-'));
 
-before(async () => {
-  server = await startServer();
-  callback = `${server.url}/api/v1/auth/oidc/callback`;
-  idp = await startProvider(dir, {
-    clients: [{ client_id: 'switchyard', client_secret: SECRET, redirect_uris: [callback] }],
-    users: {
-      'pat-sub': { password: 'pat-pw', claims: { preferred_username: 'pat', groups: [GROUP, 'staff'] } },
-    },
-  });
+providerSuite({
+  secret: SECRET,
+  users: { 'pat-sub': { password: 'pat-pw', claims: { preferred_username: 'pat', groups: [GROUP, 'staff'] } } },
+  setup: seed,
+});
+
+/** Department `platform` and a model_ops and a security_engineer user, through the API. */
+async function seed(suite) {
+  ({ server, idp, browser, callback } = suite);
   const root = (await server.api('GET', '/departments?limit=500')).items.find((d) => d.parent_id === null);
   platform = await server.api('POST', '/departments', { name: 'platform', parent_id: root.id });
   platform.path = `/${root.name}/platform`;
@@ -47,15 +44,7 @@ before(async () => {
     const user = await server.api('POST', '/users', { username: role, password: USER_PASSWORD });
     await server.api('PATCH', `/users/${user.id}`, { bindings: [{ role }] });
   }
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  idp?.stop();
-  server?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+}
 
 /** `GET /api/v1/sso`, or null when the tenant has no provider (404). */
 async function ssoSettings() {

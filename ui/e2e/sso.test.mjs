@@ -5,46 +5,28 @@
 // in as the provisioned user. A wrong tenant shows no such button.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import { launch, shots } from './browser.mjs';
-import { startProvider } from './idp.mjs';
-import { TENANT, startServer } from './server.mjs';
+import { test } from 'node:test';
+import { shots } from './browser.mjs';
+import { providerSuite } from './idp.mjs';
+import { TENANT } from './server.mjs';
 
-let server;
-let idp;
-let browser;
-const dir = mkdtempSync(join(tmpdir(), 'switchyard-sso-'));
-
-before(async () => {
-  server = await startServer();
-  const callback = `${server.url}/api/v1/auth/oidc/callback`;
-  idp = await startProvider(dir, {
-    clients: [{ client_id: 'switchyard', client_secret: 'client-secret', redirect_uris: [callback] }],
-    users: { 'dana-sub': { password: 'dana-pw', claims: { preferred_username: 'dana', groups: ['ops'] } } },
-  });
-  await server.api('PUT', '/sso', {
-    issuer: idp.issuer,
-    client_id: 'switchyard',
-    client_secret: 'client-secret',
-    redirect_uri: callback,
-    scopes: ['openid', 'profile', 'groups'],
-  });
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  idp?.stop();
-  server?.stop();
-  rmSync(dir, { recursive: true, force: true });
+const suite = providerSuite({
+  secret: 'client-secret',
+  users: { 'dana-sub': { password: 'dana-pw', claims: { preferred_username: 'dana', groups: ['ops'] } } },
+  setup: ({ server, idp, callback }) =>
+    server.api('PUT', '/sso', {
+      issuer: idp.issuer,
+      client_id: 'switchyard',
+      client_secret: 'client-secret',
+      redirect_uri: callback,
+      scopes: ['openid', 'profile', 'groups'],
+    }),
 });
 
 test('the login page signs in through the identity provider', async () => {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  await page.goto(`${server.url}/ui/`);
+  const page = await suite.browser.newPage({ viewport: { width: 1280, height: 800 } });
+  await page.goto(`${suite.server.url}/ui/`);
   await page.getByLabel('Tenant').fill('nobody');
   await page.waitForTimeout(800);
   assert.equal(await page.getByRole('button', { name: /Sign in with/ }).count(), 0);
