@@ -5,65 +5,28 @@
 // in as the provisioned user. A wrong tenant shows no such button.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
-import { after, before, test } from 'node:test';
-import { launch, shots } from './browser.mjs';
-import { TENANT, startServer } from './server.mjs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { shots } from './browser.mjs';
+import { providerSuite } from './idp.mjs';
+import { TENANT } from './server.mjs';
 
-let server;
-let idp;
-let browser;
-const dir = mkdtempSync(join(tmpdir(), 'switchyard-sso-'));
-
-/** The test provider with one client (this server's callback) and one user. */
-async function startProvider(callback) {
-  const config = join(dir, 'idp.json');
-  writeFileSync(
-    config,
-    JSON.stringify({
-      clients: [{ client_id: 'switchyard', client_secret: 'client-secret', redirect_uris: [callback] }],
-      users: { 'dana-sub': { password: 'dana-pw', claims: { preferred_username: 'dana', groups: ['ops'] } } },
+const suite = providerSuite({
+  secret: 'client-secret',
+  users: { 'dana-sub': { password: 'dana-pw', claims: { preferred_username: 'dana', groups: ['ops'] } } },
+  setup: ({ server, idp, callback }) =>
+    server.api('PUT', '/sso', {
+      issuer: idp.issuer,
+      client_id: 'switchyard',
+      client_secret: 'client-secret',
+      redirect_uri: callback,
+      scopes: ['openid', 'profile', 'groups'],
     }),
-  );
-  const script = resolve(import.meta.dirname, '../../tests/oidc-provider/server.mjs');
-  const child = spawn(process.execPath, [script, config], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout });
-  const issuer = await new Promise((ok, fail) => {
-    lines.once('line', ok);
-    child.once('exit', () => fail(new Error('the test OpenID provider exited')));
-  });
-  lines.on('line', () => undefined);
-  return { issuer, stop: () => child.kill() };
-}
-
-before(async () => {
-  server = await startServer();
-  const callback = `${server.url}/api/v1/auth/oidc/callback`;
-  idp = await startProvider(callback);
-  await server.api('PUT', '/sso', {
-    issuer: idp.issuer,
-    client_id: 'switchyard',
-    client_secret: 'client-secret',
-    redirect_uri: callback,
-    scopes: ['openid', 'profile', 'groups'],
-  });
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  idp?.stop();
-  server?.stop();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 test('the login page signs in through the identity provider', async () => {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  await page.goto(`${server.url}/ui/`);
+  const page = await suite.browser.newPage({ viewport: { width: 1280, height: 800 } });
+  await page.goto(`${suite.server.url}/ui/`);
   await page.getByLabel('Tenant').fill('nobody');
   await page.waitForTimeout(800);
   assert.equal(await page.getByRole('button', { name: /Sign in with/ }).count(), 0);

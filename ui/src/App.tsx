@@ -20,6 +20,7 @@ import { CapacityPage } from './pages/Capacity';
 import { RolloutsPage } from './pages/Rollouts';
 import { AlertsPage } from './pages/Alerts';
 import { CallLogsPage } from './pages/CallLogs';
+import { SsoPage } from './pages/Sso';
 
 function usePath(): [string, (to: string, replace?: boolean) => void] {
   const [path, setPath] = useState(location.pathname);
@@ -190,5 +191,7 @@ function Content({
       return (<>{title}<CapacityPage api={api} /></>);
     case 'call-logs':
       return (<>{title}<CallLogsPage api={api} can={can} selected={route.rest[0]} go={go} /></>);
+    case 'sso':
+      return (<>{title}<SsoPage api={api} can={can} username={me.username} /></>);
   }
 }

@@ -14,7 +14,8 @@ export type PageId =
   | 'usage'
   | 'budgets'
   | 'capacity'
-  | 'call-logs';
+  | 'call-logs'
+  | 'sso';
 
 export interface PageDef {
   id: PageId;
@@ -38,6 +39,7 @@ export const PAGES: readonly PageDef[] = [
   { id: 'budgets', title: 'Budgets', permission: 'budget.read' },
   { id: 'capacity', title: 'Capacity', permission: 'health.read' },
   { id: 'call-logs', title: 'Call logs', permission: 'call_log.read' },
+  { id: 'sso', title: 'Sign-in (SSO)', permission: 'sso.read' },
 ];
 
 export const BASE = '/ui/';
