@@ -9,14 +9,12 @@
 mod redis_server;
 
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use redis_server::RedisServer;
 use serde_json::json;
 use switchyard::cache::SharedCache;
-use switchyard::config::{Config, RedisConfig, Secret, SharedCacheConfig};
-use switchyard::shared::{Redis, RedisCache};
+use switchyard::config::Config;
 use switchyard::types::{ChatRequest, Message};
 use switchyard::{CallOptions, Client};
 use switchyard_mock_provider::{MockServer, Script};
@@ -34,25 +32,23 @@ fn config_text(mock: &str, redis: &str, cache: &str, limits: &str) -> String {
     )
 }
 
-fn ask(prompt: &str) -> ChatRequest {
-    ChatRequest::new("chat", vec![Message::user(prompt)])
+/// The mock provider answering every model with `step` (YAML flow map).
+async fn mock(step: &str) -> MockServer {
+    let script = format!("models: {{ '*': [ {step} ] }}");
+    MockServer::start_with(Script::from_yaml(&script).unwrap())
+        .await
+        .unwrap()
 }
 
-fn redis_cache(server: &RedisServer, max_entry_bytes: u64) -> RedisCache {
-    let redis = Redis::from_config(&RedisConfig {
-        url: Secret::new(server.url()),
-        key_prefix: "t:".into(),
-        timeout_ms: 50,
-    })
-    .unwrap()
-    .unwrap();
-    RedisCache::new(
-        Arc::new(redis),
-        &SharedCacheConfig {
-            max_entry_bytes,
-            coalesce_wait_ms: 1_000,
-        },
-    )
+fn client(text: &str) -> Client {
+    Client::builder()
+        .config(Config::from_yaml(text).unwrap())
+        .build()
+        .unwrap()
+}
+
+fn ask(prompt: &str) -> ChatRequest {
+    ChatRequest::new("chat", vec![Message::user(prompt)])
 }
 
 #[tokio::test]
@@ -60,7 +56,7 @@ async fn the_redis_tier_keeps_ttls_caps_entries_and_claims_fetches() {
     let Some(server) = RedisServer::start() else {
         return;
     };
-    let tier = redis_cache(&server, 16);
+    let tier = server.cache_tier(50, 16, 1_000);
     tier.put("a", b"small".to_vec(), Duration::from_millis(300))
         .await;
     assert_eq!(tier.get("a").await.as_deref(), Some(&b"small"[..]));
@@ -84,23 +80,15 @@ async fn an_answer_cached_by_one_client_is_a_hit_in_another() {
     let Some(server) = RedisServer::start() else {
         return;
     };
-    let mock = MockServer::start_with(Script::from_yaml("models: { '*': [ {} ] }").unwrap())
-        .await
-        .unwrap();
+    let mock = mock("{}").await;
     let text = config_text(
         &mock.url(),
         &server.url(),
         "{ mode: always, shared: {} }",
         "[]",
     );
-    let one = Client::builder()
-        .config(Config::from_yaml(&text).unwrap())
-        .build()
-        .unwrap();
-    let two = Client::builder()
-        .config(Config::from_yaml(&text).unwrap())
-        .build()
-        .unwrap();
+    let one = client(&text);
+    let two = client(&text);
     let first = one.chat(ask("q"), &CallOptions::default()).await.unwrap();
     assert!(!first.meta.cache_hit);
     let second = two.chat(ask("q"), &CallOptions::default()).await.unwrap();
@@ -123,9 +111,7 @@ async fn a_shared_limit_holds_across_clients_with_the_in_process_semantics() {
     let Some(server) = RedisServer::start() else {
         return;
     };
-    let mock = MockServer::start_with(Script::from_yaml("models: { '*': [ {} ] }").unwrap())
-        .await
-        .unwrap();
+    let mock = mock("{}").await;
     let limit = |shared: bool| {
         format!(
             "[{{ name: per-model, scope: model, rpm: 60, burst: 2, action: reject, shared: {shared} }}]"
@@ -133,10 +119,7 @@ async fn a_shared_limit_holds_across_clients_with_the_in_process_semantics() {
     };
     let build = |shared: bool| {
         let text = config_text(&mock.url(), &server.url(), "{ mode: off }", &limit(shared));
-        Client::builder()
-            .config(Config::from_yaml(&text).unwrap())
-            .build()
-            .unwrap()
+        client(&text)
     };
     let (one, two) = (build(true), build(true));
     one.chat(ask("1"), &CallOptions::default()).await.unwrap();
@@ -174,19 +157,14 @@ async fn redis_down_or_frozen_costs_calls_nothing_and_is_counted() {
     let Some(mut server) = RedisServer::start() else {
         return;
     };
-    let mock = MockServer::start_with(Script::from_yaml("models: { '*': [ {} ] }").unwrap())
-        .await
-        .unwrap();
+    let mock = mock("{}").await;
     let text = config_text(
         &mock.url(),
         &server.url(),
         "{ mode: always, shared: {} }",
         "[{ name: wide, scope: model, rpm: 100000, shared: true }]",
     );
-    let client = Client::builder()
-        .config(Config::from_yaml(&text).unwrap())
-        .build()
-        .unwrap();
+    let client = client(&text);
     client
         .chat(ask("warm"), &CallOptions::default())
         .await
@@ -306,11 +284,7 @@ async fn several_processes_share_answers_and_limits_through_one_redis() {
     let Some(mut server) = RedisServer::start() else {
         return;
     };
-    let mock = MockServer::start_with(
-        Script::from_yaml("models: { '*': [ { latency_ms: 300 } ] }").unwrap(),
-    )
-    .await
-    .unwrap();
+    let mock = mock("{ latency_ms: 300 }").await;
     let cached = config_text(
         &mock.url(),
         &server.url(),
@@ -385,6 +359,7 @@ async fn several_processes_share_answers_and_limits_through_one_redis() {
     assert_eq!(admitted + refused, 30, "{runs:?}");
     // The burst, plus one per second of the whole run (its start included, generously).
     let bound = 4 + window.ceil() as u64;
+    eprintln!("shared limit: {admitted} of 30 calls admitted across 3 processes in {window:.1} s");
     assert!(
         (4..=bound).contains(&admitted),
         "{admitted} admitted in {window:.1} s (bound {bound}); per-process limits would admit 12"
@@ -430,10 +405,7 @@ async fn child_process() {
     let calls: u32 = var("SWITCHYARD_CHILD_CALLS").parse().unwrap();
     let spacing = Duration::from_millis(var("SWITCHYARD_CHILD_SPACING_MS").parse().unwrap());
     let start_at: u64 = var("SWITCHYARD_CHILD_START_AT_MS").parse().unwrap();
-    let client = Client::builder()
-        .config(Config::from_yaml(&config).unwrap())
-        .build()
-        .unwrap();
+    let client = client(&config);
     let now = unix_ms();
     if start_at > now {
         tokio::time::sleep(Duration::from_millis(start_at - now)).await;

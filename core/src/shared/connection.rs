@@ -145,14 +145,11 @@ impl Redis {
                 .is_ok()
         {
             let unwarned = self.unwarned.swap(0, Ordering::Relaxed);
-            let tier = match purpose {
-                Purpose::Cache => "cache",
-                Purpose::Limit => "rate limit",
-            };
             tracing::warn!(
                 error,
+                tier = purpose.name(),
                 failures_since_last_warning = unwarned,
-                "redis: {tier} operation failed; going on with the in-process tier"
+                "redis: an operation failed; going on with the in-process tier"
             );
         } else {
             self.unwarned.fetch_add(1, Ordering::Relaxed);

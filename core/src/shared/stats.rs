@@ -12,6 +12,15 @@ pub(crate) enum Purpose {
     Limit,
 }
 
+impl Purpose {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Purpose::Cache => "cache",
+            Purpose::Limit => "rate_limit",
+        }
+    }
+}
+
 /// Counters of one [`super::Redis`]; relaxed atomics, read by [`Stats::snapshot`].
 #[derive(Debug, Default)]
 pub(crate) struct Stats {
@@ -51,11 +60,14 @@ impl Stats {
         counter.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Counts a fallback here and, with the `otlp` feature, on the exported counter.
     pub(crate) fn fallback(&self, purpose: Purpose) {
         Self::bump(match purpose {
             Purpose::Cache => &self.cache_fallbacks,
             Purpose::Limit => &self.limit_fallbacks,
         });
+        #[cfg(feature = "otlp")]
+        crate::telemetry::record_shared_fallback(purpose.name());
     }
 
     pub(crate) fn snapshot(&self) -> SharedTierSnapshot {

@@ -8,7 +8,11 @@
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use switchyard::config::{RedisConfig, Secret, SharedCacheConfig};
+use switchyard::shared::{Redis, RedisCache};
 
 pub struct RedisServer {
     child: Option<Child>,
@@ -71,6 +75,29 @@ impl RedisServer {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// A cache tier on this server, as `cache.shared` would build it.
+    pub fn cache_tier(
+        &self,
+        timeout_ms: u64,
+        max_entry_bytes: u64,
+        coalesce_wait_ms: u64,
+    ) -> RedisCache {
+        let redis = Redis::from_config(&RedisConfig {
+            url: Secret::new(self.url()),
+            key_prefix: "test:".into(),
+            timeout_ms,
+        })
+        .unwrap()
+        .unwrap();
+        RedisCache::new(
+            Arc::new(redis),
+            &SharedCacheConfig {
+                max_entry_bytes,
+                coalesce_wait_ms,
+            },
+        )
     }
 
     /// Kills the server (Redis down); [`RedisServer::restart`] brings it back on the same port.
