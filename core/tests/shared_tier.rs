@@ -19,9 +19,15 @@ use switchyard::types::{ChatRequest, Message};
 use switchyard::{CallOptions, Client};
 use switchyard_mock_provider::{MockServer, Script};
 
+/// The response cache with its Redis tier on, and the two limits the tests share.
+const SHARED_CACHE: &str = "{ mode: always, shared: {} }";
+const NO_LIMITS: &str = "[]";
+const WIDE_LIMIT: &str = "[{ name: wide, scope: model, rpm: 100000, shared: true }]";
+
 /// A client config on the mock provider and Redis: `cache` and `limits` are YAML flow
 /// values for `cache:` and `rate_limits:`.
-fn config_text(mock: &str, redis: &str, cache: &str, limits: &str) -> String {
+fn config_text(mock: &MockServer, redis: &RedisServer, cache: &str, limits: &str) -> String {
+    let (mock, redis) = (mock.url(), redis.url());
     format!(
         "version: 1\n\
          providers: {{ oa: {{ kind: openai, base_url: \"{mock}/v1\" }} }}\n\
@@ -81,12 +87,7 @@ async fn an_answer_cached_by_one_client_is_a_hit_in_another() {
         return;
     };
     let mock = mock("{}").await;
-    let text = config_text(
-        &mock.url(),
-        &server.url(),
-        "{ mode: always, shared: {} }",
-        "[]",
-    );
+    let text = config_text(&mock, &server, SHARED_CACHE, NO_LIMITS);
     let one = client(&text);
     let two = client(&text);
     let first = one.chat(ask("q"), &CallOptions::default()).await.unwrap();
@@ -118,7 +119,7 @@ async fn a_shared_limit_holds_across_clients_with_the_in_process_semantics() {
         )
     };
     let build = |shared: bool| {
-        let text = config_text(&mock.url(), &server.url(), "{ mode: off }", &limit(shared));
+        let text = config_text(&mock, &server, "{ mode: off }", &limit(shared));
         client(&text)
     };
     let (one, two) = (build(true), build(true));
@@ -158,12 +159,7 @@ async fn redis_down_or_frozen_costs_calls_nothing_and_is_counted() {
         return;
     };
     let mock = mock("{}").await;
-    let text = config_text(
-        &mock.url(),
-        &server.url(),
-        "{ mode: always, shared: {} }",
-        "[{ name: wide, scope: model, rpm: 100000, shared: true }]",
-    );
+    let text = config_text(&mock, &server, SHARED_CACHE, WIDE_LIMIT);
     let client = client(&text);
     client
         .chat(ask("warm"), &CallOptions::default())
@@ -285,12 +281,7 @@ async fn several_processes_share_answers_and_limits_through_one_redis() {
         return;
     };
     let mock = mock("{ latency_ms: 300 }").await;
-    let cached = config_text(
-        &mock.url(),
-        &server.url(),
-        "{ mode: always, shared: {} }",
-        "[]",
-    );
+    let cached = config_text(&mock, &server, SHARED_CACHE, NO_LIMITS);
 
     // An answer one process fetched is a hit in two others.
     let first = reports(vec![spawn_child(&cached, "shared question", 1, 0, 0)]).await;
@@ -323,8 +314,8 @@ async fn several_processes_share_answers_and_limits_through_one_redis() {
         "concurrent misses were not coalesced across processes"
     );
     let uncoalesced_config = config_text(
-        &mock.url(),
-        &server.url(),
+        &mock,
+        &server,
         "{ mode: always, shared: { coalesce_wait_ms: 0 } }",
         "[]",
     );
@@ -340,8 +331,8 @@ async fn several_processes_share_answers_and_limits_through_one_redis() {
     mock.set_script(Script::from_yaml("models: { '*': [ {} ] }").unwrap());
     mock.reset();
     let limited = config_text(
-        &mock.url(),
-        &server.url(),
+        &mock,
+        &server,
         "{ mode: off }",
         "[{ name: per-model, scope: model, rpm: 60, burst: 4, action: reject, shared: true }]",
     );
@@ -368,12 +359,7 @@ async fn several_processes_share_answers_and_limits_through_one_redis() {
     assert!(runs.iter().all(|r| r.limit_fallbacks == 0 && r.failed == 0));
 
     // Redis killed mid-run: every call still succeeds, and the fallbacks are counted.
-    let wide = config_text(
-        &mock.url(),
-        &server.url(),
-        "{ mode: always, shared: {} }",
-        "[{ name: wide, scope: model, rpm: 100000, shared: true }]",
-    );
+    let wide = config_text(&mock, &server, SHARED_CACHE, WIDE_LIMIT);
     let at = unix_ms() + 300;
     let children = (0..2)
         .map(|_| spawn_child(&wide, "during the outage {i}", 16, 100, at))
