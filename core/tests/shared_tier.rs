@@ -317,8 +317,10 @@ async fn several_processes_share_answers_and_limits_through_one_redis() {
         &mock,
         &server,
         "{ mode: always, shared: { coalesce_wait_ms: 0 } }",
-        "[]",
+        NO_LIMITS,
     );
+    // A slower answer, so that a process starting late under load still misses.
+    mock.set_script(Script::from_yaml("models: { '*': [ { latency_ms: 1000 } ] }").unwrap());
     let before = mock.counters().total;
     reports(concurrent(&uncoalesced_config, "asked at once, no claims")).await;
     let uncoalesced = mock.counters().total - before;
