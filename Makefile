@@ -46,14 +46,15 @@ run: build model $(VENV_PY)
 ## Everything CI runs: formatting, lints, every test of every part that has landed.
 test: setup model ui lint test-rust test-python test-node test-c test-go test-java test-gateway test-ui check-one-llama
 
-APT_PACKAGES := cmake clang libclang-dev postgresql openssl curl ccache gcc libc6-dev chromium
+APT_PACKAGES := cmake clang libclang-dev postgresql redis-server openssl curl ccache gcc libc6-dev chromium
 
 setup:
 	@command -v $(CARGO) >/dev/null || { echo "cargo not found: install Rust (rustup) first" >&2; exit 1; }
 	@rustup component list --installed 2>/dev/null | grep -q rustfmt || rustup component add rustfmt clippy
 	@# llama.cpp (feature `local`) builds from source: cmake, clang for bindgen, ccache.
 	@# The server's tests run a throwaway PostgreSQL cluster (TLS certificates made with
-	@# openssl); the demo script talks to the server with curl. The console's browser
+	@# openssl); the shared-tier tests (core/tests/shared_tier.rs) start their own
+	@# redis-server on a free port; the demo script talks to the server with curl. The console's browser
 	@# suite (`make test-ui`) drives Debian's chromium: playwright-core never downloads one.
 	@if command -v dpkg >/dev/null && ! dpkg -s $(APT_PACKAGES) >/dev/null 2>&1; then \
 	  echo "setup: installing $(APT_PACKAGES)"; \

@@ -80,6 +80,7 @@ fn benches(c: &mut Criterion) {
         burst: Some(u32::MAX),
         action: LimitAction::Reject,
         max_wait_ms: 0,
+        shared: false,
     }]);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_time()

@@ -1,6 +1,12 @@
-//! Hot path of the response cache: key computation and a full in-process hit.
+//! Hot path of the response cache: key computation and a full in-process hit; and a hit
+//! served by the Redis tier against one in process (docs/redis.md quotes the medians),
+//! when `redis-server` is on the PATH (a throwaway one on a free port).
+
+#[path = "../tests/support/redis_server.rs"]
+mod redis_server;
 
 use std::hint::black_box;
+use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -70,5 +76,46 @@ fn bench_cache(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench_cache);
+/// The same 2 KiB answer read through `ResponseCache::get`, in process and from Redis.
+fn bench_tiers(c: &mut Criterion) {
+    let Some(server) = redis_server::RedisServer::start() else {
+        return;
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("tokio runtime: {e}"));
+    // The tier's connection is made on the runtime that first uses it.
+    let tier = runtime.block_on(async { server.cache_tier(1_000, 1 << 20, 0) });
+    let answer = Answer("x".repeat(2048));
+    let key = CacheKey::from(42);
+    let in_process: ResponseCache<Answer> = ResponseCache::new(&CacheSettings::default());
+    // A bound smaller than the answer: nothing is kept in process, every read goes to Redis.
+    let redis_only: ResponseCache<Answer> = ResponseCache::new(&CacheSettings {
+        max_bytes: 64,
+        ..CacheSettings::default()
+    })
+    .with_shared_tier(Arc::new(tier));
+    let stored = runtime.block_on(async {
+        let ttl = Duration::from_secs(3600);
+        in_process.insert(key, answer.clone(), ttl).await;
+        redis_only.insert(key, answer.clone(), ttl).await;
+        redis_only.get(key).await.is_some()
+    });
+    if !stored {
+        eprintln!("the Redis tier did not answer; no tier figures");
+        return;
+    }
+    c.bench_function("cache_hit/in_process_2k", |b| {
+        b.to_async(&runtime)
+            .iter(|| async { black_box(in_process.get(black_box(key)).await) })
+    });
+    c.bench_function("cache_hit/redis_tier_2k", |b| {
+        b.to_async(&runtime)
+            .iter(|| async { black_box(redis_only.get(black_box(key)).await) })
+    });
+}
+
+criterion_group!(benches, bench_cache, bench_tiers);
 criterion_main!(benches);

@@ -21,6 +21,7 @@ pub mod redact;
 pub mod retry;
 pub mod routing;
 pub mod sdk_protocol;
+pub mod shared;
 pub mod stream;
 pub mod telemetry;
 pub mod types;

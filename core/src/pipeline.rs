@@ -57,6 +57,7 @@ use crate::config::Config;
 use crate::error::Result;
 use crate::lease::LeaseBook;
 use crate::routing::HealthRegistry;
+use crate::shared::{Redis, RedisCache, SharedLimits};
 use crate::telemetry::{Metrics, MetricsSnapshot, UsageSink, call_span};
 
 /// The engine's state: the config in force and what outlives a reload (health, budgets,
@@ -69,6 +70,9 @@ pub(crate) struct Engine {
     cache: ResponseCache<CachedAnswer>,
     metrics: Metrics,
     sink: Option<Arc<dyn UsageSink>>,
+    /// The config's `redis` server, read when the engine is built (a reload keeps it).
+    redis: Option<Arc<Redis>>,
+    shared_limits: Option<Arc<SharedLimits>>,
 }
 
 impl Engine {
@@ -80,11 +84,28 @@ impl Engine {
         sink: Option<Arc<dyn UsageSink>>,
     ) -> Result<Engine> {
         let health = HealthRegistry::new();
+        let redis = match &config.redis {
+            Some(redis) => Redis::from_config(redis)?.map(Arc::new),
+            None => None,
+        };
+        let shared_cache = shared_cache.or_else(|| {
+            let (redis, shared) = (redis.as_ref()?, config.cache.shared.as_ref()?);
+            Some(Arc::new(RedisCache::new(Arc::clone(redis), shared)) as Arc<dyn SharedCache>)
+        });
         let mut cache = ResponseCache::new(&config.cache);
         if let Some(tier) = shared_cache {
             cache = cache.with_shared_tier(tier);
         }
-        let runtime = Runtime::build(config, &health, budget_source.clone(), lease.clone())?;
+        let shared_limits = redis
+            .as_ref()
+            .map(|redis| Arc::new(SharedLimits::new(Arc::clone(redis))));
+        let runtime = Runtime::build(
+            config,
+            &health,
+            budget_source.clone(),
+            lease.clone(),
+            shared_limits.clone(),
+        )?;
         Ok(Engine {
             runtime: ArcSwap::from_pointee(runtime),
             health,
@@ -93,6 +114,8 @@ impl Engine {
             cache,
             metrics: Metrics::default(),
             sink,
+            redis,
+            shared_limits,
         })
     }
 
@@ -103,6 +126,7 @@ impl Engine {
             &self.health,
             self.budget_source.clone(),
             self.lease.clone(),
+            self.shared_limits.clone(),
         )?;
         self.runtime.store(Arc::new(runtime));
         tracing::info!("configuration reloaded");
@@ -114,7 +138,9 @@ impl Engine {
     }
 
     pub(crate) fn metrics(&self) -> MetricsSnapshot {
-        self.metrics.snapshot()
+        let mut snapshot = self.metrics.snapshot();
+        snapshot.shared_tier = self.redis.as_ref().map(|redis| redis.snapshot());
+        snapshot
     }
 
     pub(crate) async fn flush(&self) {

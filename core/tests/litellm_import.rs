@@ -235,7 +235,7 @@ fn report_names_every_key_and_never_a_value() {
         (
             "litellm_settings.cache_params.type",
             Approximated,
-            "'redis' cache becomes the in-process cache; share answers between processes with ClientBuilder::shared_cache",
+            "'redis' cache becomes the in-process cache; share answers between processes with a `redis` section and `cache.shared`",
         ),
         (
             "litellm_settings.drop_params",

@@ -73,6 +73,12 @@ impl Gcra {
         Duration::from_nanos(ahead.saturating_sub(allowance))
     }
 
+    /// Nanoseconds one unit occupies, and how far ahead of now the arrival time may run:
+    /// what the shared tier's script needs to run the same bucket in Redis.
+    pub(crate) fn params(&self) -> (u64, u64) {
+        (self.interval_ns, self.allowance_ns)
+    }
+
     /// Gives back a take, when another limit of the same call refused it. Taking from a
     /// bucket that had been idle and giving back leaves it as full as it was.
     pub(crate) fn undo(&self, cost: u64) {

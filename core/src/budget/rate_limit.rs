@@ -1,4 +1,6 @@
-//! RPM/TPM limits per scope (GCRA), and per-deployment capacity gates.
+//! RPM/TPM limits per scope (GCRA), and per-deployment capacity gates. A limit declared
+//! `shared` is counted in Redis when the client has one (`crate::shared`), and in process
+//! while Redis cannot answer.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -11,6 +13,7 @@ use crate::error::{Error, ErrorKind};
 
 use super::gcra::Gcra;
 use super::scope::CallScope;
+use crate::shared::{BucketSpec, SharedLimits, Taken};
 
 /// Idle buckets are dropped once a limit tracks more scope values than this.
 const PRUNE_ABOVE: usize = 4_096;
@@ -85,6 +88,28 @@ impl Buckets {
         }
     }
 
+    /// This scope value's buckets as the shared tier runs them, for a take of `tokens`.
+    fn specs(
+        &self,
+        shared: &SharedLimits,
+        name: &str,
+        value: &str,
+        tokens: u64,
+    ) -> Vec<BucketSpec> {
+        let spec = |gcra: &Gcra, kind: &str, cost: u64| {
+            let (interval_ns, allowance_ns) = gcra.params();
+            BucketSpec {
+                key: shared.bucket_key(name, value, kind),
+                interval_ns,
+                allowance_ns,
+                cost,
+            }
+        };
+        let requests = self.requests.as_ref().map(|g| spec(g, "rpm", 1));
+        let tokens = self.tokens.as_ref().map(|g| spec(g, "tpm", tokens));
+        requests.into_iter().chain(tokens).collect()
+    }
+
     fn is_idle(&self, now_ns: u64) -> bool {
         self.requests.as_ref().is_none_or(|g| g.is_idle(now_ns))
             && self.tokens.as_ref().is_none_or(|g| g.is_idle(now_ns))
@@ -122,7 +147,12 @@ impl Limit {
 pub struct RateLimits {
     limits: Vec<Limit>,
     base: Instant,
+    /// Where `shared` limits are counted; without it they count in process like the rest.
+    shared: Option<Arc<SharedLimits>>,
 }
+
+/// One bucket set a call takes from: its limit, the scope value, and the buckets.
+type Target<'a> = (&'a Limit, &'a str, Arc<Buckets>);
 
 impl RateLimits {
     pub fn new(configs: &[RateLimitConfig]) -> Self {
@@ -135,7 +165,14 @@ impl RateLimits {
                 })
                 .collect(),
             base: Instant::now(),
+            shared: None,
         }
+    }
+
+    /// Counts the limits declared `shared` in Redis through `shared`.
+    pub(crate) fn with_shared(mut self, shared: Option<Arc<SharedLimits>>) -> Self {
+        self.shared = shared;
+        self
     }
 
     pub fn is_empty(&self) -> bool {
@@ -173,18 +210,23 @@ impl RateLimits {
         let start = Instant::now();
         let deadline = deadline.map(Instant::from_std);
         let start_ns = self.now_ns(start);
-        let mut targets: Vec<(&Limit, &str, Arc<Buckets>)> = Vec::new();
+        let mut local: Vec<Target<'_>> = Vec::new();
+        let mut remote: Vec<Target<'_>> = Vec::new();
         for limit in &self.limits {
             for value in scope.values(limit.config.scope, limit.config.value.as_deref()) {
-                targets.push((limit, value, limit.bucket(value, start_ns)));
+                let target = (limit, value, limit.bucket(value, start_ns));
+                if limit.config.shared && self.shared.is_some() {
+                    remote.push(target);
+                } else {
+                    local.push(target);
+                }
             }
         }
         loop {
             let now = Instant::now();
-            let Err((i, wait)) = try_all(&targets, self.now_ns(now), tokens) else {
+            let Err((limit, value, wait)) = self.take(&local, &remote, now, tokens).await else {
                 return Ok(());
             };
-            let (limit, value, _) = &targets[i];
             let c = &limit.config;
             let max_wait = Duration::from_millis(c.max_wait_ms);
             let too_long = now.saturating_duration_since(start) + wait > max_wait;
@@ -209,12 +251,46 @@ impl RateLimits {
     }
 }
 
+impl RateLimits {
+    /// One attempt at every limit, all or none: the in-process buckets, then the shared
+    /// ones in one script run (in process when Redis cannot answer). On a refusal, the
+    /// refusing limit, its scope value and how long until it would admit.
+    async fn take<'a>(
+        &self,
+        local: &[Target<'a>],
+        remote: &[Target<'a>],
+        now: Instant,
+        tokens: u64,
+    ) -> Result<(), (&'a Limit, &'a str, Duration)> {
+        let now_ns = self.now_ns(now);
+        try_all(local, now_ns, tokens).map_err(|(i, wait)| (local[i].0, local[i].1, wait))?;
+        let Some(shared) = self.shared.as_ref().filter(|_| !remote.is_empty()) else {
+            return Ok(());
+        };
+        let mut specs = Vec::new();
+        let mut owners = Vec::new();
+        for (i, (limit, value, buckets)) in remote.iter().enumerate() {
+            let taken = buckets.specs(shared, &limit.config.name, value, tokens);
+            owners.extend(std::iter::repeat_n(i, taken.len()));
+            specs.extend(taken);
+        }
+        let (i, wait) = match shared.take(&specs).await {
+            Some(Taken::All) => return Ok(()),
+            Some(Taken::Refused { index, wait }) => (owners.get(index).copied().unwrap_or(0), wait),
+            None => match try_all(remote, now_ns, tokens) {
+                Ok(()) => return Ok(()),
+                Err(refused) => refused,
+            },
+        };
+        for (_, _, buckets) in local {
+            buckets.undo(tokens);
+        }
+        Err((remote[i].0, remote[i].1, wait))
+    }
+}
+
 /// Takes from every bucket, or from none: on a refusal the earlier takes are given back.
-fn try_all(
-    targets: &[(&Limit, &str, Arc<Buckets>)],
-    now_ns: u64,
-    tokens: u64,
-) -> Result<(), (usize, Duration)> {
+fn try_all(targets: &[Target<'_>], now_ns: u64, tokens: u64) -> Result<(), (usize, Duration)> {
     for (i, (_, _, bucket)) in targets.iter().enumerate() {
         if let Err(wait) = bucket.try_take(now_ns, tokens) {
             for (_, _, taken) in &targets[..i] {
@@ -306,6 +382,7 @@ mod tests {
             burst,
             action: LimitAction::Reject,
             max_wait_ms: 5_000,
+            shared: false,
         }
     }
 

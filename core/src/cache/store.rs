@@ -75,6 +75,17 @@ impl<V: CacheValue> Weighter<CacheKey, Entry<V>> for ByBytes {
     }
 }
 
+/// How often a process waiting on another's fetch looks for its answer.
+const CLAIM_POLL: Duration = Duration::from_millis(20);
+
+/// What [`ResponseCache::claim_or_wait`] decided.
+enum Claim<V> {
+    /// Another process stored the answer (with the TTL it has left).
+    Found((V, Duration)),
+    /// This process fetches; `claimed` when it holds the claim and must release it.
+    Fetch { claimed: bool },
+}
+
 /// A typical answer's weight, to size the table up front (it still grows as needed).
 const TYPICAL_ENTRY_BYTES: u64 = 2048;
 
@@ -191,11 +202,22 @@ impl<V: CacheValue, E: Clone + Send + Sync + 'static> ResponseCache<V, E> {
                         leader.finish(|| Ok(value.clone()));
                         return Ok((value, Lookup::Shared));
                     }
+                    let claimed = match self.claim_or_wait(key).await {
+                        Claim::Found((value, ttl)) => {
+                            self.store_local(key, &value, ttl);
+                            leader.finish(|| Ok(value.clone()));
+                            return Ok((value, Lookup::Shared));
+                        }
+                        Claim::Fetch { claimed } => claimed,
+                    };
                     tracing::debug!(%key, "cache miss: fetching");
                     let result = fetch.await;
                     if let Ok(value) = &result {
                         self.write_shared(key, value, ttl).await;
                         self.store_local(key, value, ttl);
+                    }
+                    if claimed && let Some(shared) = &self.shared {
+                        shared.release(&tier::tier_key(key)).await;
                     }
                     leader.finish(|| result.clone());
                     return result.map(|value| (value, Lookup::Fetched));
@@ -258,6 +280,41 @@ impl<V: CacheValue, E: Clone + Send + Sync + 'static> ResponseCache<V, E> {
         };
         tracing::trace!(%key, "shared cache hit");
         Some((value, ttl))
+    }
+
+    /// Coalescing across processes: claims `key`'s fetch in the shared tier, or, while
+    /// another process holds the claim, waits (up to the tier's `claim_wait`) for the
+    /// answer it stores. Past the wait this process fetches too.
+    async fn claim_or_wait(&self, key: CacheKey) -> Claim<V> {
+        let Some(shared) = &self.shared else {
+            return Claim::Fetch { claimed: false };
+        };
+        let wait = shared.claim_wait();
+        if wait.is_zero() {
+            return Claim::Fetch { claimed: false };
+        }
+        let name = tier::tier_key(key);
+        let until = Instant::now() + wait;
+        let mut waited = false;
+        loop {
+            if shared.claim(&name, wait).await {
+                // The holder may have stored its answer and released just before.
+                if waited && let Some(found) = self.read_shared(key).await {
+                    shared.release(&name).await;
+                    return Claim::Found(found);
+                }
+                return Claim::Fetch { claimed: true };
+            }
+            if Instant::now() >= until {
+                tracing::debug!(%key, "shared cache: another process's fetch is slow; fetching too");
+                return Claim::Fetch { claimed: false };
+            }
+            waited = true;
+            tokio::time::sleep(CLAIM_POLL).await;
+            if let Some(found) = self.read_shared(key).await {
+                return Claim::Found(found);
+            }
+        }
     }
 
     async fn write_shared(&self, key: CacheKey, value: &V, ttl: Duration) {

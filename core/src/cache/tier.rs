@@ -1,4 +1,5 @@
-//! The shared second tier (Redis, later): an opaque byte store other processes read too.
+//! The shared second tier (Redis: `crate::shared::RedisCache`): an opaque byte store other
+//! processes read too.
 //!
 //! Entries carry their absolute expiry in a small envelope, so a value promoted into a
 //! process lives only as long as the route's TTL allowed, not a fresh full TTL.
@@ -15,10 +16,26 @@ use super::CacheKey;
 pub trait SharedCache: Send + Sync {
     async fn get(&self, key: &str) -> Option<Vec<u8>>;
     async fn put(&self, key: &str, value: Vec<u8>, ttl: Duration);
+
+    /// Claims the fetch of `key` for this process for up to `hold`: `false` when another
+    /// process holds the claim (its answer should appear soon). By default every process
+    /// fetches for itself.
+    async fn claim(&self, _key: &str, _hold: Duration) -> bool {
+        true
+    }
+
+    /// Gives a claim up (the fetch ended, stored or failed).
+    async fn release(&self, _key: &str) {}
+
+    /// How long a process whose claim failed waits for the other's answer (zero: no
+    /// coalescing across processes).
+    fn claim_wait(&self) -> Duration {
+        Duration::ZERO
+    }
 }
 
-/// Namespaces our entries in a store other software may share.
-const KEY_PREFIX: &str = "switchyard:v1:";
+/// Namespaces our entries (the store adds its own prefix, naming the service).
+const KEY_PREFIX: &str = "cache:v1:";
 
 /// The shared tier's name for `key`.
 pub(crate) fn tier_key(key: CacheKey) -> String {
@@ -90,7 +107,7 @@ mod tests {
     fn tier_key_is_prefixed_hex() {
         assert_eq!(
             tier_key(CacheKey::from(1)),
-            "switchyard:v1:00000000000000000000000000000001"
+            "cache:v1:00000000000000000000000000000001"
         );
     }
 }

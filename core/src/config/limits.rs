@@ -105,6 +105,10 @@ pub struct RateLimitConfig {
     pub action: LimitAction,
     #[serde(default = "default_max_wait_ms")]
     pub max_wait_ms: u64,
+    /// Counted in Redis across every process of the service (needs the `redis` section),
+    /// rather than per process; in process again while Redis is unreachable.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub shared: bool,
 }
 
 fn default_true() -> bool {

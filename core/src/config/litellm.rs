@@ -657,7 +657,7 @@ impl Importer {
                 ("type", Value::String(t)) => self.note(
                     at,
                     ImportKind::Approximated,
-                    format!("'{t}' cache becomes the in-process cache; share answers between processes with ClientBuilder::shared_cache"),
+                    format!("'{t}' cache becomes the in-process cache; share answers between processes with a `redis` section and `cache.shared`"),
                 ),
                 ("ttl", ttl) if ttl.as_f64().is_some_and(|t| t >= 1.0) => {
                     let secs = ttl.as_f64().map_or(1, |t| t.round() as u64);
@@ -846,6 +846,7 @@ impl Importer {
             rate_limits: Vec::new(),
             usage: None,
             call_logs: None,
+            redis: None,
         };
         if let Some(mode) = self.cache_mode {
             config.cache.mode = mode;

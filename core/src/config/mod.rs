@@ -10,6 +10,7 @@ mod model;
 mod policy;
 mod preset;
 mod provider;
+mod redis;
 mod schema;
 mod secret;
 mod usage;
@@ -32,6 +33,8 @@ pub use policy::{
 };
 pub use preset::Preset;
 pub use provider::{ProviderConfig, ProviderKind, Wire};
+pub(crate) use redis::url_problem as redis_url_problem;
+pub use redis::{RedisConfig, SharedCacheConfig};
 pub use schema::{SCHEMA_ID, json_schema};
 pub use secret::Secret;
 pub use usage::{DEFAULT_SPOOL_MAX_BYTES, UsageConfig};
@@ -70,6 +73,9 @@ pub struct Config {
     /// Whether calls' requests and answers are logged to the server (`docs/call-logs.md`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub call_logs: Option<CallLogConfig>,
+    /// The Redis server this service's processes share (`docs/redis.md`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redis: Option<RedisConfig>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -93,6 +99,9 @@ pub struct CacheSettings {
     pub default_ttl_secs: u64,
     /// Applies to models without a `cache` policy of their own.
     pub mode: CacheMode,
+    /// A second tier in Redis that every process of the service reads (`docs/redis.md`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shared: Option<SharedCacheConfig>,
 }
 
 impl Default for CacheSettings {
@@ -101,6 +110,7 @@ impl Default for CacheSettings {
             max_bytes: 64 * 1024 * 1024,
             default_ttl_secs: 300,
             mode: CacheMode::Deterministic,
+            shared: None,
         }
     }
 }
@@ -172,8 +182,28 @@ impl Config {
                 ));
             }
         }
+        let mut shared_limit_names = std::collections::HashSet::new();
         for (i, limit) in self.rate_limits.iter().enumerate() {
             limit.validate(&format!("rate_limits[{i}]"), &mut issues);
+            if limit.shared && self.redis.is_none() {
+                issues.push(ConfigIssue::new(
+                    format!("rate_limits[{i}].shared"),
+                    "needs a `redis` section to share the limit through",
+                ));
+            }
+            // A shared limit's Redis keys are named after it.
+            if limit.shared && !shared_limit_names.insert(&limit.name) {
+                issues.push(ConfigIssue::new(
+                    format!("rate_limits[{i}].name"),
+                    "duplicate name among shared rate limits",
+                ));
+            }
+        }
+        if let Some(redis) = &self.redis {
+            redis.validate(&mut issues);
+        }
+        if let Some(shared) = &self.cache.shared {
+            shared.validate(self.redis.is_some(), &mut issues);
         }
         if let Some(usage) = &self.usage {
             usage.validate(&mut issues);

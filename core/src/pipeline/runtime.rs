@@ -13,6 +13,7 @@ use crate::lease::LeaseBook;
 use crate::pricing;
 use crate::providers::{self, Provider};
 use crate::routing::{HealthRegistry, ProbeTask, Route, spawn_prober};
+use crate::shared::SharedLimits;
 use crate::types::Usage;
 
 use super::probe::ClientProber;
@@ -57,6 +58,7 @@ impl Runtime {
         health: &HealthRegistry,
         budget_source: Arc<dyn BudgetSource>,
         lease: Option<Arc<LeaseBook>>,
+        shared_limits: Option<Arc<SharedLimits>>,
     ) -> Result<Runtime> {
         let issues = config.validate();
         if !issues.is_empty() {
@@ -141,7 +143,7 @@ impl Runtime {
             budgets,
             lease,
             local_model,
-            limits: RateLimits::new(&config.rate_limits),
+            limits: RateLimits::new(&config.rate_limits).with_shared(shared_limits),
             _probes: probes,
             routes,
             config: Arc::new(config),

@@ -1,11 +1,12 @@
 //! The two GenAI client metrics of OpenTelemetry's semantic conventions, on an OTLP meter
 //! (cargo feature `otlp`): `gen_ai.client.operation.duration` and `gen_ai.client.token.usage`,
-//! with the bucket boundaries the conventions specify.
+//! with the bucket boundaries the conventions specify; and `switchyard.shared_tier.fallbacks`,
+//! the Redis operations that failed while calls went on with the in-process tier.
 
 use std::sync::OnceLock;
 
 use opentelemetry::KeyValue;
-use opentelemetry::metrics::{Histogram, Meter};
+use opentelemetry::metrics::{Counter, Histogram, Meter};
 
 use super::operation::GenAiOperation;
 
@@ -35,6 +36,7 @@ const TOKEN_BOUNDARIES: [f64; 14] = [
 struct Instruments {
     duration: Histogram<f64>,
     tokens: Histogram<u64>,
+    shared_fallbacks: Counter<u64>,
 }
 
 /// Set once, by the process-wide export; unset means recording costs one load.
@@ -55,7 +57,23 @@ pub(crate) fn install(meter: &Meter) {
             .with_description("Measures number of input and output tokens used")
             .with_boundaries(TOKEN_BOUNDARIES.to_vec())
             .build(),
+        shared_fallbacks: meter
+            .u64_counter("switchyard.shared_tier.fallbacks")
+            .with_unit("{operation}")
+            .with_description(
+                "Redis operations that failed or timed out; the call used the in-process tier",
+            )
+            .build(),
     });
+}
+
+/// One Redis operation of `tier` (`cache` or `rate_limit`) that fell back.
+pub(crate) fn record_shared_fallback(tier: &'static str) {
+    if let Some(instruments) = INSTRUMENTS.get() {
+        instruments
+            .shared_fallbacks
+            .add(1, &[KeyValue::new("switchyard.tier", tier)]);
+    }
 }
 
 pub(crate) fn record(operation: &GenAiOperation<'_>) {

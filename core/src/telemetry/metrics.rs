@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::{Histogram, HistogramSnapshot};
+use crate::shared::SharedTierSnapshot;
 
 /// In-process counters and histograms per (model, deployment). Recording takes a read
 /// lock and a few relaxed atomic adds; only the first call of a new series writes.
@@ -47,6 +48,9 @@ pub struct Outcome<'a> {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct MetricsSnapshot {
     pub deployments: Vec<DeploymentSnapshot>,
+    /// The Redis tier's counters, fallbacks included, when the config has `redis`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shared_tier: Option<SharedTierSnapshot>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -135,7 +139,10 @@ impl Metrics {
             })
             .collect();
         deployments.sort_by(|a, b| (&a.model, &a.deployment).cmp(&(&b.model, &b.deployment)));
-        MetricsSnapshot { deployments }
+        MetricsSnapshot {
+            deployments,
+            shared_tier: None,
+        }
     }
 
     fn series(&self, model: &str, deployment: &str) -> Arc<Series> {

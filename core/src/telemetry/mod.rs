@@ -15,6 +15,8 @@ mod span;
 mod usage;
 
 pub use histogram::{Histogram, HistogramSnapshot};
+#[cfg(feature = "otlp")]
+pub(crate) use instruments::record_shared_fallback;
 pub use metrics::{DeploymentSnapshot, Metrics, MetricsSnapshot, Outcome};
 pub use operation::{GenAiOperation, record_gen_ai_operation};
 #[cfg(feature = "otlp")]

@@ -31,6 +31,7 @@ fn settings(max_bytes: u64) -> CacheSettings {
         max_bytes,
         default_ttl_secs: 300,
         mode: CacheMode::Always,
+        shared: None,
     }
 }
 

@@ -1,0 +1,146 @@
+//! The `redis` section and `cache.shared`: the store several processes share (docs/redis.md).
+
+use serde::{Deserialize, Serialize};
+
+use super::{ConfigIssue, Secret};
+
+/// Longest per-operation timeout accepted: the shared tier must never hold a call up for long.
+const MAX_TIMEOUT_MS: u64 = 10_000;
+
+/// The Redis server every process of a service shares: the response cache's second tier
+/// (`cache.shared`) and the rate limits declared `shared`. Read when the client is built.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RedisConfig {
+    /// `redis://[user:password@]host:port[/db]`, best given as `${REDIS_URL}`.
+    pub url: Secret,
+    /// Prefix of every key written, so several services can share one Redis.
+    #[serde(default = "default_key_prefix")]
+    pub key_prefix: String,
+    /// Timeout of each Redis operation; past it the call goes on without Redis.
+    #[serde(default = "default_timeout_ms")]
+    pub timeout_ms: u64,
+}
+
+/// The response cache's shared tier in Redis (needs the `redis` section).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct SharedCacheConfig {
+    /// Answers larger than this are kept in process only. Redis's `maxmemory` with an LRU
+    /// policy bounds the total.
+    pub max_entry_bytes: u64,
+    /// How long a process that misses waits for another process already fetching the same
+    /// answer (0: never waits, every process fetches its own).
+    pub coalesce_wait_ms: u64,
+}
+
+impl Default for SharedCacheConfig {
+    fn default() -> Self {
+        SharedCacheConfig {
+            max_entry_bytes: 1024 * 1024,
+            coalesce_wait_ms: 3_000,
+        }
+    }
+}
+
+fn default_key_prefix() -> String {
+    "switchyard:".into()
+}
+
+fn default_timeout_ms() -> u64 {
+    50
+}
+
+impl RedisConfig {
+    pub(crate) fn validate(&self, issues: &mut Vec<ConfigIssue>) {
+        // A `${VAR}` reference is checked when the client connects: unset, Redis is off.
+        if self.url.env_var().is_none() {
+            let url = self.url.resolve().unwrap_or_default();
+            if let Some(problem) = url_problem(&url) {
+                issues.push(ConfigIssue::new("redis.url", problem));
+            }
+        }
+        if self.timeout_ms == 0 || self.timeout_ms > MAX_TIMEOUT_MS {
+            issues.push(ConfigIssue::new(
+                "redis.timeout_ms",
+                format!("must be between 1 and {MAX_TIMEOUT_MS}"),
+            ));
+        }
+        if self.key_prefix.is_empty() {
+            issues.push(ConfigIssue::new(
+                "redis.key_prefix",
+                "must not be empty (it keeps our keys apart from other software's)",
+            ));
+        }
+    }
+}
+
+impl SharedCacheConfig {
+    pub(crate) fn validate(&self, has_redis: bool, issues: &mut Vec<ConfigIssue>) {
+        if !has_redis {
+            issues.push(ConfigIssue::new(
+                "cache.shared",
+                "needs a `redis` section to share the cache through",
+            ));
+        }
+        if self.max_entry_bytes == 0 {
+            issues.push(ConfigIssue::new(
+                "cache.shared.max_entry_bytes",
+                "must be > 0",
+            ));
+        }
+        if self.coalesce_wait_ms > 60_000 {
+            issues.push(ConfigIssue::new(
+                "cache.shared.coalesce_wait_ms",
+                "must be at most 60000",
+            ));
+        }
+    }
+}
+
+/// Why `url` cannot name a Redis server this build connects to, if it cannot.
+pub(crate) fn url_problem(url: &str) -> Option<String> {
+    if url.starts_with("rediss://") {
+        return Some("TLS (rediss://) is not built in; use redis:// on a trusted network".into());
+    }
+    if !url.starts_with("redis://") {
+        return Some("must be a redis:// URL".into());
+    }
+    match ::redis::Client::open(url) {
+        Ok(_) => None,
+        Err(e) => Some(format!("not a valid Redis URL: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn redis(url: &str, timeout_ms: u64) -> Vec<ConfigIssue> {
+        let mut issues = Vec::new();
+        RedisConfig {
+            url: Secret::new(url),
+            key_prefix: default_key_prefix(),
+            timeout_ms,
+        }
+        .validate(&mut issues);
+        issues
+    }
+
+    #[test]
+    fn urls_and_timeouts() {
+        assert!(redis("redis://127.0.0.1:6379/0", 50).is_empty());
+        assert!(redis("${REDIS_URL}", 50).is_empty());
+        assert_eq!(redis("http://x", 50)[0].path, "redis.url");
+        assert!(redis("rediss://x:6380", 50)[0].message.contains("TLS"));
+        assert_eq!(redis("redis://x", 0)[0].path, "redis.timeout_ms");
+        assert_eq!(redis("redis://x", 10_001)[0].path, "redis.timeout_ms");
+    }
+
+    #[test]
+    fn shared_cache_needs_redis() {
+        let mut issues = Vec::new();
+        SharedCacheConfig::default().validate(false, &mut issues);
+        assert_eq!(issues[0].path, "cache.shared");
+    }
+}
