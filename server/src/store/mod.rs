@@ -165,6 +165,7 @@ impl TenantStore<'_> {
 pub struct WriteTx {
     pub(crate) tx: Transaction<'static, Any>,
     audited: bool,
+    audit_keys: Option<std::sync::Arc<crate::audit::AuditKeys>>,
     _guard: OwnedMutexGuard<()>,
 }
 
@@ -180,6 +181,7 @@ impl Db {
         Ok(WriteTx {
             tx,
             audited: false,
+            audit_keys: self.audit_keys.clone(),
             _guard: guard,
         })
     }
@@ -187,7 +189,7 @@ impl Db {
 
 impl WriteTx {
     pub(crate) async fn audit(&mut self, entry: AuditEntry) -> Result<()> {
-        audit_log::append(&mut self.tx, entry).await?;
+        audit_log::append(&mut self.tx, self.audit_keys.as_deref(), entry).await?;
         self.audited = true;
         Ok(())
     }
