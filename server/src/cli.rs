@@ -257,8 +257,19 @@ pub fn default_database_url() -> String {
     format!("sqlite://{}", dir.join("switchyard.db").display())
 }
 
-/// The database, migrated, with the audit keys from the environment when set.
+/// The database, migrated, ready to write: with the audit keys from the environment when
+/// set, the chain switched over to them ([`Store::adopt_audit_key`]).
 async fn open(url: &str) -> Result<Store, CliError> {
+    let store = connect(url).await?;
+    if let Some(action) = store.adopt_audit_key(&cli_actor()).await? {
+        tracing::info!(action, "audit chain keyed");
+    }
+    Ok(store)
+}
+
+/// The database, migrated, with the audit keys from the environment when set; nothing
+/// written.
+async fn connect(url: &str) -> Result<Store, CliError> {
     let db = Db::connect(url)
         .await?
         .with_audit_keys(crate::audit::AuditKeys::from_env_if_set()?);
@@ -627,7 +638,7 @@ async fn serve(
     checkpoints: &audit::CheckpointArgs,
 ) -> Result<(), CliError> {
     let started = Instant::now();
-    let store = open(url).await?;
+    let store = connect(url).await?;
     let checkpoints = audit::prepare_serve(&store, checkpoints).await?;
     let master_key = match MasterKey::from_env() {
         Ok(k) => Some(k),

@@ -65,6 +65,9 @@ pub struct Db {
     pub(crate) write_lock: Arc<tokio::sync::Mutex<()>>,
     /// The audit MAC keys (`crate::audit::key`); `None` keeps an unkeyed chain unkeyed.
     pub(crate) audit_keys: Option<Arc<AuditKeys>>,
+    /// The chain's switch-over point as this process found or made it: a head that later
+    /// says otherwise was tampered with, and nothing more is appended to it.
+    pub(crate) keyed_from_seen: Arc<std::sync::OnceLock<i64>>,
 }
 
 /// `sqlite://path`, a bare file path, or `postgres://…`.
@@ -116,6 +119,7 @@ impl Db {
             backend,
             write_lock: Arc::new(tokio::sync::Mutex::new(())),
             audit_keys: None,
+            keyed_from_seen: Arc::default(),
         })
     }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 
-use super::{CliError, open};
+use super::{CliError, connect, open};
 use crate::audit::checkpoint::{self, CheckpointSigner, CheckpointVerifier};
 use crate::audit::checkpoint_job::{self, CheckpointSettings};
 use crate::audit::{AuditKey, key};
@@ -92,13 +92,34 @@ fn settings(
 }
 
 /// At `serve`'s start: switch the chain over to the key (or note a rotation), refuse to
-/// run without the key once the chain is keyed, and set up the checkpoint schedule.
+/// run without the key once the chain is keyed, refuse to switch over a chain the
+/// checkpoints say was keyed already (its MACs were stripped), and set up the checkpoint
+/// schedule.
 pub async fn prepare_serve(
     store: &Store,
     args: &CheckpointArgs,
 ) -> Result<Option<CheckpointSettings>, CliError> {
-    match store.db.audit_keys() {
-        Some(keys) => {
+    let settings = settings(
+        args.dir.clone(),
+        args.url.clone(),
+        Duration::from_secs(args.interval_secs),
+    )?;
+    let head = {
+        let mut conn = store.db.pool.acquire().await.map_err(StoreError::from)?;
+        audit_log::head(&mut conn).await?
+    };
+    match (store.db.audit_keys(), head.keyed_from) {
+        (Some(keys), keyed_from) => {
+            let signed = match settings.as_ref().and_then(CheckpointSettings::verifier) {
+                Some(verifier) => verifier.load()?.pop().and_then(|c| c.keyed_from),
+                None => None,
+            };
+            if let (None, Some(signed)) = (keyed_from, signed) {
+                return Err(CliError::AuditBroken(format!(
+                    "the checkpoints say the chain is keyed from record {signed} on, but the \
+                     database says it is not keyed (its MACs were stripped)"
+                )));
+            }
             let ctx = AuditCtx {
                 actor: "server".into(),
                 role: "system".into(),
@@ -108,26 +129,19 @@ pub async fn prepare_serve(
                 tracing::info!(key_id = keys.current().id(), action, "audit chain keyed");
             }
         }
-        None => {
-            let mut conn = store.db.pool.acquire().await.map_err(StoreError::from)?;
-            if let Some(from) = audit_log::head(&mut conn).await?.keyed_from {
-                return Err(CliError::Usage(format!(
-                    "the audit chain is keyed from record {from} on: set {} or {}",
-                    key::KEY_ENV,
-                    key::KEY_FILE_ENV
-                )));
-            }
-            tracing::warn!(
-                "no audit key ({}): the audit chain stays unkeyed, so whoever can write the database can rewrite it",
-                key::KEY_ENV
-            );
+        (None, Some(from)) => {
+            return Err(CliError::Usage(format!(
+                "the audit chain is keyed from record {from} on: set {} or {}",
+                key::KEY_ENV,
+                key::KEY_FILE_ENV
+            )));
         }
+        (None, None) => tracing::warn!(
+            "no audit key ({}): the audit chain stays unkeyed, so whoever can write the database can rewrite it",
+            key::KEY_ENV
+        ),
     }
-    settings(
-        args.dir.clone(),
-        args.url.clone(),
-        Duration::from_secs(args.interval_secs),
-    )
+    Ok(settings)
 }
 
 /// Starts the schedule and gives the verifier the API's verification checks against.
@@ -183,7 +197,7 @@ async fn verify(
     dir: Option<PathBuf>,
     public_key: Option<String>,
 ) -> Result<(), CliError> {
-    let store = open(url).await?;
+    let store = connect(url).await?;
     let verifier = match (dir, public_key) {
         (None, _) => None,
         (Some(dir), Some(public)) => Some(CheckpointVerifier::new(&public, dir)?),

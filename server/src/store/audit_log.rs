@@ -154,12 +154,15 @@ pub async fn hash_at(conn: &mut AnyConnection, seq: i64) -> Result<Option<String
 }
 
 /// Appends within the caller's transaction (which already holds the head row lock). With
-/// `keys`, the record carries a MAC under the current key, and the first such record is
-/// where the chain switches over for good; once it has, a writer without the key is
-/// refused rather than let an unkeyed record in.
+/// `keys`, the record carries a MAC under the current key. The chain is switched over by
+/// [`super::Store::adopt_audit_key`] only, never here: a writer with the key refuses a
+/// head whose switch-over point is missing or not the one this process saw (it was
+/// tampered with: extending it would hide that), and a writer without the key refuses a
+/// keyed chain rather than let an unkeyed record in.
 pub(crate) async fn append(
     tx: &mut Transaction<'static, Any>,
     keys: Option<&AuditKeys>,
+    seen: &std::sync::OnceLock<i64>,
     e: AuditEntry,
 ) -> Result<()> {
     sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1")
@@ -170,7 +173,22 @@ pub(crate) async fn append(
             .fetch_one(&mut **tx)
             .await?;
     let key = match (keys, keyed_from) {
-        (Some(keys), _) => Some(keys.current()),
+        (Some(keys), Some(from)) => {
+            if *seen.get_or_init(|| from) != from {
+                return Err(tampered(seen.get().copied(), keyed_from));
+            }
+            Some(keys.current())
+        }
+        (Some(_), None) if seen.get().is_some() => {
+            return Err(tampered(seen.get().copied(), keyed_from));
+        }
+        (Some(_), None) => {
+            return Err(StoreError::Internal(
+                "the audit chain is not keyed yet: a process with the audit key switches it \
+                 over when it starts"
+                    .into(),
+            ));
+        }
         (None, Some(from)) => {
             return Err(StoreError::Internal(format!(
                 "the audit chain is keyed from record {from} on: set {} or {}",
@@ -180,12 +198,6 @@ pub(crate) async fn append(
         }
         (None, None) => None,
     };
-    if key.is_some() && keyed_from.is_none() {
-        sqlx::query("UPDATE audit_head SET keyed_from = $1 WHERE id = 1")
-            .bind(seq)
-            .execute(&mut **tx)
-            .await?;
-    }
     let at = now_ms();
     let hash = match key {
         Some(key) => key.mac(
@@ -243,6 +255,13 @@ pub(crate) async fn append(
         .execute(&mut **tx)
         .await?;
     Ok(())
+}
+
+fn tampered(seen: Option<i64>, now: Option<i64>) -> StoreError {
+    StoreError::Internal(format!(
+        "the audit chain's switch-over point was record {seen:?} and is now {now:?}: the log \
+         was tampered with, nothing more is appended (run `switchyard audit verify`)"
+    ))
 }
 
 /// The outcome of walking the chain.
@@ -630,15 +649,15 @@ impl TenantStore<'_> {
 impl super::Store {
     /// Called when a process with audit keys starts: when the chain is not yet keyed, or
     /// its newest record was made with another key, appends `audit.key.enable` (the
-    /// switch-over point) or `audit.key.rotate` made with the current key. Returns the
-    /// action written, if any.
+    /// switch-over point: the only place a chain becomes keyed) or `audit.key.rotate`
+    /// made with the current key. Returns the action written, if any.
     pub async fn adopt_audit_key(&self, ctx: &AuditCtx) -> Result<Option<&'static str>> {
         let Some(keys) = self.db.audit_keys() else {
             return Ok(None);
         };
         let mut tx = self.db.begin_write().await?;
-        let (keyed_from,): (Option<i64>,) =
-            sqlx::query_as("SELECT keyed_from FROM audit_head WHERE id = 1")
+        let (seq, keyed_from): (i64, Option<i64>) =
+            sqlx::query_as("SELECT seq, keyed_from FROM audit_head WHERE id = 1")
                 .fetch_one(&mut *tx.tx)
                 .await?;
         let newest: Option<(Option<String>,)> =
@@ -647,10 +666,21 @@ impl super::Store {
                 .await?;
         let current = keys.current().id();
         let action = match (keyed_from, newest.and_then(|(k,)| k)) {
-            (None, _) => "audit.key.enable",
-            (Some(_), Some(id)) if id == current => return Ok(None),
+            (None, _) => {
+                // The record about to be appended is the first with a MAC.
+                sqlx::query("UPDATE audit_head SET keyed_from = $1 WHERE id = 1")
+                    .bind(seq + 1)
+                    .execute(&mut *tx.tx)
+                    .await?;
+                "audit.key.enable"
+            }
+            (Some(from), Some(id)) if id == current => {
+                let _ = self.db.keyed_from_seen.set(from);
+                return Ok(None);
+            }
             (Some(_), _) => "audit.key.rotate",
         };
+        let _ = self.db.keyed_from_seen.set(keyed_from.unwrap_or(seq + 1));
         tx.audit(AuditEntry::new(ctx, None, action, current))
             .await?;
         tx.commit().await?;
