@@ -738,3 +738,123 @@ async fn the_schedule_checkpoints_a_growing_log_and_refuses_a_tampered_one() {
     })
     .await;
 }
+
+/// The operator's flow with the real binary only: make the keys, init (keyed from the
+/// first record), `serve` writing checkpoints on its schedule, verify, checkpoint by hand,
+/// then an edit caught.
+#[tokio::test]
+async fn the_operator_flow_with_the_binary() {
+    let db = common::sqlite_url();
+    let dir = std::env::temp_dir().join(format!("sy-audit-ops-{}", random_hex(6)));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (key_file, signing_key, checkpoints) = (
+        dir.join("audit.key"),
+        dir.join("checkpoint.key"),
+        dir.join("checkpoints"),
+    );
+    let bin = || {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_switchyard"));
+        cmd.env("SWITCHYARD_DATABASE_URL", &db)
+            .env("SWITCHYARD_AUDIT_KEY_FILE", &key_file)
+            .env("SWITCHYARD_AUDIT_CHECKPOINT_KEY_FILE", &signing_key)
+            .env("SWITCHYARD_AUDIT_CHECKPOINT_DIR", &checkpoints)
+            .env_remove("SWITCHYARD_AUDIT_KEY");
+        cmd
+    };
+    let ok = |out: Output| {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let key = ok(bin().args(["audit", "generate-key"]).output().unwrap());
+    std::fs::write(&key_file, &key).unwrap();
+    let public = ok(bin()
+        .args(["audit", "generate-checkpoint-key", "--out"])
+        .arg(&signing_key)
+        .output()
+        .unwrap());
+    let public = public.trim();
+    // The signing key is never overwritten.
+    assert!(
+        !bin()
+            .args(["audit", "generate-checkpoint-key", "--out"])
+            .arg(&signing_key)
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    ok(bin()
+        .args([
+            "init",
+            "--tenant",
+            "acme",
+            "--password",
+            "a long password here",
+        ])
+        .output()
+        .unwrap());
+
+    let mut server = bin()
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--audit-checkpoint-interval-secs",
+            "1",
+        ])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let verifier = CheckpointVerifier::new(public, &checkpoints).unwrap();
+    let mut written = None;
+    for _ in 0..100 {
+        if let Some(c) = verifier.load().unwrap().pop() {
+            written = Some(c);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let written = written.expect("serve wrote a checkpoint on its schedule");
+    assert_eq!(written.keyed_from, Some(1), "keyed from the first record");
+
+    let verified = ok(bin()
+        .args(["audit", "verify", "--checkpoint-public-key", public])
+        .output()
+        .unwrap());
+    assert!(
+        verified.contains("audit chain intact") && verified.contains("keyed from record 1"),
+        "{verified}"
+    );
+    let by_hand = ok(bin().args(["audit", "checkpoint"]).output().unwrap());
+    assert!(
+        by_hand.contains("no new records") || by_hand.contains("checkpoint written"),
+        "{by_hand}"
+    );
+
+    let store = common::store(&db).await;
+    sqlx::query("UPDATE audit_log SET actor = 'mallory' WHERE seq = 2")
+        .execute(&store.db.pool)
+        .await
+        .unwrap();
+    let out = bin()
+        .args(["audit", "verify", "--checkpoint-public-key", public])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("record 2: contents do not match its MAC"),
+        "{stderr}"
+    );
+    // Nor is a checkpoint of the tampered chain written.
+    let refused = bin().args(["audit", "checkpoint"]).output().unwrap();
+    assert!(!refused.status.success());
+    store.db.pool.close().await;
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -3,6 +3,7 @@
 //! hash, so editing, inserting, deleting (even the newest record) all break verification.
 //! Every store mutation appends its record in its own [`super::WriteTx`].
 
+use futures_util::TryStreamExt;
 use serde::Serialize;
 use sqlx::{Any, AnyConnection, Row, Transaction};
 
@@ -316,20 +317,21 @@ pub async fn walk(
 ) -> Result<VerifyReport> {
     let head = head(conn).await?;
     let start = from.map_or(1, |a| a.seq.max(1));
-    let rows = sqlx::query(
+    // Streamed: a walk holds one record at a time, however long the log.
+    let mut rows = sqlx::query(
         "SELECT seq, tenant_id, actor, role, action, target, before_digest, after_digest, \
          source, at, prev_hash, hash, key_id FROM audit_log WHERE seq >= $1 AND seq <= $2 \
          ORDER BY seq",
     )
     .bind(start)
     .bind(head.seq)
-    .fetch_all(&mut *conn)
-    .await?;
+    .fetch(&mut *conn);
     let mut expected_prev = "0".repeat(64);
     let mut count = 0i64;
     let mut tenant_count = 0i64;
     let mut last = start - 1;
-    for (expected_seq, row) in (start..).zip(rows) {
+    let mut expected_seq = start;
+    while let Some(row) = rows.try_next().await? {
         let seq: i64 = row.try_get("seq")?;
         let record_tenant: Option<String> = row.try_get("tenant_id")?;
         let problem = |m: &str| {
@@ -439,6 +441,7 @@ pub async fn walk(
         }
         expected_prev = stored;
         last = seq;
+        expected_seq += 1;
         count += 1;
         if tenant.is_some() && record_tenant.as_deref() == tenant {
             tenant_count += 1;
