@@ -38,7 +38,7 @@ pub async fn checkpoint_now(
     let mut conn = store.db.pool.acquire().await.map_err(StoreError::from)?;
     let last = match settings.verifier() {
         Some(verifier) => {
-            let (problem, last) = verifier.check(&mut conn).await?;
+            let (problem, last) = verifier.check_last(&mut conn).await?;
             if let Some(problem) = problem {
                 return Err(CheckpointError::Broken(problem));
             }

@@ -111,7 +111,7 @@ pub async fn prepare_serve(
     match (store.db.audit_keys(), head.keyed_from) {
         (Some(keys), keyed_from) => {
             let signed = match settings.as_ref().and_then(CheckpointSettings::verifier) {
-                Some(verifier) => verifier.load()?.pop().and_then(|c| c.keyed_from),
+                Some(verifier) => verifier.last()?.and_then(|c| c.keyed_from),
                 None => None,
             };
             if let (None, Some(signed)) = (keyed_from, signed) {

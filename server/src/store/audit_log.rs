@@ -350,20 +350,14 @@ pub async fn walk(
         }
         let prev: String = row.try_get("prev_hash")?;
         let stored: String = row.try_get("hash")?;
-        match from {
-            // The anchor's own link is not checked (what came before it was verified when
-            // it was signed); its hash must be the one signed.
-            Some(anchor) if seq == anchor.seq => {
-                if stored != anchor.hash {
-                    return problem(
-                        "hash differs from the checkpoint's (the record was rewritten)",
-                    );
-                }
-            }
-            _ if prev != expected_prev => {
-                return problem("previous-hash link broken (a record was deleted or inserted)");
-            }
-            _ => {}
+        // The anchor's own link is not checked (what came before it was verified when it
+        // was signed); its hash must be the one signed.
+        let anchor = from.filter(|a| a.seq == seq);
+        if anchor.is_some_and(|a| a.hash != stored) {
+            return problem("hash differs from the checkpoint's (the record was rewritten)");
+        }
+        if anchor.is_none() && prev != expected_prev {
+            return problem("previous-hash link broken (a record was deleted or inserted)");
         }
         let before: Option<String> = row.try_get("before_digest")?;
         let after: Option<String> = row.try_get("after_digest")?;
