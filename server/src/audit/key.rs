@@ -40,12 +40,7 @@ impl std::fmt::Debug for AuditKey {
 impl AuditKey {
     /// Parses base64 (standard) of exactly 32 bytes.
     pub fn from_base64(text: &str) -> Result<Self, AuditKeyError> {
-        let bytes = B64
-            .decode(text.trim())
-            .map_err(|e| AuditKeyError::BadKey(format!("not base64: {e}")))?;
-        let key: [u8; 32] = bytes
-            .try_into()
-            .map_err(|_| AuditKeyError::BadKey("must be 32 bytes".into()))?;
+        let key = crate::crypto::decode_key(text).map_err(AuditKeyError::BadKey)?;
         // Domain-separated, so the id of an audit key never equals a master key's id.
         let mut named = b"switchyard audit key id\0".to_vec();
         named.extend_from_slice(&key);
@@ -105,20 +100,15 @@ impl AuditKeys {
     }
 
     pub fn from_file(path: &std::path::Path) -> Result<Self, AuditKeyError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| AuditKeyError::BadKey(format!("cannot read {}: {e}", path.display())))?;
-        Self::parse(&text)
+        Self::parse(&crate::crypto::read_key_file(path).map_err(AuditKeyError::BadKey)?)
     }
 
-    /// From `SWITCHYARD_AUDIT_KEY` (one key), else the file `SWITCHYARD_AUDIT_KEY_FILE`.
+    /// From `SWITCHYARD_AUDIT_KEY`, else the file `SWITCHYARD_AUDIT_KEY_FILE`.
     pub fn from_env() -> Result<Self, AuditKeyError> {
-        if let Ok(text) = std::env::var(KEY_ENV) {
-            return Self::parse(&text);
+        match crate::crypto::key_text_from_env(KEY_ENV, KEY_FILE_ENV) {
+            Some(text) => Self::parse(&text.map_err(AuditKeyError::BadKey)?),
+            None => Err(AuditKeyError::Missing),
         }
-        if let Ok(path) = std::env::var(KEY_FILE_ENV) {
-            return Self::from_file(std::path::Path::new(&path));
-        }
-        Err(AuditKeyError::Missing)
     }
 
     /// [`AuditKeys::from_env`], `None` when neither variable is set.

@@ -8,7 +8,7 @@ use serde::Serialize;
 use sqlx::{Any, AnyConnection, Row, Transaction};
 
 use super::{Page, Result, StoreError, TenantStore};
-use crate::audit::{AuditKeys, CheckpointVerifier};
+use crate::audit::{AuditKey, AuditKeys, CheckpointVerifier};
 use crate::util::{json_digest, now_ms, sha256_hex};
 
 /// Who is changing something, for the audit record written in the same transaction.
@@ -77,49 +77,48 @@ impl AuditEntry {
     }
 }
 
-/// The SHA-256 of one record made before the chain was keyed: every stored field but the
-/// hash itself, in a fixed order.
-#[allow(clippy::too_many_arguments)]
-fn record_hash(
+/// A record's own fields, in the fixed order they are hashed or MACed in: a JSON array, so
+/// no field can bleed into the next.
+struct Fields<'a> {
     seq: i64,
-    tenant_id: Option<&str>,
-    actor: &str,
-    role: &str,
-    action: &str,
-    target: &str,
-    before: Option<&str>,
-    after: Option<&str>,
-    source: &str,
+    tenant_id: Option<&'a str>,
+    actor: &'a str,
+    role: &'a str,
+    action: &'a str,
+    target: &'a str,
+    before: Option<&'a str>,
+    after: Option<&'a str>,
+    source: &'a str,
     at: i64,
-    prev_hash: &str,
-) -> String {
-    let canonical = serde_json::json!([
-        seq, tenant_id, actor, role, action, target, before, after, source, at, prev_hash
-    ]);
-    sha256_hex(canonical.to_string().as_bytes())
 }
 
-/// What a keyed record's MAC covers after the previous MAC: every stored field but the
-/// two links, the key id included, in a fixed order (a JSON array, so no field can bleed
-/// into the next).
-#[allow(clippy::too_many_arguments)]
-fn canonical(
-    seq: i64,
-    tenant_id: Option<&str>,
-    actor: &str,
-    role: &str,
-    action: &str,
-    target: &str,
-    before: Option<&str>,
-    after: Option<&str>,
-    source: &str,
-    at: i64,
-    key_id: &str,
-) -> String {
-    serde_json::json!([
-        seq, tenant_id, actor, role, action, target, before, after, source, at, key_id
-    ])
-    .to_string()
+impl Fields<'_> {
+    fn array(&self, last: &str) -> String {
+        serde_json::json!([
+            self.seq,
+            self.tenant_id,
+            self.actor,
+            self.role,
+            self.action,
+            self.target,
+            self.before,
+            self.after,
+            self.source,
+            self.at,
+            last
+        ])
+        .to_string()
+    }
+
+    /// Before the chain was keyed: SHA-256 of the fields and the previous hash.
+    fn hash(&self, prev: &str) -> String {
+        sha256_hex(self.array(prev).as_bytes())
+    }
+
+    /// From the switch-over on: HMAC over the previous MAC and the fields with the key id.
+    fn mac(&self, key: &AuditKey, prev: &str) -> String {
+        key.mac(prev, &self.array(key.id()))
+    }
 }
 
 /// The chain's head: the last sequence number, its hash or MAC, and the first record that
@@ -200,36 +199,21 @@ pub(crate) async fn append(
         (None, None) => None,
     };
     let at = now_ms();
+    let fields = Fields {
+        seq,
+        tenant_id: e.tenant_id.as_deref(),
+        actor: &e.actor,
+        role: &e.role,
+        action: &e.action,
+        target: &e.target,
+        before: e.before_digest.as_deref(),
+        after: e.after_digest.as_deref(),
+        source: &e.source,
+        at,
+    };
     let hash = match key {
-        Some(key) => key.mac(
-            &prev,
-            &canonical(
-                seq,
-                e.tenant_id.as_deref(),
-                &e.actor,
-                &e.role,
-                &e.action,
-                &e.target,
-                e.before_digest.as_deref(),
-                e.after_digest.as_deref(),
-                &e.source,
-                at,
-                key.id(),
-            ),
-        ),
-        None => record_hash(
-            seq,
-            e.tenant_id.as_deref(),
-            &e.actor,
-            &e.role,
-            &e.action,
-            &e.target,
-            e.before_digest.as_deref(),
-            e.after_digest.as_deref(),
-            &e.source,
-            at,
-            &prev,
-        ),
+        Some(key) => fields.mac(key, &prev),
+        None => fields.hash(&prev),
     };
     sqlx::query(
         "INSERT INTO audit_log (seq, tenant_id, actor, role, action, target, before_digest, \
@@ -366,7 +350,18 @@ pub async fn walk(
         let action: String = row.try_get("action")?;
         let target: String = row.try_get("target")?;
         let source: String = row.try_get("source")?;
-        let at: i64 = row.try_get("at")?;
+        let fields = Fields {
+            seq,
+            tenant_id: record_tenant.as_deref(),
+            actor: &actor,
+            role: &role,
+            action: &action,
+            target: &target,
+            before: before.as_deref(),
+            after: after.as_deref(),
+            source: &source,
+            at: row.try_get("at")?,
+        };
         let key_id: Option<String> = row.try_get("key_id")?;
         let must_be_keyed = head.keyed_from.is_some_and(|k| seq >= k);
         match (key_id, must_be_keyed) {
@@ -392,43 +387,14 @@ pub async fn walk(
                         "names audit key {key_id}, which is not among the keys given"
                     ));
                 };
-                let computed = key.mac(
-                    &prev,
-                    &canonical(
-                        seq,
-                        record_tenant.as_deref(),
-                        &actor,
-                        &role,
-                        &action,
-                        &target,
-                        before.as_deref(),
-                        after.as_deref(),
-                        &source,
-                        at,
-                        &key_id,
-                    ),
-                );
-                if computed != stored {
+                if fields.mac(key, &prev) != stored {
                     return problem(
                         "contents do not match its MAC (edited, or recomputed without the key)",
                     );
                 }
             }
             (None, false) => {
-                let computed = record_hash(
-                    seq,
-                    record_tenant.as_deref(),
-                    &actor,
-                    &role,
-                    &action,
-                    &target,
-                    before.as_deref(),
-                    after.as_deref(),
-                    &source,
-                    at,
-                    &prev,
-                );
-                if computed != stored {
+                if fields.hash(&prev) != stored {
                     return problem("contents do not match its hash (the record was edited)");
                 }
             }
