@@ -858,3 +858,68 @@ async fn the_operator_flow_with_the_binary() {
     store.db.pool.close().await;
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// `--audit-checkpoint-url`: each checkpoint is POSTed (and verifies with the public key
+/// once stored); an endpoint that refuses it fails the checkpoint and no file is written,
+/// so the next tick retries both.
+#[tokio::test]
+async fn checkpoints_are_posted_to_the_operators_endpoint() {
+    use axum::routing::post;
+    let (backend, url) = ("sqlite", common::sqlite_url());
+    let fx = fixture(backend, url).await;
+    let received = Arc::new(std::sync::Mutex::new(Vec::<Value>::new()));
+    let refuse = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let router = Router::new().route(
+        "/checkpoints",
+        post({
+            let (received, refuse) = (received.clone(), refuse.clone());
+            async move |axum::Json(body): axum::Json<Value>| {
+                if refuse.load(std::sync::atomic::Ordering::SeqCst) {
+                    return StatusCode::SERVICE_UNAVAILABLE;
+                }
+                received.lock().unwrap().push(body);
+                StatusCode::CREATED
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}/checkpoints", listener.local_addr().unwrap());
+    let serving = tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+
+    let t = fx.store.tenant_by_name("acme").await.unwrap().id;
+    create_app(&fx.store, &t, "posted").await;
+    let mut settings = fx.settings.clone();
+    settings.url = Some(endpoint);
+    let before = fx.verifier().load().unwrap().len();
+    let failed = checkpoint_job::checkpoint_now(&fx.store, &settings).await;
+    assert!(
+        matches!(failed, Err(checkpoint::CheckpointError::Post { .. })),
+        "{failed:?}"
+    );
+    assert_eq!(
+        fx.verifier().load().unwrap().len(),
+        before,
+        "no file either"
+    );
+
+    refuse.store(false, std::sync::atomic::Ordering::SeqCst);
+    let written = checkpoint_job::checkpoint_now(&fx.store, &settings)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(written.seq, head(&fx.store).await.seq);
+    let posted: checkpoint::Checkpoint =
+        serde_json::from_value(received.lock().unwrap()[0].clone()).unwrap();
+    assert_eq!(posted, written);
+    // What the endpoint keeps verifies with the public key alone.
+    let elsewhere = std::env::temp_dir().join(format!("sy-audit-posted-{}", random_hex(6)));
+    checkpoint::write(&elsewhere, &posted).unwrap();
+    let verified = CheckpointVerifier::new(&fx.public_key, &elsewhere)
+        .unwrap()
+        .load()
+        .unwrap();
+    assert_eq!(verified, vec![written]);
+    serving.abort();
+    std::fs::remove_dir_all(&elsewhere).ok();
+    fx.cleanup().await;
+}
