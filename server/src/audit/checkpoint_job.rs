@@ -89,9 +89,10 @@ async fn post(url: &str, checkpoint: &Checkpoint) -> Result<(), CheckpointError>
     Ok(())
 }
 
-/// Checkpoints every `settings.every` until the process ends; failures are logged (a
-/// broken chain as an error: it is what the checkpoints exist to catch).
-pub fn spawn(store: Store, settings: CheckpointSettings) {
+/// Checkpoints every `settings.every` until the process ends (or the task is aborted);
+/// failures are logged (a broken chain as an error: it is what the checkpoints exist to
+/// catch).
+pub fn spawn(store: Store, settings: CheckpointSettings) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(settings.every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -106,5 +107,5 @@ pub fn spawn(store: Store, settings: CheckpointSettings) {
                 Err(error) => tracing::warn!(%error, "audit checkpoint failed"),
             }
         }
-    });
+    })
 }

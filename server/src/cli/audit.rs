@@ -152,7 +152,8 @@ pub fn start_checkpoints(
     let settings = settings?;
     let verifier = settings.verifier().map(Arc::new);
     tracing::info!(dir = ?settings.dir, url = ?settings.url, every_s = settings.every.as_secs(), "audit checkpoints scheduled");
-    checkpoint_job::spawn(store.clone(), settings);
+    // Runs as long as the server does.
+    drop(checkpoint_job::spawn(store.clone(), settings));
     verifier
 }
 
