@@ -1,6 +1,8 @@
-//! The audit log as a hash chain, written and read here. Each record hashes its own
-//! fields and the previous record's hash; `audit_head` holds the last sequence number and
-//! hash, so editing, inserting, deleting (even the newest record) all break verification.
+//! The audit log as a chain, written and walked here. Each record carries an HMAC-SHA256
+//! of its own fields and the previous record's MAC under the audit key (`crate::audit`),
+//! or, before the chain's switch-over point, a plain SHA-256 link; `audit_head` holds the
+//! last sequence number, MAC and that point, so editing, inserting, deleting (even the
+//! newest record) or recomputing without the key all break verification (`docs/audit.md`).
 //! Every store mutation appends its record in its own [`super::WriteTx`].
 
 use futures_util::TryStreamExt;
