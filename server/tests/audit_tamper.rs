@@ -925,3 +925,68 @@ async fn checkpoints_are_posted_to_the_operators_endpoint() {
     std::fs::remove_dir_all(&elsewhere).ok();
     fx.cleanup().await;
 }
+
+/// Rotating the audit key: the new key first in the key file, the old one below it. The
+/// next process appends `audit.key.rotate` under the new key; older records keep
+/// verifying with the old key, which verification then needs.
+#[tokio::test]
+async fn a_rotated_key_keeps_old_records_verifiable() {
+    for (backend, url) in fresh_urls().await {
+        let fx = fixture(backend, url).await;
+        let new_key = AuditKey::generate_base64();
+        let ring = AuditKeys::parse(&format!("{new_key}\n{}\n", fx.key_b64)).unwrap();
+        let rotated = Store::new(
+            Db::connect(&fx.url)
+                .await
+                .unwrap()
+                .with_audit_keys(Some(ring.clone())),
+        );
+        assert_eq!(
+            rotated.adopt_audit_key(&ctx()).await.unwrap(),
+            Some("audit.key.rotate"),
+            "{backend}"
+        );
+        let t = rotated.tenant_by_name("acme").await.unwrap().id;
+        create_app(&rotated, &t, "after-rotation").await;
+        let (last_id,): (Option<String>,) =
+            sqlx::query_as("SELECT key_id FROM audit_log ORDER BY seq DESC LIMIT 1")
+                .fetch_one(&rotated.db.pool)
+                .await
+                .unwrap();
+        assert_eq!(last_id.as_deref(), Some(ring.current().id()), "{backend}");
+        let mut conn = rotated.db.pool.acquire().await.unwrap();
+        let both = verify_all(&mut conn, None, Some(&ring), Some(&fx.verifier()))
+            .await
+            .unwrap()
+            .0;
+        assert_eq!(both.problem, None, "{backend}");
+        let only_new = AuditKeys::parse(&new_key).unwrap();
+        let problem = audit_log::verify_keyed(&mut conn, None, Some(&only_new))
+            .await
+            .unwrap()
+            .problem
+            .unwrap();
+        assert!(
+            problem.contains(&format!("names audit key {}", fx.keys.current().id())),
+            "{problem}"
+        );
+        // The binary, given both keys (newest first).
+        let out = fx.cli(&[(
+            "SWITCHYARD_AUDIT_KEY",
+            &format!("{new_key}\n{}", fx.key_b64),
+        )]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            stdout.contains(&format!("current key {}", ring.current().id())),
+            "{stdout}"
+        );
+        drop(conn);
+        rotated.db.pool.close().await;
+        fx.cleanup().await;
+    }
+}
