@@ -24,6 +24,15 @@ rm -f "$run"/demo.db*
 # lives beside its database, made once.
 [ -s "$run/master.key" ] || (umask 077 && "$server" master-key generate > "$run/master.key")
 export SWITCHYARD_MASTER_KEY_FILE=$run/master.key
+# The audit key MACs the audit chain, the checkpoint key signs its head every 5 minutes
+# into a directory of files written once (docs/audit.md): both outside the database, here
+# beside it. The database is new each run, so are its checkpoints.
+[ -s "$run/audit.key" ] || (umask 077 && "$server" audit generate-key > "$run/audit.key")
+[ -s "$run/checkpoint.key" ] || { rm -f "$run/checkpoint.key"; "$server" audit generate-checkpoint-key --out "$run/checkpoint.key" > /dev/null; }
+rm -rf "$run/audit-checkpoints"
+export SWITCHYARD_AUDIT_KEY_FILE=$run/audit.key
+export SWITCHYARD_AUDIT_CHECKPOINT_KEY_FILE=$run/checkpoint.key
+export SWITCHYARD_AUDIT_CHECKPOINT_DIR=$run/audit-checkpoints
 "$server" --database-url "$db" init --tenant demo --password demo-password-123 > "$run/init.log"
 token=$(sed -n 's/^token: *//p' "$run/init.log")
 "$server" --database-url "$db" config push "$config" --tenant demo --label demo > /dev/null
@@ -58,6 +67,8 @@ echo "server: $url on $db: tenant demo, config version 1 active, app 'example' w
 echo "        a hard budget of \$5 a month for the tenant, leased to every SDK instance and the gateway"
 echo "        every call of the app logged with its request and answer (redacted; kept 7 days)"
 echo "        (API docs at $url/docs; the admin's one-time token is in $run/init.log)"
+echo "        an audit chain keyed outside the database, checkpointed into $run/audit-checkpoints"
+echo "        (check it: $server --database-url $db audit verify)"
 SWITCHYARD_SERVER=$url SWITCHYARD_API_KEY=$key "$example"
 
 echo

@@ -1,6 +1,7 @@
 //! The client: what callers hold. It wraps the engine ([`crate::pipeline`], where the
 //! request pipeline runs) and follows the config source it was built from.
 
+mod config_cache;
 mod config_server;
 mod reload;
 

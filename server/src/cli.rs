@@ -3,6 +3,7 @@
 //! master key rotation, usage reports and the chargeback export). Results meant for the
 //! operator go to stdout; logs go to stderr.
 
+mod audit;
 mod budgets;
 
 use std::net::SocketAddr;
@@ -20,9 +21,7 @@ use crate::client_addr::{ProxyHeader, TrustedProxies, parse_net};
 use crate::crypto::{CryptoError, MasterKey};
 use crate::db::Db;
 use crate::state::AppState;
-use crate::store::{
-    AuditCtx, LeaseSettings, NewKey, NewTenant, Page, Store, StoreError, audit_log,
-};
+use crate::store::{AuditCtx, LeaseSettings, NewKey, NewTenant, Page, Store, StoreError};
 use crate::util::{now_ms, random_hex};
 
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +38,10 @@ pub enum CliError {
     Usage(String),
     #[error("audit chain broken: {0}")]
     AuditBroken(String),
+    #[error("{0}")]
+    AuditKey(#[from] crate::audit::AuditKeyError),
+    #[error("{0}")]
+    Checkpoint(#[from] crate::audit::CheckpointError),
 }
 
 #[derive(Parser, Debug)]
@@ -81,6 +84,8 @@ pub enum Command {
         /// Seconds an expired lease's slices stay set aside for its last usage batches.
         #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(0..=86400), env = "SWITCHYARD_LEASE_GRACE_SECS")]
         lease_grace_secs: u64,
+        #[command(flatten)]
+        checkpoints: audit::CheckpointArgs,
     },
     /// Create a tenant and its infra_admin; prints a one-time API token. The first
     /// tenant's admin is a server operator (may create tenants through the API).
@@ -107,9 +112,9 @@ pub enum Command {
     /// Config documents and versions.
     #[command(subcommand)]
     Config(ConfigCommand),
-    /// The audit log.
+    /// The audit log: verify it, checkpoint it, make its keys.
     #[command(subcommand)]
-    Audit(AuditCommand),
+    Audit(audit::AuditCommand),
     /// The master key that seals provider credentials.
     #[command(subcommand)]
     MasterKey(MasterKeyCommand),
@@ -233,12 +238,6 @@ pub enum ConfigCommand {
 }
 
 #[derive(Subcommand, Debug)]
-pub enum AuditCommand {
-    /// Walk the hash chain; exit non-zero if any record was edited, inserted or deleted.
-    Verify,
-}
-
-#[derive(Subcommand, Debug)]
 pub enum MasterKeyCommand {
     /// Print a new random key (base64).
     Generate,
@@ -258,8 +257,22 @@ pub fn default_database_url() -> String {
     format!("sqlite://{}", dir.join("switchyard.db").display())
 }
 
+/// The database, migrated, ready to write: with the audit keys from the environment when
+/// set, the chain switched over to them ([`Store::adopt_audit_key`]).
 async fn open(url: &str) -> Result<Store, CliError> {
-    let db = Db::connect(url).await?;
+    let store = connect(url).await?;
+    if let Some(action) = store.adopt_audit_key(&cli_actor()).await? {
+        tracing::info!(action, "audit chain keyed");
+    }
+    Ok(store)
+}
+
+/// The database, migrated, with the audit keys from the environment when set; nothing
+/// written.
+async fn connect(url: &str) -> Result<Store, CliError> {
+    let db = Db::connect(url)
+        .await?
+        .with_audit_keys(crate::audit::AuditKeys::from_env_if_set()?);
     db.migrate().await?;
     Ok(Store::new(db))
 }
@@ -313,6 +326,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             usage_retention_days,
             lease_ttl_secs,
             lease_grace_secs,
+            checkpoints,
         } => {
             serve(
                 &url,
@@ -328,6 +342,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                     grace_ms: lease_grace_secs as i64 * 1000,
                     ..LeaseSettings::default()
                 },
+                &checkpoints,
             )
             .await
         }
@@ -379,18 +394,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Operator(cmd) => operators(&url, cmd).await,
         Command::Keys(cmd) => keys(&url, cmd).await,
         Command::Config(cmd) => config(&url, cmd).await,
-        Command::Audit(AuditCommand::Verify) => {
-            let store = open(&url).await?;
-            let mut conn = store.db.pool.acquire().await.map_err(StoreError::from)?;
-            let report = audit_log::verify(&mut conn, None).await?;
-            match report.problem {
-                None => {
-                    println!("audit chain intact: {} records", report.records);
-                    Ok(())
-                }
-                Some(problem) => Err(CliError::AuditBroken(problem)),
-            }
-        }
+        Command::Audit(command) => audit::audit(&url, command).await,
         Command::MasterKey(MasterKeyCommand::Generate) => {
             println!("{}", MasterKey::generate_base64());
             Ok(())
@@ -631,9 +635,11 @@ async fn serve(
     shutdown: Shutdown,
     usage_retention_days: u32,
     leases: LeaseSettings,
+    checkpoints: &audit::CheckpointArgs,
 ) -> Result<(), CliError> {
     let started = Instant::now();
-    let store = open(url).await?;
+    let store = connect(url).await?;
+    let checkpoints = audit::prepare_serve(&store, checkpoints).await?;
     let master_key = match MasterKey::from_env() {
         Ok(k) => Some(k),
         Err(CryptoError::Missing) => {
@@ -654,6 +660,7 @@ async fn serve(
         .spawn_activation_watch(state.store.clone(), state.activations.clone());
     crate::usage::retention::spawn_pruning(state.store.clone(), usage_retention_days);
     crate::call_logs::retention::spawn_pruning(state.store.clone());
+    state.audit_checkpoints = audit::start_checkpoints(&state.store, checkpoints);
     crate::rollout::job::spawn(state.clone(), crate::rollout::job::EVERY);
     crate::capacity::spawn(state.clone(), Duration::from_secs(300));
     crate::alerts::spawn(

@@ -41,31 +41,21 @@ impl std::fmt::Debug for MasterKey {
 impl MasterKey {
     /// Parses base64 (standard) of exactly 32 bytes.
     pub fn from_base64(text: &str) -> Result<Self, CryptoError> {
-        let bytes = B64
-            .decode(text.trim())
-            .map_err(|e| CryptoError::BadKey(format!("not base64: {e}")))?;
-        let key: [u8; 32] = bytes
-            .try_into()
-            .map_err(|_| CryptoError::BadKey("must be 32 bytes".into()))?;
+        let key = decode_key(text).map_err(CryptoError::BadKey)?;
         let id = sha256_hex(&key)[..8].to_owned();
         Ok(MasterKey { key, id })
     }
 
     pub fn from_file(path: &std::path::Path) -> Result<Self, CryptoError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| CryptoError::BadKey(format!("cannot read {}: {e}", path.display())))?;
-        Self::from_base64(&text)
+        Self::from_base64(&read_key_file(path).map_err(CryptoError::BadKey)?)
     }
 
     /// From `SWITCHYARD_MASTER_KEY`, else the file named by `SWITCHYARD_MASTER_KEY_FILE`.
     pub fn from_env() -> Result<Self, CryptoError> {
-        if let Ok(text) = std::env::var(KEY_ENV) {
-            return Self::from_base64(&text);
+        match key_text_from_env(KEY_ENV, KEY_FILE_ENV) {
+            Some(text) => Self::from_base64(&text.map_err(CryptoError::BadKey)?),
+            None => Err(CryptoError::Missing),
         }
-        if let Ok(path) = std::env::var(KEY_FILE_ENV) {
-            return Self::from_file(std::path::Path::new(&path));
-        }
-        Err(CryptoError::Missing)
     }
 
     /// A new random key, base64, for `switchyard init` and rotation.
@@ -130,6 +120,29 @@ impl MasterKey {
             )
             .map_err(|_| CryptoError::Corrupt)
     }
+}
+
+/// A 32-byte key as every key kept outside the database is written: base64 (standard),
+/// surrounding whitespace ignored.
+pub(crate) fn decode_key(text: &str) -> Result<[u8; 32], String> {
+    B64.decode(text.trim())
+        .map_err(|e| format!("not base64: {e}"))?
+        .try_into()
+        .map_err(|_| "must be 32 bytes".to_owned())
+}
+
+pub(crate) fn read_key_file(path: &std::path::Path) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
+/// A key's text from the variable `var`, else from the file the variable `file_var`
+/// names; `None` when neither is set.
+pub(crate) fn key_text_from_env(var: &str, file_var: &str) -> Option<Result<String, String>> {
+    if let Ok(text) = std::env::var(var) {
+        return Some(Ok(text));
+    }
+    let path = std::env::var(file_var).ok()?;
+    Some(read_key_file(std::path::Path::new(&path)))
 }
 
 /// What binds a provider credential to its row.

@@ -11,6 +11,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
+use crate::audit::AuditKeys;
 use crate::store_error::StoreError;
 use crate::util::{now_ms, percent_decode};
 
@@ -41,6 +42,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "sso_service",
         include_str!("../migrations/0009_sso_service.sql"),
     ),
+    (
+        11,
+        "audit_keyed",
+        include_str!("../migrations/0011_audit_keyed.sql"),
+    ),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +63,11 @@ pub struct Db {
     pub pool: AnyPool,
     pub backend: Backend,
     pub(crate) write_lock: Arc<tokio::sync::Mutex<()>>,
+    /// The audit MAC keys (`crate::audit::key`); `None` keeps an unkeyed chain unkeyed.
+    pub(crate) audit_keys: Option<Arc<AuditKeys>>,
+    /// The chain's switch-over point as this process found or made it: a head that later
+    /// says otherwise was tampered with, and nothing more is appended to it.
+    pub(crate) keyed_from_seen: Arc<std::sync::OnceLock<i64>>,
 }
 
 /// `sqlite://path`, a bare file path, or `postgres://…`.
@@ -107,7 +118,19 @@ impl Db {
             pool,
             backend,
             write_lock: Arc::new(tokio::sync::Mutex::new(())),
+            audit_keys: None,
+            keyed_from_seen: Arc::default(),
         })
+    }
+
+    /// Key the audit chain from the next record on with these keys.
+    pub fn with_audit_keys(mut self, keys: Option<AuditKeys>) -> Db {
+        self.audit_keys = keys.map(Arc::new);
+        self
+    }
+
+    pub fn audit_keys(&self) -> Option<Arc<AuditKeys>> {
+        self.audit_keys.clone()
     }
 
     /// Applies every migration not yet recorded. Returns how many ran.

@@ -4,6 +4,7 @@
 
 pub mod alerts;
 pub mod api;
+pub mod audit;
 pub mod auth;
 pub mod budget;
 pub mod call_logs;

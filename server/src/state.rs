@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
+use crate::audit::CheckpointVerifier;
 use crate::auth::key_cache::KeyCache;
 use crate::auth::rate_limit::RateLimiter;
 use crate::client_addr::TrustedProxies;
@@ -47,6 +48,8 @@ pub struct AppState {
     pub leases: LeaseSettings,
     /// Tenants' OpenID providers: metadata and signing keys per issuer.
     pub oidc: Arc<ProviderCache>,
+    /// The audit checkpoints the per-tenant verification also checks (when configured).
+    pub audit_checkpoints: Option<Arc<CheckpointVerifier>>,
 }
 
 impl AppState {
@@ -66,6 +69,7 @@ impl AppState {
             usage_retention_days: 30,
             leases: LeaseSettings::default(),
             oidc: Arc::new(ProviderCache::default()),
+            audit_checkpoints: None,
         }
     }
 

@@ -730,8 +730,19 @@ async fn every_mutation_is_audited_in_a_verifiable_chain() {
             .await;
         assert_eq!(s, StatusCode::FORBIDDEN);
         let mut conn = app.store.db.pool.acquire().await.unwrap();
-        let report = audit::verify(&mut conn, None).await.unwrap();
+        let keys = app.store.db.audit_keys();
+        let report = audit::verify_keyed(&mut conn, None, keys.as_deref())
+            .await
+            .unwrap();
         assert_eq!(report.problem, None);
+        // Keyed: without the key the chain cannot be vouched for.
+        assert!(
+            audit::verify(&mut conn, None)
+                .await
+                .unwrap()
+                .problem
+                .is_some()
+        );
     }
 }
 

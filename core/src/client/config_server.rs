@@ -15,6 +15,7 @@ use reqwest::header::{AUTHORIZATION, ETAG, IF_NONE_MATCH};
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
+use super::config_cache::{self, Opened};
 use crate::config::{Config, ConfigError, Secret};
 use crate::error::{Error, ErrorKind, Result};
 use crate::files::write_private;
@@ -57,9 +58,9 @@ impl ConfigServer {
         self
     }
 
-    /// Keep the last config received in `path` (written atomically, owner-only), and
-    /// start from it when the server cannot be reached. It holds whatever provider keys
-    /// the server sends this app.
+    /// Keep the last config received in `path` (written atomically, owner-only, sealed
+    /// with a key derived from the app key), and start from it when the server cannot be
+    /// reached. It holds whatever provider keys the server sends this app, encrypted.
     pub fn cache_file(mut self, path: impl Into<PathBuf>) -> ConfigServer {
         self.cache_file = Some(path.into());
         self
@@ -282,25 +283,48 @@ fn parse(received: &Received) -> Result<Config> {
     Config::from_json_value(received.config.clone()).map_err(Error::from)
 }
 
-/// Writes the cache file beside itself and renames it in, so a reader never sees half.
+/// Writes the cache file, sealed under the app key (`config_cache`), beside itself and
+/// renames it in, so a reader never sees half.
 fn store(server: &ConfigServer, received: &Received) {
     let Some(path) = &server.cache_file else {
         return;
     };
+    let Some(app_key) = server.api_key.resolve() else {
+        return;
+    };
     let written = serde_json::to_vec(received)
         .map_err(std::io::Error::other)
-        .and_then(|bytes| write_private(path, &bytes));
+        .and_then(|bytes| config_cache::seal(&app_key, &bytes).map_err(std::io::Error::other))
+        .and_then(|sealed| write_private(path, &sealed));
     if let Err(error) = written {
         tracing::warn!(path = %path.display(), %error, "cannot write the config cache file");
     }
 }
 
+/// The cached config, if the file opens with this app key and holds a valid config. A
+/// plain-text file from an older version is used once and rewritten sealed.
 fn load(server: &ConfigServer) -> Option<(Config, String)> {
     let path = server.cache_file.as_ref()?;
     let bytes = std::fs::read(path).ok()?;
-    let read = serde_json::from_slice::<Received>(&bytes)
+    let app_key = server.api_key.resolve()?;
+    let (plain, legacy) = match config_cache::open(&app_key, &bytes) {
+        Ok(Opened::Sealed(plain)) => (plain, false),
+        Ok(Opened::Plain(plain)) => (plain, true),
+        Err(error) => {
+            tracing::warn!(path = %path.display(), %error, "the config cache file is ignored");
+            return None;
+        }
+    };
+    let read = serde_json::from_slice::<Received>(&plain)
         .map_err(|e| ConfigError::single("", format!("{}: {e}", path.display())).into())
-        .and_then(|received| parse(&received).map(|c| (c, received.etag)));
+        .and_then(|received| {
+            let config = parse(&received)?;
+            if legacy {
+                store(server, &received);
+                tracing::info!(path = %path.display(), "the plain-text config cache file was rewritten sealed");
+            }
+            Ok((config, received.etag))
+        });
     match read {
         Ok(found) => Some(found),
         Err(error) => {
@@ -308,5 +332,71 @@ fn load(server: &ConfigServer) -> Option<(Config, String)> {
             tracing::warn!(path = %path.display(), %error, "the config cache file is unusable");
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PROVIDER_KEY: &str = "sk-live-0123456789abcdef";
+
+    fn received() -> Received {
+        Received {
+            etag: "\"v7\"".into(),
+            version: Some(7),
+            config: serde_json::json!({
+                "version": 1,
+                "providers": {"openai": {"kind": "openai", "api_key": PROVIDER_KEY}},
+                "models": {"chat": {"deployments": [{"provider": "openai", "model": "gpt-4o-mini"}]}}
+            }),
+        }
+    }
+
+    fn server(path: &std::path::Path, app_key: &str) -> ConfigServer {
+        ConfigServer::new("http://127.0.0.1:9", app_key).cache_file(path)
+    }
+
+    fn temp_file() -> PathBuf {
+        let nonce: u64 = rand::random();
+        std::env::temp_dir().join(format!("sy-config-cache-{nonce:x}.json"))
+    }
+
+    fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+        haystack.windows(needle.len()).any(|w| w == needle)
+    }
+
+    #[test]
+    fn the_file_holds_no_provider_key_and_reads_back_with_the_app_key() {
+        let path = temp_file();
+        let ours = server(&path, "sy_app_one");
+        store(&ours, &received());
+        let on_disk = std::fs::read(&path).unwrap();
+        assert!(!contains(&on_disk, PROVIDER_KEY.as_bytes()));
+        assert!(!contains(&on_disk, b"gpt-4o-mini"));
+        let (config, etag) = load(&ours).expect("round trip");
+        assert_eq!(etag, "\"v7\"");
+        assert!(config.models.contains_key("chat"));
+        // Another app key cannot read it: the file is ignored, not misread.
+        assert!(load(&server(&path, "sy_app_two")).is_none());
+        let _ = std::fs::remove_file(&path);
+    }
+
+    #[test]
+    fn a_plain_file_from_an_older_version_is_read_once_and_rewritten_sealed() {
+        let path = temp_file();
+        let plain = serde_json::to_vec(&received()).unwrap();
+        assert!(contains(&plain, PROVIDER_KEY.as_bytes()));
+        std::fs::write(&path, &plain).unwrap();
+        let ours = server(&path, "sy_app_one");
+        let (config, _) = load(&ours).expect("the older file is still used");
+        assert!(config.models.contains_key("chat"));
+        let on_disk = std::fs::read(&path).unwrap();
+        assert!(
+            !contains(&on_disk, PROVIDER_KEY.as_bytes()),
+            "rewritten sealed"
+        );
+        assert!(load(&ours).is_some());
+        let _ = std::fs::remove_file(&path);
     }
 }

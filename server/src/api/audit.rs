@@ -58,7 +58,8 @@ pub async fn list(
 
 /// Verifies the whole audit chain for a tenant's auditor, revealing nothing about other
 /// tenants: intact or not, this tenant's records checked, and the broken record only
-/// when it is this tenant's. The verification is itself audited.
+/// when it is this tenant's. Keyed with the server's audit key, and checked against the
+/// signed checkpoints when the server writes them. The verification is itself audited.
 #[utoipa::path(post, path = "/api/v1/audit/verify", tag = "audit", responses((status = 200, body = TenantVerification), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
 pub async fn verify(
     State(state): State<AppState>,
@@ -69,7 +70,7 @@ pub async fn verify(
         state
             .store
             .tenant(&p.tenant_id)
-            .verify_audit(&p.audit(role))
+            .verify_audit(&p.audit(role), state.audit_checkpoints.as_deref())
             .await?,
     ))
 }

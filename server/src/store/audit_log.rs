@@ -1,12 +1,16 @@
-//! The audit log as a hash chain, written and read here. Each record hashes its own
-//! fields and the previous record's hash; `audit_head` holds the last sequence number and
-//! hash, so editing, inserting, deleting (even the newest record) all break verification.
+//! The audit log as a chain, written and walked here. Each record carries an HMAC-SHA256
+//! of its own fields and the previous record's MAC under the audit key (`crate::audit`),
+//! or, before the chain's switch-over point, a plain SHA-256 link; `audit_head` holds the
+//! last sequence number, MAC and that point, so editing, inserting, deleting (even the
+//! newest record) or recomputing without the key all break verification (`docs/audit.md`).
 //! Every store mutation appends its record in its own [`super::WriteTx`].
 
+use futures_util::TryStreamExt;
 use serde::Serialize;
 use sqlx::{Any, AnyConnection, Row, Transaction};
 
-use super::{Page, Result, TenantStore};
+use super::{Page, Result, StoreError, TenantStore};
+use crate::audit::{AuditKey, AuditKeys, CheckpointVerifier};
 use crate::util::{json_digest, now_ms, sha256_hex};
 
 /// Who is changing something, for the audit record written in the same transaction.
@@ -75,54 +79,148 @@ impl AuditEntry {
     }
 }
 
-/// The hash of one record: every stored field but the hash itself, in a fixed order.
-#[allow(clippy::too_many_arguments)]
-fn record_hash(
+/// A record's own fields, in the fixed order they are hashed or MACed in: a JSON array, so
+/// no field can bleed into the next.
+struct Fields<'a> {
     seq: i64,
-    tenant_id: Option<&str>,
-    actor: &str,
-    role: &str,
-    action: &str,
-    target: &str,
-    before: Option<&str>,
-    after: Option<&str>,
-    source: &str,
+    tenant_id: Option<&'a str>,
+    actor: &'a str,
+    role: &'a str,
+    action: &'a str,
+    target: &'a str,
+    before: Option<&'a str>,
+    after: Option<&'a str>,
+    source: &'a str,
     at: i64,
-    prev_hash: &str,
-) -> String {
-    let canonical = serde_json::json!([
-        seq, tenant_id, actor, role, action, target, before, after, source, at, prev_hash
-    ]);
-    sha256_hex(canonical.to_string().as_bytes())
 }
 
-/// Appends within the caller's transaction (which already holds the head row lock).
-pub(crate) async fn append(tx: &mut Transaction<'static, Any>, e: AuditEntry) -> Result<()> {
+impl Fields<'_> {
+    fn array(&self, last: &str) -> String {
+        serde_json::json!([
+            self.seq,
+            self.tenant_id,
+            self.actor,
+            self.role,
+            self.action,
+            self.target,
+            self.before,
+            self.after,
+            self.source,
+            self.at,
+            last
+        ])
+        .to_string()
+    }
+
+    /// Before the chain was keyed: SHA-256 of the fields and the previous hash.
+    fn hash(&self, prev: &str) -> String {
+        sha256_hex(self.array(prev).as_bytes())
+    }
+
+    /// From the switch-over on: HMAC over the previous MAC and the fields with the key id.
+    fn mac(&self, key: &AuditKey, prev: &str) -> String {
+        key.mac(prev, &self.array(key.id()))
+    }
+}
+
+/// The chain's head: the last sequence number, its hash or MAC, and the first record that
+/// had to carry a MAC (`None` while the chain is unkeyed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Head {
+    pub seq: i64,
+    pub hash: String,
+    pub keyed_from: Option<i64>,
+}
+
+pub async fn head(conn: &mut AnyConnection) -> Result<Head> {
+    let (seq, hash, keyed_from): (i64, String, Option<i64>) =
+        sqlx::query_as("SELECT seq, hash, keyed_from FROM audit_head WHERE id = 1")
+            .fetch_one(&mut *conn)
+            .await?;
+    Ok(Head {
+        seq,
+        hash,
+        keyed_from,
+    })
+}
+
+/// The stored hash (or MAC) of record `seq`, if there is such a record.
+pub async fn hash_at(conn: &mut AnyConnection, seq: i64) -> Result<Option<String>> {
+    Ok(
+        sqlx::query_as::<_, (String,)>("SELECT hash FROM audit_log WHERE seq = $1")
+            .bind(seq)
+            .fetch_optional(&mut *conn)
+            .await?
+            .map(|(h,)| h),
+    )
+}
+
+/// Appends within the caller's transaction (which already holds the head row lock). With
+/// `keys`, the record carries a MAC under the current key. The chain is switched over by
+/// [`super::Store::adopt_audit_key`] only, never here: a writer with the key refuses a
+/// head whose switch-over point is missing or not the one this process saw (it was
+/// tampered with: extending it would hide that), and a writer without the key refuses a
+/// keyed chain rather than let an unkeyed record in.
+pub(crate) async fn append(
+    tx: &mut Transaction<'static, Any>,
+    keys: Option<&AuditKeys>,
+    seen: &std::sync::OnceLock<i64>,
+    e: AuditEntry,
+) -> Result<()> {
     sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1")
         .execute(&mut **tx)
         .await?;
-    let (seq, prev): (i64, String) =
-        sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1")
+    let (seq, prev, keyed_from): (i64, String, Option<i64>) =
+        sqlx::query_as("SELECT seq, hash, keyed_from FROM audit_head WHERE id = 1")
             .fetch_one(&mut **tx)
             .await?;
+    let key = match (keys, keyed_from) {
+        (Some(keys), Some(from)) => {
+            if *seen.get_or_init(|| from) != from {
+                return Err(tampered(seen.get().copied(), keyed_from));
+            }
+            Some(keys.current())
+        }
+        (Some(_), None) if seen.get().is_some() => {
+            return Err(tampered(seen.get().copied(), keyed_from));
+        }
+        (Some(_), None) => {
+            return Err(StoreError::Internal(
+                "the audit chain is not keyed yet: a process with the audit key switches it \
+                 over when it starts"
+                    .into(),
+            ));
+        }
+        (None, Some(from)) => {
+            return Err(StoreError::Internal(format!(
+                "the audit chain is keyed from record {from} on: set {} or {}",
+                crate::audit::key::KEY_ENV,
+                crate::audit::key::KEY_FILE_ENV
+            )));
+        }
+        (None, None) => None,
+    };
     let at = now_ms();
-    let hash = record_hash(
+    let fields = Fields {
         seq,
-        e.tenant_id.as_deref(),
-        &e.actor,
-        &e.role,
-        &e.action,
-        &e.target,
-        e.before_digest.as_deref(),
-        e.after_digest.as_deref(),
-        &e.source,
+        tenant_id: e.tenant_id.as_deref(),
+        actor: &e.actor,
+        role: &e.role,
+        action: &e.action,
+        target: &e.target,
+        before: e.before_digest.as_deref(),
+        after: e.after_digest.as_deref(),
+        source: &e.source,
         at,
-        &prev,
-    );
+    };
+    let hash = match key {
+        Some(key) => fields.mac(key, &prev),
+        None => fields.hash(&prev),
+    };
     sqlx::query(
         "INSERT INTO audit_log (seq, tenant_id, actor, role, action, target, before_digest, \
-         after_digest, source, at, prev_hash, hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+         after_digest, source, at, prev_hash, hash, key_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
     )
     .bind(seq)
     .bind(e.tenant_id)
@@ -136,6 +234,7 @@ pub(crate) async fn append(tx: &mut Transaction<'static, Any>, e: AuditEntry) ->
     .bind(at)
     .bind(&prev)
     .bind(&hash)
+    .bind(key.map(|k| k.id().to_owned()))
     .execute(&mut **tx)
     .await?;
     sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
@@ -145,7 +244,14 @@ pub(crate) async fn append(tx: &mut Transaction<'static, Any>, e: AuditEntry) ->
     Ok(())
 }
 
-/// The outcome of walking the whole chain.
+fn tampered(seen: Option<i64>, now: Option<i64>) -> StoreError {
+    StoreError::Internal(format!(
+        "the audit chain's switch-over point was record {seen:?} and is now {now:?}: the log \
+         was tampered with, nothing more is appended (run `switchyard audit verify`)"
+    ))
+}
+
+/// The outcome of walking the chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifyReport {
     pub records: i64,
@@ -156,28 +262,62 @@ pub struct VerifyReport {
     /// The record the problem was found at, when it is one: its sequence number and
     /// tenant (a record deleted from the end is found at none).
     pub broken_at: Option<(i64, Option<String>)>,
+    /// The head as read when the walk began (what a checkpoint of this walk would sign).
+    pub head: Head,
 }
 
-/// Walks every record in order, recomputing each hash. Detects edits (hash mismatch),
-/// insertions and deletions (sequence gaps, broken `prev_hash`, head mismatch). Records
+/// Where a walk may start instead of the first record: a record already verified (by a
+/// signed checkpoint), whose stored hash must still be this.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Anchor {
+    pub seq: i64,
+    pub hash: String,
+}
+
+/// Walks every record without a key: an unkeyed chain verifies, a keyed record is
+/// reported as unverifiable. [`verify_keyed`] with the keys is what operators run.
+pub async fn verify(conn: &mut AnyConnection, tenant: Option<&str>) -> Result<VerifyReport> {
+    walk(conn, tenant, None, None).await
+}
+
+/// Walks every record in order, recomputing each hash (before the switch-over point) or
+/// MAC (from it on). Detects edits (mismatch), insertions and deletions (sequence gaps,
+/// broken links, head mismatch), and records rewritten without the key (a missing or
+/// wrong MAC, or a record's kind on the wrong side of the switch-over point). Records
 /// appended after the walk began are left for the next walk. `tenant`'s records are
 /// counted apart, for a report that tells that tenant only about its own.
-pub async fn verify(conn: &mut AnyConnection, tenant: Option<&str>) -> Result<VerifyReport> {
-    let (head_seq, head_hash): (i64, String) =
-        sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1")
-            .fetch_one(&mut *conn)
-            .await?;
-    let rows = sqlx::query(
+pub async fn verify_keyed(
+    conn: &mut AnyConnection,
+    tenant: Option<&str>,
+    keys: Option<&AuditKeys>,
+) -> Result<VerifyReport> {
+    walk(conn, tenant, keys, None).await
+}
+
+/// [`verify_keyed`] from `from` on (the whole chain when `None`).
+pub async fn walk(
+    conn: &mut AnyConnection,
+    tenant: Option<&str>,
+    keys: Option<&AuditKeys>,
+    from: Option<&Anchor>,
+) -> Result<VerifyReport> {
+    let head = head(conn).await?;
+    let start = from.map_or(1, |a| a.seq.max(1));
+    // Streamed: a walk holds one record at a time, however long the log.
+    let mut rows = sqlx::query(
         "SELECT seq, tenant_id, actor, role, action, target, before_digest, after_digest, \
-         source, at, prev_hash, hash FROM audit_log WHERE seq <= $1 ORDER BY seq",
+         source, at, prev_hash, hash, key_id FROM audit_log WHERE seq >= $1 AND seq <= $2 \
+         ORDER BY seq",
     )
-    .bind(head_seq)
-    .fetch_all(&mut *conn)
-    .await?;
+    .bind(start)
+    .bind(head.seq)
+    .fetch(&mut *conn);
     let mut expected_prev = "0".repeat(64);
     let mut count = 0i64;
     let mut tenant_count = 0i64;
-    for (expected_seq, row) in (1i64..).zip(rows) {
+    let mut last = start - 1;
+    let mut expected_seq = start;
+    while let Some(row) = rows.try_next().await? {
         let seq: i64 = row.try_get("seq")?;
         let record_tenant: Option<String> = row.try_get("tenant_id")?;
         let problem = |m: &str| {
@@ -186,6 +326,7 @@ pub async fn verify(conn: &mut AnyConnection, tenant: Option<&str>) -> Result<Ve
                 tenant_records: tenant_count,
                 problem: Some(format!("record {seq}: {m}")),
                 broken_at: Some((seq, record_tenant.clone())),
+                head: head.clone(),
             })
         };
         if seq != expected_seq {
@@ -194,44 +335,107 @@ pub async fn verify(conn: &mut AnyConnection, tenant: Option<&str>) -> Result<Ve
             ));
         }
         let prev: String = row.try_get("prev_hash")?;
-        if prev != expected_prev {
+        let stored: String = row.try_get("hash")?;
+        // The anchor's own link is not checked (what came before it was verified when it
+        // was signed); its hash must be the one signed.
+        let anchor = from.filter(|a| a.seq == seq);
+        if anchor.is_some_and(|a| a.hash != stored) {
+            return problem("hash differs from the checkpoint's (the record was rewritten)");
+        }
+        if anchor.is_none() && prev != expected_prev {
             return problem("previous-hash link broken (a record was deleted or inserted)");
         }
         let before: Option<String> = row.try_get("before_digest")?;
         let after: Option<String> = row.try_get("after_digest")?;
-        let stored: String = row.try_get("hash")?;
-        let computed = record_hash(
+        let actor: String = row.try_get("actor")?;
+        let role: String = row.try_get("role")?;
+        let action: String = row.try_get("action")?;
+        let target: String = row.try_get("target")?;
+        let source: String = row.try_get("source")?;
+        let fields = Fields {
             seq,
-            record_tenant.as_deref(),
-            &row.try_get::<String, _>("actor")?,
-            &row.try_get::<String, _>("role")?,
-            &row.try_get::<String, _>("action")?,
-            &row.try_get::<String, _>("target")?,
-            before.as_deref(),
-            after.as_deref(),
-            &row.try_get::<String, _>("source")?,
-            row.try_get::<i64, _>("at")?,
-            &prev,
-        );
-        if computed != stored {
-            return problem("contents do not match its hash (the record was edited)");
+            tenant_id: record_tenant.as_deref(),
+            actor: &actor,
+            role: &role,
+            action: &action,
+            target: &target,
+            before: before.as_deref(),
+            after: after.as_deref(),
+            source: &source,
+            at: row.try_get("at")?,
+        };
+        let key_id: Option<String> = row.try_get("key_id")?;
+        let must_be_keyed = head.keyed_from.is_some_and(|k| seq >= k);
+        match (key_id, must_be_keyed) {
+            (None, true) => {
+                return problem(&format!(
+                    "has no MAC, but the chain is keyed from record {} on (rewritten without the key)",
+                    head.keyed_from.unwrap_or_default()
+                ));
+            }
+            (Some(_), false) => {
+                return problem(
+                    "carries a MAC before the chain's switch-over point (the switch-over point was moved)",
+                );
+            }
+            (Some(key_id), true) => {
+                let Some(keys) = keys else {
+                    return problem(&format!(
+                        "is keyed with audit key {key_id}: give the audit key to verify it"
+                    ));
+                };
+                let Some(key) = keys.by_id(&key_id) else {
+                    return problem(&format!(
+                        "names audit key {key_id}, which is not among the keys given"
+                    ));
+                };
+                if fields.mac(key, &prev) != stored {
+                    return problem(
+                        "contents do not match its MAC (edited, or recomputed without the key)",
+                    );
+                }
+            }
+            (None, false) => {
+                if fields.hash(&prev) != stored {
+                    return problem("contents do not match its hash (the record was edited)");
+                }
+            }
         }
         expected_prev = stored;
+        last = seq;
+        expected_seq += 1;
         count += 1;
         if tenant.is_some() && record_tenant.as_deref() == tenant {
             tenant_count += 1;
         }
     }
-    let problem = (count != head_seq || expected_prev != head_hash).then(|| {
-        format!(
-            "chain ends at record {count} but the head says {head_seq} (records were deleted at the end)"
+    let problem = if from.is_some_and(|a| a.seq > 0 && last < a.seq) {
+        Some(format!(
+            "the log ends at record {last}, below the checkpoint at record {} (records were deleted)",
+            from.map_or(0, |a| a.seq)
+        ))
+    } else if last != head.seq || expected_prev != head.hash {
+        Some(format!(
+            "chain ends at record {last} but the head says {} (records were deleted at the end)",
+            head.seq
+        ))
+    } else if keys.is_some() && head.keyed_from.is_none() && head.seq > 0 {
+        // A server with the key switches over when it starts, so a keyed deployment's
+        // chain without a switch-over point had it removed (and was recomputed unkeyed).
+        Some(
+            "the chain carries no MAC although an audit key is in use (the switch-over \
+             point was removed, or no server has run with the key yet)"
+                .to_owned(),
         )
-    });
+    } else {
+        None
+    };
     Ok(VerifyReport {
         records: count,
         tenant_records: tenant_count,
         problem,
         broken_at: None,
+        head,
     })
 }
 
@@ -325,12 +529,25 @@ type RecordRow = (
 );
 
 impl TenantStore<'_> {
-    /// Verifies the whole chain (it is one across tenants) and reports what this tenant
-    /// may know; the verification is itself audited, with its outcome as the target.
-    pub async fn verify_audit(&self, ctx: &AuditCtx) -> Result<TenantVerification> {
+    /// Verifies the whole chain (it is one across tenants) with the server's audit keys
+    /// and against its checkpoints, and reports what this tenant may know; the
+    /// verification is itself audited, with its outcome as the target.
+    pub async fn verify_audit(
+        &self,
+        ctx: &AuditCtx,
+        checkpoints: Option<&CheckpointVerifier>,
+    ) -> Result<TenantVerification> {
         let report = {
             let mut conn = self.db.pool.acquire().await?;
-            verify(&mut conn, Some(&self.tenant_id)).await?
+            let keys = self.db.audit_keys();
+            crate::audit::verify_all(
+                &mut conn,
+                Some(&self.tenant_id),
+                keys.as_deref(),
+                checkpoints,
+            )
+            .await?
+            .0
         };
         let answer = TenantVerification::of(&report, &self.tenant_id);
         let outcome = if answer.intact { "intact" } else { "broken" };
@@ -391,5 +608,47 @@ impl TenantStore<'_> {
                 },
             )
             .collect())
+    }
+}
+
+impl super::Store {
+    /// Called when a process with audit keys starts: when the chain is not yet keyed, or
+    /// its newest record was made with another key, appends `audit.key.enable` (the
+    /// switch-over point: the only place a chain becomes keyed) or `audit.key.rotate`
+    /// made with the current key. Returns the action written, if any.
+    pub async fn adopt_audit_key(&self, ctx: &AuditCtx) -> Result<Option<&'static str>> {
+        let Some(keys) = self.db.audit_keys() else {
+            return Ok(None);
+        };
+        let mut tx = self.db.begin_write().await?;
+        let (seq, keyed_from): (i64, Option<i64>) =
+            sqlx::query_as("SELECT seq, keyed_from FROM audit_head WHERE id = 1")
+                .fetch_one(&mut *tx.tx)
+                .await?;
+        let newest: Option<(Option<String>,)> =
+            sqlx::query_as("SELECT key_id FROM audit_log ORDER BY seq DESC LIMIT 1")
+                .fetch_optional(&mut *tx.tx)
+                .await?;
+        let current = keys.current().id();
+        let action = match (keyed_from, newest.and_then(|(k,)| k)) {
+            (None, _) => {
+                // The record about to be appended is the first with a MAC.
+                sqlx::query("UPDATE audit_head SET keyed_from = $1 WHERE id = 1")
+                    .bind(seq + 1)
+                    .execute(&mut *tx.tx)
+                    .await?;
+                "audit.key.enable"
+            }
+            (Some(from), Some(id)) if id == current => {
+                let _ = self.db.keyed_from_seen.set(from);
+                return Ok(None);
+            }
+            (Some(_), _) => "audit.key.rotate",
+        };
+        let _ = self.db.keyed_from_seen.set(keyed_from.unwrap_or(seq + 1));
+        tx.audit(AuditEntry::new(ctx, None, action, current))
+            .await?;
+        tx.commit().await?;
+        Ok(Some(action))
     }
 }

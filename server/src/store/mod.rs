@@ -165,6 +165,8 @@ impl TenantStore<'_> {
 pub struct WriteTx {
     pub(crate) tx: Transaction<'static, Any>,
     audited: bool,
+    audit_keys: Option<std::sync::Arc<crate::audit::AuditKeys>>,
+    keyed_from_seen: std::sync::Arc<std::sync::OnceLock<i64>>,
     _guard: OwnedMutexGuard<()>,
 }
 
@@ -180,6 +182,8 @@ impl Db {
         Ok(WriteTx {
             tx,
             audited: false,
+            audit_keys: self.audit_keys.clone(),
+            keyed_from_seen: self.keyed_from_seen.clone(),
             _guard: guard,
         })
     }
@@ -187,7 +191,13 @@ impl Db {
 
 impl WriteTx {
     pub(crate) async fn audit(&mut self, entry: AuditEntry) -> Result<()> {
-        audit_log::append(&mut self.tx, entry).await?;
+        audit_log::append(
+            &mut self.tx,
+            self.audit_keys.as_deref(),
+            &self.keyed_from_seen,
+            entry,
+        )
+        .await?;
         self.audited = true;
         Ok(())
     }

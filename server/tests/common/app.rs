@@ -15,7 +15,10 @@ use switchyard_server::state::{AppState, PasswordCost};
 use switchyard_server::store::{NewApp, NewKey, NewProvider, Page, SecretsMode, Store, TokenKind};
 use tower::ServiceExt;
 
-use super::{ctx, store};
+use switchyard_server::audit::{AuditKey, AuditKeys};
+use switchyard_server::db::Db;
+
+use super::ctx;
 
 /// The password of users made through the API in tests.
 pub const PASSWORD: &str = "a long enough password";
@@ -62,7 +65,15 @@ pub async fn apps() -> Vec<TestApp> {
 
 impl TestApp {
     pub async fn new(url: &str) -> TestApp {
-        let store = store(url).await;
+        // Keyed, as a deployment is (docs/audit.md): every API test writes a keyed chain.
+        let audit_key = AuditKeys::parse(&AuditKey::generate_base64()).unwrap();
+        let db = Db::connect(url)
+            .await
+            .unwrap()
+            .with_audit_keys(Some(audit_key));
+        db.migrate().await.unwrap();
+        let store = Store::new(db);
+        store.adopt_audit_key(&ctx()).await.unwrap();
         let key = MasterKey::from_base64(&MasterKey::generate_base64()).unwrap();
         let mut state = AppState::new(store.clone(), Some(key));
         state.password_cost = PasswordCost::Test;
