@@ -2,7 +2,11 @@
 // server's SSO tests. Configured by the test through a JSON file (argv[2]):
 //   { "port": 0, "clients": [ { client_id, client_secret, redirect_uris, ... } ],
 //     "users": { "<sub>": { "password": "...", "claims": { "groups": [...], ... } } },
-//     "api_resource": "https://switchyard.test/api" }
+//     "api_resource": "https://switchyard.test/api", "device_code_ttl": 600 }
+// The device authorization grant (RFC 8628) is on: a client whose `grant_types` list
+// `urn:ietf:params:oauth:grant-type:device_code` may start it at /device/auth; the person
+// enters the user code at /device (the package's own pages), then signs in at the login
+// page below. `device_code_ttl` (seconds, default 600) is how long a device code lives.
 // A client with `grant_types: ["client_credentials"]` gets a JWT access token (RFC 9068)
 // for the resource it names (`resource=`, RFC 8707); `api_resource` is the one resource
 // served (absent: none, client credentials tokens cannot be had).
@@ -64,6 +68,8 @@ function makeProvider() {
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
+      // The CLI's sign-in, brokered by the server (RFC 8628).
+      deviceFlow: { enabled: true },
       // JWT access tokens for the API's resource: what a service presents as Bearer.
       resourceIndicators: {
         enabled: true,
@@ -83,6 +89,7 @@ function makeProvider() {
         },
       },
     },
+    ttl: { DeviceCode: config.device_code_ttl ?? 600 },
     interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
     async findAccount(ctx, sub) {
       const user = users[sub];
