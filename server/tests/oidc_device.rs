@@ -140,6 +140,13 @@ async fn the_cli_signs_in_with_a_device_code_and_gets_its_groups_roles() {
             assert_eq!(body["code"], "authorization_pending");
         }
         assert_eq!(untenanted_events(&app, "auth.failed.oidc.handle").await, 0);
+        // The provider asks for slower polls: passed on, and the sign-in goes on.
+        idp.slow_down_next().await;
+        let (s, body) = poll(&app, &handle).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(body["code"], "slow_down");
+        let (_, body) = poll(&app, &handle).await;
+        assert_eq!(body["code"], "authorization_pending");
 
         // A handle with one character changed is refused, as a security event, and the
         // real one still works.

@@ -20,6 +20,8 @@
 //                       token endpoint hands out has these claims changed (`exp` in the
 //                       past, another `aud`), re-signed with the provider's own key under
 //                       its kid, or with a key it never published (a wrong signature)
+//   POST /admin/slow_down  the next token request is answered `slow_down` (RFC 8628
+//                       3.5), which this package never sends by itself
 // It prints its issuer URL on stdout, one line, once it is listening.
 
 import { createPrivateKey, generateKeyPairSync, randomUUID, sign } from 'node:crypto';
@@ -35,6 +37,8 @@ let issuer;
 let keys;
 /** What to change in the next ID token, or null. */
 let tamper = null;
+/** Whether the next token request is answered `slow_down`. */
+let slowDown = false;
 
 /** A fresh RS256 and ES256 signing key, each with its own kid. */
 function signingKeys() {
@@ -197,6 +201,8 @@ async function admin(req, res, what) {
     tamper = JSON.parse(await readBody(req));
   } else if (what === 'users') {
     users = JSON.parse(await readBody(req));
+  } else if (what === 'slow_down') {
+    slowDown = true;
   } else if (what === 'rotate') {
     provider = makeProvider();
   } else {
@@ -215,6 +221,10 @@ const server = http.createServer((req, res) => {
     handled = interaction(req, res, parts[1], parts[2]);
   } else if (parts[0] === 'admin') {
     handled = admin(req, res, parts[1]);
+  } else if (parts[0] === 'token' && slowDown) {
+    slowDown = false;
+    res.writeHead(400, { 'content-type': 'application/json' });
+    return res.end(JSON.stringify({ error: 'slow_down', error_description: 'test: poll slower' }));
   } else if (parts[0] === 'token' && tamper) {
     return tokenEndpoint(req, res);
   } else {

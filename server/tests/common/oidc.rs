@@ -111,6 +111,16 @@ impl TestIdp {
         assert_eq!(r.status(), 204);
     }
 
+    /// The next token request is answered `slow_down`.
+    pub async fn slow_down_next(&self) {
+        let r = reqwest::Client::new()
+            .post(format!("{}/admin/slow_down", self.issuer))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 204);
+    }
+
     /// The key ids the provider publishes now.
     pub async fn kids(&self) -> Vec<String> {
         let jwks: Value = reqwest::get(format!("{}/jwks", self.issuer))
