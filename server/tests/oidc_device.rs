@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use common::app::{PASSWORD, TestApp};
-use common::oidc::{Browser, connect, connect_with};
+use common::oidc::{Browser, connect, connect_with, set_sso, sso_settings};
 use serde_json::{Value, json};
 
 fn erin(groups: Value) -> Value {
@@ -45,15 +45,24 @@ async fn poll(app: &TestApp, handle: &str) -> (StatusCode, Value) {
     .await
 }
 
-/// A whole device sign-in as `user`: started, approved at the provider, polled once.
-async fn device_sign_in(app: &TestApp, user: &str, password: &str) -> Value {
+/// A device sign-in started, and the person's part at the provider as erin: approved,
+/// or aborted. Answers the handle.
+async fn started_and(app: &TestApp, approve: bool) -> String {
     let started = start(app).await;
     let verification = started["verification_uri_complete"].as_str().unwrap();
     let page = Browser::default()
-        .device_sign_in(verification, true, user, password)
+        .device_sign_in(verification, approve, "erin-sub", "erin-pw")
         .await;
-    assert!(page.contains("Sign-in Success"), "{page}");
-    let (s, session) = poll(app, started["handle"].as_str().unwrap()).await;
+    if approve {
+        assert!(page.contains("Sign-in Success"), "{page}");
+    }
+    started["handle"].as_str().unwrap().to_owned()
+}
+
+/// A whole device sign-in as erin: started, approved at the provider, polled once.
+async fn device_sign_in(app: &TestApp) -> Value {
+    let handle = started_and(app, true).await;
+    let (s, session) = poll(app, &handle).await;
     assert_eq!(s, StatusCode::OK, "{session}");
     session
 }
@@ -204,7 +213,7 @@ async fn the_cli_signs_in_with_a_device_code_and_gets_its_groups_roles() {
         assert_eq!(s, StatusCode::UNAUTHORIZED);
         assert_eq!(untenanted_events(&app, "auth.failed.oidc.handle").await, 3);
         // The same person signing in again is the same user.
-        let again = device_sign_in(&app, "erin-sub", "erin-pw").await;
+        let again = device_sign_in(&app).await;
         let (_, me_again) = app
             .call("GET", "/api/v1/me", again["token"].as_str(), None)
             .await;
@@ -234,16 +243,7 @@ async fn refused_expired_and_forged_device_sign_ins_end_as_security_events() {
             return;
         };
         // The person aborts at the provider.
-        let started = start(&app).await;
-        let handle = started["handle"].as_str().unwrap();
-        Browser::default()
-            .device_sign_in(
-                started["verification_uri_complete"].as_str().unwrap(),
-                false,
-                "erin-sub",
-                "erin-pw",
-            )
-            .await;
+        let handle = &started_and(&app, false).await;
         let (s, body) = poll(&app, handle).await;
         assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
         assert_eq!(body["code"], "access_denied");
@@ -253,16 +253,7 @@ async fn refused_expired_and_forged_device_sign_ins_end_as_security_events() {
 
         // The provider's answer is checked as the console's is: an ID token signed with a
         // key the provider never published is refused, and ends the sign-in.
-        let started = start(&app).await;
-        let handle = started["handle"].as_str().unwrap();
-        Browser::default()
-            .device_sign_in(
-                started["verification_uri_complete"].as_str().unwrap(),
-                true,
-                "erin-sub",
-                "erin-pw",
-            )
-            .await;
+        let handle = &started_and(&app, true).await;
         idp.tamper_next(json!({}), true).await;
         let (s, body) = poll(&app, handle).await;
         assert_eq!(s, StatusCode::UNAUTHORIZED, "{body}");
@@ -273,16 +264,7 @@ async fn refused_expired_and_forged_device_sign_ins_end_as_security_events() {
         );
         assert_eq!(events_of(&app, "auth.failed.oidc.signature").await.len(), 1);
         // Another audience, through the same flow.
-        let started = start(&app).await;
-        let handle = started["handle"].as_str().unwrap();
-        Browser::default()
-            .device_sign_in(
-                started["verification_uri_complete"].as_str().unwrap(),
-                true,
-                "erin-sub",
-                "erin-pw",
-            )
-            .await;
+        let handle = &started_and(&app, true).await;
         idp.tamper_next(json!({"aud": "someone-else"}), false).await;
         let (s, _) = poll(&app, handle).await;
         assert_eq!(s, StatusCode::UNAUTHORIZED);
@@ -330,7 +312,7 @@ async fn a_group_removed_at_the_provider_loses_its_role_at_the_next_device_sign_
         };
         rule(&app, "ai-platform-ops", "model_ops").await;
         rule(&app, "finance", "resource_manager").await;
-        let first = device_sign_in(&app, "erin-sub", "erin-pw").await;
+        let first = device_sign_in(&app).await;
         let first = first["token"].as_str().unwrap().to_owned();
         let (_, me) = app.call("GET", "/api/v1/me", Some(&first), None).await;
         assert_eq!(roles(&me), ["model_ops", "resource_manager"]);
@@ -342,7 +324,7 @@ async fn a_group_removed_at_the_provider_loses_its_role_at_the_next_device_sign_
             ["model_ops", "resource_manager"],
             "nothing changes before the next sign-in"
         );
-        let second = device_sign_in(&app, "erin-sub", "erin-pw").await;
+        let second = device_sign_in(&app).await;
         let (_, me) = app
             .call("GET", "/api/v1/me", second["token"].as_str(), None)
             .await;
@@ -365,22 +347,12 @@ async fn an_sso_required_tenant_signs_in_by_device_and_keeps_passwords_for_break
         app.user_with("harry", json!([{"role": "model_ops"}])).await;
         app.user_with("root", json!([{"role": "infra_admin"}]))
             .await;
-        let (s, body) = app
-            .call(
-                "PUT",
-                "/api/v1/sso",
-                Some(&app.admin_a),
-                Some(json!({
-                    "issuer": idp.issuer, "client_id": "switchyard",
-                    "redirect_uri": format!("{base}/api/v1/auth/oidc/callback"),
-                    "scopes": ["openid", "profile", "email", "groups"],
-                    "sso_required": true, "break_glass": ["root"],
-                })),
-            )
-            .await;
-        assert_eq!(s, StatusCode::OK, "{body}");
+        let mut settings = sso_settings(&idp.issuer, &base, false);
+        settings["sso_required"] = json!(true);
+        settings["break_glass"] = json!(["root"]);
+        set_sso(&app, settings).await;
 
-        let session = device_sign_in(&app, "erin-sub", "erin-pw").await;
+        let session = device_sign_in(&app).await;
         let (s, me) = app
             .call("GET", "/api/v1/me", session["token"].as_str(), None)
             .await;

@@ -13,7 +13,9 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use super::auth::Source;
-use super::oidc_sign_in::{Refusal, TenantProvider, client_request, sign_in, tenant_provider};
+use super::oidc_sign_in::{
+    ProviderTokens, Refusal, TenantProvider, client_request, sign_in, tenant_provider,
+};
 use super::principal::record_failure;
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
@@ -213,11 +215,6 @@ impl IntoResponse for DeviceError {
 #[derive(Deserialize)]
 struct ProviderError {
     error: String,
-}
-
-#[derive(Deserialize)]
-struct ProviderTokens {
-    id_token: String,
 }
 
 /// One poll of the provider's token endpoint: the ID token, or why not.

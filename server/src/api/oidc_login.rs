@@ -15,7 +15,7 @@ use sha2::Digest;
 
 use super::auth::Source;
 use super::extract::Query;
-use super::oidc_sign_in::{Refusal, client_request, sign_in, tenant_provider};
+use super::oidc_sign_in::{ProviderTokens, Refusal, client_request, sign_in, tenant_provider};
 use super::principal::record_failure;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -165,11 +165,6 @@ pub struct CallbackQuery {
     iss: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct TokenResponse {
-    id_token: String,
-}
-
 /// Exchanges the code at the token endpoint (client secret by HTTP basic, or a public
 /// client's id in the form), with the PKCE verifier.
 async fn exchange(
@@ -199,7 +194,7 @@ async fn exchange(
         tracing::warn!(%status, body, "the token endpoint refused the code");
         return Err(Refusal("auth.failed.oidc.code"));
     }
-    let tokens: TokenResponse = response
+    let tokens: ProviderTokens = response
         .json()
         .await
         .map_err(|_| Refusal("auth.failed.oidc.malformed"))?;

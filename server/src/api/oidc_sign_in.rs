@@ -31,6 +31,12 @@ impl From<TokenError> for Refusal {
     }
 }
 
+/// The member of the provider's token response a sign-in uses.
+#[derive(serde::Deserialize)]
+pub(super) struct ProviderTokens {
+    pub id_token: String,
+}
+
 /// A request to the provider's token or device authorization endpoint, authenticated as
 /// the tenant's client: its secret by HTTP basic, or, for a public client, its id in the
 /// form.

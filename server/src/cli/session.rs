@@ -204,15 +204,24 @@ pub async fn login(args: LoginArgs) -> Result<(), CliError> {
     }
 }
 
+/// The kept session, and the server's answer to `method path` with it.
+async fn with_session(
+    args: &CredentialsArg,
+    method: reqwest::Method,
+    path: &str,
+) -> Result<(Credentials, u16, Value), CliError> {
+    let credentials = args.read()?;
+    let req = http()?
+        .request(method, api(&credentials.server, path))
+        .bearer_auth(&credentials.token);
+    let (status, body) = send(req).await?;
+    Ok((credentials, status, body))
+}
+
 /// Revokes the kept session at the server and removes the credentials file.
 pub async fn logout(args: CredentialsArg) -> Result<(), CliError> {
-    let credentials = args.read()?;
-    let (status, body) = send(
-        http()?
-            .post(api(&credentials.server, "/auth/logout"))
-            .bearer_auth(&credentials.token),
-    )
-    .await?;
+    let (credentials, status, body) =
+        with_session(&args, reqwest::Method::POST, "/auth/logout").await?;
     // 401: already expired or revoked; the file goes all the same.
     if !(200..300).contains(&status) && status != 401 {
         return Err(refused("signing out", status, &body));
@@ -224,13 +233,7 @@ pub async fn logout(args: CredentialsArg) -> Result<(), CliError> {
 
 /// `GET /api/v1/me` with the kept session (JSON).
 pub async fn whoami(args: CredentialsArg) -> Result<(), CliError> {
-    let credentials = args.read()?;
-    let (status, body) = send(
-        http()?
-            .get(api(&credentials.server, "/me"))
-            .bearer_auth(&credentials.token),
-    )
-    .await?;
+    let (_, status, body) = with_session(&args, reqwest::Method::GET, "/me").await?;
     if status != 200 {
         return Err(refused("the server", status, &body));
     }

@@ -91,8 +91,13 @@ impl TestIdp {
 
     /// New signing keys at the provider; the old ones are no longer published.
     pub async fn rotate_keys(&self) {
+        self.admin("rotate").await;
+    }
+
+    /// `POST /admin/{what}` at the provider, without a body.
+    async fn admin(&self, what: &str) {
         let r = reqwest::Client::new()
-            .post(format!("{}/admin/rotate", self.issuer))
+            .post(format!("{}/admin/{what}", self.issuer))
             .send()
             .await
             .unwrap();
@@ -113,12 +118,7 @@ impl TestIdp {
 
     /// The next token request is answered `slow_down`.
     pub async fn slow_down_next(&self) {
-        let r = reqwest::Client::new()
-            .post(format!("{}/admin/slow_down", self.issuer))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 204);
+        self.admin("slow_down").await;
     }
 
     /// The key ids the provider publishes now.
@@ -355,6 +355,25 @@ pub async fn connect_services(
     connect_with(app, base, users, services, json!({})).await
 }
 
+/// Tenant A's provider settings for the test provider at `issuer`, the server at `base`:
+/// the console's client `switchyard`, accepting service tokens when `services`.
+pub fn sso_settings(issuer: &str, base: &str, services: bool) -> Value {
+    json!({
+        "issuer": issuer, "client_id": "switchyard", "client_secret": "client-secret",
+        "redirect_uri": format!("{base}/api/v1/auth/oidc/callback"),
+        "scopes": ["openid", "profile", "email", "groups"],
+        "api_audience": if services { json!(API_AUDIENCE) } else { Value::Null },
+    })
+}
+
+/// `PUT /api/v1/sso` as tenant A's infra_admin; it must succeed.
+pub async fn set_sso(app: &super::app::TestApp, settings: Value) {
+    let (s, body) = app
+        .call("PUT", "/api/v1/sso", Some(&app.admin_a), Some(settings))
+        .await;
+    assert_eq!(s, axum::http::StatusCode::OK, "{body}");
+}
+
 /// The device authorization grant (RFC 8628), which the console's client `switchyard` is
 /// registered for beside the code flow.
 pub const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
@@ -385,19 +404,7 @@ pub async fn connect_with(
         config[k] = v.clone();
     }
     let idp = TestIdp::start(config).await?;
-    let (s, body) = app
-        .call(
-            "PUT",
-            "/api/v1/sso",
-            Some(&app.admin_a),
-            Some(json!({
-                "issuer": idp.issuer, "client_id": "switchyard", "client_secret": "client-secret",
-                "redirect_uri": callback, "scopes": ["openid", "profile", "email", "groups"],
-                "api_audience": if services.is_empty() { Value::Null } else { json!(API_AUDIENCE) },
-            })),
-        )
-        .await;
-    assert_eq!(s, axum::http::StatusCode::OK, "{body}");
+    set_sso(app, sso_settings(&idp.issuer, base, !services.is_empty())).await;
     if !services.is_empty() {
         *app.service_provider.lock().unwrap() = Some((idp.issuer.clone(), API_AUDIENCE.into()));
     }
