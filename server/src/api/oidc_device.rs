@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::auth::Source;
 use super::oidc_sign_in::{
-    ProviderTokens, Refusal, TenantProvider, client_request, sign_in, tenant_provider,
+    ProviderTokens, Refusal, TenantProvider, client_request, sign_in, tenant_provider, unavailable,
 };
 use super::principal::record_failure;
 use crate::error::{ApiError, ErrorBody};
@@ -81,7 +81,7 @@ pub async fn start(
     state.store.tenant(&tenant.id).get_sso().await?;
     let provider = tenant_provider(&state, &tenant.id)
         .await
-        .map_err(|r| ApiError::Unavailable(format!("the identity provider: {}", r.reason())))?;
+        .map_err(|r| unavailable(r.reason()))?;
     let endpoint = provider
         .issuer
         .metadata
@@ -103,7 +103,7 @@ pub async fn start(
     )
     .send()
     .await
-    .map_err(|e| ApiError::Unavailable(format!("the identity provider: {e}")))?;
+    .map_err(unavailable)?;
     if !response.status().is_success() {
         let status = response.status();
         let body = response.text().await.unwrap_or_default();
@@ -226,7 +226,7 @@ async fn poll_provider(
     // may succeed.
     let provider = tenant_provider(state, &device.tenant_id)
         .await
-        .map_err(|r| ApiError::Unavailable(format!("the identity provider: {}", r.reason())))?;
+        .map_err(|r| unavailable(r.reason()))?;
     let form = vec![
         ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
         ("device_code", device.device_code.as_str()),
@@ -242,7 +242,7 @@ async fn poll_provider(
     .await
     .map_err(|e| {
         tracing::warn!(error = %e, "token endpoint unreachable");
-        ApiError::Unavailable(format!("the identity provider: {e}"))
+        unavailable(e)
     })?;
     if response.status().is_success() {
         let tokens: ProviderTokens = response

@@ -15,7 +15,9 @@ use sha2::Digest;
 
 use super::auth::Source;
 use super::extract::Query;
-use super::oidc_sign_in::{ProviderTokens, Refusal, client_request, sign_in, tenant_provider};
+use super::oidc_sign_in::{
+    ProviderTokens, Refusal, client_request, sign_in, tenant_provider, unavailable,
+};
 use super::principal::record_failure;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -67,10 +69,6 @@ fn check_return_to(path: Option<String>) -> Result<String, ApiError> {
             message: "must be a path under /ui/".into(),
         })
     }
-}
-
-fn unavailable(e: impl std::fmt::Display) -> ApiError {
-    ApiError::Unavailable(format!("the identity provider: {e}"))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use crate::error::ApiError;
 use crate::oidc::Issuer;
 use crate::oidc::id_token::{Expected, IdClaims, TokenError, validate};
 use crate::state::AppState;
@@ -29,6 +30,11 @@ impl From<TokenError> for Refusal {
         tracing::warn!(error = %e, "ID token refused");
         Refusal(e.event_kind())
     }
+}
+
+/// The provider could not be used (unreachable, an answer not as the standard says): 503.
+pub(super) fn unavailable(e: impl std::fmt::Display) -> ApiError {
+    ApiError::Unavailable(format!("the identity provider: {e}"))
 }
 
 /// The member of the provider's token response a sign-in uses.
