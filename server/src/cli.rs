@@ -1,10 +1,12 @@
 //! The `switchyard` command line: run the server, and the operator tasks that must work
 //! without it (first tenant, migrations, keys, config versions, audit verification,
-//! master key rotation, usage reports and the chargeback export). Results meant for the
+//! master key rotation, usage reports and the chargeback export), and a person's sign-in
+//! to a running server (`login --sso`, `logout`, `whoami`). Results meant for the
 //! operator go to stdout; logs go to stderr.
 
 mod audit;
 mod budgets;
+mod session;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -127,6 +129,13 @@ pub enum Command {
     /// Per-tenant price overrides, sent to SDKs with their config.
     #[command(subcommand)]
     Price(budgets::PriceCommand),
+    /// Sign in to a running server through the tenant's identity provider (a code to
+    /// enter in a browser); the session is kept in a credentials file.
+    Login(session::LoginArgs),
+    /// Revoke the kept session and remove the credentials file.
+    Logout(session::CredentialsArg),
+    /// The signed-in user and their roles, from the server (JSON).
+    Whoami(session::CredentialsArg),
 }
 
 #[derive(Subcommand, Debug)]
@@ -417,6 +426,9 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             budgets::budgets(&url, command, LeaseSettings::default().grace_ms).await
         }
         Command::Price(command) => budgets::prices(&url, command).await,
+        Command::Login(args) => session::login(args).await,
+        Command::Logout(args) => session::logout(args).await,
+        Command::Whoami(args) => session::whoami(args).await,
     }
 }
 

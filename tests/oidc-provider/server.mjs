@@ -2,7 +2,11 @@
 // server's SSO tests. Configured by the test through a JSON file (argv[2]):
 //   { "port": 0, "clients": [ { client_id, client_secret, redirect_uris, ... } ],
 //     "users": { "<sub>": { "password": "...", "claims": { "groups": [...], ... } } },
-//     "api_resource": "https://switchyard.test/api" }
+//     "api_resource": "https://switchyard.test/api", "device_code_ttl": 600 }
+// The device authorization grant (RFC 8628) is on: a client whose `grant_types` list
+// `urn:ietf:params:oauth:grant-type:device_code` may start it at /device/auth; the person
+// enters the user code at /device (the package's own pages), then signs in at the login
+// page below. `device_code_ttl` (seconds, default 600) is how long a device code lives.
 // A client with `grant_types: ["client_credentials"]` gets a JWT access token (RFC 9068)
 // for the resource it names (`resource=`, RFC 8707); `api_resource` is the one resource
 // served (absent: none, client credentials tokens cannot be had).
@@ -16,6 +20,8 @@
 //                       token endpoint hands out has these claims changed (`exp` in the
 //                       past, another `aud`), re-signed with the provider's own key under
 //                       its kid, or with a key it never published (a wrong signature)
+//   POST /admin/slow_down  the next token request is answered `slow_down` (RFC 8628
+//                       3.5), which this package never sends by itself
 // It prints its issuer URL on stdout, one line, once it is listening.
 
 import { createPrivateKey, generateKeyPairSync, randomUUID, sign } from 'node:crypto';
@@ -31,6 +37,8 @@ let issuer;
 let keys;
 /** What to change in the next ID token, or null. */
 let tamper = null;
+/** Whether the next token request is answered `slow_down`. */
+let slowDown = false;
 
 /** A fresh RS256 and ES256 signing key, each with its own kid. */
 function signingKeys() {
@@ -64,6 +72,8 @@ function makeProvider() {
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
+      // The CLI's sign-in, brokered by the server (RFC 8628).
+      deviceFlow: { enabled: true },
       // JWT access tokens for the API's resource: what a service presents as Bearer.
       resourceIndicators: {
         enabled: true,
@@ -83,6 +93,7 @@ function makeProvider() {
         },
       },
     },
+    ttl: { DeviceCode: config.device_code_ttl ?? 600 },
     interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
     async findAccount(ctx, sub) {
       const user = users[sub];
@@ -190,6 +201,8 @@ async function admin(req, res, what) {
     tamper = JSON.parse(await readBody(req));
   } else if (what === 'users') {
     users = JSON.parse(await readBody(req));
+  } else if (what === 'slow_down') {
+    slowDown = true;
   } else if (what === 'rotate') {
     provider = makeProvider();
   } else {
@@ -208,6 +221,10 @@ const server = http.createServer((req, res) => {
     handled = interaction(req, res, parts[1], parts[2]);
   } else if (parts[0] === 'admin') {
     handled = admin(req, res, parts[1]);
+  } else if (parts[0] === 'token' && slowDown) {
+    slowDown = false;
+    res.writeHead(400, { 'content-type': 'application/json' });
+    return res.end(JSON.stringify({ error: 'slow_down', error_description: 'test: poll slower' }));
   } else if (parts[0] === 'token' && tamper) {
     return tokenEndpoint(req, res);
   } else {

@@ -21,7 +21,9 @@ pub mod extract;
 mod health;
 mod keys;
 pub(crate) mod leases;
+mod oidc_device;
 mod oidc_login;
+mod oidc_sign_in;
 pub mod openapi;
 mod prices;
 pub mod principal;
@@ -282,6 +284,8 @@ pub fn decode_everything(data: &[u8]) {
     let _ = decode::<apps::CreateApp>(data);
     let _ = decode::<auth::LoginRequest>(data);
     let _ = decode::<auth::NewToken>(data);
+    let _ = decode::<oidc_device::DeviceStart>(data);
+    let _ = decode::<oidc_device::DevicePoll>(data);
     let _ = decode::<departments::NewDepartment>(data);
     let _ = decode::<departments::PatchDepartment>(data);
     let _ = decode::<apps::PatchApp>(data);
@@ -337,6 +341,8 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/oidc/provider", get(oidc_login::provider))
         .route("/auth/oidc/start", get(oidc_login::start))
         .route("/auth/oidc/callback", get(oidc_login::callback))
+        .route("/auth/oidc/device", post(oidc_device::start))
+        .route("/auth/oidc/device/token", post(oidc_device::token))
         .route("/me", get(auth::me))
         .route(
             "/departments",

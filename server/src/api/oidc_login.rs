@@ -13,13 +13,15 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use serde::{Deserialize, Serialize};
 use sha2::Digest;
 
-use super::auth::{SESSION_MS, Source};
+use super::auth::Source;
 use super::extract::Query;
+use super::oidc_sign_in::{
+    ProviderTokens, Refusal, client_request, sign_in, tenant_provider, unavailable,
+};
 use super::principal::record_failure;
 use crate::error::ApiError;
-use crate::oidc::id_token::{Expected, IdClaims, TokenError, validate};
 use crate::state::AppState;
-use crate::store::{AuditCtx, PendingLogin, SsoSettings, StoreError, TokenKind};
+use crate::store::{PendingLogin, SsoSettings};
 use crate::util::{now_ms, random_hex};
 
 /// How long a sign-in may take at the provider.
@@ -67,10 +69,6 @@ fn check_return_to(path: Option<String>) -> Result<String, ApiError> {
             message: "must be a path under /ui/".into(),
         })
     }
-}
-
-fn unavailable(e: impl std::fmt::Display) -> ApiError {
-    ApiError::Unavailable(format!("the identity provider: {e}"))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -165,54 +163,36 @@ pub struct CallbackQuery {
     iss: Option<String>,
 }
 
-/// Why a sign-in that reached the callback was refused: the security event it is recorded
-/// as, and what the console is told.
-struct Refusal(&'static str);
-
-impl From<TokenError> for Refusal {
-    fn from(e: TokenError) -> Self {
-        tracing::warn!(error = %e, "ID token refused");
-        Refusal(e.event_kind())
-    }
-}
-
-#[derive(Deserialize)]
-struct TokenResponse {
-    id_token: String,
-}
-
 /// Exchanges the code at the token endpoint (client secret by HTTP basic, or a public
 /// client's id in the form), with the PKCE verifier.
 async fn exchange(
     state: &AppState,
     sso: &SsoSettings,
     token_endpoint: &str,
-    secret: Option<String>,
+    secret: Option<&str>,
     code: &str,
     verifier: &str,
 ) -> Result<String, Refusal> {
-    let mut form = vec![
+    let form = vec![
         ("grant_type", "authorization_code"),
         ("code", code),
         ("redirect_uri", sso.redirect_uri.as_str()),
         ("code_verifier", verifier),
     ];
-    let mut req = state.oidc.http().post(token_endpoint);
-    match &secret {
-        Some(secret) => req = req.basic_auth(&sso.client_id, Some(secret)),
-        None => form.push(("client_id", sso.client_id.as_str())),
-    }
-    let response = req.form(&form).send().await.map_err(|e| {
-        tracing::warn!(error = %e, "token endpoint unreachable");
-        Refusal("auth.failed.oidc.provider")
-    })?;
+    let response = client_request(state, token_endpoint, sso, secret, form)
+        .send()
+        .await
+        .map_err(|e| {
+            tracing::warn!(error = %e, "token endpoint unreachable");
+            Refusal("auth.failed.oidc.provider")
+        })?;
     if !response.status().is_success() {
         let status = response.status();
         let body = response.text().await.unwrap_or_default();
         tracing::warn!(%status, body, "the token endpoint refused the code");
         return Err(Refusal("auth.failed.oidc.code"));
     }
-    let tokens: TokenResponse = response
+    let tokens: ProviderTokens = response
         .json()
         .await
         .map_err(|_| Refusal("auth.failed.oidc.malformed"))?;
@@ -230,83 +210,31 @@ async fn complete(
         return Err(Refusal("auth.failed.oidc.denied"));
     }
     let code = q.code.as_deref().ok_or(Refusal("auth.failed.oidc.code"))?;
-    let tenant = state.store.tenant(&login.tenant_id);
-    let internal = |e: StoreError| {
-        tracing::error!(error = %e, "SSO sign-in");
-        Refusal("auth.failed.oidc.internal")
-    };
-    let sso = tenant.get_sso().await.map_err(internal)?;
+    let provider = tenant_provider(state, &login.tenant_id).await?;
+    let sso = &provider.sso;
     if q.iss.as_deref().is_some_and(|iss| iss != sso.issuer) {
         return Err(Refusal("auth.failed.oidc.issuer"));
     }
-    let issuer = state
-        .oidc
-        .issuer(&sso.issuer)
-        .await
-        .map_err(|_| Refusal("auth.failed.oidc.provider"))?;
-    let secret = tenant
-        .open_sso_secret(state.master_key.as_deref())
-        .await
-        .map_err(internal)?;
     let id_token = exchange(
         state,
-        &sso,
-        &issuer.metadata.token_endpoint,
-        secret,
+        sso,
+        &provider.issuer.metadata.token_endpoint,
+        provider.secret.as_deref(),
         code,
         &login.code_verifier,
     )
     .await?;
-    let expected = Expected {
-        issuer: &sso.issuer,
-        client_id: &sso.client_id,
-        nonce: Some(&login.nonce),
-        access_token: false,
-        now: now_ms() / 1000,
-    };
-    let claims: IdClaims = validate(&id_token, &issuer, &state.oidc, &expected).await?;
-    let username = claims
-        .string("preferred_username")
-        .or_else(|| claims.string("email"))
-        .unwrap_or(&claims.sub)
-        .to_owned();
-    let ctx = AuditCtx {
-        actor: username.clone(),
-        role: "user".into(),
-        source: source.to_owned(),
-    };
-    let user = tenant
-        .sso_user(
-            &ctx,
-            &sso.issuer,
-            &claims.sub,
-            &username,
-            claims.string("name"),
-        )
-        .await
-        .map_err(internal)?;
-    if user.disabled {
-        return Err(Refusal("auth.failed.oidc.disabled"));
-    }
-    let ctx = AuditCtx {
-        actor: user.username.clone(),
-        ..ctx
-    };
-    tenant
-        .apply_group_rules(&ctx, &user.id, &claims.strings(&sso.groups_claim))
-        .await
-        .map_err(internal)?;
-    let (_, token) = tenant
-        .create_token(
-            &ctx,
-            &user.id,
-            TokenKind::Session,
-            "sso session",
-            Some(now_ms() + SESSION_MS),
-        )
-        .await
-        .map_err(internal)?;
-    Ok(token)
+    let signed_in = sign_in(
+        state,
+        &login.tenant_id,
+        sso,
+        &id_token,
+        Some(&login.nonce),
+        source,
+        "sso session",
+    )
+    .await?;
+    Ok(signed_in.token)
 }
 
 /// The provider's redirect back: to the console with `#token=…`, or `#sso_error=…`.
@@ -335,10 +263,9 @@ pub async fn callback(
     };
     let to = match complete(&state, &login, &q, &source).await {
         Ok(token) => format!("{}#token={token}", login.return_to),
-        Err(Refusal(kind)) => {
-            record_failure(&state, Some(&login.tenant_id), kind, &subject, &source).await;
-            let reason = kind.trim_start_matches("auth.failed.oidc.");
-            format!("{}#sso_error={reason}", login.return_to)
+        Err(refusal) => {
+            record_failure(&state, Some(&login.tenant_id), refusal.0, &subject, &source).await;
+            format!("{}#sso_error={}", login.return_to, refusal.reason())
         }
     };
     // The cookie has served: expire it.

@@ -11,8 +11,8 @@ use utoipa::{Modify, OpenApi};
 
 use super::{
     advice, alerts, apps, audit, auth, budgets, call_log_policy, call_logs, capacity, configs,
-    costs, departments, events, health, keys, leases, oidc_login, prices, providers, rate_limits,
-    rollouts, sdk, sso, tenants, usage, usage_ingest, users,
+    costs, departments, events, health, keys, leases, oidc_device, oidc_login, prices, providers,
+    rate_limits, rollouts, sdk, sso, tenants, usage, usage_ingest, users,
 };
 
 #[derive(OpenApi)]
@@ -21,6 +21,7 @@ use super::{
     paths(
         auth::login, auth::create_token, auth::logout, auth::me,
         oidc_login::provider, oidc_login::start, oidc_login::callback,
+        oidc_device::start, oidc_device::token,
         departments::list, departments::create, departments::get_one, departments::update,
         apps::list, apps::create, apps::get_one, apps::update, apps::delete,
         keys::list, keys::create, keys::revoke,

@@ -22,6 +22,10 @@ pub struct Metadata {
     pub authorization_endpoint: String,
     pub token_endpoint: String,
     pub jwks_uri: String,
+    /// RFC 8628's endpoint, where the CLI's sign-in starts; absent when the provider does
+    /// not offer the device authorization grant.
+    #[serde(default)]
+    pub device_authorization_endpoint: Option<String>,
     #[serde(default)]
     pub id_token_signing_alg_values_supported: Vec<String>,
     #[serde(default)]

@@ -59,7 +59,7 @@ pub use security_events::SecurityEvent;
 pub use server_events::ServerEvent;
 pub use sso::{DEFAULT_GROUPS_CLAIM, DEFAULT_SCOPES, SsoInput, SsoSettings, check_issuer};
 pub use sso_identities::NO_PASSWORD;
-pub use sso_logins::PendingLogin;
+pub use sso_logins::{PendingDevice, PendingLogin};
 pub use sso_rules::{GroupRule, GroupRuleInput, RuleKind};
 pub use tenants::Tenant;
 pub use usage::Ingested;

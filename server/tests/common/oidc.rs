@@ -91,8 +91,13 @@ impl TestIdp {
 
     /// New signing keys at the provider; the old ones are no longer published.
     pub async fn rotate_keys(&self) {
+        self.admin("rotate").await;
+    }
+
+    /// `POST /admin/{what}` at the provider, without a body.
+    async fn admin(&self, what: &str) {
         let r = reqwest::Client::new()
-            .post(format!("{}/admin/rotate", self.issuer))
+            .post(format!("{}/admin/{what}", self.issuer))
             .send()
             .await
             .unwrap();
@@ -109,6 +114,11 @@ impl TestIdp {
             .await
             .unwrap();
         assert_eq!(r.status(), 204);
+    }
+
+    /// The next token request is answered `slow_down`.
+    pub async fn slow_down_next(&self) {
+        self.admin("slow_down").await;
     }
 
     /// The key ids the provider publishes now.
@@ -209,9 +219,23 @@ impl Browser {
             status, 303,
             "the provider's authorization endpoint: {status}"
         );
-        let login_page = login_page.unwrap();
-        let base = url_origin(authorize);
-        let page = absolute(&base, &login_page);
+        let (status, back, body) = self
+            .log_in(&url_origin(authorize), &login_page.unwrap(), user, password)
+            .await?;
+        assert_eq!(status, 303, "the provider's resume: {body}");
+        Ok(back.unwrap())
+    }
+
+    /// The provider's login page at `login_page` filled in; answers the provider's
+    /// resume step (status, Location, body), or `Err(status)` for refused credentials.
+    async fn log_in(
+        &mut self,
+        base: &str,
+        login_page: &str,
+        user: &str,
+        password: &str,
+    ) -> Result<(u16, Option<String>, String), u16> {
+        let page = absolute(base, login_page);
         let (status, _, _) = self.get(&page).await;
         assert_eq!(status, 200);
         let req = self
@@ -222,10 +246,73 @@ impl Browser {
         if status != 303 {
             return Err(status);
         }
-        let (status, back, body) = self.get(&absolute(&base, &resume.unwrap())).await;
-        assert_eq!(status, 303, "the provider's resume: {body}");
-        Ok(back.unwrap())
+        Ok(self.get(&absolute(base, &resume.unwrap())).await)
     }
+
+    /// The person's part of a device sign-in (RFC 8628) at the provider's own pages:
+    /// `verification` (the URI with the user code filled in) opened, the code confirmed
+    /// (or, when `approve` is false, the sign-in aborted there), then the login page with
+    /// `user`'s credentials. Answers the last page's body.
+    pub async fn device_sign_in(
+        &mut self,
+        verification: &str,
+        approve: bool,
+        user: &str,
+        password: &str,
+    ) -> String {
+        let base = url_origin(verification);
+        // The page that posts the code (a self-submitting form with the provider's
+        // anti-forgery token), then the confirmation page with the code shown.
+        let (status, _, page) = self.get(verification).await;
+        assert_eq!(status, 200, "{page}");
+        let action = html_attr(&page, "action=\"");
+        let code = hidden(&page, "user_code");
+        let req = self
+            .http
+            .post(&action)
+            .form(&[("xsrf", hidden(&page, "xsrf")), ("user_code", code.clone())]);
+        let (status, _, confirm) = self.send(req).await;
+        assert_eq!(status, 200, "{confirm}");
+        assert!(confirm.contains(&code), "the code is shown: {confirm}");
+        let xsrf = hidden(&confirm, "xsrf");
+        let choice = if approve { "confirm" } else { "abort" };
+        let req = self.http.post(&action).form(&[
+            ("xsrf", xsrf.as_str()),
+            ("user_code", code.as_str()),
+            (choice, "yes"),
+        ]);
+        let (status, login_page, body) = self.send(req).await;
+        if !approve {
+            return body;
+        }
+        assert_eq!(status, 303, "after confirming: {body}");
+        let (mut status, mut next, mut body) = self
+            .log_in(&base, &login_page.unwrap(), user, password)
+            .await
+            .unwrap_or_else(|s| panic!("the provider refused {user}'s password: {s}"));
+        while status == 303 {
+            (status, next, body) = self.get(&absolute(&base, &next.unwrap())).await;
+        }
+        body
+    }
+}
+
+/// The value of the hidden input `name` in a provider's page.
+fn hidden(page: &str, name: &str) -> String {
+    let at = page
+        .find(&format!("name=\"{name}\""))
+        .unwrap_or_else(|| panic!("no {name} in {page}"));
+    html_attr(&page[at..], "value=\"")
+}
+
+/// The first attribute value after `prefix` (which ends in its opening quote).
+fn html_attr(html: &str, prefix: &str) -> String {
+    let start = html
+        .find(prefix)
+        .unwrap_or_else(|| panic!("no {prefix} in {html}"))
+        + prefix.len();
+    let end = html[start..].find('"').unwrap() + start;
+    html[start..end].replace("&amp;", "&")
 }
 
 fn url_origin(url: &str) -> String {
@@ -265,32 +352,59 @@ pub async fn connect_services(
     users: Value,
     services: &[&str],
 ) -> Option<TestIdp> {
+    connect_with(app, base, users, services, json!({})).await
+}
+
+/// Tenant A's provider settings for the test provider at `issuer`, the server at `base`:
+/// the console's client `switchyard`, accepting service tokens when `services`.
+pub fn sso_settings(issuer: &str, base: &str, services: bool) -> Value {
+    json!({
+        "issuer": issuer, "client_id": "switchyard", "client_secret": "client-secret",
+        "redirect_uri": format!("{base}/api/v1/auth/oidc/callback"),
+        "scopes": ["openid", "profile", "email", "groups"],
+        "api_audience": if services { json!(API_AUDIENCE) } else { Value::Null },
+    })
+}
+
+/// `PUT /api/v1/sso` as tenant A's infra_admin; it must succeed.
+pub async fn set_sso(app: &super::app::TestApp, settings: Value) {
+    let (s, body) = app
+        .call("PUT", "/api/v1/sso", Some(&app.admin_a), Some(settings))
+        .await;
+    assert_eq!(s, axum::http::StatusCode::OK, "{body}");
+}
+
+/// The device authorization grant (RFC 8628), which the console's client `switchyard` is
+/// registered for beside the code flow.
+pub const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
+/// [`connect_services`], with `extra` merged into the provider's configuration (e.g.
+/// `device_code_ttl`).
+pub async fn connect_with(
+    app: &super::app::TestApp,
+    base: &str,
+    users: Value,
+    services: &[&str],
+    extra: Value,
+) -> Option<TestIdp> {
     let callback = format!("{base}/api/v1/auth/oidc/callback");
     let mut clients = vec![json!({
         "client_id": "switchyard", "client_secret": "client-secret",
         "redirect_uris": [callback], "id_token_signed_response_alg": "RS256",
+        "grant_types": ["authorization_code", DEVICE_GRANT],
     })];
     clients.extend(services.iter().map(|c| {
         json!({"client_id": c, "client_secret": SERVICE_SECRET,
             "grant_types": ["client_credentials"], "redirect_uris": [], "response_types": []})
     }));
-    let idp = TestIdp::start(json!({
+    let mut config = json!({
         "clients": clients, "users": users, "api_resource": API_AUDIENCE,
-    }))
-    .await?;
-    let (s, body) = app
-        .call(
-            "PUT",
-            "/api/v1/sso",
-            Some(&app.admin_a),
-            Some(json!({
-                "issuer": idp.issuer, "client_id": "switchyard", "client_secret": "client-secret",
-                "redirect_uri": callback, "scopes": ["openid", "profile", "email", "groups"],
-                "api_audience": if services.is_empty() { Value::Null } else { json!(API_AUDIENCE) },
-            })),
-        )
-        .await;
-    assert_eq!(s, axum::http::StatusCode::OK, "{body}");
+    });
+    for (k, v) in extra.as_object().unwrap() {
+        config[k] = v.clone();
+    }
+    let idp = TestIdp::start(config).await?;
+    set_sso(app, sso_settings(&idp.issuer, base, !services.is_empty())).await;
     if !services.is_empty() {
         *app.service_provider.lock().unwrap() = Some((idp.issuer.clone(), API_AUDIENCE.into()));
     }
