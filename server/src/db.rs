@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::postgres::PgConnectOptions;
 use sqlx::{AnyPool, Executor};
 
 use crate::store_error::StoreError;
@@ -57,6 +58,9 @@ pub struct Db {
     pub pool: AnyPool,
     pub backend: Backend,
     pub(crate) write_lock: Arc<tokio::sync::Mutex<()>>,
+    /// On PostgreSQL, how to open a connection of its own outside the pool: the replicas'
+    /// change listener and the job leader's locks each hold one (`crate::cluster`).
+    pub(crate) pg_options: Option<Arc<PgConnectOptions>>,
 }
 
 /// `sqlite://path`, a bare file path, or `postgres://…`.
@@ -82,9 +86,13 @@ impl Db {
         } else {
             Backend::Postgres
         };
-        if backend == Backend::Postgres {
-            check_root_cert(&url)?;
-        }
+        let pg_options = match backend {
+            Backend::Postgres => {
+                check_root_cert(&url)?;
+                Some(Arc::new(PgConnectOptions::from_str(&url)?))
+            }
+            Backend::Sqlite => None,
+        };
         let options = AnyConnectOptions::from_str(&url)?;
         let pool = AnyPoolOptions::new()
             .max_connections(if backend == Backend::Sqlite { 8 } else { 16 })
@@ -107,6 +115,7 @@ impl Db {
             pool,
             backend,
             write_lock: Arc::new(tokio::sync::Mutex::new(())),
+            pg_options,
         })
     }
 

@@ -8,6 +8,7 @@ use tokio::sync::watch;
 use crate::auth::key_cache::KeyCache;
 use crate::auth::rate_limit::RateLimiter;
 use crate::client_addr::TrustedProxies;
+use crate::cluster::leader::Leaders;
 use crate::crypto::MasterKey;
 use crate::gateway::GatewayClients;
 use crate::metrics::Metrics;
@@ -47,6 +48,8 @@ pub struct AppState {
     pub leases: LeaseSettings,
     /// Tenants' OpenID providers: metadata and signing keys per issuer.
     pub oidc: Arc<ProviderCache>,
+    /// Which background jobs this replica runs (all of them, but on PostgreSQL).
+    pub leaders: Arc<Leaders>,
 }
 
 impl AppState {
@@ -66,6 +69,7 @@ impl AppState {
             usage_retention_days: 30,
             leases: LeaseSettings::default(),
             oidc: Arc::new(ProviderCache::default()),
+            leaders: Arc::new(Leaders::default()),
         }
     }
 

@@ -11,10 +11,12 @@ mod bootstrap;
 mod budget_leases;
 mod budgets;
 mod call_logs;
+pub mod changes;
 mod configs;
 mod departments;
 mod deployment_health;
 pub(crate) mod keys;
+mod leader_locks;
 mod leases;
 mod prices;
 mod providers;
@@ -50,6 +52,7 @@ pub use configs::{
 pub use departments::{Department, DepartmentPatch};
 pub use deployment_health::DeploymentMinute;
 pub use keys::{AppKey, KeyAuth, NewKey};
+pub use leader_locks::LockSession;
 pub use leases::{LeaseAsk, LeaseSettings};
 pub use prices::{PriceInput, PriceOverride};
 pub use providers::{NewProvider, Provider};
@@ -165,6 +168,9 @@ impl TenantStore<'_> {
 pub struct WriteTx {
     pub(crate) tx: Transaction<'static, Any>,
     audited: bool,
+    /// The tenants whose records this write appends, announced to the replicas on commit.
+    tenants: Vec<Option<String>>,
+    backend: crate::db::Backend,
     _guard: OwnedMutexGuard<()>,
 }
 
@@ -180,6 +186,8 @@ impl Db {
         Ok(WriteTx {
             tx,
             audited: false,
+            tenants: Vec::new(),
+            backend: self.backend,
             _guard: guard,
         })
     }
@@ -187,15 +195,17 @@ impl Db {
 
 impl WriteTx {
     pub(crate) async fn audit(&mut self, entry: AuditEntry) -> Result<()> {
+        self.tenants.push(entry.tenant_id.clone());
         audit_log::append(&mut self.tx, entry).await?;
         self.audited = true;
         Ok(())
     }
 
-    pub(crate) async fn commit(self) -> Result<()> {
+    pub(crate) async fn commit(mut self) -> Result<()> {
         if !self.audited {
             return Err(StoreError::Internal("write without an audit record".into()));
         }
+        changes::announce(&mut self.tx, self.backend, &self.tenants).await?;
         self.tx.commit().await?;
         Ok(())
     }
