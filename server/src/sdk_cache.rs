@@ -24,6 +24,9 @@ pub struct Snapshot {
     /// The config as resolved for each app, made once per snapshot: a thousand clients of
     /// one app woken by an activation share one resolution.
     resolved: Mutex<HashMap<String, Arc<Resolved>>>,
+    /// One resolution at a time: the thousand clients an activation wakes wait for the
+    /// first one's instead of each reading the app from the database.
+    pub resolving: tokio::sync::Mutex<()>,
 }
 
 /// A response body for one app, with its ETag.
@@ -134,6 +137,7 @@ impl ConfigCache {
                     config,
                     loaded: Instant::now(),
                     resolved: Mutex::new(HashMap::new()),
+                    resolving: tokio::sync::Mutex::new(()),
                 }))
             }
         };
