@@ -442,6 +442,22 @@ async fn an_activation_on_one_replica_reaches_clients_long_polling_another_withi
     );
 }
 
+/// An SDK's `POST` of JSON `body` to `url` with app key `key`: the JSON answer of a 200.
+async fn sdk_post(http: &reqwest::Client, url: &str, key: &str, body: String) -> Value {
+    let r = http
+        .post(url)
+        .bearer_auth(key)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    let text = r.text().await.unwrap();
+    assert_eq!(status, 200, "{text}");
+    serde_json::from_str(&text).unwrap()
+}
+
 /// The lease request of instance `instance` (renewing `lease`), asking `want` USD of
 /// `budget`.
 fn lease_body(instance: &str, lease: Option<&str>, budget: &str, want: f64) -> String {
@@ -488,20 +504,7 @@ async fn concurrent_leases_over_the_replicas_never_grant_more_than_the_budget() 
                     0.25,
                 );
                 let (http, key) = (c.http.clone(), c.key.clone());
-                tokio::spawn(async move {
-                    let r = http
-                        .post(url)
-                        .bearer_auth(key)
-                        .header("content-type", "application/json")
-                        .body(body)
-                        .send()
-                        .await
-                        .unwrap();
-                    let status = r.status();
-                    let text = r.text().await.unwrap();
-                    assert_eq!(status, 200, "{text}");
-                    serde_json::from_str::<Value>(&text).unwrap()
-                })
+                tokio::spawn(async move { sdk_post(&http, &url, &key, body).await })
             })
             .collect();
         for (n, task) in tasks.into_iter().enumerate() {
@@ -556,18 +559,7 @@ async fn a_usage_batch_posted_to_several_replicas_and_retried_is_counted_once() 
                     body.clone(),
                 );
                 tasks.push(tokio::spawn(async move {
-                    let r = http
-                        .post(url)
-                        .bearer_auth(key)
-                        .header("content-type", "application/json")
-                        .body(body)
-                        .send()
-                        .await
-                        .unwrap();
-                    let status = r.status();
-                    let text = r.text().await.unwrap();
-                    assert_eq!(status, 200, "{text}");
-                    serde_json::from_str::<Value>(&text).unwrap()
+                    sdk_post(&http, &url, &key, body).await
                 }));
             }
         }
@@ -715,16 +707,7 @@ async fn ingest(c: &Cluster, to: &[usize], bodies: &[String], connections: usize
                 let Some(body) = queue.lock().unwrap().pop() else {
                     return events;
                 };
-                let r = http
-                    .post(&url)
-                    .bearer_auth(&key)
-                    .header("content-type", "application/json")
-                    .body(body)
-                    .send()
-                    .await
-                    .unwrap();
-                assert_eq!(r.status(), 200);
-                let ack: Value = serde_json::from_str(&r.text().await.unwrap()).unwrap();
+                let ack = sdk_post(&http, &url, &key, body).await;
                 events += ack["accepted"].as_u64().unwrap();
             }
         }));
@@ -855,16 +838,7 @@ async fn sizing() {
                     while started.elapsed() < Duration::from_secs(5) {
                         let body =
                             lease_body(&format!("s{run}-{n}"), lease.as_deref(), &budget, 0.01);
-                        let r = http
-                            .post(&url)
-                            .bearer_auth(&key)
-                            .header("content-type", "application/json")
-                            .body(body)
-                            .send()
-                            .await
-                            .unwrap();
-                        assert_eq!(r.status(), 200);
-                        let grant: Value = serde_json::from_str(&r.text().await.unwrap()).unwrap();
+                        let grant = sdk_post(&http, &url, &key, body).await;
                         lease = grant["lease"].as_str().map(str::to_owned);
                         grants += 1;
                     }
