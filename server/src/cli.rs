@@ -20,8 +20,9 @@ use switchyard::config::Config;
 
 use crate::auth::password::hash_password;
 use crate::client_addr::{ProxyHeader, TrustedProxies, parse_net};
+use crate::cluster::leader::Leaders;
 use crate::crypto::{CryptoError, MasterKey};
-use crate::db::Db;
+use crate::db::{Backend, Db};
 use crate::state::AppState;
 use crate::store::{AuditCtx, LeaseSettings, NewKey, NewTenant, Page, Store, StoreError};
 use crate::util::{now_ms, random_hex};
@@ -667,12 +668,27 @@ async fn serve(
     state.proxies = Arc::new(proxies);
     state.usage_retention_days = usage_retention_days;
     state.leases = leases;
-    state
-        .configs
-        .spawn_activation_watch(state.store.clone(), state.activations.clone());
-    crate::usage::retention::spawn_pruning(state.store.clone(), usage_retention_days);
-    crate::call_logs::retention::spawn_pruning(state.store.clone());
-    state.audit_checkpoints = audit::start_checkpoints(&state.store, checkpoints);
+    match state.store.db.backend {
+        Backend::Sqlite => state
+            .configs
+            .spawn_activation_watch(state.store.clone(), state.activations.clone()),
+        Backend::Postgres => {
+            // Replicas: hear each other's changes, and elect one runner per job.
+            let replica = crate::cluster::replica_name();
+            state.leaders = Arc::new(Leaders::none());
+            state
+                .leaders
+                .spawn_election(state.store.db.clone(), replica.clone());
+            crate::cluster::listener::spawn(state.clone(), replica);
+        }
+    }
+    crate::usage::retention::spawn_pruning(
+        state.store.clone(),
+        state.leaders.clone(),
+        usage_retention_days,
+    );
+    crate::call_logs::retention::spawn_pruning(state.store.clone(), state.leaders.clone());
+    state.audit_checkpoints = audit::start_checkpoints(&state.store, &state.leaders, checkpoints);
     crate::rollout::job::spawn(state.clone(), crate::rollout::job::EVERY);
     crate::capacity::spawn(state.clone(), Duration::from_secs(300));
     crate::alerts::spawn(

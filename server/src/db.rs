@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::postgres::PgConnectOptions;
 use sqlx::{AnyPool, Executor};
 
 use crate::audit::AuditKeys;
@@ -68,6 +69,9 @@ pub struct Db {
     /// The chain's switch-over point as this process found or made it: a head that later
     /// says otherwise was tampered with, and nothing more is appended to it.
     pub(crate) keyed_from_seen: Arc<std::sync::OnceLock<i64>>,
+    /// On PostgreSQL, how to open a connection of its own outside the pool: the replicas'
+    /// change listener and the job leader's locks each hold one (`crate::cluster`).
+    pub(crate) pg_options: Option<Arc<PgConnectOptions>>,
 }
 
 /// `sqlite://path`, a bare file path, or `postgres://…`.
@@ -93,9 +97,13 @@ impl Db {
         } else {
             Backend::Postgres
         };
-        if backend == Backend::Postgres {
-            check_root_cert(&url)?;
-        }
+        let pg_options = match backend {
+            Backend::Postgres => {
+                check_root_cert(&url)?;
+                Some(Arc::new(PgConnectOptions::from_str(&url)?))
+            }
+            Backend::Sqlite => None,
+        };
         let options = AnyConnectOptions::from_str(&url)?;
         let pool = AnyPoolOptions::new()
             .max_connections(if backend == Backend::Sqlite { 8 } else { 16 })
@@ -120,6 +128,7 @@ impl Db {
             write_lock: Arc::new(tokio::sync::Mutex::new(())),
             audit_keys: None,
             keyed_from_seen: Arc::default(),
+            pg_options,
         })
     }
 

@@ -11,6 +11,7 @@ pub mod call_logs;
 pub mod capacity;
 pub mod cli;
 pub mod client_addr;
+pub mod cluster;
 pub mod config_text;
 pub mod crypto;
 pub mod db;

@@ -1,8 +1,11 @@
 //! The active config of each tenant, parsed once and shared by every SDK request, so that
 //! waking a thousand long-polling clients costs map lookups, not queries.
-//! Entries expire after a short TTL so that activations made by another replica are seen.
+//! Entries expire after a short TTL (a safety net): on PostgreSQL a change committed by
+//! another replica drops its tenant's entry as soon as this replica hears of it
+//! (`crate::cluster::listener`); on SQLite a watch sees activations the CLI makes.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -21,6 +24,9 @@ pub struct Snapshot {
     /// The config as resolved for each app, made once per snapshot: a thousand clients of
     /// one app woken by an activation share one resolution.
     resolved: Mutex<HashMap<String, Arc<Resolved>>>,
+    /// One resolution at a time: the thousand clients an activation wakes wait for the
+    /// first one's instead of each reading the app from the database.
+    pub resolving: tokio::sync::Mutex<()>,
 }
 
 /// A response body for one app, with its ETag.
@@ -45,6 +51,10 @@ impl Snapshot {
 #[derive(Default)]
 pub struct ConfigCache {
     entries: RwLock<HashMap<String, Option<Arc<Snapshot>>>>,
+    /// Bumped (under the `entries` lock) by every invalidation: a snapshot read from the
+    /// database before one is not kept, or an activation heard while it was being read
+    /// would be hidden behind it for the TTL from the clients it just woke.
+    generation: AtomicU64,
     /// One reload at a time: when an activation wakes a thousand clients, one of them
     /// loads the new version and the rest find it cached.
     reload: tokio::sync::Mutex<()>,
@@ -62,18 +72,21 @@ impl ConfigCache {
     pub fn invalidate(&self, tenant_id: &str) {
         if let Ok(mut entries) = self.entries.write() {
             entries.remove(tenant_id);
+            self.generation.fetch_add(1, Ordering::SeqCst);
         }
     }
 
-    fn clear(&self) {
+    /// Drops every tenant's entry.
+    pub fn clear(&self) {
         if let Ok(mut entries) = self.entries.write() {
             entries.clear();
+            self.generation.fetch_add(1, Ordering::SeqCst);
         }
     }
 
-    /// Wakes long-polling clients for activations made by other replicas sharing the
-    /// database: asks the store for the newest activation time once a second, and on a
-    /// change drops every cached config and bumps `activations`.
+    /// On SQLite, wakes long-polling clients for activations made by another process on
+    /// the same file (the CLI): asks the store for the newest activation time once a
+    /// second, and on a change drops every cached config and bumps `activations`.
     pub fn spawn_activation_watch(
         self: &Arc<Self>,
         store: Store,
@@ -111,6 +124,7 @@ impl ConfigCache {
         if let Some(s) = self.fresh(tenant_id) {
             return Ok(Some(s));
         }
+        let generation = self.generation.load(Ordering::SeqCst);
         let tenant = store.tenant(tenant_id);
         let snapshot = match tenant.active().await? {
             None => None,
@@ -123,11 +137,12 @@ impl ConfigCache {
                     config,
                     loaded: Instant::now(),
                     resolved: Mutex::new(HashMap::new()),
+                    resolving: tokio::sync::Mutex::new(()),
                 }))
             }
         };
         if let Ok(mut entries) = self.entries.write() {
-            if snapshot.is_some() {
+            if snapshot.is_some() && self.generation.load(Ordering::SeqCst) == generation {
                 entries.insert(tenant_id.to_owned(), snapshot.clone());
             }
         }

@@ -9,6 +9,7 @@ use crate::audit::CheckpointVerifier;
 use crate::auth::key_cache::KeyCache;
 use crate::auth::rate_limit::RateLimiter;
 use crate::client_addr::TrustedProxies;
+use crate::cluster::leader::Leaders;
 use crate::crypto::MasterKey;
 use crate::gateway::GatewayClients;
 use crate::metrics::Metrics;
@@ -50,6 +51,8 @@ pub struct AppState {
     pub oidc: Arc<ProviderCache>,
     /// The audit checkpoints the per-tenant verification also checks (when configured).
     pub audit_checkpoints: Option<Arc<CheckpointVerifier>>,
+    /// Which background jobs this replica runs (all of them, but on PostgreSQL).
+    pub leaders: Arc<Leaders>,
 }
 
 impl AppState {
@@ -70,6 +73,7 @@ impl AppState {
             leases: LeaseSettings::default(),
             oidc: Arc::new(ProviderCache::default()),
             audit_checkpoints: None,
+            leaders: Arc::new(Leaders::default()),
         }
     }
 

@@ -703,7 +703,7 @@ async fn the_schedule_checkpoints_a_growing_log_and_refuses_a_tampered_one() {
         let tenant = fx.store.tenant_by_name("acme").await.unwrap().id;
         let mut settings = fx.settings.clone();
         settings.every = Duration::from_millis(100);
-        let job = checkpoint_job::spawn(fx.store.clone(), settings);
+        let job = checkpoint_job::spawn(fx.store.clone(), Default::default(), settings);
         let wait_for = async |seq: i64| {
             for _ in 0..100 {
                 if fx

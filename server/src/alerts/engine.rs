@@ -9,6 +9,7 @@ use std::time::Duration;
 use super::actions::Action;
 use super::notify::{AlertItem, Notification, Notifier};
 use super::rule::{Observation, kind_of};
+use crate::cluster::leader::Job;
 use crate::state::AppState;
 use crate::store::{AlertRule, AlertState, Result, StoreError};
 use crate::util::now_ms;
@@ -112,7 +113,8 @@ pub fn step(rule: &AlertRule, states: &[AlertState], observed: &[Observation], n
     out
 }
 
-/// Starts the evaluator; it runs until the runtime stops.
+/// Starts the evaluator; it runs until the runtime stops, evaluating on each tick this
+/// replica leads the job.
 pub fn spawn(state: AppState, settings: AlertSettings) -> tokio::task::JoinHandle<()> {
     let notifier = Notifier::new(
         state.store.clone(),
@@ -126,6 +128,9 @@ pub fn spawn(state: AppState, settings: AlertSettings) -> tokio::task::JoinHandl
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
             tick.tick().await;
+            if !state.leaders.turn(Job::Alerts) {
+                continue;
+            }
             if let Err(error) = evaluate_all(&state, &notifier, &settings, now_ms()).await {
                 tracing::warn!(%error, "alert rules not evaluated");
             }
@@ -160,9 +165,25 @@ async fn evaluate(
     let tenant = state.store.tenant(tenant_id);
     let observed = kind.observe(&tenant, now, settings.grace_ms).await?;
     let states = tenant.alert_states(Some(&rule.id)).await?;
-    let step = step(rule, &states, &observed, now);
+    let mut step = step(rule, &states, &observed, now);
+    // Only the states this pass wrote are its to notify and act on: a replica that
+    // evaluated the same rule a moment earlier (the job changing hands) did the rest.
+    let mut lost: Vec<String> = Vec::new();
     for s in &step.writes {
-        tenant.put_alert_state(s).await?;
+        let prev = states.iter().find(|p| p.subject == s.subject);
+        if !tenant.put_alert_state(s, prev).await? {
+            lost.push(s.subject.clone());
+        }
+    }
+    if !lost.is_empty() {
+        tracing::info!(
+            rule = rule.id,
+            subjects = lost.len(),
+            "alert states changed by another evaluator: left to it"
+        );
+        step.fired.retain(|s| !lost.contains(&s.subject));
+        step.resolved.retain(|s| !lost.contains(&s.subject));
+        step.started.retain(|s| !lost.contains(s));
     }
     let mut done: Vec<(String, String)> = Vec::new();
     if let Some(action) = &rule.action {

@@ -34,6 +34,7 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let start = std::time::Instant::now();
     let up = state.store.db.ping().await.is_ok();
     let mut text = state.metrics.render(&state.store.db);
+    state.leaders.render(&mut text);
     text.push_str(&format!(
         "# TYPE switchyard_db_up gauge\nswitchyard_db_up {}\n\
          # TYPE switchyard_db_ping_seconds gauge\nswitchyard_db_ping_seconds {:.6}\n",

@@ -32,6 +32,10 @@ async fn resolve(state: &AppState, caller: &AppCaller) -> Result<Arc<Resolved>, 
     if let Some(done) = snapshot.resolved_for(&caller.key.app_id) {
         return Ok(done);
     }
+    let _resolving = snapshot.resolving.lock().await;
+    if let Some(done) = snapshot.resolved_for(&caller.key.app_id) {
+        return Ok(done);
+    }
     let app = state
         .store
         .tenant(tenant_id)

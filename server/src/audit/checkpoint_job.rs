@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::checkpoint::{self, Checkpoint, CheckpointError, CheckpointSigner, CheckpointVerifier};
+use crate::cluster::leader::{Job, Leaders};
 use crate::store::audit_log::{self, Anchor};
 use crate::store::{Store, StoreError};
 use crate::util::now_ms;
@@ -89,15 +90,19 @@ async fn post(url: &str, checkpoint: &Checkpoint) -> Result<(), CheckpointError>
     Ok(())
 }
 
-/// Checkpoints every `settings.every` until the process ends (or the task is aborted);
-/// failures are logged (a broken chain as an error: it is what the checkpoints exist to
+/// Checkpoints every `settings.every` on the replica that leads the job, until the process
+/// ends (or the task is aborted); failures are logged (a broken chain as an error: it is what the checkpoints exist to
 /// catch).
-pub fn spawn(store: Store, settings: CheckpointSettings) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(settings.every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
+pub fn spawn(
+    store: Store,
+    leaders: Arc<Leaders>,
+    settings: CheckpointSettings,
+) -> tokio::task::JoinHandle<()> {
+    let every = settings.every;
+    let settings = Arc::new(settings);
+    leaders.spawn_periodic(Job::AuditCheckpoints, every, move || {
+        let (store, settings) = (store.clone(), Arc::clone(&settings));
+        async move {
             match checkpoint_now(&store, &settings).await {
                 Ok(Some(c)) => tracing::info!(seq = c.seq, "audit checkpoint written"),
                 Ok(None) => tracing::debug!("audit head unchanged: no checkpoint"),

@@ -4,7 +4,9 @@
 //!
 //! Entries are found by the key's SHA-256 (what the database stores), never by the key.
 //! A revocation or an app deletion in this process forgets that key's entries at once;
-//! one made by another replica or by the CLI takes effect within [`KEY_CACHE_TTL`].
+//! one made by another replica or by the CLI on PostgreSQL as soon as this replica hears
+//! of it (every change to a tenant forgets its keys: `crate::cluster::listener`), and at
+//! the latest within [`KEY_CACHE_TTL`] (SQLite's CLI, or a listener reconnecting).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -64,6 +66,16 @@ impl KeyCache {
         self.forget(|auth| auth.app_id == app_id);
     }
 
+    /// Forgets every key of a tenant another replica changed something in.
+    pub fn forget_tenant(&self, tenant_id: &str) {
+        self.forget(|auth| auth.tenant_id == tenant_id);
+    }
+
+    /// Forgets everything (changes may have been missed).
+    pub fn clear(&self) {
+        self.forget(|_| true);
+    }
+
     fn forget(&self, matches: impl Fn(&KeyAuth) -> bool) {
         if let Ok(mut entries) = self.entries.lock() {
             entries.retain(|_, e| !matches(&e.auth));
@@ -98,6 +110,18 @@ mod tests {
         cache.forget_app("a1");
         assert!(cache.get("h2").is_none());
         assert!(cache.get("h3").is_some());
+        cache.put(
+            "h4".into(),
+            KeyAuth {
+                tenant_id: "other".into(),
+                ..auth("k4", "a4", None)
+            },
+        );
+        cache.forget_tenant("t");
+        assert!(cache.get("h3").is_none());
+        assert!(cache.get("h4").is_some());
+        cache.clear();
+        assert!(cache.get("h4").is_none());
     }
 
     #[test]

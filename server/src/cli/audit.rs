@@ -12,6 +12,7 @@ use super::{CliError, connect, open};
 use crate::audit::checkpoint::{self, CheckpointSigner, CheckpointVerifier};
 use crate::audit::checkpoint_job::{self, CheckpointSettings};
 use crate::audit::{AuditKey, key};
+use crate::cluster::leader::Leaders;
 use crate::store::{AuditCtx, Store, StoreError, audit_log};
 
 const DIR_ENV: &str = "SWITCHYARD_AUDIT_CHECKPOINT_DIR";
@@ -147,13 +148,18 @@ pub async fn prepare_serve(
 /// Starts the schedule and gives the verifier the API's verification checks against.
 pub fn start_checkpoints(
     store: &Store,
+    leaders: &Arc<Leaders>,
     settings: Option<CheckpointSettings>,
 ) -> Option<Arc<CheckpointVerifier>> {
     let settings = settings?;
     let verifier = settings.verifier().map(Arc::new);
     tracing::info!(dir = ?settings.dir, url = ?settings.url, every_s = settings.every.as_secs(), "audit checkpoints scheduled");
     // Runs as long as the server does.
-    drop(checkpoint_job::spawn(store.clone(), settings));
+    drop(checkpoint_job::spawn(
+        store.clone(),
+        leaders.clone(),
+        settings,
+    ));
     verifier
 }
 

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::guard::{Decision, decide};
 use super::stats::ArmStats;
+use crate::cluster::leader::Job;
 use crate::state::AppState;
 use crate::store::{AuditCtx, Result, Rollout, Transition};
 use crate::util::now_ms;
@@ -12,13 +13,16 @@ use crate::util::now_ms;
 /// How often the job looks, by default.
 pub const EVERY: Duration = Duration::from_secs(2);
 
-/// Runs the job until the process ends.
+/// Runs the job until the process ends (a pass on each tick this replica leads it).
 pub fn spawn(state: AppState, every: Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
+            if !state.leaders.turn(Job::Rollouts) {
+                continue;
+            }
             if let Err(error) = run_once(&state).await {
                 tracing::error!(%error, "rollouts not judged");
             }

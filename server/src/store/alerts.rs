@@ -443,25 +443,44 @@ impl TenantStore<'_> {
             .collect())
     }
 
-    /// Writes a rule's state for one subject (the evaluator is its only writer).
-    pub async fn put_alert_state(&self, s: &AlertState) -> Result<()> {
+    /// Writes a rule's state for one subject if it is still `prev` (what the evaluator
+    /// read; `None`: no row yet). False when another evaluator changed it meanwhile (two
+    /// replicas overlapping for a moment while the job changes hands): that one notifies.
+    pub async fn put_alert_state(&self, s: &AlertState, prev: Option<&AlertState>) -> Result<bool> {
         let _guard = self.db.sqlite_writer().await;
-        sqlx::query(
-            "INSERT INTO alert_states (rule_id, subject, tenant_id, state, since, value, notified_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (rule_id, subject) DO UPDATE SET \
-             state = excluded.state, since = excluded.since, value = excluded.value, \
-             notified_at = excluded.notified_at",
-        )
-        .bind(&s.rule_id)
-        .bind(&s.subject)
-        .bind(&self.tenant_id)
-        .bind(&s.state)
-        .bind(s.since)
-        .bind(s.value)
-        .bind(s.notified_at)
-        .execute(&self.db.pool)
-        .await?;
-        Ok(())
+        let done = match prev {
+            None => sqlx::query(
+                "INSERT INTO alert_states (rule_id, subject, tenant_id, state, since, value, notified_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (rule_id, subject) DO NOTHING",
+            )
+            .bind(&s.rule_id)
+            .bind(&s.subject)
+            .bind(&self.tenant_id)
+            .bind(&s.state)
+            .bind(s.since)
+            .bind(s.value)
+            .bind(s.notified_at)
+            .execute(&self.db.pool)
+            .await?,
+            Some(p) => sqlx::query(
+                "UPDATE alert_states SET state = $1, since = $2, value = $3, notified_at = $4 \
+                 WHERE rule_id = $5 AND subject = $6 AND tenant_id = $7 AND state = $8 \
+                 AND since = $9 AND notified_at IS NOT DISTINCT FROM $10",
+            )
+            .bind(&s.state)
+            .bind(s.since)
+            .bind(s.value)
+            .bind(s.notified_at)
+            .bind(&s.rule_id)
+            .bind(&s.subject)
+            .bind(&self.tenant_id)
+            .bind(&p.state)
+            .bind(p.since)
+            .bind(p.notified_at)
+            .execute(&self.db.pool)
+            .await?,
+        };
+        Ok(done.rows_affected() == 1)
     }
 
     pub async fn log_alert_delivery(&self, d: &AlertDelivery) -> Result<()> {

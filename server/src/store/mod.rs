@@ -11,10 +11,12 @@ mod bootstrap;
 mod budget_leases;
 mod budgets;
 mod call_logs;
+pub mod changes;
 mod configs;
 mod departments;
 mod deployment_health;
 pub(crate) mod keys;
+mod leader_locks;
 mod leases;
 mod prices;
 mod providers;
@@ -50,6 +52,7 @@ pub use configs::{
 pub use departments::{Department, DepartmentPatch};
 pub use deployment_health::DeploymentMinute;
 pub use keys::{AppKey, KeyAuth, NewKey};
+pub use leader_locks::LockSession;
 pub use leases::{LeaseAsk, LeaseSettings};
 pub use prices::{PriceInput, PriceOverride};
 pub use providers::{NewProvider, Provider};
@@ -167,6 +170,9 @@ pub struct WriteTx {
     audited: bool,
     audit_keys: Option<std::sync::Arc<crate::audit::AuditKeys>>,
     keyed_from_seen: std::sync::Arc<std::sync::OnceLock<i64>>,
+    /// The tenants whose records this write appends, announced to the replicas on commit.
+    tenants: Vec<Option<String>>,
+    backend: crate::db::Backend,
     _guard: OwnedMutexGuard<()>,
 }
 
@@ -184,6 +190,8 @@ impl Db {
             audited: false,
             audit_keys: self.audit_keys.clone(),
             keyed_from_seen: self.keyed_from_seen.clone(),
+            tenants: Vec::new(),
+            backend: self.backend,
             _guard: guard,
         })
     }
@@ -191,6 +199,7 @@ impl Db {
 
 impl WriteTx {
     pub(crate) async fn audit(&mut self, entry: AuditEntry) -> Result<()> {
+        self.tenants.push(entry.tenant_id.clone());
         audit_log::append(
             &mut self.tx,
             self.audit_keys.as_deref(),
@@ -202,10 +211,11 @@ impl WriteTx {
         Ok(())
     }
 
-    pub(crate) async fn commit(self) -> Result<()> {
+    pub(crate) async fn commit(mut self) -> Result<()> {
         if !self.audited {
             return Err(StoreError::Internal("write without an audit record".into()));
         }
+        changes::announce(&mut self.tx, self.backend, &self.tenants).await?;
         self.tx.commit().await?;
         Ok(())
     }

@@ -1,21 +1,26 @@
 //! The retention job `serve` runs: raw usage events older than the retention period are
-//! deleted once at start and then every hour, with the leases that ended before it (and
+//! deleted once at start (or when this replica takes the job over) and then every hour, with the leases that ended before it (and
 //! rate shares done cooling); the per-minute rollups are kept for good.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use crate::cluster::leader::{Job, Leaders};
 use crate::store::Store;
 use crate::util::now_ms;
 
 /// How often the job runs.
 pub const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
-/// Runs the job until the process ends.
-pub fn spawn_pruning(store: Store, retention_days: u32) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(PRUNE_EVERY);
-        loop {
-            tick.tick().await;
+/// Runs the job until the process ends, on the replica that leads it.
+pub fn spawn_pruning(
+    store: Store,
+    leaders: Arc<Leaders>,
+    retention_days: u32,
+) -> tokio::task::JoinHandle<()> {
+    leaders.spawn_periodic(Job::UsageRetention, PRUNE_EVERY, move || {
+        let store = store.clone();
+        async move {
             let cutoff = now_ms() - i64::from(retention_days) * 86_400_000;
             match store.prune_usage(cutoff).await {
                 Ok(0) => {}
