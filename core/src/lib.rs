@@ -11,6 +11,7 @@ pub mod client;
 pub mod config;
 pub mod error;
 pub mod estimate;
+pub mod guardrails;
 mod files;
 pub mod lease;
 mod pipeline;

@@ -846,6 +846,7 @@ impl Importer {
             rate_limits: Vec::new(),
             usage: None,
             call_logs: None,
+            guardrails: Default::default(),
         };
         if let Some(mode) = self.cache_mode {
             config.cache.mode = mode;

@@ -137,5 +137,7 @@ pub(crate) fn report(
         metadata: report.options.metadata.clone(),
         lease: report.call.lease.as_deref().map(str::to_owned),
         content: report.content.map(EventContent::Captured),
+        rule: report.error.and_then(Error::rule).map(str::to_owned),
+        masked: report.call.masked.clone(),
     });
 }
