@@ -87,10 +87,11 @@ pub struct PiiMasking {
 }
 
 impl GuardrailsConfig {
-    /// The rules one app obeys: the tenant-wide ones, then its department's, then its own.
-    /// Deny and topic rules add up, `pii` is the most specific one set, and
-    /// `allowed_models` is what every level that sets a list allows.
-    pub fn resolve(&self, department: Option<&str>, app: Option<&str>) -> GuardrailsConfig {
+    /// The rules one app obeys: the tenant-wide ones, then those of each department it
+    /// sits in (`departments` by name, the top-level one first), then its own. Deny and
+    /// topic rules add up, `pii` is the most specific one set, and `allowed_models` is what
+    /// every level that sets a list allows.
+    pub fn resolve(&self, departments: &[String], app: Option<&str>) -> GuardrailsConfig {
         let mut out = GuardrailsConfig {
             deny: self.deny.clone(),
             topics: self.topics.clone(),
@@ -98,11 +99,11 @@ impl GuardrailsConfig {
             allowed_models: self.allowed_models.clone(),
             ..GuardrailsConfig::default()
         };
-        let levels = [
-            department.and_then(|d| self.departments.get(d)),
-            app.and_then(|a| self.apps.get(a)),
-        ];
-        for rules in levels.into_iter().flatten() {
+        let levels = departments
+            .iter()
+            .map(|d| self.departments.get(d))
+            .chain([app.and_then(|a| self.apps.get(a))]);
+        for rules in levels.flatten() {
             out.deny.extend(rules.deny.iter().cloned());
             out.topics.extend(rules.topics.iter().cloned());
             if rules.pii.is_some() {
@@ -201,14 +202,14 @@ apps:
     allowed_models: [chat, big]
 "#;
         let config: GuardrailsConfig = serde_norway::from_str(yaml).unwrap();
-        let cut = config.resolve(Some("legal"), Some("billing"));
+        let cut = config.resolve(&["legal".to_owned()], Some("billing"));
         let names: Vec<&str> = cut.deny.iter().map(|r| r.name.as_str()).collect();
         assert_eq!(names, ["tenant", "dept"]);
         assert_eq!(cut.topics[0].name, "legal-advice");
         assert_eq!(cut.allowed_models, Some(vec!["chat".to_owned()]));
         assert!(cut.pii.as_ref().unwrap().restore);
         assert!(cut.departments.is_empty() && cut.apps.is_empty());
-        let other = config.resolve(Some("sales"), Some("web"));
+        let other = config.resolve(&["sales".to_owned()], Some("web"));
         assert_eq!(other.deny.len(), 1);
         assert_eq!(other.allowed_models.unwrap().len(), 3);
         assert!(other.pii.is_none());

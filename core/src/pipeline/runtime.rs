@@ -142,7 +142,7 @@ impl Runtime {
         let guardrails = Guardrails::build(
             &config
                 .guardrails
-                .resolve(None, config.identity.app.as_deref()),
+                .resolve(&[], config.identity.app.as_deref()),
         )?
         .map(Arc::new);
         Ok(Runtime {
