@@ -78,19 +78,6 @@ impl TenantStore<'_> {
         Ok(())
     }
 
-    /// Policy violations (`policy.violation` security events) at or after `since_ms`.
-    pub async fn policy_violations_since(&self, since_ms: i64) -> Result<i64> {
-        let (n,): (i64,) = sqlx::query_as(
-            "SELECT COUNT(*) FROM security_events WHERE tenant_id = $1 AND kind = $2 AND at >= $3",
-        )
-        .bind(&self.tenant_id)
-        .bind(POLICY_VIOLATION)
-        .bind(since_ms)
-        .fetch_one(&self.db.pool)
-        .await?;
-        Ok(n)
-    }
-
     pub async fn list_security_events(&self, page: Page) -> Result<Vec<SecurityEvent>> {
         let rows: Vec<(String, String, String, String, i64)> = sqlx::query_as(
             "SELECT id, kind, subject, source, at FROM security_events WHERE tenant_id = $1 \
