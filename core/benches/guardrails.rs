@@ -107,10 +107,11 @@ fn call(c: &mut Criterion) {
     };
     let (plain, guarded) = (client(&plain), client(&guarded));
     let options = CallOptions::default();
-    let answer = runtime
-        .block_on(guarded.chat(request(), &options))
-        .unwrap();
-    assert_eq!(answer.text(), "Refund sent to jane.doe@example.co.uk.");
+    let answer = runtime.block_on(guarded.chat(request(), &options)).unwrap();
+    assert_eq!(
+        answer.response.text(),
+        "Refund sent to jane.doe@example.co.uk."
+    );
     let mut group = c.benchmark_group("guardrails_call_2k");
     for (name, client) in [("none", &plain), ("deny_topics_masking_restore", &guarded)] {
         group.bench_function(name, |b| {

@@ -130,7 +130,10 @@ async fn guardrails_per_department_and_app_through_the_gateway_and_the_sdk_path(
         assert_eq!(cut["topics"][0]["name"], "legal-advice", "{db}: {cut}");
         assert_eq!(cut["allowed_models"], json!(["chat"]), "{db}: {cut}");
         assert!(cut.get("departments").is_none() && cut.get("apps").is_none());
-        assert!(cut.get("pii").is_none(), "{db}: masking is checkout's: {cut}");
+        assert!(
+            cut.get("pii").is_none(),
+            "{db}: masking is checkout's: {cut}"
+        );
 
         // Tenant-wide deny pattern, for every app.
         let (status, body) = chat(&app, &checkout, "chat", "About Project Nightingale").await;
@@ -184,13 +187,7 @@ async fn guardrails_per_department_and_app_through_the_gateway_and_the_sdk_path(
         assert_eq!(refused, 3, "{db}");
 
         // An SDK's refused call: a security event once, however often the batch is sent.
-        let mut refused = event(
-            switchyard_server::util::now_ms(),
-            "chat",
-            "-",
-            0.0,
-            1.0,
-        );
+        let mut refused = event(switchyard_server::util::now_ms(), "chat", "-", 0.0, 1.0);
         refused["status"] = json!({"error": {"code": "policy_violation"}});
         refused["rule"] = json!("topic:legal-advice");
         refused["masked"] = json!({"email": 2});

@@ -163,7 +163,10 @@ fn validate_rules(
     }
     for (i, topic) in topics.iter().enumerate() {
         if topic.name.is_empty() {
-            issues.push(ConfigIssue::new(format!("{path}.topics[{i}].name"), "empty"));
+            issues.push(ConfigIssue::new(
+                format!("{path}.topics[{i}].name"),
+                "empty",
+            ));
         }
         if topic.keywords.is_empty() && topic.patterns.is_empty() {
             issues.push(ConfigIssue::new(

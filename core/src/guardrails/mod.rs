@@ -80,7 +80,9 @@ impl Guardrails {
 
     /// Whether a call may reach the logical model `alias` (first, by fallback or reroute).
     pub fn allows(&self, alias: &str) -> bool {
-        self.allowed.as_ref().is_none_or(|list| list.contains(alias))
+        self.allowed
+            .as_ref()
+            .is_none_or(|list| list.contains(alias))
     }
 
     /// Refuses a model off the allow-list.

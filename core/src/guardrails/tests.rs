@@ -23,8 +23,13 @@ deny: [{ name: project-x, pattern: "(?i)project\\s+nightingale" }]
 topics: [{ name: legal-advice, keywords: ["sue", "legal advice"], patterns: ["lawsuit"] }]
 "#,
     );
-    let e = g.check_text("Tell me about Project  Nightingale").unwrap_err();
-    assert_eq!((e.code(), e.rule()), ("policy_violation", Some("project-x")));
+    let e = g
+        .check_text("Tell me about Project  Nightingale")
+        .unwrap_err();
+    assert_eq!(
+        (e.code(), e.rule()),
+        ("policy_violation", Some("project-x"))
+    );
     assert!(!e.is_retryable());
     let e = g.check_text("Can I SUE my landlord?").unwrap_err();
     assert_eq!(e.rule(), Some("topic:legal-advice"));
@@ -61,7 +66,13 @@ fn masking_numbers_placeholders_per_kind_and_restores_them() {
         restorer.restore("Wrote to [EMAIL_2] and [EMAIL_1] [x] [EMAIL_9]"),
         "Wrote to bob@example.org and alice@example.com [x] [EMAIL_9]"
     );
-    assert!(g.masker().unwrap().mask(&chat("nothing here")).unwrap().is_none());
+    assert!(
+        g.masker()
+            .unwrap()
+            .mask(&chat("nothing here"))
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[test]
@@ -69,7 +80,10 @@ fn masking_keeps_to_the_kinds_asked_for() {
     let g = guard("pii: { kinds: [card] }");
     let request = chat("card 4111 1111 1111 1111, mail a@example.com");
     let (masked, _) = g.masker().unwrap().mask(&request).unwrap().unwrap();
-    assert_eq!(masked.messages[0].text(), "card [CARD_1], mail a@example.com");
+    assert_eq!(
+        masked.messages[0].text(),
+        "card [CARD_1], mail a@example.com"
+    );
 }
 
 #[test]

@@ -72,8 +72,7 @@ where
         if matches!(
             error.kind(),
             ErrorKind::Canceled | ErrorKind::PolicyViolation { .. }
-        )
-            || call.pinned.is_some()
+        ) || call.pinned.is_some()
             || past(call.deadline)
         {
             return Err(error);

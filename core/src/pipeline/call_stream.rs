@@ -158,35 +158,38 @@ fn restored(
     restorer: StreamRestorer,
 ) -> BoxStream<'static, Result<ChatChunk>> {
     let state = (chunks, restorer, None::<ChatChunk>, false);
-    stream::unfold(state, |(mut chunks, mut restorer, mut last, ended)| async move {
-        if ended {
-            return None;
-        }
-        match chunks.next().await {
-            Some(Ok(mut chunk)) => {
-                restorer.chunk(&mut chunk);
-                last = Some(ChatChunk::new(&chunk.id, &chunk.model, chunk.created));
-                Some((Ok(chunk), (chunks, restorer, last, false)))
+    stream::unfold(
+        state,
+        |(mut chunks, mut restorer, mut last, ended)| async move {
+            if ended {
+                return None;
             }
-            Some(Err(error)) => Some((Err(error), (chunks, restorer, last, true))),
-            None => {
-                let rest = restorer.rest();
-                let identity = last.take()?;
-                let mut tail = identity;
-                for (index, text) in rest {
-                    tail = tail.with_delta(
-                        index,
-                        Delta {
-                            content: Some(text),
-                            ..Delta::default()
-                        },
-                        None,
-                    );
+            match chunks.next().await {
+                Some(Ok(mut chunk)) => {
+                    restorer.chunk(&mut chunk);
+                    last = Some(ChatChunk::new(&chunk.id, &chunk.model, chunk.created));
+                    Some((Ok(chunk), (chunks, restorer, last, false)))
                 }
-                (!tail.choices.is_empty()).then(|| (Ok(tail), (chunks, restorer, None, true)))
+                Some(Err(error)) => Some((Err(error), (chunks, restorer, last, true))),
+                None => {
+                    let rest = restorer.rest();
+                    let identity = last.take()?;
+                    let mut tail = identity;
+                    for (index, text) in rest {
+                        tail = tail.with_delta(
+                            index,
+                            Delta {
+                                content: Some(text),
+                                ..Delta::default()
+                            },
+                            None,
+                        );
+                    }
+                    (!tail.choices.is_empty()).then(|| (Ok(tail), (chunks, restorer, None, true)))
+                }
             }
-        }
-    })
+        },
+    )
     .boxed()
 }
 

@@ -56,8 +56,6 @@ pub(crate) fn screen<R: Request>(
     call.masked = done.counts;
     Ok(Screened {
         masked: Some(masked),
-        restorer: masker
-            .restores()
-            .then(|| Restorer::new(done.originals)),
+        restorer: masker.restores().then(|| Restorer::new(done.originals)),
     })
 }

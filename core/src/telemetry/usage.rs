@@ -7,7 +7,6 @@ use std::sync::{Arc, Mutex};
 use serde::{Deserialize, Serialize};
 
 use crate::call_log::Captured;
-use crate::redact::PiiKind;
 
 /// How a call ended: `ok`, or the error's code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,9 +69,10 @@ pub struct UsageEvent {
     /// The guardrail a `policy_violation` names (`docs/guardrails.md`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rule: Option<String>,
-    /// How many values of each PII kind guardrails masked in the request; never the values.
+    /// How many values of each PII kind (`email`, `card`, ...) guardrails masked in the
+    /// request; never the values. Kinds by name, so a server reads kinds it does not know.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub masked: BTreeMap<PiiKind, u32>,
+    pub masked: BTreeMap<String, u32>,
 }
 
 /// An event's content: as the call path captured it, or as shipped (read back from JSON).

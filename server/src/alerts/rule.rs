@@ -96,9 +96,7 @@ impl RuleKind {
     pub fn category(&self) -> Category {
         match self {
             RuleKind::BudgetPercent { .. } | RuleKind::SpendAnomaly { .. } => Category::Cost,
-            RuleKind::AuthFailures { .. } | RuleKind::PolicyViolations { .. } => {
-                Category::Security
-            }
+            RuleKind::AuthFailures { .. } | RuleKind::PolicyViolations { .. } => Category::Security,
             _ => Category::Health,
         }
     }

@@ -250,7 +250,9 @@ fn convert(e: UsageEvent, sender: &Sender, window: Window) -> Result<CheckedEven
         tags: e.tags,
         metadata: e.metadata,
         lease: e.lease,
-        rule: e.rule.filter(|_| error_code.as_deref() == Some("policy_violation")),
+        rule: e
+            .rule
+            .filter(|_| error_code.as_deref() == Some("policy_violation")),
     })
 }
 
