@@ -185,7 +185,7 @@ fn restored(
                             None,
                         );
                     }
-                    (!tail.choices.is_empty()).then(|| (Ok(tail), (chunks, restorer, None, true)))
+                    (!tail.choices.is_empty()).then_some((Ok(tail), (chunks, restorer, None, true)))
                 }
             }
         },
