@@ -268,7 +268,7 @@ func checkCall(expect object, r outcome) error {
 		checks := []struct {
 			key    string
 			actual any
-		}{{"field", orNull(err.Field)}, {"retryable", err.Retryable}, {"deployment", orNull(err.Deployment)}}
+		}{{"field", orNull(err.Field)}, {"retryable", err.Retryable}, {"deployment", orNull(err.Deployment)}, {"rule", orNull(err.Rule)}}
 		if err.Status != 0 {
 			checks = append(checks, struct {
 				key    string

@@ -26,6 +26,8 @@ const (
 	KindOverloaded            Kind = "overloaded"
 	KindConfig                Kind = "config"
 	KindInternal              Kind = "internal"
+	// KindPolicyViolation: a guardrail refused the request before it left (Rule names it).
+	KindPolicyViolation Kind = "policy_violation"
 )
 
 // Error is every error the SDK returns: the engine's error data, read with errors.As.
@@ -50,6 +52,8 @@ type Error struct {
 	Retryable  bool `json:"retryable"`
 	// Budget names the budget of a budget_exceeded or budget_unavailable error.
 	Budget string `json:"budget"`
+	// Rule names the guardrail of a policy_violation (docs/guardrails.md).
+	Rule string `json:"rule"`
 
 	cause error
 }

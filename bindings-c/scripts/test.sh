@@ -30,7 +30,8 @@ base="$mock/s/$id/v1"
 config="{\"version\":1,\"providers\":{\"oa\":{\"kind\":\"openai\",\"base_url\":\"$base\"}},\
 \"models\":{\"chat\":{\"deployments\":[{\"provider\":\"oa\",\"model\":\"gpt-4o-mini\"}]},\
 \"slow\":{\"deployments\":[{\"provider\":\"oa\",\"model\":\"slow-upstream\"}]},\
-\"embed\":{\"type\":\"embedding\",\"deployments\":[{\"provider\":\"oa\",\"model\":\"text-embedding-3-small\"}]}}}"
+\"embed\":{\"type\":\"embedding\",\"deployments\":[{\"provider\":\"oa\",\"model\":\"text-embedding-3-small\"}]}},\
+\"guardrails\":{\"deny\":[{\"name\":\"top-secret\",\"pattern\":\"(?i)top secret\"}]}}"
 
 cc_flags=(-std=c11 -Wall -Wextra -Werror -g -fsanitize=address -fno-omit-frame-pointer
   -I"$here/include" -L"$lib" -Wl,-rpath,"$lib")

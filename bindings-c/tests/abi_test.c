@@ -1,8 +1,10 @@
 /* The C ABI exercised from C (make test-c, under AddressSanitizer/LeakSanitizer): a
  * client on the mock provider, a call, a stream read to its end, embeddings, models, a
  * canceled call, a stream closed early, bad input (NULL, invalid UTF-8, invalid JSON) as
- * errors with a kind, a refused reload, close, free, exit.
- * Usage: abi_test CONFIG_JSON (a config whose model `chat` answers, `slow` hangs). */
+ * errors with a kind, a guardrail's refusal (policy_violation naming its rule), a refused
+ * reload, close, free, exit.
+ * Usage: abi_test CONFIG_JSON (a config whose model `chat` answers, `slow` hangs, and
+ * whose guardrails deny "top secret" as the rule `top-secret`). */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -163,6 +165,13 @@ static void test_bad_input(SyClient *client) {
   const char bad_utf8[] = "{\"model\":\"chat\",\"messages\":[{\"role\":\"user\",\"content\":\"\xff\xfe\"}]}";
   CHECK(run(sy_chat, client, bad_utf8, strlen(bad_utf8), &o) == SY_STATUS_ERROR, "invalid UTF-8 fails");
   CHECK(has(o.json, "\"kind\":\"bad_request\"") && has(o.json, "\"field\":\"request\""), "invalid UTF-8 is bad_request on request");
+  outcome_destroy(&o);
+
+  const char secret[] = "{\"model\":\"chat\",\"messages\":[{\"role\":\"user\",\"content\":\"a Top Secret plan\"}]}";
+  CHECK(run(sy_chat, client, secret, strlen(secret), &o) == SY_STATUS_ERROR, "a denied request fails");
+  CHECK(has(o.json, "\"kind\":\"policy_violation\"") && has(o.json, "\"rule\":\"top-secret\"") &&
+            has(o.json, "\"retryable\":false"),
+        "a denied request is policy_violation naming its rule");
   outcome_destroy(&o);
 
   const char bad_json[] = "{\"model\":";

@@ -21,6 +21,8 @@ class SwitchyardError extends Error {
     this.retryable = data.retryable ?? false;
     this.budget = data.budget ?? null;
     this.httpStatus = data.http_status ?? null;
+    /** The guardrail a `policy_violation` names (docs/guardrails.md). */
+    this.rule = data.rule ?? null;
     // The `openai` package's attributes: `param` is the field at fault, `type` the kind.
     this.param = this.field;
     this.type = this.code;
@@ -60,6 +62,7 @@ const PermissionDeniedError = kind('PermissionDeniedError', APIStatusError, 'aut
 const BadRequestError = kind('BadRequestError', APIStatusError, 'bad_request', 400);
 const ContextWindowExceededError = kind('ContextWindowExceededError', BadRequestError, 'context_window_exceeded');
 const ContentPolicyError = kind('ContentPolicyError', BadRequestError, 'content_policy');
+const PolicyViolationError = kind('PolicyViolationError', BadRequestError, 'policy_violation');
 const NetworkError = kind('NetworkError', APIConnectionError, 'network');
 const CanceledError = kind('CanceledError', SwitchyardError, 'canceled');
 const BudgetExceededError = kind('BudgetExceededError', RateLimitError, 'budget_exceeded');
@@ -74,6 +77,7 @@ const BY_CODE = Object.fromEntries(
     RateLimitError, ContextWindowExceededError, ContentPolicyError, TimeoutError, UpstreamError,
     AuthenticationError, BadRequestError, NetworkError, CanceledError, BudgetExceededError,
     UnavailableError, BudgetUnavailableError, OverloadedError, ConfigError, InternalError,
+    PolicyViolationError,
   ].map((cls) => [cls.code, cls]),
 );
 
@@ -109,5 +113,6 @@ module.exports = {
   NotFoundError, ConflictError, UnprocessableEntityError, UpstreamServerError, InternalServerError,
   AuthenticationError, PermissionDeniedError, BadRequestError, ContextWindowExceededError,
   ContentPolicyError, NetworkError, CanceledError, BudgetExceededError, UnavailableError,
-  BudgetUnavailableError, OverloadedError, ConfigError, InternalError, fromNative, rethrown,
+  BudgetUnavailableError, OverloadedError, ConfigError, InternalError, PolicyViolationError,
+  fromNative, rethrown,
 };

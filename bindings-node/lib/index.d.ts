@@ -212,6 +212,7 @@ export interface ErrorData {
   http_status: number | null;
   retryable: boolean;
   budget: string | null;
+  rule?: string | null;
 }
 
 export declare class SwitchyardError extends Error {
@@ -235,6 +236,8 @@ export declare class SwitchyardError extends Error {
   readonly budget: string | null;
   /** The status of the provider's error answer, whenever the error is one. */
   readonly httpStatus: number | null;
+  /** The guardrail a policy_violation names (`docs/guardrails.md`). */
+  readonly rule: string | null;
   /** The `openai` package's names: `param` is the field, `type` the kind. */
   readonly param: string | null;
   readonly type: string;
@@ -258,6 +261,8 @@ export declare class PermissionDeniedError extends APIStatusError {}
 export declare class BadRequestError extends APIStatusError {}
 export declare class ContextWindowExceededError extends BadRequestError {}
 export declare class ContentPolicyError extends BadRequestError {}
+/** A guardrail refused the request before it left; `rule` names it. */
+export declare class PolicyViolationError extends BadRequestError {}
 export declare class NetworkError extends APIConnectionError {}
 export declare class CanceledError extends SwitchyardError {}
 export declare class BudgetExceededError extends RateLimitError {}

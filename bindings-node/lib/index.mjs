@@ -7,6 +7,6 @@ export const {
   ConflictError, UnprocessableEntityError, UpstreamServerError, InternalServerError,
   AuthenticationError, PermissionDeniedError, BadRequestError, ContextWindowExceededError,
   ContentPolicyError, NetworkError, CanceledError, BudgetExceededError, UnavailableError,
-  BudgetUnavailableError, OverloadedError, ConfigError, InternalError,
+  BudgetUnavailableError, OverloadedError, ConfigError, InternalError, PolicyViolationError,
 } = cjs;
 export default Switchyard;

@@ -181,6 +181,8 @@ def check_call(expect: Optional[Dict[str, Any]], r: CallResult) -> None:
             raise Mismatch(f"error {err!r} is not a {expected_cls.__name__}")
         if "field" in e:
             same("error field", e["field"], err.field)
+        if "rule" in e:
+            same("error rule", e["rule"], err.rule)
         if "status" in e:
             same("error status", e["status"], err.status)
         if "retryable" in e:

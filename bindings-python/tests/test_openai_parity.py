@@ -326,3 +326,18 @@ def test_budget_unavailable_is_a_503_naming_its_budget() -> None:
     assert isinstance(error, switchyard.BudgetUnavailableError)
     assert isinstance(error, switchyard.InternalServerError)
     assert error.status_code == 503 and error.budget == "team" and error.retryable
+
+
+def test_policy_violation_is_a_400_naming_its_rule() -> None:
+    error = switchyard._errors._from_native(
+        {
+            "kind": "policy_violation", "message": "the request matches the guardrail 'topic:legal'",
+            "display": "policy_violation (topic:legal): the request matches the guardrail 'topic:legal'",
+            "field": None, "provider": None, "deployment": None, "request_id": None,
+            "retry_after": None, "status": None, "retryable": False, "budget": None,
+            "http_status": None, "rule": "topic:legal",
+        }
+    )
+    assert isinstance(error, switchyard.PolicyViolationError)
+    assert isinstance(error, switchyard.BadRequestError)
+    assert error.status_code == 400 and error.rule == "topic:legal" and not error.retryable

@@ -42,6 +42,8 @@ async fn ack_server() -> String {
 /// A typical event: what a chat call through a deployment records.
 fn event() -> UsageEvent {
     UsageEvent {
+        rule: None,
+        masked: Default::default(),
         id: uuid::Uuid::now_v7().to_string(),
         time_ms: 1_765_000_000_000,
         tenant: Some("acme".into()),

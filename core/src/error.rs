@@ -42,6 +42,9 @@ pub enum ErrorKind {
     Config { path: String },
     /// A fault inside Switchyard itself (a panic caught at a binding's edge): a bug to report.
     Internal,
+    /// The request broke a guardrail (a deny pattern, a topic rule, the model allow-list);
+    /// `rule` names it. Refused before anything left the process.
+    PolicyViolation { rule: String },
 }
 
 impl ErrorKind {
@@ -63,6 +66,7 @@ impl ErrorKind {
             ErrorKind::Overloaded => "overloaded",
             ErrorKind::Config { .. } => "config",
             ErrorKind::Internal => "internal",
+            ErrorKind::PolicyViolation { .. } => "policy_violation",
         }
     }
 }
@@ -209,6 +213,19 @@ impl Error {
         }
     }
 
+    /// The guardrail a `policy_violation` names.
+    pub fn rule(&self) -> Option<&str> {
+        match &self.0.kind {
+            ErrorKind::PolicyViolation { rule } => Some(rule),
+            _ => None,
+        }
+    }
+
+    /// A `policy_violation` of the guardrail `rule`.
+    pub fn policy_violation(rule: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::PolicyViolation { rule: rule.into() }, message)
+    }
+
     /// The field a `bad_request` (or the path a `config` error) names.
     pub fn field(&self) -> Option<&str> {
         match &self.0.kind {
@@ -240,7 +257,8 @@ impl Error {
             | ErrorKind::Canceled
             | ErrorKind::BudgetExceeded { .. }
             | ErrorKind::Config { .. }
-            | ErrorKind::Internal => false,
+            | ErrorKind::Internal
+            | ErrorKind::PolicyViolation { .. } => false,
         }
     }
 }
@@ -266,6 +284,7 @@ impl fmt::Display for Error {
                 write!(f, " ({budget})")?
             }
             ErrorKind::Config { path } if !path.is_empty() => write!(f, " ({path})")?,
+            ErrorKind::PolicyViolation { rule } => write!(f, " ({rule})")?,
             ErrorKind::RateLimited {
                 retry_after: Some(after),
             } => write!(f, " (retry after {:.3}s)", after.as_secs_f64())?,

@@ -12,6 +12,7 @@ pub mod config;
 pub mod error;
 pub mod estimate;
 mod files;
+pub mod guardrails;
 pub mod lease;
 mod pipeline;
 pub mod pricing;

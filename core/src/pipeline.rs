@@ -2,6 +2,7 @@
 //! they run, shared by chat, embeddings and streams.
 //!
 //! ```text
+//! 0 guard     allow-list, deny patterns, topics; PII masked   guard.rs      + crate::guardrails
 //! 1 resolve   logical model -> route                          runtime.rs    Runtime::route
 //! 2 cache     exact-match lookup, identical misses coalesced  cache_plan.rs + crate::cache
 //! 3 admit     rate limits, budget reservation (on a miss)     admit.rs
@@ -23,6 +24,7 @@ mod cache_plan;
 mod cached;
 mod call_stream;
 mod context;
+mod guard;
 mod meta;
 mod options;
 mod probe;
@@ -159,10 +161,19 @@ impl Engine {
         let runtime = self.runtime.load_full();
         let mut call = CallContext::begin(&runtime, request.model(), request.user(), options);
         let span = call_span(R::OPERATION, request.model());
-        let result = self
-            .run(&runtime, request, options, &mut call)
-            .instrument(span.clone())
-            .await;
+        // 0 guard: refused before anything leaves, or masked; the rest sees the mask
+        let screened = guard::screen(&runtime, request, &mut call);
+        let (result, request) = match &screened {
+            Ok(screened) => {
+                let request = screened.request(request);
+                let result = self
+                    .run(&runtime, request, options, &mut call)
+                    .instrument(span.clone())
+                    .await;
+                (result, request)
+            }
+            Err(error) => (Err(error.clone()), request),
+        };
         {
             let (meta, usage, error) = match &result {
                 Ok((response, meta)) => (Some(meta), R::usage(response), None),
@@ -191,7 +202,14 @@ impl Engine {
                 },
             );
         }
-        result
+        // the caller sees the originals where the config restores them
+        match (result, screened.ok().and_then(|s| s.restorer)) {
+            (Ok((mut response, meta)), Some(restorer)) => {
+                R::restore(&mut response, &restorer);
+                Ok((response, meta))
+            }
+            (result, _) => result,
+        }
     }
 
     async fn run<R: Request>(

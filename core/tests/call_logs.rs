@@ -35,6 +35,7 @@ async fn mock() -> MockServer {
          tooly: [ {{ content: 'Checking.', tool_calls: [ {{ id: call_1, name: weather, arguments: {{ city: Lisbon }} }} ] }} ]\n  \
          leaky: [ {{ content: 'Reach bob@example.org or +44 20 7946 0958.' }} ]\n  \
          quoting: [ {{ status: 400, error_message: 'cannot email carol@example.net' }} ]\n  \
+         masky: [ {{ content: 'Wrote to [EMAIL_1].' }} ]\n  \
          '*': [ {{ content: '{ANSWER}' }} ]\n"
     );
     MockServer::start_with(Script::from_yaml(&script).unwrap())
@@ -56,6 +57,7 @@ fn config(mock: &MockServer, call_logs: &str, extra: &str) -> Config {
          \x20 leaky: {{ deployments: [ {{ provider: oa, model: leaky }} ] }}\n\
          \x20 quoting: {{ deployments: [ {{ provider: oa, model: quoting }} ] }}\n\
          \x20 embed: {{ deployments: [ {{ provider: oa, model: text-embedding-3-small }} ] }}\n\
+         \x20 masky: {{ deployments: [ {{ provider: oa, model: masky }} ] }}\n\
          {call_logs}\n{extra}",
         mock.url()
     ))
@@ -523,4 +525,51 @@ async fn an_answer_of_the_local_model_is_logged_and_marked() {
     let said = outcome.response.choices[0].message.content.clone();
     assert_eq!(response["content"], serde_json::to_value(said).unwrap());
     assert_eq!(serde_json::to_value(event).unwrap()["local"], true);
+}
+
+/// Guardrails mask before anything is kept: with redaction off, the logged request and
+/// answer hold placeholders while the caller reads the originals; the event counts what
+/// was masked, and a refused call's event names its rule.
+#[tokio::test]
+async fn guardrails_mask_before_the_log_and_refusals_name_their_rule() {
+    let mock = mock().await;
+    let guardrails = "guardrails:\n  deny: [ { name: no-nightingale, pattern: \"(?i)nightingale\" } ]\n  \
+                      pii: { restore: true }\n";
+    let (client, sink) = client(config(
+        &mock,
+        "call_logs: { content: all, redact: false }",
+        guardrails,
+    ));
+    let answer = client
+        .chat(
+            chat(
+                "masky",
+                "Mail ann@example.com, ann@example.com, +44 20 7946 0958",
+            ),
+            &no_cache(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(answer.response.text(), "Wrote to ann@example.com.");
+    let refused = client
+        .chat(chat("chat", "Project Nightingale"), &no_cache())
+        .await
+        .unwrap_err();
+    assert_eq!(refused.rule(), Some("no-nightingale"));
+    let events = sink.events();
+    assert_eq!(events.len(), 2);
+    let json = serde_json::to_value(&events[0]).unwrap();
+    assert_eq!(json["masked"], serde_json::json!({"email": 2, "phone": 1}));
+    assert!(json.get("rule").is_none(), "{json}");
+    let logged = serde_json::to_string(&content(&events[0]).unwrap()).unwrap();
+    assert!(
+        logged.contains("Mail [EMAIL_1], [EMAIL_1], [PHONE_1]"),
+        "{logged}"
+    );
+    assert!(logged.contains("Wrote to [EMAIL_1]."), "{logged}");
+    assert!(!logged.contains("ann@example.com"), "{logged}");
+    let json = serde_json::to_value(&events[1]).unwrap();
+    assert_eq!(json["status"]["error"]["code"], "policy_violation");
+    assert_eq!(json["rule"], "no-nightingale");
+    assert_eq!(events[1].attempts, 0);
 }

@@ -6,7 +6,7 @@
 
 use std::collections::HashSet;
 
-use switchyard::config::{Config, Price, Secret};
+use switchyard::config::{Config, GuardrailsConfig, Price, Secret};
 
 use crate::error::ApiError;
 use crate::sdk_cache::Snapshot;
@@ -64,6 +64,7 @@ pub async fn app_config(
         .call_log_policy(&app.id)
         .await?
         .section();
+    config.guardrails = guardrails(state, tenant_id, app, &config.guardrails).await?;
     config.identity.tenant = Some(tenant_id.to_owned());
     config.identity.app = Some(app.name.clone());
     match keys {
@@ -88,6 +89,28 @@ pub async fn app_config(
         tracing::warn!(app = %app.id, issues = ?issues, "config resolved for an app does not validate");
     }
     Ok(config)
+}
+
+/// The guardrails `app` obeys: the version's tenant-wide rules, those of every department
+/// above it and its own, cut into one flat section (`docs/guardrails.md`).
+async fn guardrails(
+    state: &AppState,
+    tenant_id: &str,
+    app: &App,
+    section: &GuardrailsConfig,
+) -> Result<GuardrailsConfig, ApiError> {
+    if section.is_empty_section() {
+        return Ok(GuardrailsConfig::default());
+    }
+    let tenant = state.store.tenant(tenant_id);
+    let mut departments = Vec::new();
+    if !section.departments.is_empty() {
+        for id in tenant.department_lineage(&app.department_id).await? {
+            departments.push(tenant.get_department(&id).await?.name);
+        }
+        departments.reverse();
+    }
+    Ok(section.resolve(&departments, Some(&app.name)))
 }
 
 /// The allowed models plus every model they fall back or reroute to, transitively: the

@@ -225,7 +225,30 @@ fn cases() -> Vec<Case> {
             trigger: Act::AuthFailures(3),
             clear: Act::Nothing,
         },
+        Case {
+            category: "security",
+            role: Role::SecurityEngineer,
+            channel_kind: "slack",
+            kind: "policy_violations",
+            params: json!({"window_ms": 1500, "count": 3}),
+            trigger: refused(3),
+            clear: Act::Nothing,
+        },
     ]
+}
+
+/// `n` calls a guardrail refused, as an SDK reports them: each a security event.
+fn refused(n: usize) -> Act {
+    Act::Usage(
+        (0..n)
+            .map(|_| {
+                let mut e = event(now_ms(), "chat", "-", 0.0, 1.0);
+                e["status"] = json!({"error": {"code": "policy_violation"}});
+                e["rule"] = json!("topic:legal-advice");
+                e
+            })
+            .collect(),
+    )
 }
 
 async fn act(app: &TestApp, key: &str, budget: &str, a: &Act) {

@@ -113,7 +113,7 @@ const CLASS_BY_KIND = {
   auth: switchyard.AuthenticationError, bad_request: switchyard.BadRequestError, network: switchyard.NetworkError,
   canceled: switchyard.CanceledError, budget_exceeded: switchyard.BudgetExceededError, unavailable: switchyard.UnavailableError,
   budget_unavailable: switchyard.BudgetUnavailableError, overloaded: switchyard.OverloadedError, config: switchyard.ConfigError,
-  internal: switchyard.InternalError,
+  internal: switchyard.InternalError, policy_violation: switchyard.PolicyViolationError,
 };
 
 function checkCall(expect = {}, r) {
@@ -127,6 +127,7 @@ function checkCall(expect = {}, r) {
     const cls = CLASS_BY_STATUS[`${err.code}/${err.httpStatus}`] || CLASS_BY_KIND[err.code];
     if (cls && !(err instanceof cls)) throw new Mismatch(`error ${err.constructor.name} is not a ${cls.name}`);
     if ('field' in e) same('error field', e.field, err.field);
+    if ('rule' in e) same('error rule', e.rule, err.rule);
     if ('status' in e) same('error status', e.status, err.status);
     if ('retryable' in e) same('error retryable', e.retryable, err.retryable);
     if ('deployment' in e) same('error deployment', e.deployment, err.deployment);

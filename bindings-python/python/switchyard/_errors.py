@@ -24,6 +24,7 @@ __all__ = [
     "BudgetExceededError",
     "UnavailableError",
     "BudgetUnavailableError",
+    "PolicyViolationError",
     "OverloadedError",
     "ConfigError",
     "InternalError",
@@ -61,6 +62,7 @@ class SwitchyardError(Exception):
         budget: Optional[str] = None,
         detail: Optional[str] = None,
         http_status: Optional[int] = None,
+        rule: Optional[str] = None,
     ) -> None:
         super().__init__(message)
         if code is not None:
@@ -82,6 +84,8 @@ class SwitchyardError(Exception):
         self.budget: Optional[str] = budget
         #: The status of the provider's error answer, whenever the error is one.
         self.http_status: Optional[int] = http_status
+        #: The guardrail a policy_violation names (``docs/guardrails.md``).
+        self.rule: Optional[str] = rule
         # The ``openai`` package's attributes: ``param`` is the field at fault, ``type`` the
         # kind, ``body`` the error as OpenAI's API shapes it; no HTTP request exists here.
         self.param: Optional[str] = field
@@ -191,6 +195,13 @@ class ContentPolicyError(BadRequestError):
     code = "content_policy"
 
 
+class PolicyViolationError(BadRequestError):
+    """A guardrail refused the request before it left (a deny pattern, a topic rule, a
+    model off the allow-list): a 400 to ``openai`` code; ``rule`` names the guardrail."""
+
+    code = "policy_violation"
+
+
 class NetworkError(APIConnectionError):
     code = "network"
 
@@ -256,6 +267,7 @@ _BY_CODE: Dict[str, Type[SwitchyardError]] = {
         OverloadedError,
         ConfigError,
         InternalError,
+        PolicyViolationError,
     )
 }
 
@@ -288,4 +300,5 @@ def _from_native(data: Dict[str, Any]) -> SwitchyardError:
         retryable=data["retryable"],
         budget=data["budget"],
         http_status=data["http_status"],
+        rule=data.get("rule"),
     )

@@ -30,6 +30,8 @@ pub struct ErrorData<'a> {
     pub retryable: bool,
     /// The budget a `budget_exceeded` or `budget_unavailable` error names.
     pub budget: Option<&'a str>,
+    /// The guardrail a `policy_violation` names.
+    pub rule: Option<&'a str>,
 }
 
 impl<'a> From<&'a Error> for ErrorData<'a> {
@@ -52,6 +54,7 @@ impl<'a> From<&'a Error> for ErrorData<'a> {
                 }
                 _ => None,
             },
+            rule: error.rule(),
         }
     }
 }

@@ -847,6 +847,7 @@ impl Importer {
             usage: None,
             call_logs: None,
             redis: None,
+            guardrails: Default::default(),
         };
         if let Some(mode) = self.cache_mode {
             config.cache.mode = mode;

@@ -4,6 +4,7 @@
 mod call_logs;
 mod env;
 mod error;
+mod guardrails;
 mod limits;
 mod litellm;
 mod model;
@@ -22,6 +23,7 @@ use serde::{Deserialize, Serialize};
 
 pub use call_logs::{CallLogConfig, CallLogMode, DEFAULT_CALL_LOG_MAX_BYTES};
 pub use error::{ConfigError, ConfigIssue};
+pub use guardrails::{DenyRule, GuardrailRules, GuardrailsConfig, PiiMasking, TopicRule};
 pub use limits::{
     BudgetAction, BudgetConfig, BudgetMode, LimitAction, Period, RateLimitConfig, ScopeKind,
 };
@@ -76,6 +78,10 @@ pub struct Config {
     /// The Redis server this service's processes share (`docs/redis.md`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redis: Option<RedisConfig>,
+    /// Deny patterns, topic rules, PII masking and the model allow-list applied before a
+    /// call leaves (`docs/guardrails.md`).
+    #[serde(default, skip_serializing_if = "GuardrailsConfig::is_empty_section")]
+    pub guardrails: GuardrailsConfig,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -211,6 +217,7 @@ impl Config {
         if let Some(call_logs) = &self.call_logs {
             call_logs.validate(&mut issues);
         }
+        self.guardrails.validate(&mut issues);
         issues
     }
 }

@@ -62,18 +62,22 @@ where
     let mut route = first.clone();
     let mut visited = vec![first.alias.clone()];
     loop {
-        let can_fall_back = next_fallback(&route, first, &visited, "unavailable").is_some();
+        let allowed = |alias: &str| runtime.allows(alias);
+        let can_fall_back =
+            next_fallback(&route, first, &visited, "unavailable", &allowed).is_some();
         let error = match try_route(&route, call, can_fall_back, &mut attempt).await {
             Ok(served) => return Ok(served),
             Err(error) => error,
         };
-        if matches!(error.kind(), ErrorKind::Canceled)
-            || call.pinned.is_some()
+        if matches!(
+            error.kind(),
+            ErrorKind::Canceled | ErrorKind::PolicyViolation { .. }
+        ) || call.pinned.is_some()
             || past(call.deadline)
         {
             return Err(error);
         }
-        let Some(next) = next_fallback(&route, first, &visited, error.code()) else {
+        let Some(next) = next_fallback(&route, first, &visited, error.code(), &allowed) else {
             return Err(error);
         };
         tracing::warn!(from = %route.alias, to = %next, error = %error, "falling back");
@@ -85,17 +89,19 @@ where
 }
 
 /// The model to fall back to after an error of kind `code`: the first in the route's list
-/// for that kind (then the first route's) that the call has not visited yet.
+/// for that kind (then the first route's) that the call has not visited yet and the
+/// guardrails' allow-list admits (an off-list model is passed over, never called).
 fn next_fallback(
     route: &ModelRoute,
     first: &ModelRoute,
     visited: &[String],
     code: &str,
+    allowed: &dyn Fn(&str) -> bool,
 ) -> Option<String> {
     [route, first]
         .iter()
         .flat_map(|r| r.config.fallbacks.for_kind(code))
-        .find(|alias| !visited.contains(alias))
+        .find(|alias| !visited.contains(alias) && allowed(alias))
         .cloned()
 }
 

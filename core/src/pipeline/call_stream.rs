@@ -19,6 +19,7 @@ use super::attempt::{self, Served};
 use super::cache_plan::{self, CachePlan};
 use super::cached::{CachedAnswer, CachedBody};
 use super::context::CallContext;
+use super::guard;
 use super::meta::Origin;
 use super::options::{CallMeta, CallOptions};
 use super::report::Report;
@@ -30,6 +31,7 @@ use crate::call_log::Answer;
 use crate::config::StreamErrorPolicy;
 use crate::error::{Error, Result};
 use crate::estimate;
+use crate::guardrails::StreamRestorer;
 use crate::providers::ChatStream;
 use crate::stream::{Assembler, continuation_request, strip_repeated_prefix};
 use crate::telemetry::call_span;
@@ -73,9 +75,17 @@ pub(crate) async fn start(
     let runtime = engine.runtime.load_full();
     let mut call = CallContext::begin(&runtime, &request.model, request.user.as_deref(), &options);
     let span = call_span(ChatRequest::OPERATION, &request.model);
-    let opened = open(&engine, &runtime, &request, &options, &mut call)
-        .instrument(span.clone())
-        .await;
+    // 0 guard: a refusal is reported like any failure to open; the rest sees the mask
+    let (request, restorer, opened) = match guard::screen(&runtime, &request, &mut call) {
+        Ok(screened) => {
+            let (request, restorer) = screened.into_request(request);
+            let opened = open(&engine, &runtime, &request, &options, &mut call)
+                .instrument(span.clone())
+                .await;
+            (request, restorer, opened)
+        }
+        Err(error) => (request, None, Err(error)),
+    };
     let opened = match opened {
         Ok(opened) => opened,
         Err(error) => {
@@ -133,7 +143,54 @@ pub(crate) async fn start(
         Some((item, driver))
     })
     .boxed();
+    let chunks = match restorer {
+        Some(restorer) => restored(chunks, StreamRestorer::new(restorer)),
+        None => chunks,
+    };
     Ok(CallStream { chunks, meta })
+}
+
+/// The caller's stream with masked values put back: text that may be a placeholder's start
+/// waits for the next chunk; what is still held when the stream ends goes out in a last
+/// chunk of its own.
+fn restored(
+    chunks: BoxStream<'static, Result<ChatChunk>>,
+    restorer: StreamRestorer,
+) -> BoxStream<'static, Result<ChatChunk>> {
+    let state = (chunks, restorer, None::<ChatChunk>, false);
+    stream::unfold(
+        state,
+        |(mut chunks, mut restorer, mut last, ended)| async move {
+            if ended {
+                return None;
+            }
+            match chunks.next().await {
+                Some(Ok(mut chunk)) => {
+                    restorer.chunk(&mut chunk);
+                    last = Some(ChatChunk::new(&chunk.id, &chunk.model, chunk.created));
+                    Some((Ok(chunk), (chunks, restorer, last, false)))
+                }
+                Some(Err(error)) => Some((Err(error), (chunks, restorer, last, true))),
+                None => {
+                    let rest = restorer.rest();
+                    let identity = last.take()?;
+                    let mut tail = identity;
+                    for (index, text) in rest {
+                        tail = tail.with_delta(
+                            index,
+                            Delta {
+                                content: Some(text),
+                                ..Delta::default()
+                            },
+                            None,
+                        );
+                    }
+                    (!tail.choices.is_empty()).then_some((Ok(tail), (chunks, restorer, None, true)))
+                }
+            }
+        },
+    )
+    .boxed()
 }
 
 struct Opened {

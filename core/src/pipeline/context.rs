@@ -31,6 +31,8 @@ pub(crate) struct CallContext {
     pub max_retries: Option<u32>,
     /// The server lease the call was admitted under, for its usage event.
     pub lease: Option<std::sync::Arc<str>>,
+    /// How many values of each PII kind guardrails masked in the request.
+    pub masked: std::collections::BTreeMap<crate::redact::PiiKind, u32>,
 }
 
 impl CallContext {
@@ -87,6 +89,7 @@ impl CallContext {
             provider_name: None,
             max_retries: options.max_retries,
             lease: None,
+            masked: Default::default(),
         }
     }
 }

@@ -10,7 +10,7 @@ use super::context::CallContext;
 use super::options::{CallMeta, CallOptions};
 use crate::call_log::Captured;
 use crate::error::Error;
-use crate::redact::redact;
+use crate::redact::{PiiKind, redact};
 use crate::telemetry::{
     CallStatus, EventContent, GenAiOperation, Metrics, Outcome, UsageEvent, UsageSink,
     record_gen_ai_operation,
@@ -149,5 +149,20 @@ pub(crate) fn report(
             .collect(),
         lease: report.call.lease.as_deref().map(str::to_owned),
         content: report.content.map(EventContent::Captured),
+        rule: report.error.and_then(Error::rule).map(str::to_owned),
+        masked: report
+            .call
+            .masked
+            .iter()
+            .filter_map(|(kind, n)| Some((kind_name(*kind)?, *n)))
+            .collect(),
     });
+}
+
+/// A PII kind's name as configs spell it (`email`, `national_id`).
+fn kind_name(kind: PiiKind) -> Option<String> {
+    match serde_json::to_value(kind) {
+        Ok(serde_json::Value::String(name)) => Some(name),
+        _ => None,
+    }
 }

@@ -13,9 +13,10 @@ use crate::call_log::{Answer, Asked};
 use crate::config::{CacheMode, ProviderKind};
 use crate::error::{Error, Result};
 use crate::estimate;
+use crate::guardrails::{Restorer, Texts};
 use crate::types::{ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, Usage};
 
-pub(crate) trait Request: Sync {
+pub(crate) trait Request: Sync + Clone + Texts {
     type Response: Send;
 
     /// The operation named on the call's span.
@@ -59,6 +60,9 @@ pub(crate) trait Request: Sync {
 
     /// The answer for the call log.
     fn answered(response: &Self::Response) -> Answer;
+
+    /// Puts masked values back in the answer (guardrails with `restore`).
+    fn restore(response: &mut Self::Response, restorer: &Restorer);
 }
 
 impl Request for ChatRequest {
@@ -118,6 +122,10 @@ impl Request for ChatRequest {
 
     fn answered(response: &ChatResponse) -> Answer {
         Answer::Chat(Box::new(response.clone()))
+    }
+
+    fn restore(response: &mut ChatResponse, restorer: &Restorer) {
+        restorer.restore_response(response);
     }
 }
 
@@ -184,4 +192,7 @@ impl Request for EmbeddingRequest {
     fn answered(response: &EmbeddingResponse) -> Answer {
         Answer::embeddings(response)
     }
+
+    /// Vectors hold no text to restore.
+    fn restore(_response: &mut EmbeddingResponse, _restorer: &Restorer) {}
 }

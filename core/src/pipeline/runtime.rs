@@ -9,6 +9,7 @@ use std::time::Duration;
 use crate::budget::{BudgetSource, Budgets, RateLimits};
 use crate::config::{Config, ModelConfig, Price, ProviderKind};
 use crate::error::{Error, Result};
+use crate::guardrails::Guardrails;
 use crate::lease::LeaseBook;
 use crate::pricing;
 use crate::providers::{self, Provider};
@@ -31,6 +32,8 @@ pub(crate) struct Runtime {
     /// Some deployment's capacity counts tokens (tpm): every call is then estimated at
     /// admission, since a fallback may land on that deployment.
     pub capacity_counts_tokens: bool,
+    /// The guardrails this client's calls obey (the config's, cut for its app).
+    pub guardrails: Option<Arc<Guardrails>>,
     /// Background health probes of this config's routes; they stop when it is replaced.
     _probes: Vec<ProbeTask>,
 }
@@ -138,8 +141,15 @@ impl Runtime {
         if let Some(book) = &lease {
             budgets = budgets.with_lease(Arc::clone(book), local_model.clone());
         }
+        let guardrails = Guardrails::build(
+            &config
+                .guardrails
+                .resolve(&[], config.identity.app.as_deref()),
+        )?
+        .map(Arc::new);
         Ok(Runtime {
             capacity_counts_tokens,
+            guardrails,
             budgets,
             lease,
             local_model,
@@ -150,11 +160,22 @@ impl Runtime {
         })
     }
 
-    /// Step 1: the logical model a caller named.
+    /// Step 1: the logical model a caller named, or a fallback or reroute moves to; a
+    /// model off the guardrails' allow-list is refused, whoever names it.
     pub fn route(&self, alias: &str) -> Result<&Arc<ModelRoute>> {
+        if let Some(guard) = &self.guardrails {
+            guard.check_model(alias)?;
+        }
         self.routes
             .get(alias)
             .ok_or_else(|| Error::bad_request("model", format!("unknown model '{alias}'")))
+    }
+}
+
+impl Runtime {
+    /// Whether a call may move to `alias` (the guardrails' allow-list).
+    pub fn allows(&self, alias: &str) -> bool {
+        self.guardrails.as_ref().is_none_or(|g| g.allows(alias))
     }
 }
 

@@ -17,8 +17,22 @@ use regex::{Regex, RegexSet};
 
 use patterns::{Check, PATTERNS};
 
-/// A kind of PII or secret, and the placeholder that replaces it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// A kind of PII or secret, and the placeholder that replaces it. Named in configs in
+/// snake_case (`email`, `national_id`, `api_key`).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum PiiKind {
     Email,
     Phone,
@@ -84,6 +98,12 @@ pub fn redact(text: &str) -> Cow<'_, str> {
             Cow::Borrowed("[REDACTED]")
         }
     }
+}
+
+/// The compiled redactor, for callers that need the findings themselves (guardrail
+/// masking numbers its placeholders); an error when its patterns failed to compile.
+pub fn redactor() -> Result<&'static Redactor, &'static RedactorError> {
+    REDACTOR.as_ref()
 }
 
 /// Redacts every string in a JSON value (not its keys), in place; true when any changed.

@@ -66,6 +66,13 @@ pub struct UsageEvent {
     /// redacted and cut to size whenever it is serialized.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content: Option<EventContent>,
+    /// The guardrail a `policy_violation` names (`docs/guardrails.md`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// How many values of each PII kind (`email`, `card`, ...) guardrails masked in the
+    /// request; never the values. Kinds by name, so a server reads kinds it does not know.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub masked: BTreeMap<String, u32>,
 }
 
 /// An event's content: as the call path captured it, or as shipped (read back from JSON).

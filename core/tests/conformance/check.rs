@@ -88,6 +88,9 @@ pub fn call(expect: Option<&Expect>, result: &CallResult) -> Result<(), String> 
             if let Some(field) = &e.field {
                 same("error field", &Some(field.as_str()), &error.field())?;
             }
+            if let Some(rule) = &e.rule {
+                same("error rule", &Some(rule.as_str()), &error.rule())?;
+            }
             if let Some(status) = e.status {
                 same("error status", &Some(status), &error.status())?;
             }

@@ -143,6 +143,8 @@ pub struct ErrorExpect {
     pub retryable: Option<bool>,
     pub deployment: Option<String>,
     pub message_contains: Option<String>,
+    /// The guardrail a `policy_violation` names.
+    pub rule: Option<String>,
     /// Streams: chunks that reached the caller before the error.
     pub after_chunks_min: Option<usize>,
 }

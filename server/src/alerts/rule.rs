@@ -50,6 +50,9 @@ pub enum RuleKind {
     RolloutRolledBack { window_ms: i64 },
     /// At least `count` failed authentications in the last `window_ms`.
     AuthFailures { window_ms: i64, count: i64 },
+    /// At least `count` calls refused by a guardrail (`policy.violation` security events)
+    /// in the last `window_ms`.
+    PolicyViolations { window_ms: i64, count: i64 },
 }
 
 fn one() -> i64 {
@@ -86,13 +89,14 @@ impl RuleKind {
             RuleKind::DeploymentFailing { .. } => "deployment_failing",
             RuleKind::RolloutRolledBack { .. } => "rollout_rolled_back",
             RuleKind::AuthFailures { .. } => "auth_failures",
+            RuleKind::PolicyViolations { .. } => "policy_violations",
         }
     }
 
     pub fn category(&self) -> Category {
         match self {
             RuleKind::BudgetPercent { .. } | RuleKind::SpendAnomaly { .. } => Category::Cost,
-            RuleKind::AuthFailures { .. } => Category::Security,
+            RuleKind::AuthFailures { .. } | RuleKind::PolicyViolations { .. } => Category::Security,
             _ => Category::Health,
         }
     }
@@ -165,7 +169,8 @@ impl RuleKind {
                 positive("min_errors", min_errors as f64)
             }
             RuleKind::RolloutRolledBack { window_ms } => millis("window_ms", window_ms),
-            RuleKind::AuthFailures { window_ms, count } => {
+            RuleKind::AuthFailures { window_ms, count }
+            | RuleKind::PolicyViolations { window_ms, count } => {
                 millis("window_ms", window_ms)?;
                 positive("count", count as f64)
             }
@@ -269,8 +274,14 @@ impl RuleKind {
                     holds: true,
                 })
                 .collect()),
-            RuleKind::AuthFailures { window_ms, count } => {
-                let n = tenant.auth_failures_since(now_ms - window_ms).await?;
+            RuleKind::AuthFailures { window_ms, count }
+            | RuleKind::PolicyViolations { window_ms, count } => {
+                let since = now_ms - window_ms;
+                let n = if matches!(self, RuleKind::AuthFailures { .. }) {
+                    tenant.auth_failures_since(since).await?
+                } else {
+                    tenant.policy_violations_since(since).await?
+                };
                 Ok(vec![Observation {
                     subject: String::new(),
                     value: n as f64,

@@ -21,7 +21,7 @@ use crate::store::{AlertChannel, AlertDelivery, AlertRule, AlertState, ChannelIn
 pub struct CreateRule {
     name: String,
     /// Health: `error_rate`, `p95_latency`, `deployment_failing`, `rollout_rolled_back`;
-    /// cost: `budget_percent`, `spend_anomaly`; security: `auth_failures`.
+    /// cost: `budget_percent`, `spend_anomaly`; security: `auth_failures`, `policy_violations`.
     kind: String,
     /// The kind's parameters (`docs/alerts.md`).
     #[schema(value_type = Object)]

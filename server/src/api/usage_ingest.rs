@@ -149,6 +149,9 @@ pub async fn ingest(
         crate::call_logs::intake::for_batch(&state, &tenant, &sender, &kept, contents).await?;
     let done = tenant.ingest_usage_logged(&sender, kept, &logs).await?;
     tenant
+        .record_policy_violations(&done.inserted, "sdk", &sender.app_name)
+        .await?;
+    tenant
         .record_crossings(&sender.app_id, &done.inserted, state.leases.grace_ms)
         .await;
     state.metrics.usage_ingested(

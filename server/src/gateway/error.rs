@@ -48,6 +48,9 @@ pub struct ErrorObject {
     /// OpenAI's code where it has one (`invalid_api_key`, `model_not_found`,
     /// `context_length_exceeded`, `insufficient_quota`…), else core's error kind.
     pub code: Option<&'static str>,
+    /// The guardrail a `policy_violation` names (`docs/guardrails.md`); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
 }
 
 const INVALID: &str = "invalid_request_error";
@@ -114,12 +117,17 @@ impl GatewayError {
             GatewayError::Api(ApiError::Internal(_)) => "internal error".into(),
             other => other.to_string(),
         };
+        let rule = match self {
+            GatewayError::Core(e) => e.rule().map(str::to_owned),
+            _ => None,
+        };
         ErrorEnvelope {
             error: ErrorObject {
                 message,
                 kind,
                 param,
                 code,
+                rule,
             },
         }
     }
@@ -164,6 +172,14 @@ fn core_parts(
             INVALID,
             Some("context_length_exceeded"),
             Some("messages".into()),
+        ),
+        // A guardrail refused the request before it left: the caller's input, as OpenAI
+        // answers its own moderation refusals.
+        ErrorKind::PolicyViolation { .. } => (
+            StatusCode::BAD_REQUEST,
+            INVALID,
+            Some("policy_violation"),
+            None,
         ),
         ErrorKind::ContentPolicy => (
             StatusCode::BAD_REQUEST,
@@ -266,6 +282,22 @@ impl IntoResponse for GatewayError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_policy_violation_is_a_400_naming_its_rule() {
+        let error = GatewayError::Core(switchyard::Error::policy_violation(
+            "topic:legal-advice",
+            "the request matches the guardrail 'topic:legal-advice'",
+        ));
+        let (status, kind, code, _) = error.parts();
+        assert_eq!(
+            (status, kind, code),
+            (StatusCode::BAD_REQUEST, INVALID, Some("policy_violation"))
+        );
+        let body = serde_json::to_value(error.envelope()).unwrap();
+        assert_eq!(body["error"]["rule"], "topic:legal-advice");
+        assert_eq!(body["error"]["code"], "policy_violation");
+    }
 
     #[test]
     fn a_budget_that_cannot_be_checked_is_a_503_budget_unavailable() {

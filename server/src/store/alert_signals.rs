@@ -73,6 +73,19 @@ impl TenantStore<'_> {
             .collect())
     }
 
+    /// Policy violations (`policy.violation` security events) at or after `since_ms`.
+    pub async fn policy_violations_since(&self, since_ms: i64) -> Result<i64> {
+        let (n,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM security_events WHERE tenant_id = $1 AND kind = $2 AND at >= $3",
+        )
+        .bind(&self.tenant_id)
+        .bind(super::security_events::POLICY_VIOLATION)
+        .bind(since_ms)
+        .fetch_one(&self.db.pool)
+        .await?;
+        Ok(n)
+    }
+
     /// Failed authentications (`auth.failed.*` security events) at or after `since_ms`.
     pub async fn auth_failures_since(&self, since_ms: i64) -> Result<i64> {
         let (n,): (i64,) = sqlx::query_as(

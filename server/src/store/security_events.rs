@@ -24,22 +24,60 @@ impl Store {
         subject: &str,
         source: &str,
     ) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO security_events (id, tenant_id, kind, subject, source, at) VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(new_id("sev"))
-        .bind(tenant_id)
-        .bind(kind)
-        .bind(subject)
-        .bind(source)
-        .bind(now_ms())
-        .execute(&self.db.pool)
-        .await?;
-        Ok(())
+        insert(&self.db, tenant_id, kind, subject, source).await
     }
 }
 
+async fn insert(
+    db: &super::Db,
+    tenant_id: Option<&str>,
+    kind: &str,
+    subject: &str,
+    source: &str,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO security_events (id, tenant_id, kind, subject, source, at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(new_id("sev"))
+    .bind(tenant_id)
+    .bind(kind)
+    .bind(subject)
+    .bind(source)
+    .bind(now_ms())
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}
+
+/// The kind of the security event a refused call records (`docs/guardrails.md`).
+pub const POLICY_VIOLATION: &str = "policy.violation";
+
 impl TenantStore<'_> {
+    /// One `policy.violation` security event per event that names a guardrail: subject
+    /// the rule, source where the call was made (`sdk:APP` or `gateway:APP`, then
+    /// `/MODEL`). Called with the events just inserted, so a replayed batch adds none.
+    pub async fn record_policy_violations(
+        &self,
+        events: &[crate::usage::validate::CheckedEvent],
+        via: &str,
+        app_name: &str,
+    ) -> Result<()> {
+        for event in events {
+            if let Some(rule) = &event.rule {
+                let source = format!("{via}:{app_name}/{}", event.model);
+                insert(
+                    self.db,
+                    Some(&self.tenant_id),
+                    POLICY_VIOLATION,
+                    rule,
+                    &source,
+                )
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
     pub async fn list_security_events(&self, page: Page) -> Result<Vec<SecurityEvent>> {
         let rows: Vec<(String, String, String, String, i64)> = sqlx::query_as(
             "SELECT id, kind, subject, source, at FROM security_events WHERE tenant_id = $1 \

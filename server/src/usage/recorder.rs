@@ -225,6 +225,12 @@ async fn store(state: &AppState, charged: &Charged, events: Vec<UsageEvent>) {
         };
     match tenant.ingest_usage_logged(&sender, kept, &logs).await {
         Ok(done) => {
+            if let Err(error) = tenant
+                .record_policy_violations(&done.inserted, "gateway", &sender.app_name)
+                .await
+            {
+                tracing::error!(%error, app = %charged.app_id, "gateway policy violations not recorded");
+            }
             state.metrics.usage_ingested(
                 &sender.tenant_id,
                 &done.inserted,

@@ -88,6 +88,9 @@ pub struct CheckedEvent {
     /// The lease the call was made under, checked to be the sender's
     /// (`api::usage_ingest`).
     pub lease: Option<String>,
+    /// The guardrail a `policy_violation` names: each such event becomes a security
+    /// event when first stored.
+    pub rule: Option<String>,
 }
 
 struct Refusal {
@@ -198,6 +201,7 @@ fn convert(e: UsageEvent, sender: &Sender, window: Window) -> Result<CheckedEven
     name("user", e.user.as_deref())?;
     name("fallback", e.fallback.as_deref())?;
     name("arm", e.arm.as_deref())?;
+    name("rule", e.rule.as_deref())?;
     let error_code = match e.status {
         CallStatus::Ok => None,
         CallStatus::Error { code } => {
@@ -235,7 +239,7 @@ fn convert(e: UsageEvent, sender: &Sender, window: Window) -> Result<CheckedEven
         cost_micros: (e.cost_usd * 1e6).round() as i64,
         latency_us,
         ttft_us,
-        error_code,
+        error_code: error_code.clone(),
         cache_hit: e.cache_hit,
         local: e.local,
         stream: e.stream,
@@ -246,6 +250,9 @@ fn convert(e: UsageEvent, sender: &Sender, window: Window) -> Result<CheckedEven
         tags: e.tags,
         metadata: e.metadata,
         lease: e.lease,
+        rule: e
+            .rule
+            .filter(|_| error_code.as_deref() == Some("policy_violation")),
     })
 }
 
@@ -338,6 +345,13 @@ mod tests {
             check(0, err, &sender(), NOW).unwrap().error_code.as_deref(),
             Some("timeout")
         );
+        // A rule is kept only on the policy violation that names it.
+        let mut refused = with("status", json!({"error": {"code": "policy_violation"}}));
+        refused["rule"] = json!("topic:legal-advice");
+        let e = check(0, refused, &sender(), NOW).unwrap();
+        assert_eq!(e.rule.as_deref(), Some("topic:legal-advice"));
+        let stray = with("rule", json!("x"));
+        assert_eq!(check(0, stray, &sender(), NOW).unwrap().rule, None);
     }
 
     #[test]
@@ -362,6 +376,8 @@ mod tests {
             assert_eq!(r.index, 3);
             assert_eq!(r.field.as_deref(), Some(expected), "{field}={value}: {r:?}");
         }
+        let r = check(0, with("rule", json!("a\u{7}")), &sender(), NOW).unwrap_err();
+        assert_eq!(r.field.as_deref(), Some("rule"));
         let r = check(0, json!([1]), &sender(), NOW).unwrap_err();
         assert!(r.id.is_none());
     }

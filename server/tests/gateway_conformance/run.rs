@@ -448,6 +448,9 @@ fn error_from_body(status: StatusCode, headers: &HeaderMap, body: &Value) -> Err
         (Some("config"), _) => ErrorKind::Config {
             path: param.clone().unwrap_or_default(),
         },
+        (Some("policy_violation"), _) => ErrorKind::PolicyViolation {
+            rule: error["rule"].as_str().unwrap_or_default().to_owned(),
+        },
         (Some("model_not_found"), _) => ErrorKind::BadRequest {
             field: Some("model".into()),
         },

@@ -487,6 +487,7 @@ final class ScenarioRunner {
                 case "overloaded" -> OverloadedException.class;
                 case "config" -> ConfigException.class;
                 case "internal" -> InternalException.class;
+                case "policy_violation" -> PolicyViolationException.class;
                 default -> SwitchyardException.class;
             };
         };
@@ -517,6 +518,9 @@ final class ScenarioRunner {
             }
             if (e.has("field")) {
                 same("error field", e.get("field"), opt(err.field()));
+            }
+            if (e.has("rule")) {
+                same("error rule", e.get("rule"), opt(err.rule()));
             }
             if (e.has("status")) {
                 same("error status", e.get("status"), opt(err.status()));

@@ -25,7 +25,24 @@ public class SwitchyardException extends RuntimeException {
             Integer status,
             Integer httpStatus,
             boolean retryable,
-            String budget) {}
+            String budget,
+            String rule) {
+        /** The fields before {@code rule} was added: no guardrail named. */
+        public Data(
+                String kind,
+                String message,
+                String field,
+                String provider,
+                String deployment,
+                String requestId,
+                Double retryAfter,
+                Integer status,
+                Integer httpStatus,
+                boolean retryable,
+                String budget) {
+            this(kind, message, field, provider, deployment, requestId, retryAfter, status, httpStatus, retryable, budget, null);
+        }
+    }
 
     private final transient Data data;
 
@@ -84,6 +101,11 @@ public class SwitchyardException extends RuntimeException {
     /** The budget a {@code budget_exceeded} error names. */
     public Optional<String> budget() {
         return Optional.ofNullable(data.budget());
+    }
+
+    /** The guardrail a {@code policy_violation} names (docs/guardrails.md). */
+    public Optional<String> rule() {
+        return Optional.ofNullable(data.rule());
     }
 
     public Data data() {

@@ -27,7 +27,8 @@ public final class Errors {
                 n.path("status").isNumber() ? n.get("status").asInt() : null,
                 n.path("http_status").isNumber() ? n.get("http_status").asInt() : null,
                 n.path("retryable").asBoolean(false),
-                text(n, "budget"));
+                text(n, "budget"),
+                text(n, "rule"));
         String display = n.path("display").isTextual() ? n.get("display").asText() : data.message();
         return of(display, data);
     }
@@ -75,6 +76,7 @@ public final class Errors {
             case "overloaded" -> new OverloadedException(message, d);
             case "config" -> new ConfigException(message, d);
             case "internal" -> new InternalException(message, d);
+            case "policy_violation" -> new PolicyViolationException(message, d);
             default -> new SwitchyardException(message, d);
         };
     }
