@@ -6,6 +6,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::auth::key_cache::KeyCache;
+use crate::auth::login_throttle::LoginThrottle;
 use crate::auth::rate_limit::RateLimiter;
 use crate::client_addr::TrustedProxies;
 use crate::crypto::MasterKey;
@@ -26,7 +27,10 @@ pub enum PasswordCost {
 pub struct AppState {
     pub store: Store,
     pub master_key: Option<Arc<MasterKey>>,
+    /// Failed authentications per source address and per presented key.
     pub limiter: Arc<RateLimiter>,
+    /// Failed password sign-ins per account, and the spacing they bring.
+    pub logins: Arc<LoginThrottle>,
     /// App keys verified in the last few seconds.
     pub keys: Arc<KeyCache>,
     /// Whose forwarding headers name the client (none by default).
@@ -55,6 +59,7 @@ impl AppState {
             store,
             master_key: master_key.map(Arc::new),
             limiter: Arc::new(RateLimiter::new(10, Duration::from_secs(60))),
+            logins: Arc::new(LoginThrottle::default()),
             keys: Arc::new(KeyCache::default()),
             proxies: Arc::new(TrustedProxies::default()),
             configs: Arc::new(ConfigCache::default()),
