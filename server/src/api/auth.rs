@@ -133,8 +133,10 @@ async fn sso_required_for(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewToken {
+    #[schema(schema_with = crate::schema_rules::name)]
     name: String,
     #[serde(default)]
+    #[schema(schema_with = crate::schema_rules::expiry_ms)]
     expires_at: Option<i64>,
 }
 

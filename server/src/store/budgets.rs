@@ -108,11 +108,13 @@ pub struct BudgetState {
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BudgetInput {
+    #[schema(schema_with = crate::schema_rules::name)]
     pub name: String,
     pub scope: String,
     #[serde(default)]
     pub scope_ref: Option<String>,
     pub period: String,
+    #[schema(exclusive_minimum = 0.0, maximum = 1e9)]
     pub amount_usd: f64,
     pub mode: String,
     #[serde(default)]

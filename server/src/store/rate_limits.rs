@@ -39,6 +39,7 @@ pub struct LimitState {
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RateLimitInput {
+    #[schema(schema_with = crate::schema_rules::name)]
     pub name: String,
     pub scope: String,
     #[serde(default)]
