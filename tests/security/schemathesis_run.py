@@ -11,6 +11,7 @@ upstream.
 import argparse
 import base64
 import json
+import shutil
 import os
 import socket
 import subprocess
@@ -87,14 +88,25 @@ def setup(url: str, admin: str, mock: Optional[str]) -> Dict[str, str]:
 
 def run(url: str, who: str, token: str, max_examples: int, out: str, paths: str, *extra: str) -> bool:
     cmd = [
-        os.path.join(os.path.dirname(sys.executable), "schemathesis"), "run", f"{url}/openapi.json",
+        os.path.join(os.path.dirname(os.path.abspath(sys.executable)), "schemathesis"), "run", f"{url}/openapi.json",
         "--checks", CHECKS, "--max-examples", str(max_examples), "--workers", "2",
         "--phases", "examples,coverage,fuzzing", "--seed", "24", "--suppress-health-check", "all",
         "--include-path-regex", paths, "-H", f"Authorization: Bearer {token}",
         "--report", "junit,har", "--report-dir", out, "--no-color", *extra,
     ]
     print(f"== as {who}: {paths}", flush=True)
-    return subprocess.run(cmd).returncode == 0
+    # schemathesis keeps a cache in its working directory: the run's own.
+    return subprocess.run(cmd, cwd=out_root(out)).returncode == 0
+
+
+def ok_to_clean(work: str) -> bool:
+    """Kept when something failed (the path was printed), else removed."""
+    return not os.path.exists(os.path.join(work, "keep"))
+
+
+def out_root(out: str) -> str:
+    os.makedirs(out, exist_ok=True)
+    return out
 
 
 def main() -> int:
@@ -144,12 +156,16 @@ def main() -> int:
         if procs[-1].poll() is not None:
             print("the server died during the run", file=sys.stderr)
             ok = False
-        print(f"reports and the server log: {work}")
+        if not ok:
+            open(os.path.join(work, "keep"), "w").close()
+            print(f"reports (HAR, JUnit) and the server log: {work}")
         return 0 if ok else 1
     finally:
         for p in procs:
             p.terminate()
             p.wait(timeout=30)
+        if ok_to_clean(work):
+            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
