@@ -25,7 +25,7 @@ ifdef CI
 export CARGO_INCREMENTAL = 0
 endif
 
-.PHONY: check-one-llama run test setup model build lint test-rust test-python test-gateway python-sdk test-node node-sdk c-sdk test-c go-sdk test-go java-sdk test-java test-server bench bench-gateway bench-python bench-node bench-go bench-java clean ui ui-dist test-ui
+.PHONY: check-one-llama run test setup model build lint test-rust test-python test-gateway test-security python-sdk test-node node-sdk c-sdk test-c go-sdk test-go java-sdk test-java test-server bench bench-gateway bench-python bench-node bench-go bench-java clean ui ui-dist test-ui
 
 ## The main job: the management server on its embedded SQLite with a demo tenant (its
 ## config pushed and activated, an app key made), and a demo call through the SDK with the
@@ -44,7 +44,7 @@ run: build model $(VENV_PY)
 	@DEMO_LISTEN=$(DEMO_LISTEN) DEMO_PYTHON=$(VENV_PY) bash scripts/demo.sh
 
 ## Everything CI runs: formatting, lints, every test of every part that has landed.
-test: setup model ui lint test-rust test-python test-node test-c test-go test-java test-gateway test-ui check-one-llama
+test: setup model ui lint test-rust test-python test-node test-c test-go test-java test-gateway test-security test-ui check-one-llama
 
 APT_PACKAGES := cmake clang libclang-dev postgresql redis-server openssl curl ccache gcc libc6-dev chromium
 
@@ -233,6 +233,15 @@ test-gateway: build $(VENV_PY)
 	  SWITCHYARD_MOCK_BIN=$(abspath $(MOCK_BIN)) SWITCHYARD_SERVER_BIN=$(abspath $(SERVER_BIN)) node --test
 	cd tests/gateway/go && SWITCHYARD_MOCK_BIN=$(abspath $(MOCK_BIN)) SWITCHYARD_SERVER_BIN=$(abspath $(SERVER_BIN)) \
 	  go test -count=1 ./...
+
+## schemathesis against the real server binary's /openapi.json, every operation, as each
+## role, the operator and an app key: 0 server errors, 0 responses breaking the schema
+## (tests/security/schemathesis_run.py; a bounded example count, about two minutes).
+SCHEMATHESIS := schemathesis==4.32.5
+test-security: build $(VENV_PY)
+	$(VENV_PY) -m pip install --quiet --disable-pip-version-check $(SCHEMATHESIS)
+	SWITCHYARD_MOCK_BIN=$(abspath $(MOCK_BIN)) \
+	  $(VENV_PY) tests/security/schemathesis_run.py $(abspath $(SERVER_BIN)) --max-examples 5
 
 ## llama.cpp built once in this target directory (one build script run), as the
 ## workspace-hack promises. Only a fresh target is held to it: locally, builds from before

@@ -23,6 +23,7 @@ pub mod oidc;
 pub mod rbac;
 pub mod resolve;
 pub mod rollout;
+pub mod schema_rules;
 pub mod sdk_cache;
 pub mod state;
 pub mod store;

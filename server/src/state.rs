@@ -7,6 +7,7 @@ use tokio::sync::watch;
 
 use crate::audit::CheckpointVerifier;
 use crate::auth::key_cache::KeyCache;
+use crate::auth::login_throttle::LoginThrottle;
 use crate::auth::rate_limit::RateLimiter;
 use crate::client_addr::TrustedProxies;
 use crate::cluster::leader::Leaders;
@@ -28,7 +29,10 @@ pub enum PasswordCost {
 pub struct AppState {
     pub store: Store,
     pub master_key: Option<Arc<MasterKey>>,
+    /// Failed authentications per source address and per presented key.
     pub limiter: Arc<RateLimiter>,
+    /// Failed password sign-ins per account, and the spacing they bring.
+    pub logins: Arc<LoginThrottle>,
     /// App keys verified in the last few seconds.
     pub keys: Arc<KeyCache>,
     /// Whose forwarding headers name the client (none by default).
@@ -61,6 +65,7 @@ impl AppState {
             store,
             master_key: master_key.map(Arc::new),
             limiter: Arc::new(RateLimiter::new(10, Duration::from_secs(60))),
+            logins: Arc::new(LoginThrottle::default()),
             keys: Arc::new(KeyCache::default()),
             proxies: Arc::new(TrustedProxies::default()),
             configs: Arc::new(ConfigCache::default()),

@@ -19,6 +19,7 @@ use crate::store::{AlertChannel, AlertDelivery, AlertRule, AlertState, ChannelIn
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateRule {
+    #[schema(schema_with = crate::schema_rules::name)]
     name: String,
     /// Health: `error_rate`, `p95_latency`, `deployment_failing`, `rollout_rolled_back`;
     /// cost: `budget_percent`, `spend_anomaly`; security: `auth_failures`, `policy_violations`.
@@ -27,6 +28,7 @@ pub struct CreateRule {
     #[schema(value_type = Object)]
     params: serde_json::Value,
     /// The channels notified (at least one).
+    #[schema(min_items = 1)]
     channel_ids: Vec<String>,
     /// What the rule does when a subject starts firing: `{"type": "disable_deployment"}`,
     /// `{"type": "drain_canary", "model", "baseline"}` (health rules) or
@@ -51,7 +53,7 @@ fn write_permission(category: Category) -> Permission {
     }
 }
 
-#[utoipa::path(get, path = "/api/v1/alert-channels", tag = "alerts", params(("limit" = Option<i64>, Query, description = "1..=500, default 50"), ("offset" = Option<i64>, Query, description = "default 0")), responses((status = 200, body = super::List<AlertChannel>), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/alert-channels", tag = "alerts", params(super::PageQuery), responses((status = 200, body = super::List<AlertChannel>), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
 pub async fn list_channels(
     State(state): State<AppState>,
     p: Principal,
@@ -84,7 +86,7 @@ pub async fn create_channel(
     Ok((StatusCode::CREATED, axum::Json(channel)))
 }
 
-#[utoipa::path(get, path = "/api/v1/alerts/rules", tag = "alerts", params(("limit" = Option<i64>, Query, description = "1..=500, default 50"), ("offset" = Option<i64>, Query, description = "default 0")), responses((status = 200, body = super::List<AlertRule>), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/alerts/rules", tag = "alerts", params(super::PageQuery), responses((status = 200, body = super::List<AlertRule>), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
 pub async fn list_rules(
     State(state): State<AppState>,
     p: Principal,
@@ -190,7 +192,7 @@ pub async fn states(
     ))
 }
 
-#[utoipa::path(get, path = "/api/v1/alerts/deliveries", tag = "alerts", params(("limit" = Option<i64>, Query, description = "1..=500, default 50"), ("offset" = Option<i64>, Query, description = "default 0")), responses((status = 200, body = super::List<AlertDelivery>, description = "every delivery attempt, oldest first"), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/alerts/deliveries", tag = "alerts", params(super::PageQuery), responses((status = 200, body = super::List<AlertDelivery>, description = "every delivery attempt, oldest first"), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
 pub async fn deliveries(
     State(state): State<AppState>,
     p: Principal,

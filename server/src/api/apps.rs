@@ -16,6 +16,7 @@ use crate::store::{App, AppPatch, NewApp, Page, SecretsMode, TenantStore};
 #[serde(deny_unknown_fields)]
 pub struct CreateApp {
     department_id: String,
+    #[schema(schema_with = crate::schema_rules::name)]
     name: String,
     #[serde(default)]
     allowed_models: Option<Vec<String>>,
@@ -28,6 +29,7 @@ pub struct CreateApp {
 #[serde(deny_unknown_fields)]
 pub struct PatchApp {
     #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = crate::schema_rules::name)]
     name: Option<String>,
     /// Moves the app, with its keys, to another department.
     #[serde(default, deserialize_with = "present")]
@@ -52,7 +54,7 @@ pub struct AppQuery {
     department_id: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/apps", tag = "apps", params(("limit" = Option<i64>, Query), ("offset" = Option<i64>, Query), ("department_id" = Option<String>, Query)), responses((status = 200, body = super::List<App>), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/apps", tag = "apps", params(super::PageQuery, ("department_id" = Option<String>, Query)), responses((status = 200, body = super::List<App>), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     p: Principal,

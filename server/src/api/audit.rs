@@ -32,7 +32,7 @@ pub struct AuditQuery {
     to: Option<i64>,
 }
 
-#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(("limit" = Option<i64>, Query), ("offset" = Option<i64>, Query), ("action" = Option<String>, Query), ("actor" = Option<String>, Query), ("from" = Option<i64>, Query, description = "ms since the epoch, inclusive"), ("to" = Option<i64>, Query, description = "ms since the epoch, exclusive")), responses((status = 200, body = super::List<AuditRecord>), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(super::PageQuery, ("action" = Option<String>, Query), ("actor" = Option<String>, Query), ("from" = Option<i64>, Query, description = "ms since the epoch, inclusive"), ("to" = Option<i64>, Query, description = "ms since the epoch, exclusive")), responses((status = 200, body = super::List<AuditRecord>), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     p: Principal,
@@ -75,7 +75,7 @@ pub async fn verify(
     ))
 }
 
-#[utoipa::path(get, path = "/api/v1/security-events", tag = "audit", params(("limit" = Option<i64>, Query, description = "1..=500, default 50"), ("offset" = Option<i64>, Query, description = "default 0")), responses((status = 200, body = super::List<SecurityEvent>), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/security-events", tag = "audit", params(super::PageQuery), responses((status = 200, body = super::List<SecurityEvent>), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
 pub async fn security_events(
     State(state): State<AppState>,
     p: Principal,

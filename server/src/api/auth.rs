@@ -48,10 +48,12 @@ pub async fn login(
     Json(req): Json<LoginRequest>,
 ) -> Result<(StatusCode, axum::Json<TokenResponse>), ApiError> {
     let subject = format!("{}/{}", req.tenant, req.username);
-    if state.limiter.is_blocked(&format!("src:{source}"))
-        || state.limiter.is_blocked(&format!("key:{subject}"))
-    {
-        return Err(ApiError::RateLimited);
+    // The password is always verified (a valid one is accepted whatever failed before),
+    // but an account with recent failures is verified at a bounded pace per address.
+    match state.logins.admit(&subject, &source) {
+        None => return Err(refused_unverified(&state, &subject, &source).await),
+        Some(wait) if !wait.is_zero() => tokio::time::sleep(wait).await,
+        Some(_) => {}
     }
     let record = state.store.login_record(&req.tenant, &req.username).await?;
     let hash = record
@@ -62,23 +64,16 @@ pub async fn login(
     let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let Some((tenant_id, user_id, _, disabled)) = record else {
-        record_failure(&state, None, "auth.failed.login", &subject, &source).await;
-        return Err(ApiError::Unauthenticated);
+    let tenant_id = record.as_ref().map(|r| r.0.clone());
+    let Some((tenant_id, user_id, _, false)) = record.filter(|_| ok) else {
+        state.logins.failed(&subject);
+        let kind = "auth.failed.login";
+        return Err(record_failure(&state, tenant_id.as_deref(), kind, &subject, &source).await);
     };
-    if !ok || disabled {
-        record_failure(
-            &state,
-            Some(&tenant_id),
-            "auth.failed.login",
-            &subject,
-            &source,
-        )
-        .await;
-        return Err(ApiError::Unauthenticated);
-    }
     if sso_required_for(&state, &tenant_id, &req.username).await? {
-        record_failure(
+        // The right password, refused by the tenant's policy: not a guess, so the
+        // account's pace is left alone; the event is kept.
+        let _ = record_failure(
             &state,
             Some(&tenant_id),
             "auth.failed.login.sso_required",
@@ -105,6 +100,21 @@ pub async fn login(
     ))
 }
 
+/// An attempt refused before verification (its address has too many queued on a spaced
+/// account): a security event, and 429.
+async fn refused_unverified(state: &AppState, subject: &str, source: &str) -> ApiError {
+    state.metrics.auth_failed();
+    tracing::warn!(subject, source, "sign-in refused: too many queued attempts");
+    if let Err(e) = state
+        .store
+        .record_security_event(None, "auth.rate_limited.login", subject, source)
+        .await
+    {
+        tracing::error!(error = %e, "cannot record security event");
+    }
+    ApiError::RateLimited
+}
+
 /// Whether the tenant requires SSO of `username`: it has a provider with `sso_required`,
 /// and the user is not one of its break-glass users. Asked only after the password
 /// verified, so the answer tells nothing to someone without it.
@@ -123,8 +133,10 @@ async fn sso_required_for(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewToken {
+    #[schema(schema_with = crate::schema_rules::name)]
     name: String,
     #[serde(default)]
+    #[schema(schema_with = crate::schema_rules::expiry_ms)]
     expires_at: Option<i64>,
 }
 

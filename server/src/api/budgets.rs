@@ -19,6 +19,7 @@ use crate::store::{Budget, BudgetInput, BudgetLease};
 #[serde(deny_unknown_fields)]
 pub struct PatchBudget {
     #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = crate::schema_rules::name)]
     name: Option<String>,
     #[serde(default, deserialize_with = "present")]
     scope: Option<String>,
@@ -38,7 +39,7 @@ pub struct PatchBudget {
     on_server_down: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/budgets", tag = "budgets", params(("limit" = Option<i64>, Query, description = "1..=500, default 50"), ("offset" = Option<i64>, Query, description = "default 0")), responses((status = 200, body = super::List<Budget>), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/budgets", tag = "budgets", params(super::PageQuery), responses((status = 200, body = super::List<Budget>), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     p: Principal,

@@ -53,12 +53,17 @@ pub struct CallLogQuery {
     pub local: Option<String>,
     /// Calls whose request or answer contains this text (case-insensitive).
     pub text: Option<String>,
+    /// Search only (an export takes `sample`).
     #[serde(default, deserialize_with = "int_param")]
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
+    /// Search only.
     #[serde(default, deserialize_with = "int_param")]
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
     /// Export only: how many of the matches, chosen at random (default 100).
     #[serde(default, deserialize_with = "int_param")]
+    #[param(minimum = 1, maximum = 1000)]
     pub sample: Option<i64>,
 }
 

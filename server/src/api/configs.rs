@@ -78,7 +78,7 @@ fn in_document(e: StoreError) -> ApiError {
     }
 }
 
-#[utoipa::path(get, path = "/api/v1/configs", tag = "configs", params(("limit" = Option<i64>, Query, description = "1..=500, default 50"), ("offset" = Option<i64>, Query, description = "default 0")), responses((status = 200, body = super::List<ConfigVersionSummary>), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/configs", tag = "configs", params(super::PageQuery), responses((status = 200, body = super::List<ConfigVersionSummary>), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     p: Principal,

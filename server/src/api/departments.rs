@@ -15,6 +15,7 @@ use crate::store::{Department, DepartmentPatch};
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewDepartment {
+    #[schema(schema_with = crate::schema_rules::name)]
     name: String,
     #[serde(default)]
     parent_id: Option<String>,
@@ -25,6 +26,7 @@ pub struct NewDepartment {
 #[serde(deny_unknown_fields)]
 pub struct PatchDepartment {
     #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = crate::schema_rules::name)]
     name: Option<String>,
     /// Moves the department (with everything below it); `null`: top level. A move under
     /// itself or a descendant is refused (422).
@@ -33,7 +35,7 @@ pub struct PatchDepartment {
     parent_id: Option<Option<String>>,
 }
 
-#[utoipa::path(get, path = "/api/v1/departments", tag = "departments", params(("limit" = Option<i64>, Query, description = "1..=500, default 50"), ("offset" = Option<i64>, Query, description = "default 0")), responses((status = 200, body = super::List<Department>), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/departments", tag = "departments", params(super::PageQuery), responses((status = 200, body = super::List<Department>), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     p: Principal,

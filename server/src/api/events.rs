@@ -11,7 +11,7 @@ use crate::rbac::Permission;
 use crate::state::AppState;
 use crate::store::ServerEvent;
 
-#[utoipa::path(get, path = "/api/v1/events", tag = "budgets", params(("limit" = Option<i64>, Query, description = "1..=500, default 50"), ("offset" = Option<i64>, Query, description = "default 0")), responses((status = 200, body = super::List<ServerEvent>), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/events", tag = "budgets", params(super::PageQuery), responses((status = 200, body = super::List<ServerEvent>), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     p: Principal,

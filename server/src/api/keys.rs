@@ -16,9 +16,11 @@ use crate::store::{AppKey, NewKey};
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateKey {
+    #[schema(schema_with = crate::schema_rules::name)]
     name: String,
     /// Unix milliseconds; none: no expiry.
     #[serde(default)]
+    #[schema(schema_with = crate::schema_rules::expiry_ms)]
     expires_at: Option<i64>,
 }
 

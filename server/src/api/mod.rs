@@ -242,13 +242,18 @@ pub const ROUTES: &[(&str, &str, Permission)] = &[
     ("DELETE", "/api/v1/sso/rules/{id}", Permission::SsoWrite),
 ];
 
-/// `limit` / `offset` on every list.
-#[derive(Debug, Default, Deserialize)]
+/// `limit` / `offset` on every list; the bounds are [`Page::new`]'s, documented.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
+    /// Default 50.
     #[serde(default, deserialize_with = "extract::int_param")]
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
+    /// Default 0.
     #[serde(default, deserialize_with = "extract::int_param")]
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 

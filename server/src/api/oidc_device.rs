@@ -276,18 +276,19 @@ pub async fn token(
     Json(req): Json<DevicePoll>,
 ) -> Result<Json<DeviceSession>, DeviceError> {
     let subject = format!("device:{}", req.handle.chars().take(8).collect::<String>());
-    if state.limiter.is_blocked(&format!("src:{source}")) {
-        return Err(ApiError::RateLimited.into());
-    }
     let Some(device) = state
         .store
         .get_sso_device(&req.handle)
         .await
         .map_err(ApiError::from)?
     else {
-        // Unknown (made up, altered), finished, or expired: never a provider call.
-        record_failure(&state, None, "auth.failed.oidc.handle", &subject, &source).await;
-        return Err(ApiError::Unauthenticated.into());
+        // Unknown (made up, altered), finished, or expired: never a provider call. Past
+        // the failure limit, further guesses from the address are answered 429.
+        return Err(
+            record_failure(&state, None, "auth.failed.oidc.handle", &subject, &source)
+                .await
+                .into(),
+        );
     };
     match finish(&state, &device, &source).await {
         Ok(signed_in) => {
@@ -297,7 +298,9 @@ pub async fn token(
         Err(e) => {
             if let Some(kind) = e.event_kind() {
                 drop_device(&state, &req.handle).await?;
-                record_failure(&state, Some(&device.tenant_id), kind, &subject, &source).await;
+                // The typed refusal is the answer; the failure still counts.
+                let _ =
+                    record_failure(&state, Some(&device.tenant_id), kind, &subject, &source).await;
             }
             Err(e)
         }

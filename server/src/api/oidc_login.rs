@@ -247,24 +247,25 @@ pub async fn callback(
 ) -> Result<Response, ApiError> {
     let presented = q.state.clone().unwrap_or_default();
     let subject = format!("state:{}", presented.chars().take(8).collect::<String>());
-    if state.limiter.is_blocked(&format!("src:{source}")) {
-        return Err(ApiError::RateLimited);
-    }
     if cookie_state(&headers).as_deref() != Some(presented.as_str()) {
         // Not the browser that started this sign-in. The pending sign-in is left alone:
         // its own browser may still finish it.
-        record_failure(&state, None, "auth.failed.oidc.browser", &subject, &source).await;
-        return Err(ApiError::Unauthenticated);
+        return Err(
+            record_failure(&state, None, "auth.failed.oidc.browser", &subject, &source).await,
+        );
     }
     let Some(login) = state.store.take_sso_login(&presented).await? else {
         // Unknown, expired, or already used: a replay, or a forged callback.
-        record_failure(&state, None, "auth.failed.oidc.state", &subject, &source).await;
-        return Err(ApiError::Unauthenticated);
+        return Err(
+            record_failure(&state, None, "auth.failed.oidc.state", &subject, &source).await,
+        );
     };
     let to = match complete(&state, &login, &q, &source).await {
         Ok(token) => format!("{}#token={token}", login.return_to),
         Err(refusal) => {
-            record_failure(&state, Some(&login.tenant_id), refusal.0, &subject, &source).await;
+            // The redirect carries the refusal; the failure still counts.
+            let _ =
+                record_failure(&state, Some(&login.tenant_id), refusal.0, &subject, &source).await;
             format!("{}#sso_error={}", login.return_to, refusal.reason())
         }
     };

@@ -1,8 +1,10 @@
 //! Request identities. [`Principal`] is a user (session or personal token) or a service
 //! (a provider's JWT access token, see [`super::service_principal`]) with role bindings;
-//! [`AppCaller`] is an SDK instance holding an app key. Both extractors count
-//! failures against the source address and the presented key, refuse once either is
-//! over the limit, and record each failure as a security event.
+//! [`AppCaller`] is an SDK instance holding an app key. Both check the credential first
+//! and serve a valid one whatever failures its address or key prefix has had (nobody can
+//! lock anybody out); each failure is counted against the source address and the
+//! presented key, recorded as a security event, and answered 429 instead of 401 once
+//! either is over its limit.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -40,27 +42,18 @@ fn app_key(parts: &Parts) -> Option<&str> {
     bearer(parts).or_else(|| parts.headers.get("api-key")?.to_str().ok().map(str::trim))
 }
 
-/// Refuses when the source or the key is over its failure limit.
-fn check_limits(state: &AppState, source: &str, subject: &str) -> Result<(), ApiError> {
-    if state.limiter.is_blocked(&format!("src:{source}"))
-        || state.limiter.is_blocked(&format!("key:{subject}"))
-    {
-        return Err(ApiError::RateLimited);
-    }
-    Ok(())
-}
-
-/// Counts a failed attempt and writes the security event.
+/// Counts a failed attempt, writes the security event, and returns the refusal: 401, or
+/// 429 once the source or the key is over its limit (only failures are ever refused).
 pub async fn record_failure(
     state: &AppState,
     tenant_id: Option<&str>,
     kind: &str,
     subject: &str,
     source: &str,
-) {
+) -> ApiError {
     state.metrics.auth_failed();
-    let tripped_src = state.limiter.fail(&format!("src:{source}"));
-    let tripped_key = state.limiter.fail(&format!("key:{subject}"));
+    let src = state.limiter.fail(&format!("src:{source}"));
+    let key = state.limiter.fail(&format!("key:{subject}"));
     tracing::warn!(kind, subject, source, "authentication failed");
     let store = &state.store;
     if let Err(e) = store
@@ -69,10 +62,18 @@ pub async fn record_failure(
     {
         tracing::error!(error = %e, "cannot record security event");
     }
-    if tripped_src || tripped_key {
-        let _ = store
+    if src.tripped || key.tripped {
+        if let Err(e) = store
             .record_security_event(tenant_id, "auth.rate_limited", subject, source)
-            .await;
+            .await
+        {
+            tracing::error!(error = %e, "cannot record security event");
+        }
+    }
+    if src.over || key.over {
+        ApiError::RateLimited
+    } else {
+        ApiError::Unauthenticated
     }
 }
 
@@ -108,11 +109,8 @@ impl FromRequestParts<AppState> for Principal {
             // Failures are counted per token: JWTs of one provider share their header,
             // so a prefix would put every service under one limit.
             let subject = format!("jwt:{}", &sha256_hex(token.as_bytes())[..16]);
-            check_limits(state, &source, &subject)?;
             return super::service_principal::authenticate(state, token, &subject, &source).await;
         }
-        let subject = redact(token);
-        check_limits(state, &source, &subject)?;
         match state.store.authenticate_user_token(token).await? {
             Some(auth) => Ok(Principal {
                 token_id: auth.token_id,
@@ -126,15 +124,14 @@ impl FromRequestParts<AppState> for Principal {
             }),
             None => {
                 let tenant = state.store.tenant_of_presented(token).await.ok().flatten();
-                record_failure(
+                Err(record_failure(
                     state,
                     tenant.as_deref(),
                     "auth.failed.user_token",
-                    &subject,
+                    &redact(token),
                     &source,
                 )
-                .await;
-                Err(ApiError::Unauthenticated)
+                .await)
             }
         }
     }
@@ -267,8 +264,6 @@ impl FromRequestParts<AppState> for AppCaller {
         if let Some(key) = state.keys.get(&hash) {
             return Ok(AppCaller { key, source });
         }
-        let subject = redact(token);
-        check_limits(state, &source, &subject)?;
         match state.store.authenticate_app_key(token).await? {
             Some(key) => {
                 state.keys.put(hash, key.clone());
@@ -276,15 +271,14 @@ impl FromRequestParts<AppState> for AppCaller {
             }
             None => {
                 let tenant = state.store.tenant_of_presented(token).await.ok().flatten();
-                record_failure(
+                Err(record_failure(
                     state,
                     tenant.as_deref(),
                     "auth.failed.app_key",
-                    &subject,
+                    &redact(token),
                     &source,
                 )
-                .await;
-                Err(ApiError::Unauthenticated)
+                .await)
             }
         }
     }

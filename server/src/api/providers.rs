@@ -16,6 +16,7 @@ use crate::store::{NewProvider, Provider};
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateProvider {
+    #[schema(schema_with = crate::schema_rules::name)]
     name: String,
     /// A provider kind of the config: `openai`, `azure`, `azure_ai`, `anthropic`, `gemini`,
     /// or a preset such as `groq` (see docs/providers.md).
@@ -34,7 +35,7 @@ pub struct SetCredential {
     credential: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/providers", tag = "providers", params(("limit" = Option<i64>, Query, description = "1..=500, default 50"), ("offset" = Option<i64>, Query, description = "default 0")), responses((status = 200, body = super::List<Provider>), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/providers", tag = "providers", params(super::PageQuery), responses((status = 200, body = super::List<Provider>), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     p: Principal,

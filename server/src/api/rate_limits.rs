@@ -18,6 +18,7 @@ use crate::store::{RateLimit, RateLimitInput};
 #[serde(deny_unknown_fields)]
 pub struct PatchRateLimit {
     #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = crate::schema_rules::name)]
     name: Option<String>,
     #[serde(default, deserialize_with = "present")]
     scope: Option<String>,
@@ -34,7 +35,7 @@ pub struct PatchRateLimit {
     on_server_down: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/rate-limits", tag = "budgets", params(("limit" = Option<i64>, Query, description = "1..=500, default 50"), ("offset" = Option<i64>, Query, description = "default 0")), responses((status = 200, body = super::List<RateLimit>), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/rate-limits", tag = "budgets", params(super::PageQuery), responses((status = 200, body = super::List<RateLimit>), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     p: Principal,

@@ -32,7 +32,7 @@ pub struct AbReport {
     pub series: Vec<ArmMinute>,
 }
 
-#[utoipa::path(get, path = "/api/v1/rollouts", tag = "rollouts", params(("limit" = Option<i64>, Query, description = "1..=500, default 50"), ("offset" = Option<i64>, Query, description = "default 0")), responses((status = 200, body = super::List<Rollout>), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/rollouts", tag = "rollouts", params(super::PageQuery), responses((status = 200, body = super::List<Rollout>), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     p: Principal,

@@ -48,7 +48,7 @@ fn client_of(claims: &serde_json::Map<String, Value>) -> Option<String> {
 }
 
 /// Validates `token` and builds the service's principal; every refusal is recorded as a
-/// security event and answered 401.
+/// security event and answered 401 (429 once the source or the token is over its limit).
 pub async fn authenticate(
     state: &AppState,
     token: &str,
@@ -57,10 +57,7 @@ pub async fn authenticate(
 ) -> Result<Principal, ApiError> {
     match principal(state, token, source).await {
         Ok(p) => Ok(p),
-        Err(r) => {
-            record_failure(state, r.tenant.as_deref(), r.kind, subject, source).await;
-            Err(ApiError::Unauthenticated)
-        }
+        Err(r) => Err(record_failure(state, r.tenant.as_deref(), r.kind, subject, source).await),
     }
 }
 

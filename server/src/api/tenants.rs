@@ -20,11 +20,14 @@ use crate::util::random_hex;
 #[serde(deny_unknown_fields)]
 pub struct CreateTenant {
     /// The new tenant's name (unique).
+    #[schema(schema_with = crate::schema_rules::name)]
     tenant: String,
     /// Its first infra_admin.
+    #[schema(schema_with = crate::schema_rules::name)]
     username: String,
     /// At least 12 characters; generated (and returned once) when absent.
     #[serde(default)]
+    #[schema(schema_with = crate::schema_rules::password)]
     password: Option<String>,
 }
 
@@ -38,7 +41,7 @@ pub struct CreatedTenant {
     password: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/tenants", tag = "tenants", params(("limit" = Option<i64>, Query, description = "1..=500, default 50"), ("offset" = Option<i64>, Query, description = "default 0")), responses((status = 200, body = super::List<Tenant>), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/tenants", tag = "tenants", params(super::PageQuery), responses((status = 200, body = super::List<Tenant>), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     p: Principal,

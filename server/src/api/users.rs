@@ -16,9 +16,12 @@ use crate::store::{Binding, NewBinding, User, UserPatch};
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
+    #[schema(schema_with = crate::schema_rules::name)]
     username: String,
+    #[schema(schema_with = crate::schema_rules::password)]
     password: String,
     #[serde(default)]
+    #[schema(schema_with = crate::schema_rules::name)]
     display_name: Option<String>,
 }
 
@@ -67,7 +70,7 @@ pub(super) async fn new_password_hash(
     .map_err(|e| ApiError::Internal(e.to_string()))
 }
 
-#[utoipa::path(get, path = "/api/v1/users", tag = "users", params(("limit" = Option<i64>, Query, description = "1..=500, default 50"), ("offset" = Option<i64>, Query, description = "default 0")), responses((status = 200, body = super::List<User>), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/users", tag = "users", params(super::PageQuery), responses((status = 200, body = super::List<User>), (status = "4XX", body = crate::error::ErrorBody)), security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     p: Principal,

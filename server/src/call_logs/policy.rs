@@ -52,17 +52,19 @@ impl PolicyError {
 pub struct CallLogPolicy {
     /// `off` | `errors` | `all` | `{"sample": RATE}`.
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(schema_with = crate::schema_rules::call_log_mode)]
     pub content: CallLogMode,
     #[serde(default = "default_max_bytes")]
+    #[schema(minimum = 1, maximum = 1048576)]
     pub max_bytes: u64,
     #[serde(default = "yes")]
     pub redact: bool,
     /// Per model alias, a mode that replaces `content` for that model's calls.
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(schema_with = crate::schema_rules::call_log_modes)]
     pub models: BTreeMap<String, CallLogMode>,
     #[serde(default = "default_retention")]
+    #[schema(minimum = 1, maximum = 365)]
     pub retention_days: u32,
 }
 

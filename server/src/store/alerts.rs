@@ -27,7 +27,9 @@ pub struct AlertChannel {
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChannelInput {
+    #[schema(schema_with = crate::schema_rules::name)]
     pub name: String,
+    #[schema(pattern = "^(webhook|slack|email)$")]
     pub kind: String,
     pub url: String,
     /// The HMAC key a webhook's body is signed with; for email, the SMTP password.

@@ -108,16 +108,22 @@ pub struct BudgetState {
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BudgetInput {
+    #[schema(schema_with = crate::schema_rules::name)]
     pub name: String,
+    #[schema(pattern = "^(tenant|department|app|model)$")]
     pub scope: String,
     #[serde(default)]
     pub scope_ref: Option<String>,
+    #[schema(pattern = "^(day|week|month)$")]
     pub period: String,
+    #[schema(exclusive_minimum = 0.0, maximum = 1e9)]
     pub amount_usd: f64,
+    #[schema(pattern = "^(hard|soft)$")]
     pub mode: String,
     #[serde(default)]
     pub reroute_to: Option<String>,
     #[serde(default)]
+    #[schema(pattern = "^(deny|local|allow)$")]
     pub on_server_down: Option<String>,
 }
 

@@ -74,6 +74,7 @@ impl TenantStore<'_> {
     /// Creates a key and returns it with the only copy of its secret.
     pub async fn create_key(&self, ctx: &AuditCtx, new: NewKey) -> Result<(AppKey, String)> {
         self.get_app(&new.app_id).await?;
+        super::check_name("name", &new.name)?;
         if let Some(exp) = new.expires_at {
             if exp <= now_ms() {
                 return Err(StoreError::invalid("expires_at", "must be in the future"));

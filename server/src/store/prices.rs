@@ -25,9 +25,12 @@ pub struct PriceOverride {
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PriceInput {
+    #[schema(minimum = 0.0, maximum = 1e6)]
     pub input: f64,
+    #[schema(minimum = 0.0, maximum = 1e6)]
     pub output: f64,
     #[serde(default)]
+    #[schema(minimum = 0.0, maximum = 1e6)]
     pub cached_input: Option<f64>,
 }
 

@@ -39,15 +39,22 @@ pub struct LimitState {
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RateLimitInput {
+    #[schema(schema_with = crate::schema_rules::name)]
     pub name: String,
+    #[schema(pattern = "^(tenant|department|app|model)$")]
     pub scope: String,
     #[serde(default)]
     pub scope_ref: Option<String>,
+    /// Requests per minute; `rpm`, `tpm` or both.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 1_000_000_000)]
     pub rpm: Option<i64>,
+    /// Tokens per minute.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 1_000_000_000)]
     pub tpm: Option<i64>,
     #[serde(default)]
+    #[schema(pattern = "^(deny|local|allow)$")]
     pub on_server_down: Option<String>,
 }
 

@@ -61,12 +61,16 @@ impl Default for Guards {
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewRollout {
+    #[schema(schema_with = crate::schema_rules::name)]
     pub name: String,
     /// The model alias in the active config.
+    #[schema(schema_with = crate::schema_rules::name)]
     pub model: String,
     /// Version label of the deployments serving now.
+    #[schema(schema_with = crate::schema_rules::name)]
     pub baseline: String,
     /// Version label of the deployments being rolled out.
+    #[schema(schema_with = crate::schema_rules::name)]
     pub candidate: String,
     pub steps: Vec<RolloutStep>,
     #[serde(default)]

@@ -48,6 +48,7 @@ pub struct GroupRuleInput {
     /// Default `group`.
     #[serde(default)]
     pub kind: RuleKind,
+    #[schema(schema_with = crate::schema_rules::name)]
     pub group: String,
     pub role: Role,
     #[serde(default)]

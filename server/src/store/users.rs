@@ -458,6 +458,7 @@ impl TenantStore<'_> {
         name: &str,
         expires_at: Option<i64>,
     ) -> Result<(String, String)> {
+        check_name("name", name)?;
         self.get_user(user_id).await?;
         let mut tx = self.write().await?;
         let (id, secret) =
