@@ -50,10 +50,12 @@ pub async fn login(
     let subject = format!("{}/{}", req.tenant, req.username);
     // The password is always verified (a valid one is accepted whatever failed before),
     // but an account with recent failures is verified at a bounded pace per address.
-    match state.logins.admit(&subject, &source) {
-        None => return Err(refused_unverified(&state, &subject, &source).await),
-        Some(wait) if !wait.is_zero() => tokio::time::sleep(wait).await,
-        Some(_) => {}
+    // Held until the attempt is over: concurrent guesses count against the free failures.
+    let Some(admission) = state.logins.admit(&subject, &source) else {
+        return Err(refused_unverified(&state, &subject, &source).await);
+    };
+    if !admission.wait.is_zero() {
+        tokio::time::sleep(admission.wait).await;
     }
     let record = state.store.login_record(&req.tenant, &req.username).await?;
     let hash = record

@@ -22,10 +22,42 @@ pub const MAX_WAIT: Duration = Duration::from_secs(4);
 
 pub struct LoginThrottle {
     failures: RateLimiter,
+    free: u32,
     spacing: Duration,
     max_wait: Duration,
+    queues: Mutex<Queues>,
+}
+
+#[derive(Default)]
+struct Queues {
     /// Per account and address: when the next attempt may be verified.
-    slots: Mutex<HashMap<String, Instant>>,
+    slots: HashMap<String, Instant>,
+    /// Per account: attempts admitted free and not finished. Counted against the free
+    /// failures, so concurrent guesses cannot all pass while none has failed yet.
+    in_flight: HashMap<String, u32>,
+}
+
+/// An attempt let through: wait `wait`, then verify. Dropped when the attempt is over
+/// (after [`LoginThrottle::failed`] for a failure), it frees its place among the free ones.
+pub struct Admission<'a> {
+    pub wait: Duration,
+    free_of: Option<(&'a LoginThrottle, String)>,
+}
+
+impl Drop for Admission<'_> {
+    fn drop(&mut self) {
+        let Some((throttle, account)) = self.free_of.take() else {
+            return;
+        };
+        if let Ok(mut queues) = throttle.queues.lock()
+            && let Some(n) = queues.in_flight.get_mut(&account)
+        {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                queues.in_flight.remove(&account);
+            }
+        }
+    }
 }
 
 impl Default for LoginThrottle {
@@ -38,34 +70,52 @@ impl LoginThrottle {
     pub fn new(free: u32, window: Duration, spacing: Duration, max_wait: Duration) -> Self {
         LoginThrottle {
             failures: RateLimiter::new(free, window),
+            free,
             spacing,
             max_wait,
-            slots: Mutex::new(HashMap::new()),
+            queues: Mutex::new(Queues::default()),
         }
     }
 
     /// Before verifying a password for `account` from `source`: how long to wait first,
     /// or `None` when this address already has more than the bound queued (refuse it,
-    /// unverified: that answer tells nothing about the password).
-    pub fn admit(&self, account: &str, source: &str) -> Option<Duration> {
-        if !self.failures.is_over(account) {
-            return Some(Duration::ZERO);
-        }
-        let Ok(mut slots) = self.slots.lock() else {
-            return Some(self.spacing);
+    /// unverified: that answer tells nothing about the password). Keep the admission
+    /// until the attempt is over.
+    pub fn admit(&self, account: &str, source: &str) -> Option<Admission<'_>> {
+        let Ok(mut queues) = self.queues.lock() else {
+            return Some(Admission {
+                wait: self.spacing,
+                free_of: None,
+            });
         };
+        let in_flight = queues.in_flight.get(account).copied().unwrap_or(0);
+        if self.failures.failures(account) + in_flight < self.free {
+            queues.in_flight.insert(account.to_owned(), in_flight + 1);
+            return Some(Admission {
+                wait: Duration::ZERO,
+                free_of: Some((self, account.to_owned())),
+            });
+        }
         let now = Instant::now();
-        if slots.len() > 100_000 {
-            slots.retain(|_, next| *next > now);
+        if queues.slots.len() > 100_000 {
+            queues.slots.retain(|_, next| *next > now);
         }
         let key = format!("{account}@{source}");
-        let slot = slots.get(&key).copied().filter(|n| *n > now).unwrap_or(now);
+        let slot = queues
+            .slots
+            .get(&key)
+            .copied()
+            .filter(|n| *n > now)
+            .unwrap_or(now);
         let wait = slot - now;
         if wait > self.max_wait {
             return None;
         }
-        slots.insert(key, slot + self.spacing);
-        Some(wait)
+        queues.slots.insert(key, slot + self.spacing);
+        Some(Admission {
+            wait,
+            free_of: None,
+        })
     }
 
     /// Counts a failed sign-in of `account`.
@@ -91,18 +141,37 @@ mod tests {
     fn free_failures_then_spacing_per_address() {
         let t = throttle();
         t.failed("acme/ann");
-        assert_eq!(t.admit("acme/ann", "a"), Some(Duration::ZERO));
+        assert_eq!(wait(&t, "acme/ann", "a"), Some(Duration::ZERO));
         t.failed("acme/ann");
         // Spaced: the first attempt of an address goes at once, the next ones queue up
         // to the bound, and beyond it are refused.
-        assert_eq!(t.admit("acme/ann", "a"), Some(Duration::ZERO));
-        let w = t.admit("acme/ann", "a").unwrap();
+        assert_eq!(wait(&t, "acme/ann", "a"), Some(Duration::ZERO));
+        let w = wait(&t, "acme/ann", "a").unwrap();
         assert!(w > Duration::from_millis(1900) && w <= Duration::from_secs(2));
-        let w = t.admit("acme/ann", "a").unwrap();
+        let w = wait(&t, "acme/ann", "a").unwrap();
         assert!(w > Duration::from_millis(3900) && w <= Duration::from_secs(4));
-        assert_eq!(t.admit("acme/ann", "a"), None);
+        assert_eq!(wait(&t, "acme/ann", "a"), None);
         // Another address is not behind the first one's queue; another account is free.
-        assert_eq!(t.admit("acme/ann", "b"), Some(Duration::ZERO));
-        assert_eq!(t.admit("acme/bob", "a"), Some(Duration::ZERO));
+        assert_eq!(wait(&t, "acme/ann", "b"), Some(Duration::ZERO));
+        assert_eq!(wait(&t, "acme/bob", "a"), Some(Duration::ZERO));
+    }
+
+    fn wait(t: &LoginThrottle, account: &str, source: &str) -> Option<Duration> {
+        t.admit(account, source).map(|a| a.wait)
+    }
+
+    #[test]
+    fn concurrent_guesses_share_the_free_failures() {
+        let t = throttle();
+        // Two attempts in flight use up the two free ones before either has failed: a
+        // third, concurrent, is spaced.
+        let first = t.admit("acme/ann", "a").unwrap();
+        let second = t.admit("acme/ann", "b").unwrap();
+        assert!(first.wait.is_zero() && second.wait.is_zero());
+        let third = t.admit("acme/ann", "c").unwrap();
+        assert!(third.free_of.is_none(), "the third is spaced, not free");
+        // A free attempt that succeeds gives its place back.
+        drop(first);
+        assert!(t.admit("acme/ann", "d").unwrap().free_of.is_some());
     }
 }
