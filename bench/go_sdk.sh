@@ -3,7 +3,8 @@
 # it: per-call p50 of switchyard-go next to raw net/http and openai-go (the pin of
 # tests/gateway/go), the cgo crossing alone, streaming time to first chunk.
 # PROFILE=release measures a release build of libswitchyard_c.so (and of the mock); the
-# default is the debug build `make test` leaves. Arguments go to the program (-n, -warmup).
+# default is the debug build `make test` leaves. Arguments go to the program (-n, -warmup,
+# -rounds).
 #
 # Figures: docs/sdk/go.md ("Performance").
 set -euo pipefail

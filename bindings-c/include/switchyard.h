@@ -45,8 +45,11 @@ typedef struct SyClient SyClient;
 // time; `sy_stream_close` may come from any thread, during a read too.
 typedef struct SyStream SyStream;
 
-// Called once when a call ends, on an engine thread. `user_data` is what the caller
-// passed. `json` (`len` bytes, NUL-terminated) is the answer or the error's data, borrowed
+// Called once when a call ends: on the calling thread before the starting function
+// returns (the call ended within the inline window, `SWITCHYARD_INLINE_WAIT_US`, 1 ms by
+// default, or could not start; the function then returns NULL), or later on an engine
+// thread. Do not hold a lock the callback takes while starting a call. `user_data` is what
+// the caller passed. `json` (`len` bytes, NUL-terminated) is the answer or the error's data, borrowed
 // for the duration of the callback: copy what you keep. `stream` is non-NULL only for a
 // successful `sy_chat_stream` (`json` is then its first chunk), and is then the caller's
 // (free it with `sy_stream_free`).
@@ -119,7 +122,8 @@ void sy_client_free(SyClient *client);
 // (`timeout` in seconds, `user`, `tags`, `cache`, `max_retries`, ...; empty: none). The
 // callback gets the `ChatCompletion` with `switchyard` (the call's meta), or the error.
 // Returns the call's cancel handle (free it with `sy_call_free`), or NULL when the callback
-// has already been called (the call could not start) or `callback` is NULL.
+// has already been called (the call ended within the inline window or could not start)
+// or `callback` is NULL.
 //
 // # Safety
 // `client` is NULL or a live `SyClient`; each pointer with a length points to that many

@@ -1,7 +1,8 @@
-//! One asynchronous call across the boundary: it runs on the engine's runtime and ends by
-//! calling the caller's callback exactly once, on an engine thread (or, if it cannot start,
-//! on the calling thread before the function returns). `SyCall` is its cancel handle:
-//! canceling drops the upstream request and the callback reports `canceled`.
+//! One asynchronous call across the boundary: it ends by calling the caller's callback
+//! exactly once, on the calling thread before the starting function returns (a call done
+//! within the engine's inline window, 1 ms by default, or one that cannot start), or later
+//! on an engine thread. `SyCall` is its cancel handle: canceling drops the upstream
+//! request and the callback reports `canceled`.
 
 use std::ffi::{CString, c_char};
 use std::future::Future;
@@ -24,8 +25,11 @@ pub enum SyStatus {
     Error = 1,
 }
 
-/// Called once when a call ends, on an engine thread. `user_data` is what the caller
-/// passed. `json` (`len` bytes, NUL-terminated) is the answer or the error's data, borrowed
+/// Called once when a call ends: on the calling thread before the starting function
+/// returns (the call ended within the inline window, `SWITCHYARD_INLINE_WAIT_US`, 1 ms by
+/// default, or could not start; the function then returns NULL), or later on an engine
+/// thread. Do not hold a lock the callback takes while starting a call. `user_data` is what
+/// the caller passed. `json` (`len` bytes, NUL-terminated) is the answer or the error's data, borrowed
 /// for the duration of the callback: copy what you keep. `stream` is non-NULL only for a
 /// successful `sy_chat_stream` (`json` is then its first chunk), and is then the caller's
 /// (free it with `sy_stream_free`).
@@ -98,7 +102,8 @@ fn deliver(callback: Callback, user_data: usize, out: Result<Delivered, Error>) 
 type Callback = unsafe extern "C" fn(usize, SyStatus, *const c_char, usize, *mut SyStream);
 
 /// Starts `call` (or reports the error that prevented it) and returns its cancel handle;
-/// NULL when the callback has already been called or none was given.
+/// NULL when the callback has already been called (the call ended within the inline window
+/// of `binding::start`, or could not start) or none was given.
 pub fn start<T, F>(
     callback: SyCallback,
     user_data: usize,
@@ -125,10 +130,11 @@ where
             }
         };
         let done = move |out: Result<T, Error>| deliver(callback, user_data, out.map(into));
-        binding::spawn(run, done).map(|_| cancel)
+        binding::start(run, done).map(|running| running.map(|_| cancel))
     });
     match started.and_then(|out| out) {
-        Ok(cancel) => Box::into_raw(Box::new(SyCall { cancel })),
+        Ok(Some(cancel)) => Box::into_raw(Box::new(SyCall { cancel })),
+        Ok(None) => std::ptr::null_mut(),
         Err(error) => {
             deliver(callback, user_data, Err(error));
             std::ptr::null_mut()

@@ -124,7 +124,8 @@ unsafe fn with_request<'a, F>(
 /// (`timeout` in seconds, `user`, `tags`, `cache`, `max_retries`, ...; empty: none). The
 /// callback gets the `ChatCompletion` with `switchyard` (the call's meta), or the error.
 /// Returns the call's cancel handle (free it with `sy_call_free`), or NULL when the callback
-/// has already been called (the call could not start) or `callback` is NULL.
+/// has already been called (the call ended within the inline window or could not start)
+/// or `callback` is NULL.
 ///
 /// # Safety
 /// `client` is NULL or a live `SyClient`; each pointer with a length points to that many

@@ -190,6 +190,12 @@ static void test_bad_input(SyClient *client) {
 
   CHECK(sy_chat(client, HI, strlen(HI), NULL, 0, NULL, 0) == NULL, "no callback: refused");
 
+  /* A call that ends within the inline window calls back before sy_chat returns. */
+  outcome_init(&o);
+  SyCall *inline_call = sy_chat(client, no_messages, strlen(no_messages), NULL, 0, on_done, (size_t)&o);
+  CHECK(inline_call == NULL && o.done == 1, "a call refused at once calls back on the calling thread");
+  outcome_destroy(&o);
+
   char *out = NULL;
   CHECK(sy_models(NULL, &out) == SY_STATUS_ERROR && has(out, "bad_request"), "models of NULL");
   sy_string_free(out);

@@ -22,7 +22,10 @@ mod stream;
 mod wire;
 
 pub use handle::ClientHandle;
-pub use runtime::{CallHandle, Live, at_exit, before_fork, block_on, catch_panic, runtime, spawn};
+pub use runtime::{
+    CallHandle, Live, at_exit, before_fork, block_on, catch_panic, inline_window, runtime, spawn,
+    start,
+};
 pub use source::{ClientSpec, ConfigInput};
 pub use stream::StreamHandle;
 pub use wire::{
