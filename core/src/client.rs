@@ -233,14 +233,16 @@ impl Client {
         Ok(EmbedOutcome { response, meta })
     }
 
-    /// The logical models callers may name.
+    /// The logical models callers may name: the config's, less those off the guardrails'
+    /// allow-list (a call to one would be refused).
     pub fn models(&self) -> ModelList {
-        let config = self.inner.engine.config();
         ModelList {
             object: "list".into(),
-            data: config
-                .models
-                .keys()
+            data: self
+                .inner
+                .engine
+                .callable_models()
+                .iter()
                 .map(|alias| ModelInfo::new(alias.as_str(), "switchyard"))
                 .collect(),
         }

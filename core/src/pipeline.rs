@@ -139,6 +139,18 @@ impl Engine {
         self.runtime.load().config.clone()
     }
 
+    /// The config's logical models on the guardrails' allow-list, in the config's order.
+    pub(crate) fn callable_models(&self) -> Vec<String> {
+        let runtime = self.runtime.load();
+        runtime
+            .config
+            .models
+            .keys()
+            .filter(|alias| runtime.allows(alias))
+            .cloned()
+            .collect()
+    }
+
     pub(crate) fn metrics(&self) -> MetricsSnapshot {
         let mut snapshot = self.metrics.snapshot();
         snapshot.shared_tier = self.redis.as_ref().map(|redis| redis.snapshot());

@@ -148,6 +148,23 @@ async fn guardrails_per_department_and_app_through_the_gateway_and_the_sdk_path(
         let (status, body) = chat(&app, &contracts, "small", "hi").await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{db}: {body}");
         assert_eq!(body["error"]["rule"], "allowed_models", "{db}: {body}");
+        // The model list shows an app only what it may call.
+        let ids = |body: &Value| -> Vec<String> {
+            body["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["id"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        let (_, listed) = app.call("GET", "/v1/models", Some(&contracts), None).await;
+        assert_eq!(ids(&listed), ["chat"], "{db}: {listed}");
+        let (_, listed) = app.call("GET", "/v1/models", Some(&checkout), None).await;
+        assert_eq!(ids(&listed), ["chat", "small"], "{db}: {listed}");
+        let (status, body) = app
+            .call("GET", "/v1/models/small", Some(&contracts), None)
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{db}: {body}");
         assert_eq!(session.counters().total, 0, "{db}: nothing went upstream");
         let (status, body) = chat(&app, &checkout, "chat", "Can I sue them?").await;
         assert_eq!(status, StatusCode::OK, "{db}: {body}");
