@@ -184,14 +184,14 @@ test('alerts show rules, channels, what fires and its deliveries; a permitted ru
   assert.deepEqual(made.channel_ids, [suite.seeded.channel.id]);
   await page.close();
 
-  // A security engineer is offered the security kind alone.
+  // A security engineer is offered the security kinds alone.
   const sec = await signIn('security_engineer', ROLE_PASSWORD);
   await sec.getByRole('link', { name: 'Alerts' }).click();
   const secKind = sec.getByRole('form', { name: 'New alert rule' }).getByLabel('Kind');
   // The options follow /me, loaded with the page: wait for them before reading.
   await secKind.locator('option', { hasText: 'auth_failures' }).waitFor({ state: 'attached' });
   const secKinds = await secKind.locator('option').allTextContents();
-  assert.deepEqual(secKinds, ['auth_failures (security)']);
+  assert.deepEqual(secKinds, ['auth_failures (security)', 'policy_violations (security)']);
   await sec.close();
 });
 

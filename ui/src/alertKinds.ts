@@ -18,6 +18,7 @@ export const KINDS: readonly Kind[] = [
   { kind: 'budget_percent', category: 'cost', params: { percent: 80 } },
   { kind: 'spend_anomaly', category: 'cost', params: { window_minutes: 60, baseline_hours: 168, factor: 3 } },
   { kind: 'auth_failures', category: 'security', params: { window_ms: 300000, count: 20 } },
+  { kind: 'policy_violations', category: 'security', params: { window_ms: 300000, count: 5 } },
 ];
 
 /** The permission that creates and deletes rules of a category. */
