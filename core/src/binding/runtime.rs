@@ -5,8 +5,9 @@
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use futures_util::FutureExt;
@@ -242,15 +243,17 @@ where
     ))
 }
 
-/// Runs `future` on the calling thread for up to [`inline_window`], and hands its result
-/// to `done` there if it ends within it (then `None`); a call still going on by then moves
-/// to the runtime and ends as with [`spawn`] (then its handle).
+/// Runs `future` for up to [`inline_window`] while the calling thread waits, and hands its
+/// result to `done` on the calling thread if it ends within it (then `None`); a call still
+/// going on by then ends as with [`spawn`] (then its handle).
 ///
-/// A fast call (a cache hit, a refused request, a nearby upstream) so skips the two thread
-/// hand-offs of [`spawn`], to a worker and back to a host thread; on an idle machine each
-/// is the wake-up of a sleeping core, tens of microseconds. A slow one blocks its caller
-/// for the window, then goes on as before. For hosts whose calling threads may block (Go,
-/// C): an event loop's thread must not, and a runtime thread (a callback starting another
+/// The first poll happens here: a call that needs no I/O (a cache hit, a refused request)
+/// ends in it, with no thread hand-off at all. A call that waits goes on on a worker, beside
+/// the connection tasks it waits on, and wakes this thread once at its end: polled here
+/// instead, every frame of its answer would be a round of wake-ups between the two threads
+/// (hyper hands a body over one frame at a time), each the wake-up of a sleeping core on an
+/// idle machine, tens of microseconds. For hosts whose calling threads may block (Go, C):
+/// an event loop's thread must not, and a runtime thread (a callback starting another
 /// call) never does, so there the call is spawned at once.
 pub fn start<F, T>(
     future: F,
@@ -264,23 +267,111 @@ where
     if window.is_zero() || tokio::runtime::Handle::try_current().is_ok() {
         return spawn(future, done).map(Some);
     }
+    let until = std::time::Instant::now() + window;
     let runtime = runtime()?;
     let live = Live::new();
     let mut future = Box::pin(guarded(future));
-    let step = runtime.block_on(async {
-        tokio::select! {
-            biased;
-            out = &mut future => Some(out),
-            () = tokio::time::sleep(window) => None,
+    // A waker that does nothing is enough: a future left pending is polled again on the
+    // worker at once, and that poll sees whatever became ready meanwhile.
+    let first = {
+        let _context = runtime.enter();
+        let mut context = Context::from_waker(Waker::noop());
+        future.as_mut().poll(&mut context)
+    };
+    if let Poll::Ready(out) = first {
+        drop(live);
+        done(out);
+        return Ok(None);
+    }
+    let handoff = Arc::new(Handoff::default());
+    let finished = Arc::clone(&handoff);
+    let task = runtime.spawn(async move {
+        let _live = live;
+        let out = future.await;
+        if let Some((done, out)) = finished.finish(out) {
+            enter_host(|| done(out));
         }
     });
-    match step {
-        Some(out) => {
-            drop(live);
+    match handoff.wait(until, done) {
+        Some((done, out)) => {
             done(out);
             Ok(None)
         }
-        None => Ok(Some(finish_on(&runtime, future, live, done))),
+        None => Ok(Some(CallHandle {
+            abort: task.abort_handle(),
+        })),
+    }
+}
+
+/// The result of a call moved to a worker, on its way to the thread waiting for it, or,
+/// once that thread has stopped waiting, to the callback the thread left behind.
+struct Handoff<T> {
+    state: Mutex<Waiter<T>>,
+    ready: Condvar,
+}
+
+enum Waiter<T> {
+    Waiting,
+    Ready(Result<T>),
+    Left(Callback<T>),
+    Done,
+}
+
+type Callback<T> = Box<dyn FnOnce(Result<T>) + Send>;
+
+impl<T> Default for Handoff<T> {
+    fn default() -> Self {
+        Handoff {
+            state: Mutex::new(Waiter::Waiting),
+            ready: Condvar::new(),
+        }
+    }
+}
+
+impl<T> Handoff<T> {
+    fn lock(&self) -> MutexGuard<'_, Waiter<T>> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// On the worker, as the call ends: the callback to call with `out` here if the waiting
+    /// thread has left, else `None` (the thread takes `out`).
+    fn finish(&self, out: Result<T>) -> Option<(Callback<T>, Result<T>)> {
+        let mut state = self.lock();
+        match std::mem::replace(&mut *state, Waiter::Done) {
+            Waiter::Left(done) => Some((done, out)),
+            _ => {
+                *state = Waiter::Ready(out);
+                self.ready.notify_one();
+                None
+            }
+        }
+    }
+
+    /// On the calling thread: the result if it comes before `until` (with `done` back, to
+    /// call here), else `None`, leaving `done` for the worker.
+    fn wait<D>(&self, until: std::time::Instant, done: D) -> Option<(D, Result<T>)>
+    where
+        D: FnOnce(Result<T>) + Send + 'static,
+    {
+        let mut state = self.lock();
+        while matches!(*state, Waiter::Waiting) {
+            let left = until.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            state = self
+                .ready
+                .wait_timeout(state, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        match std::mem::replace(&mut *state, Waiter::Done) {
+            Waiter::Ready(out) => Some((done, out)),
+            _ => {
+                *state = Waiter::Left(Box::new(done));
+                None
+            }
+        }
     }
 }
 
@@ -400,6 +491,28 @@ mod tests {
         .unwrap();
         assert!(handle.is_none(), "no handle: the callback has run");
         assert_eq!(rx.try_recv().unwrap(), (Ok(3), caller));
+    }
+
+    #[test]
+    fn start_waits_for_a_call_that_goes_on_on_a_worker() {
+        let caller = std::thread::current().id();
+        for _ in 0..50 {
+            let (tx, rx) = std::sync::mpsc::channel();
+            // Pending at the first poll, done at the next, on a worker.
+            let handle = start(
+                async {
+                    tokio::task::yield_now().await;
+                    Ok(6)
+                },
+                move |out| tx.send((out, std::thread::current().id())).unwrap(),
+            )
+            .unwrap();
+            let (out, thread) = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+            assert_eq!(out, Ok(6));
+            // Here exactly when no handle came back (a busy machine may take the window).
+            assert_eq!(thread == caller, handle.is_none());
+            assert!(rx.try_recv().is_err(), "one callback");
+        }
     }
 
     #[test]
