@@ -12,6 +12,7 @@ pub mod config;
 pub mod error;
 pub mod estimate;
 mod files;
+pub(crate) mod inline_poll;
 pub mod guardrails;
 pub mod lease;
 mod pipeline;

@@ -276,7 +276,7 @@ where
     let first = {
         let _context = runtime.enter();
         let mut context = Context::from_waker(Waker::noop());
-        future.as_mut().poll(&mut context)
+        crate::inline_poll::first_poll(|| future.as_mut().poll(&mut context))
     };
     if let Poll::Ready(out) = first {
         drop(live);
@@ -341,6 +341,9 @@ impl<T> Handoff<T> {
             Waiter::Left(done) => Some((done, out)),
             _ => {
                 *state = Waiter::Ready(out);
+                // Woken after the lock is released, the waiting thread finds it free
+                // instead of sleeping on it once more.
+                drop(state);
                 self.ready.notify_one();
                 None
             }
