@@ -70,7 +70,10 @@ mod tests {
         let mut future = leave_host_thread();
         assert!(first_poll(|| poll_once(&mut future)).is_pending());
         assert!(poll_once(&mut future).is_ready());
-        assert!(!INLINE.with(Cell::get), "the mark is cleared after the poll");
+        assert!(
+            !INLINE.with(Cell::get),
+            "the mark is cleared after the poll"
+        );
     }
 
     #[test]
