@@ -27,12 +27,17 @@ const WIDE_LIMIT: &str = "[{ name: wide, scope: model, rpm: 100000, shared: true
 /// A client config on the mock provider and Redis: `cache` and `limits` are YAML flow
 /// values for `cache:` and `rate_limits:`.
 fn config_text(mock: &MockServer, redis: &RedisServer, cache: &str, limits: &str) -> String {
-    let (mock, redis) = (mock.url(), redis.url());
+    config_text_with(mock, &format!("url: \"{}\"", redis.url()), cache, limits)
+}
+
+/// [`config_text`] with the `redis` section's fields other than `timeout_ms` given.
+fn config_text_with(mock: &MockServer, redis: &str, cache: &str, limits: &str) -> String {
+    let mock = mock.url();
     format!(
         "version: 1\n\
          providers: {{ oa: {{ kind: openai, base_url: \"{mock}/v1\" }} }}\n\
          models: {{ chat: {{ deployments: [{{ provider: oa, model: m }}], retry: {{ max_attempts: 1 }} }} }}\n\
-         redis: {{ url: \"{redis}\", timeout_ms: 50 }}\n\
+         redis: {{ {redis}, timeout_ms: 50 }}\n\
          cache: {cache}\n\
          rate_limits: {limits}\n"
     )
@@ -105,6 +110,70 @@ async fn an_answer_cached_by_one_client_is_a_hit_in_another() {
     let tier = two.metrics().shared_tier.unwrap();
     assert_eq!((tier.cache_hits, tier.cache_fallbacks), (1, 0));
     assert_eq!(one.metrics().shared_tier.unwrap().cache_writes, 1);
+}
+
+#[tokio::test]
+async fn a_tls_redis_shares_answers_when_its_ca_is_trusted() {
+    let Some(server) = RedisServer::start_tls() else {
+        return;
+    };
+    let tier = server.cache_tier(500, 1024, 1_000);
+    tier.put("a", b"over tls".to_vec(), Duration::from_secs(60))
+        .await;
+    assert_eq!(tier.get("a").await.as_deref(), Some(&b"over tls"[..]));
+
+    let mock = mock("{}").await;
+    let redis = format!(
+        "url: \"{}\", ca_file: \"{}\"",
+        server.url(),
+        server.ca_file()
+    );
+    let text = config_text_with(&mock, &redis, SHARED_CACHE, WIDE_LIMIT);
+    let (one, two) = (client(&text), client(&text));
+    one.chat(ask("q"), &CallOptions::default()).await.unwrap();
+    let second = two.chat(ask("q"), &CallOptions::default()).await.unwrap();
+    assert!(
+        second.meta.cache_hit,
+        "the answer did not cross the TLS Redis"
+    );
+    assert_eq!(mock.counters().total, 1);
+    let tier = two.metrics().shared_tier.unwrap();
+    assert_eq!((tier.cache_fallbacks, tier.limit_fallbacks), (0, 0));
+}
+
+#[tokio::test]
+async fn a_tls_redis_whose_certificate_is_not_trusted_is_never_used() {
+    let Some(server) = RedisServer::start_tls() else {
+        return;
+    };
+    let mock = mock("{}").await;
+    // No ca_file: the system's trust store does not know the test CA.
+    let redis = format!("url: \"{}\"", server.url());
+    let text = config_text_with(&mock, &redis, SHARED_CACHE, WIDE_LIMIT);
+    let client = client(&text);
+    let answer = client.chat(ask("q"), &CallOptions::default()).await;
+    assert!(answer.is_ok(), "{answer:?}");
+    let tier = client.metrics().shared_tier.unwrap();
+    assert_eq!((tier.cache_writes, tier.cache_hits), (0, 0), "{tier:?}");
+    assert!(
+        tier.cache_fallbacks > 0 && tier.limit_fallbacks > 0,
+        "{tier:?}"
+    );
+
+    // A CA file that is not a certificate is a config error, not a silent fallback.
+    let junk = std::env::temp_dir().join(format!("switchyard-junk-ca-{}", std::process::id()));
+    std::fs::write(&junk, "not a certificate").unwrap();
+    let redis = format!("url: \"{}\", ca_file: \"{}\"", server.url(), junk.display());
+    let built = Client::builder()
+        .config(
+            Config::from_yaml(&config_text_with(&mock, &redis, SHARED_CACHE, NO_LIMITS)).unwrap(),
+        )
+        .build();
+    std::fs::remove_file(&junk).ok();
+    let Err(error) = built else {
+        panic!("a CA file with no certificate was accepted");
+    };
+    assert!(error.to_string().contains("redis.ca_file"), "{error}");
 }
 
 #[tokio::test]

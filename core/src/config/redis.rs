@@ -12,8 +12,14 @@ const MAX_TIMEOUT_MS: u64 = 10_000;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RedisConfig {
-    /// `redis://[user:password@]host:port[/db]`, best given as `${REDIS_URL}`.
+    /// `redis://[user:password@]host:port[/db]`, or `rediss://` for TLS; best given as
+    /// `${REDIS_URL}`.
     pub url: Secret,
+    /// PEM file of the CA that signed a `rediss://` server's certificate, for a private CA
+    /// (a self-managed Redis); without it the system's trust store decides. Read when the
+    /// client connects, on the machine that runs it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<String>,
     /// Prefix of every key written, so several services can share one Redis.
     #[serde(default = "default_key_prefix")]
     pub key_prefix: String,
@@ -58,7 +64,15 @@ impl RedisConfig {
             let url = self.url.resolve().unwrap_or_default();
             if let Some(problem) = url_problem(&url) {
                 issues.push(ConfigIssue::new("redis.url", problem));
+            } else if self.ca_file.is_some() && !url.starts_with("rediss://") {
+                issues.push(ConfigIssue::new(
+                    "redis.ca_file",
+                    "only a rediss:// (TLS) URL uses a CA file",
+                ));
             }
+        }
+        if self.ca_file.as_deref().is_some_and(str::is_empty) {
+            issues.push(ConfigIssue::new("redis.ca_file", "must not be empty"));
         }
         if self.timeout_ms == 0 || self.timeout_ms > MAX_TIMEOUT_MS {
             issues.push(ConfigIssue::new(
@@ -100,11 +114,16 @@ impl SharedCacheConfig {
 
 /// Why `url` cannot name a Redis server this build connects to, if it cannot.
 pub(crate) fn url_problem(url: &str) -> Option<String> {
-    if url.starts_with("rediss://") {
-        return Some("TLS (rediss://) is not built in; use redis:// on a trusted network".into());
+    if !url.starts_with("redis://") && !url.starts_with("rediss://") {
+        return Some("must be a redis:// or rediss:// (TLS) URL".into());
     }
-    if !url.starts_with("redis://") {
-        return Some("must be a redis:// URL".into());
+    // The client library reads this fragment as "skip certificate checks": a man in the
+    // middle would then see every cached answer and limit key.
+    if url.starts_with("rediss://") && url.contains("#insecure") {
+        return Some(
+            "certificate checks cannot be turned off (#insecure); give a private CA as redis.ca_file"
+                .into(),
+        );
     }
     match ::redis::Client::open(url) {
         Ok(_) => None,
@@ -117,9 +136,14 @@ mod tests {
     use super::*;
 
     fn redis(url: &str, timeout_ms: u64) -> Vec<ConfigIssue> {
+        redis_with_ca(url, timeout_ms, None)
+    }
+
+    fn redis_with_ca(url: &str, timeout_ms: u64, ca_file: Option<&str>) -> Vec<ConfigIssue> {
         let mut issues = Vec::new();
         RedisConfig {
             url: Secret::new(url),
+            ca_file: ca_file.map(str::to_owned),
             key_prefix: default_key_prefix(),
             timeout_ms,
         }
@@ -132,7 +156,21 @@ mod tests {
         assert!(redis("redis://127.0.0.1:6379/0", 50).is_empty());
         assert!(redis("${REDIS_URL}", 50).is_empty());
         assert_eq!(redis("http://x", 50)[0].path, "redis.url");
-        assert!(redis("rediss://x:6380", 50)[0].message.contains("TLS"));
+        assert!(redis("rediss://x:6380", 50).is_empty());
+        assert!(
+            redis("rediss://x:6380/#insecure", 50)[0]
+                .message
+                .contains("ca_file")
+        );
+        assert!(redis_with_ca("rediss://x:6380", 50, Some("/etc/ca.pem")).is_empty());
+        assert_eq!(
+            redis_with_ca("redis://x", 50, Some("/etc/ca.pem"))[0].path,
+            "redis.ca_file"
+        );
+        assert_eq!(
+            redis_with_ca("rediss://x", 50, Some(""))[0].path,
+            "redis.ca_file"
+        );
         assert_eq!(redis("redis://x", 0)[0].path, "redis.timeout_ms");
         assert_eq!(redis("redis://x", 10_001)[0].path, "redis.timeout_ms");
     }

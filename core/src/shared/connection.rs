@@ -17,6 +17,9 @@ use crate::process::PerProcess;
 /// rather than each waiting out a timeout.
 const PAUSE_AFTER_FAILURE: Duration = Duration::from_secs(1);
 
+/// What opens each certificate in a PEM file.
+const PEM_CERTIFICATE: &[u8] = b"-----BEGIN CERTIFICATE-----";
+
 /// At most one warning per this interval; the ones in between are counted in the next.
 const WARN_EVERY: Duration = Duration::from_secs(10);
 
@@ -45,6 +48,37 @@ impl std::fmt::Debug for Redis {
     }
 }
 
+/// The client for `url`; a `rediss://` one trusts `ca_file`'s CA when given (a private CA),
+/// the system's trust store otherwise.
+fn client(url: &str, ca_file: Option<&str>) -> Result<::redis::Client, ConfigError> {
+    let invalid = |e: ::redis::RedisError| {
+        ConfigError::single("redis.url", format!("not a valid Redis URL: {e}"))
+    };
+    let Some(path) = ca_file else {
+        return ::redis::Client::open(url).map_err(invalid);
+    };
+    let pem = std::fs::read(path)
+        .map_err(|e| ConfigError::single("redis.ca_file", format!("cannot read {path}: {e}")))?;
+    // The library takes a file with no certificate in it for an empty trust store, and
+    // every connection would fail later with a vaguer error.
+    if !pem
+        .windows(PEM_CERTIFICATE.len())
+        .any(|w| w == PEM_CERTIFICATE)
+    {
+        return Err(ConfigError::single(
+            "redis.ca_file",
+            format!("{path} holds no PEM certificate"),
+        ));
+    }
+    let certificates = ::redis::TlsCertificates {
+        client_tls: None,
+        root_cert: Some(pem),
+    };
+    ::redis::Client::build_with_tls(url, certificates).map_err(|e| {
+        ConfigError::single("redis.ca_file", format!("not a usable CA for {path}: {e}"))
+    })
+}
+
 impl Redis {
     /// The server `config` names; `Ok(None)` when its URL is a `${VAR}` that is unset
     /// (the service then runs without Redis, and says so). Connects on first use.
@@ -59,8 +93,7 @@ impl Redis {
         if let Some(problem) = crate::config::redis_url_problem(&url) {
             return Err(ConfigError::single("redis.url", problem));
         }
-        let client = ::redis::Client::open(url.as_str())
-            .map_err(|e| ConfigError::single("redis.url", format!("not a valid Redis URL: {e}")))?;
+        let client = client(&url, config.ca_file.as_deref())?;
         Ok(Some(Redis {
             client,
             connection: PerProcess::new(),

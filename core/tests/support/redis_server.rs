@@ -1,5 +1,6 @@
 //! A throwaway `redis-server` on 127.0.0.1 for the shared-tier tests and bench: a free
-//! port, an empty directory, no persistence; killed on drop. Without `redis-server` on
+//! port, an empty directory, no persistence; killed on drop. [`RedisServer::start_tls`]
+//! serves TLS only, with a certificate from a CA made for it (`openssl`). Without `redis-server` on
 //! the PATH, [`RedisServer::start`] says so loudly and returns `None` (the test skips);
 //! `make test` always has it (the Makefile's APT_PACKAGES).
 
@@ -18,10 +19,20 @@ pub struct RedisServer {
     child: Option<Child>,
     port: u16,
     dir: PathBuf,
+    tls: bool,
 }
 
 impl RedisServer {
     pub fn start() -> Option<RedisServer> {
+        Self::start_with(false)
+    }
+
+    /// A server that speaks TLS only (`rediss://`); its CA is [`RedisServer::ca_file`].
+    pub fn start_tls() -> Option<RedisServer> {
+        Self::start_with(true)
+    }
+
+    fn start_with(tls: bool) -> Option<RedisServer> {
         if Command::new("redis-server")
             .arg("--version")
             .stdout(Stdio::null())
@@ -46,17 +57,110 @@ impl RedisServer {
             child: None,
             port,
             dir,
+            tls,
         };
+        if tls {
+            server.make_certificates();
+        }
         server.spawn();
         Some(server)
     }
 
+    /// A CA, and a certificate it signs for 127.0.0.1 and localhost, in the server's dir.
+    fn make_certificates(&self) {
+        let openssl = |args: &[&str]| {
+            let status = Command::new("openssl")
+                .args(args)
+                .current_dir(&self.dir)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .expect("openssl is installed (the Makefile's APT_PACKAGES)");
+            assert!(status.success(), "openssl {args:?} failed");
+        };
+        openssl(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-subj",
+            "/CN=test-ca",
+        ]);
+        openssl(&[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=localhost",
+        ]);
+        std::fs::write(
+            self.dir.join("san.ext"),
+            "subjectAltName=DNS:localhost,IP:127.0.0.1\n",
+        )
+        .unwrap();
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "san.ext",
+        ]);
+    }
+
+    /// The CA that signed a TLS server's certificate (PEM).
+    pub fn ca_file(&self) -> String {
+        self.dir.join("ca.pem").display().to_string()
+    }
+
     fn spawn(&mut self) {
+        let port = self.port.to_string();
+        let listen: Vec<&str> = if self.tls {
+            vec![
+                "--port",
+                "0",
+                "--tls-port",
+                &port,
+                "--tls-cert-file",
+                "server.pem",
+                "--tls-key-file",
+                "server.key",
+                "--tls-ca-cert-file",
+                "ca.pem",
+                "--tls-auth-clients",
+                "no",
+            ]
+        } else {
+            vec!["--port", &port]
+        };
         let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(listen)
+            .args(["--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])
             .arg("--dir")
             .arg(&self.dir)
+            .current_dir(&self.dir)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -70,7 +174,8 @@ impl RedisServer {
     }
 
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/0", self.port)
+        let scheme = if self.tls { "rediss" } else { "redis" };
+        format!("{scheme}://127.0.0.1:{}/0", self.port)
     }
 
     pub fn port(&self) -> u16 {
@@ -86,6 +191,7 @@ impl RedisServer {
     ) -> RedisCache {
         let redis = Redis::from_config(&RedisConfig {
             url: Secret::new(self.url()),
+            ca_file: self.tls.then(|| self.ca_file()),
             key_prefix: "test:".into(),
             timeout_ms,
         })
