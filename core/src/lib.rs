@@ -13,7 +13,6 @@ pub mod error;
 pub mod estimate;
 mod files;
 pub mod guardrails;
-pub(crate) mod inline_poll;
 pub mod lease;
 mod pipeline;
 pub mod pricing;

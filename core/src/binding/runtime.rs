@@ -276,7 +276,7 @@ where
     let first = {
         let _context = runtime.enter();
         let mut context = Context::from_waker(Waker::noop());
-        crate::inline_poll::first_poll(|| future.as_mut().poll(&mut context))
+        future.as_mut().poll(&mut context)
     };
     if let Poll::Ready(out) = first {
         drop(live);

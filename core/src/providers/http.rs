@@ -169,7 +169,6 @@ impl Exchange<'_> {
     }
 
     async fn send(&self, request: RequestBuilder) -> Result<Response> {
-        crate::inline_poll::leave_host_thread().await;
         let response = request
             .send()
             .await
