@@ -1,5 +1,6 @@
-//! The wire layer: serialising a typical chat request, parsing a typical response, and SSE
-//! framing throughput for each provider's stream format (fed in 4 KiB reads, as a socket
+//! The wire layer: serialising a typical chat request (straight, and through a JSON tree as
+//! presets need), an endpoint URL parsed against one cloned, parsing a typical response, and
+//! SSE framing throughput for each provider's stream format (fed in 4 KiB reads, as a socket
 //! would deliver them).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -65,6 +66,26 @@ fn serde_paths(c: &mut Criterion) {
     let request = typical_request();
     c.bench_function("request_serialise", |b| {
         b.iter(|| serde_json::to_vec(std::hint::black_box(&request)).unwrap())
+    });
+    // What the OpenAI provider did before for every request (a JSON tree, then its bytes);
+    // it still does for presets, which drop or refuse fields.
+    c.bench_function("request_serialise_via_value", |b| {
+        b.iter(|| {
+            let tree = serde_json::to_value(std::hint::black_box(&request)).unwrap();
+            serde_json::to_vec(&tree).unwrap()
+        })
+    });
+    // The provider's endpoint URL: parsed per call before, cloned from the parsed one now.
+    let base = "https://api.openai.com/v1";
+    let parsed = reqwest::Url::parse(&format!("{base}/chat/completions")).unwrap();
+    c.bench_function("endpoint_url_parse", |b| {
+        b.iter(|| {
+            reqwest::Url::parse(&format!("{}/chat/completions", std::hint::black_box(base)))
+                .unwrap()
+        })
+    });
+    c.bench_function("endpoint_url_clone", |b| {
+        b.iter(|| std::hint::black_box(&parsed).clone())
     });
     c.bench_function("response_parse", |b| {
         b.iter(|| serde_json::from_str::<ChatResponse>(std::hint::black_box(RESPONSE)).unwrap())
